@@ -1,0 +1,76 @@
+"""The ``crcgw`` command line (typer + rich).
+
+Every sub-command lives in a module of :mod:`gateway.cli.commands` that defines
+``register(app: typer.Typer) -> None``; :func:`build_app` discovers them, so adding a command never
+touches this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import pkgutil
+import sys
+
+import typer
+
+from gateway import __version__
+from gateway.cli import commands
+from gateway.cli.output import CliError, print_error
+
+__all__ = ["build_app", "main"]
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"crcgw {__version__}\n")
+        raise typer.Exit()
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="crcgw",
+        help="Room-system gateway for Zoom's Cloud Room Connector: dial strings, SIP, H.323, media.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode="rich",
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+        verbose: int = typer.Option(
+            0, "--verbose", "-v", count=True, help="More log output (-v info, -vv debug)."
+        ),
+    ) -> None:
+        level = logging.WARNING - 10 * min(verbose, 2)
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(app)
+    return app
+
+
+def main() -> None:
+    """Console-script entry point: clear one-line errors, never a traceback for expected failures."""
+    app = build_app()
+    try:
+        app()
+    except CliError as exc:
+        print_error(str(exc))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print_error("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence for the CLI
+        if os.environ.get("CRCGW_DEBUG"):
+            raise
+        print_error(f"internal error: {type(exc).__name__}: {exc} (set CRCGW_DEBUG=1 for a traceback)")
+        sys.exit(1)

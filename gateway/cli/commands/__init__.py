@@ -1,0 +1,1 @@
+"""One module per ``crcgw`` command group; each defines ``register(app)``."""
