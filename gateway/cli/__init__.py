@@ -31,7 +31,7 @@ def _version(value: bool) -> None:
 def build_app() -> typer.Typer:
     app = typer.Typer(
         name="crcgw",
-        help="Room-system gateway for Zoom's Cloud Room Connector: dial strings, SIP, H.323, media.",
+        help="Room-system gateway for Zoom's Cloud Room Connector: dial strings, SIP, H.323.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         rich_markup_mode="rich",
@@ -59,7 +59,7 @@ def build_app() -> typer.Typer:
 
 
 def main() -> None:
-    """Console-script entry point: clear one-line errors, never a traceback for expected failures."""
+    """Console-script entry point: one-line errors, never a traceback for expected failures."""
     app = build_app()
     try:
         app()
@@ -72,5 +72,7 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - last line of defence for the CLI
         if os.environ.get("CRCGW_DEBUG"):
             raise
-        print_error(f"internal error: {type(exc).__name__}: {exc} (set CRCGW_DEBUG=1 for a traceback)")
+        print_error(
+            f"internal error: {type(exc).__name__}: {exc} (CRCGW_DEBUG=1 shows a traceback)"
+        )
         sys.exit(1)
