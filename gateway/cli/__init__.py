@@ -34,7 +34,7 @@ def build_app() -> typer.Typer:
         help="Room-system gateway for Zoom's Cloud Room Connector: dial strings, SIP, H.323.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
-        rich_markup_mode="rich",
+        rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
 

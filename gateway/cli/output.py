@@ -45,7 +45,7 @@ def print_table(
 ) -> None:
     table = Table(title=title, header_style="bold cyan", title_style="bold")
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
     console.print(table)

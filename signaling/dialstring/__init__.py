@@ -12,7 +12,7 @@ after answer), :mod:`~.invitation` (invitation text), :mod:`~.api_answers` (API 
 """
 
 from signaling.dialstring._errors import DialStringError
-from signaling.dialstring._parse import parse
+from signaling.dialstring._parse import parse, split_host_port
 from signaling.dialstring._target import DEFAULT_SIP_HOST, DialTarget, Protocol, Scheme
 from signaling.dialstring.api_answers import from_seed_sip_dialing, from_zoom_sip_dialing
 from signaling.dialstring.invitation import DialInfo, parse_invitation
@@ -37,4 +37,5 @@ __all__ = [
     "parse_invitation",
     "region_for_address",
     "split_for_ivr",
+    "split_host_port",
 ]

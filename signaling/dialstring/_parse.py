@@ -25,9 +25,9 @@ from signaling.dialstring._fields import (
 )
 from signaling.dialstring._target import DialTarget, Scheme
 
-__all__ = ["parse"]
+__all__ = ["parse", "split_host_port"]
 
-_HOST = r"(\[[^\]\s]*\]|[^\s@:;#\[\]/]+)"
+_HOST = r"(\[[^\]\s]*\]|[^\s@:;#\[\]/?]+)"
 _SIP_FAST = re.compile(
     r"(?:(sips?|SIPS?):)?"
     r"(\d{9,11})(?:\.(\d{0,10})(?:\.(\d{0,4})(?:\.(\d{6,10})?)?)?)?"
@@ -113,7 +113,8 @@ def _check_fields(fields: list[str], separator: str) -> tuple[str, ...]:
     return mid, passcode, layout, host_key
 
 
-def _split_host_port(text: str) -> tuple[str, int | None]:
+def split_host_port(text: str) -> tuple[str, int | None]:
+    """``HOST[:PORT]`` (``[v6]:port`` for IPv6) -> canonical host and port, or DialStringError."""
     if text.count(":") > 1 and not text.startswith("["):
         check_host(text)  # raises: an IPv6 address must be written in brackets
     match = _HOST_PORT.fullmatch(text)
@@ -137,7 +138,7 @@ def _parse_sip(text: str) -> DialTarget:
     user, rest = text.split("@", 1)
     hostport, _, params = rest.partition(";")
     fields = _check_fields(user.split("."), ".")
-    host, port = _split_host_port(hostport)
+    host, port = split_host_port(hostport)
     return DialTarget(
         "sip",
         fields[0],
@@ -157,7 +158,7 @@ def _parse_h323(text: str) -> DialTarget:
         raise DialStringError(
             "host", "is missing: an H.323 dial string starts with the CRC IP (IP##MEETING)", text
         )
-    host, port = _split_host_port(hostport)
+    host, port = split_host_port(hostport)
     fields = _check_fields(user.split("#"), "#")
     return DialTarget(
         "h323",

@@ -180,13 +180,11 @@ class DialTarget(NamedTuple):
     # -- identity ---------------------------------------------------------------------------
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is not DialTarget:
-            return NotImplemented
-        return tuple.__eq__(self[:8], other[:8])
+        # Never NotImplemented: tuple's reflected comparison would call a plain tuple equal.
+        return type(other) is DialTarget and tuple.__eq__(self[:8], other[:8])
 
     def __ne__(self, other: object) -> bool:
-        result = self.__eq__(other)
-        return result if result is NotImplemented else not result
+        return not self.__eq__(other)
 
     def __hash__(self) -> int:
         return hash(self[:8])
