@@ -119,7 +119,7 @@ def h323_command(
     as_json: Json = False,
 ) -> None:
     """Build the H.323 dial string IP##MEETING[#PASSCODE[#LAYOUT[#HOSTKEY]]]."""
-    chosen = sum(x is not None and x is not False for x in (host, region, all_regions or None))
+    chosen = (host is not None) + (region is not None) + all_regions
     if chosen != 1:
         fail("host: give exactly one of --host IP, --region NAME or --all-regions")
     try:
