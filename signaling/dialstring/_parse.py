@@ -1,8 +1,10 @@
 """parse(): any Zoom SIP or H.323 dial string to a :class:`DialTarget`.
 
-One anchored regular expression per protocol accepts every valid string and extracts its fields;
-only the host goes through a (cached) second check. When the fast pattern does not match, a slow
-path walks the fields one by one to say which field broke which rule.
+The fast path uses only C-level string methods (``partition``, ``split``, ``isdigit``) to cut
+and check the fields, and validates the host part (host, port, URI parameters) once per distinct
+spelling: a batch of thousands of strings names a handful of hosts. Whatever the fast path does
+not accept outright goes to a slow path that normalises what people paste and walks the fields
+one by one to say which field broke which rule.
 
 Accepted on top of the canonical forms: a ``sip:``/``sips:`` scheme (any case), surrounding
 whitespace, ``<…>`` brackets, and trailing empty fields (``123456789.@zoomcrc.com`` as the Cisco
@@ -27,19 +29,46 @@ from signaling.dialstring._target import DialTarget, Scheme
 
 __all__ = ["parse", "split_host_port"]
 
-_HOST = r"(\[[^\]\s]*\]|[^\s@:;#\[\]/?]+)"
-_SIP_FAST = re.compile(
-    r"(?:(sips?|SIPS?):)?"
-    r"(\d{9,11})(?:\.(\d{0,10})(?:\.(\d{0,4})(?:\.(\d{6,10})?)?)?)?"
-    rf"@{_HOST}(?::(\d{{1,5}}))?((?:;[^;\s?]+)*)"
-)
-_H323_FAST = re.compile(
-    rf"{_HOST}(?::(\d{{1,5}}))?"
-    r"##(\d{9,11})(?:#(\d{0,10})(?:#(\d{0,4})(?:#(\d{6,10})?)?)?)?"
-)
 _SCHEME = re.compile(r"(?i)(sips?):")
 _HOST_PORT = re.compile(r"(\[[^\]]*\]|[^:]*)(?::(.*))?")
-_FIELD_NAMES = ("meeting_id", "passcode", "layout", "host_key")
+_CACHE_LIMIT = 4096
+_SIP_HOST_PARTS: dict[str, tuple[str, int | None, str]] = {}
+_H323_HOST_PARTS: dict[str, tuple[str, int | None]] = {}
+_new_target = tuple.__new__
+_SIP_PREFIXES = ("sip:", "SIP:")
+_SIPS_PREFIXES = ("sips:", "SIPS:")
+_PADDING: tuple[list[str], ...] = ([], ["", "", ""], ["", ""], [""], [])
+
+
+def _remember(cache: dict[str, object], key: str, value: object) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+
+
+def _sip_host_part(rest: str) -> tuple[str, int | None, str]:
+    """``HOST[:PORT][;params]`` after the ``@``, validated once per spelling."""
+    known = _SIP_HOST_PARTS.get(rest)
+    if known is not None:
+        return known
+    if "@" in rest or "?" in rest or any(c.isspace() for c in rest):
+        raise DialStringError("dial_string", "needs the slow path", rest)
+    hostport, _, params = rest.partition(";")
+    host, port = split_host_port(hostport)
+    value = (host, port, check_params(";" + params) if params else "")
+    _remember(_SIP_HOST_PARTS, rest, value)  # type: ignore[arg-type]
+    return value
+
+
+def _h323_host_part(hostport: str) -> tuple[str, int | None]:
+    known = _H323_HOST_PARTS.get(hostport)
+    if known is not None:
+        return known
+    if any(c.isspace() for c in hostport):
+        raise DialStringError("dial_string", "needs the slow path", hostport)
+    value = split_host_port(hostport)
+    _remember(_H323_HOST_PARTS, hostport, value)  # type: ignore[arg-type]
+    return value
 
 
 def parse(text: str) -> DialTarget:
@@ -49,32 +78,55 @@ def parse(text: str) -> DialTarget:
     """
     if not isinstance(text, str):
         raise DialStringError("dial_string", "must be text", repr(text))
-    match = _SIP_FAST.fullmatch(text)
-    if match is not None:
-        scheme, mid, passcode, layout, host_key, host, port, params = match.groups()
-        return DialTarget(
-            "sip",
-            mid,
-            passcode or None,
-            layout or None,
-            host_key,
-            check_host(host),
-            None if port is None else check_port(port),
-            check_params(params) if params else "",
-            "sips" if scheme is not None and scheme.lower() == "sips" else "sip",
-        )
-    match = _H323_FAST.fullmatch(text)
-    if match is not None:
-        host, port, mid, passcode, layout, host_key = match.groups()
-        return DialTarget(
-            "h323",
-            mid,
-            passcode or None,
-            layout or None,
-            host_key,
-            check_host(host),
-            None if port is None else check_port(port),
-        )
+    # Fast path, inlined on purpose (it is the hot loop of batch jobs): the user part must be
+    # ASCII digits and separators only, then each field's length is checked: meeting ID 9-11,
+    # passcode <= 10, layout <= 4, host key 0 or 6-10, at most four fields.
+    user, at, rest = text.partition("@")
+    try:
+        if at:
+            scheme = "sip"
+            if user[:4] in _SIP_PREFIXES:
+                user = user[4:]
+            elif user[:5] in _SIPS_PREFIXES:
+                user, scheme = user[5:], "sips"
+            fields = user.split(".")
+            count = len(fields)
+            if count <= 4 and user.isascii() and user.replace(".", "").isdigit():
+                fields += _PADDING[count]
+                mid, passcode, layout, host_key = fields
+                if (
+                    9 <= len(mid) <= 11
+                    and len(passcode) <= 10
+                    and len(layout) <= 4
+                    and (not host_key or 6 <= len(host_key) <= 10)
+                ):
+                    host, port, params = _SIP_HOST_PARTS.get(rest) or _sip_host_part(rest)
+                    return _new_target(
+                        DialTarget,
+                        ("sip", mid, passcode or None, layout or None, host_key or None,
+                         host, port, params, scheme),
+                    )
+        else:
+            hostport, hashes, user = text.partition("##")
+            fields = user.split("#")
+            count = len(fields)
+            if hashes and count <= 4 and user.isascii() and user.replace("#", "").isdigit():
+                fields += _PADDING[count]
+                mid, passcode, layout, host_key = fields
+                if (
+                    9 <= len(mid) <= 11
+                    and len(passcode) <= 10
+                    and len(layout) <= 4
+                    and (not host_key or 6 <= len(host_key) <= 10)
+                ):
+                    host, port = _H323_HOST_PARTS.get(hostport) or _h323_host_part(hostport)
+                    return _new_target(
+                        DialTarget,
+                        ("h323", mid, passcode or None, layout or None, host_key or None,
+                         host, port, "", "sip"),
+                    )
+    except DialStringError:
+        pass  # the slow path explains it
     return _parse_slowly(text)
 
 
