@@ -1,0 +1,301 @@
+"""Call-signalling state machines for both ends of an H.323 call, sans I/O.
+
+:class:`OutgoingCall` (crcgw dialling) and :class:`IncomingCall` (the answering peer) take decoded
+:class:`~signaling.h323.h225.CallMessage` values and return the messages to send plus
+:class:`CallEvent` values. H.245 runs in the tunnel (``h245Tunnelling``); tunnelled messages with
+nothing else to carry go in a Facility whose body is ``empty``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal
+
+from signaling.h323.cause import (
+    CALL_REJECTED,
+    NORMAL_CLEARING,
+    USER_BUSY,
+    cause_for_reason,
+    reason_for_cause,
+)
+from signaling.h323.h225 import (
+    Alias,
+    CallMessage,
+    UserInformation,
+    alerting_uuie,
+    call_proceeding_uuie,
+    connect_uuie,
+    release_complete_uuie,
+    setup_uuie,
+    status_uuie,
+)
+from signaling.h323.h245 import H245Session
+from signaling.h323.q931 import BearerCapability, Cause, MessageType, PartyNumber, Q931Message
+
+__all__ = ["Answer", "CallEvent", "CallState", "IncomingCall", "OutgoingCall", "build_message"]
+
+Answer = Literal["connect", "busy", "reject"]
+
+
+class CallState(Enum):
+    IDLE = "idle"
+    SETUP_SENT = "setup sent"
+    PROCEEDING = "proceeding"
+    ALERTING = "alerting"
+    CONNECTED = "connected"
+    RELEASED = "released"
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """Something the far end did: ``proceeding``, ``alerting``, ``connected``, ``released``,
+    ``h245-ready``, ``facility`` or ``status``; ``cause`` and ``reason`` for ``released``."""
+
+    kind: str
+    cause: int | None = None
+    reason: str | None = None
+
+
+def build_message(
+    message_type: MessageType,
+    call_reference: int,
+    from_destination: bool,
+    uu: UserInformation,
+    **ies: Any,
+) -> CallMessage:
+    """A :class:`CallMessage` whose user-user IE is ``uu`` encoded in PER."""
+    q931 = Q931Message(message_type, call_reference, from_destination, user_user=uu.encode(), **ies)
+    return CallMessage(q931, uu)
+
+
+def _released(message: CallMessage) -> CallEvent:
+    reason = message.uu.release_reason if message.uu else None
+    cause = message.q931.cause.value if message.q931.cause else None
+    if cause is None and reason is not None:
+        cause = cause_for_reason(reason)
+    return CallEvent("released", cause, reason)
+
+
+@dataclass(slots=True)
+class _Leg:
+    call_reference: int
+    conference_id: bytes
+    call_identifier: bytes
+    from_destination: bool
+    h245: H245Session | None
+    state: CallState = CallState.IDLE
+    h245_reported: bool = False
+
+    def _uu(self, body: str, uuie: dict[str, Any], control: list[bytes]) -> UserInformation:
+        tunnelling = None if self.h245 is None else True
+        return UserInformation(body, uuie, tunnelling, tuple(control))
+
+    def message(
+        self,
+        message_type: MessageType,
+        body: str,
+        uuie: dict[str, Any],
+        control: list[bytes],
+        **ies: Any,
+    ) -> CallMessage:
+        uu = self._uu(body, uuie, control)
+        return build_message(message_type, self.call_reference, self.from_destination, uu, **ies)
+
+    def tunnel(self, control: list[bytes]) -> CallMessage:
+        return self.message(MessageType.FACILITY, "empty", {}, control)
+
+    def feed_h245(self, message: CallMessage, events: list[CallEvent]) -> list[bytes]:
+        if self.h245 is None or message.uu is None:
+            return []
+        replies: list[bytes] = []
+        for data in message.uu.h245_control:
+            replies += self.h245.receive(data)
+        if self.h245.ready and not self.h245_reported:
+            self.h245_reported = True
+            events.append(CallEvent("h245-ready"))
+        return replies
+
+    def release(self, cause: int = NORMAL_CLEARING) -> CallMessage:
+        """Release Complete with ``cause``; the call is over for this side."""
+        self.state = CallState.RELEASED
+        return self.message(
+            MessageType.RELEASE_COMPLETE,
+            "releaseComplete",
+            release_complete_uuie(
+                None if cause == NORMAL_CLEARING else reason_for_cause(cause),
+                self.call_identifier,
+            ),
+            [],
+            cause=Cause(cause),
+        )
+
+
+@dataclass(slots=True)
+class OutgoingCall(_Leg):
+    """The calling side: :meth:`setup`, then :meth:`receive` each answer."""
+
+    destination: list[Alias] = field(default_factory=list)
+    called_digits: str | None = None
+    source: list[Alias] = field(default_factory=list)
+    display: str | None = "crcgw"
+    destination_address: tuple[str, int] | None = None
+    source_address: tuple[str, int] | None = None
+    fast_start: list[bytes] | None = None
+
+    def setup(self) -> CallMessage:
+        self.state = CallState.SETUP_SENT
+        uuie = setup_uuie(
+            destination=self.destination,
+            source=self.source,
+            conference_id=self.conference_id,
+            call_identifier=self.call_identifier,
+            destination_address=self.destination_address,
+            source_address=self.source_address,
+            fast_start=self.fast_start,
+        )
+        called = PartyNumber(self.called_digits) if self.called_digits else None
+        return self.message(
+            MessageType.SETUP,
+            "setup",
+            uuie,
+            [],
+            bearer_capability=BearerCapability(),
+            display=self.display,
+            called_number=called,
+        )
+
+    def receive(self, message: CallMessage) -> tuple[list[CallMessage], list[CallEvent]]:
+        events: list[CallEvent] = []
+        if self.state is CallState.RELEASED:
+            return [], events
+        replies = self.feed_h245(message, events)
+        kind = message.q931.message_type
+        if kind == MessageType.RELEASE_COMPLETE:
+            self.state = CallState.RELEASED
+            events.append(_released(message))
+            return [], events
+        if kind == MessageType.CALL_PROCEEDING and self.state is CallState.SETUP_SENT:
+            self.state = CallState.PROCEEDING
+            events.append(CallEvent("proceeding"))
+        elif kind == MessageType.ALERTING and self.state in (
+            CallState.SETUP_SENT,
+            CallState.PROCEEDING,
+        ):
+            self.state = CallState.ALERTING
+            events.append(CallEvent("alerting"))
+        elif kind == MessageType.CONNECT and self.state is not CallState.CONNECTED:
+            self.state = CallState.CONNECTED
+            events.append(CallEvent("connected"))
+        elif kind == MessageType.FACILITY and message.uu and message.uu.body != "empty":
+            events.append(CallEvent("facility", reason=_facility_reason(message.uu)))
+        elif kind == MessageType.STATUS:
+            cause = message.q931.cause.value if message.q931.cause else None
+            events.append(CallEvent("status", cause))
+        elif kind == MessageType.STATUS_ENQUIRY:
+            return [self._status()], events
+        tunnelling = bool(message.uu and message.uu.h245_tunnelling)
+        if self.h245 is not None and tunnelling and not self.h245.started:
+            replies = self.h245.start() + replies
+        return ([self.tunnel(replies)] if replies else []), events
+
+    def _status(self) -> CallMessage:
+        return self.message(
+            MessageType.STATUS,
+            "status",
+            status_uuie(self.call_identifier),
+            [],
+            cause=Cause(30),
+        )
+
+
+def _facility_reason(uu: UserInformation) -> str | None:
+    reason = uu.uuie.get("reason")
+    return reason[0] if isinstance(reason, tuple) else None
+
+
+@dataclass(slots=True)
+class IncomingCall(_Leg):
+    """The answering side, as the project's own peer runs it.
+
+    ``answer="connect"`` sends Call Proceeding and Alerting, then Connect once the tunnelled H.245
+    is complete (at once when the caller does not tunnel); ``busy`` and ``reject`` answer the Setup
+    with Release Complete, cause 17 (user busy) or 21 (call rejected) unless ``cause`` is given.
+    """
+
+    answer: Answer = "connect"
+    cause: int | None = None
+    setup: CallMessage | None = None
+
+    @classmethod
+    def from_setup(
+        cls, message: CallMessage, *, answer: Answer, random_number: int, cause: int | None = None
+    ) -> IncomingCall:
+        uu = message.uu
+        tunnelling = bool(uu and uu.h245_tunnelling)
+        return cls(
+            message.q931.call_reference,
+            (uu.conference_id if uu else None) or bytes(16),
+            (uu.call_identifier if uu else None) or bytes(16),
+            True,
+            H245Session(random_number) if tunnelling else None,
+            answer=answer,
+            cause=cause,
+        )
+
+    def receive(self, message: CallMessage) -> tuple[list[CallMessage], list[CallEvent]]:
+        events: list[CallEvent] = []
+        if self.state is CallState.RELEASED:
+            return [], events
+        kind = message.q931.message_type
+        if kind == MessageType.SETUP and self.setup is None:
+            self.setup = message
+            return self._answer_setup(), events
+        replies = self.feed_h245(message, events)
+        if kind == MessageType.RELEASE_COMPLETE:
+            self.state = CallState.RELEASED
+            events.append(_released(message))
+            return [], events
+        if kind == MessageType.STATUS_ENQUIRY:
+            status = self.message(
+                MessageType.STATUS,
+                "status",
+                status_uuie(self.call_identifier),
+                [],
+                cause=Cause(30),
+            )
+            return [status], events
+        if self.state is CallState.ALERTING and self.h245 is not None and self.h245.ready:
+            events.append(CallEvent("connected"))
+            return [self._connect(replies)], events
+        return ([self.tunnel(replies)] if replies else []), events
+
+    def _answer_setup(self) -> list[CallMessage]:
+        if self.answer != "connect":
+            default = USER_BUSY if self.answer == "busy" else CALL_REJECTED
+            return [self.release(self.cause if self.cause is not None else default)]
+        opening = self.h245.start() if self.h245 is not None else []
+        proceeding = self.message(
+            MessageType.CALL_PROCEEDING,
+            "callProceeding",
+            call_proceeding_uuie(self.call_identifier),
+            opening,
+        )
+        alerting = self.message(
+            MessageType.ALERTING, "alerting", alerting_uuie(self.call_identifier), []
+        )
+        self.state = CallState.ALERTING
+        if self.h245 is None:
+            return [proceeding, alerting, self._connect([])]
+        return [proceeding, alerting]
+
+    def _connect(self, control: list[bytes]) -> CallMessage:
+        self.state = CallState.CONNECTED
+        return self.message(
+            MessageType.CONNECT,
+            "connect",
+            connect_uuie(self.conference_id, self.call_identifier),
+            control,
+            bearer_capability=BearerCapability(),
+            display="crcgw peer",
+        )

@@ -1,0 +1,192 @@
+"""The project's own H.323 answering peer: Alerting then Connect, or Release Complete with a cause.
+
+It listens on loopback for tests, the CLI (``crcgw h323-peer``) and the embedded stand-in meeting.
+Each connection is one call; malformed input ends that connection with a logged one-line reason.
+
+>>> import asyncio
+>>> async def demo() -> bool:
+...     async with H323Peer(answer="busy") as peer:
+...         from signaling.h323.dial import dial
+...         result = await dial(f"127.0.0.1:{peer.port}##123456789", timeout=5)
+...     return result.cause == 17
+>>> asyncio.run(demo())
+True
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from signaling.h323.call import Answer, CallEvent, CallState, IncomingCall
+from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout
+from signaling.h323.h225 import Alias, CallMessage
+from signaling.h323.q931 import MessageType
+from signaling.h323.transport import SignalChannel
+
+__all__ = ["ANSWERS", "H323Peer", "PeerCall"]
+
+log = logging.getLogger(__name__)
+ANSWERS: tuple[Answer, ...] = ("connect", "busy", "reject")
+
+
+@dataclass(slots=True)
+class PeerCall:
+    """What the peer saw of one call (for tests and the CLI's log)."""
+
+    remote: str
+    received: list[str] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    # the dialled aliases carry the passcode and host key: kept out of repr()
+    destination: list[Alias] = field(default_factory=list, repr=False)
+    called_digits: str | None = field(default=None, repr=False)
+    h245_tunnelling: bool = False
+    fast_start: int = 0
+    connected: bool = False
+    released_cause: int | None = None
+    error: str | None = None
+
+
+class H323Peer:
+    """An asyncio TCP server answering H.225.0 calls as ``answer`` says.
+
+    ``port=0`` picks a free port (read :attr:`port` after :meth:`start`). ``read_timeout`` bounds
+    every wait for the caller's next message; ``cause`` overrides the Release Complete cause of
+    ``busy`` (17) and ``reject`` (21).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        answer: Answer = "connect",
+        cause: int | None = None,
+        read_timeout: float = 30.0,
+    ) -> None:
+        if answer not in ANSWERS:
+            raise ValueError(f"answer must be one of {', '.join(ANSWERS)} (got {answer!r})")
+        self.host = host
+        self.answer: Answer = answer
+        self.cause = cause
+        self.read_timeout = read_timeout
+        self.calls: list[PeerCall] = []
+        self._requested_port = port
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the peer is not started")
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> H323Peer:
+        self._server = await asyncio.start_server(self._serve, self.host, self._requested_port)
+        return self
+
+    async def close(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def __aenter__(self) -> H323Peer:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def serve_forever(self) -> None:
+        if self._server is None:
+            await self.start()
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        channel = SignalChannel(reader, writer)
+        host, port = channel.remote_address
+        record = PeerCall(f"{host}:{port}")
+        self.calls.append(record)
+        try:
+            await self._run(channel, record)
+        except asyncio.CancelledError:
+            record.error = "peer shut down"
+        finally:
+            await channel.close()
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _run(self, channel: SignalChannel, record: PeerCall) -> None:
+        call: IncomingCall | None = None
+        while True:
+            try:
+                message = await channel.receive(self.read_timeout)
+            except (H323DecodeError, H323Timeout, H323ConnectionError) as exc:
+                if not isinstance(exc, H323ConnectionError):
+                    record.error = str(exc)
+                    log.warning("h323 peer: %s from %s", exc, record.remote)
+                    if call is not None:
+                        await _send(
+                            channel,
+                            call.release(95 if isinstance(exc, ValueError) else 102),
+                            record,
+                        )
+                return
+            record.received.append(message.name)
+            if call is None:
+                if message.q931.message_type != MessageType.SETUP:
+                    record.error = f"expected Setup, got {message.name}"
+                    return
+                call = IncomingCall.from_setup(
+                    message,
+                    answer=self.answer,
+                    cause=self.cause,
+                    random_number=secrets.randbelow(1 << 24),
+                )
+                if message.uu is not None:
+                    record.destination = message.uu.aliases()
+                    record.h245_tunnelling = bool(message.uu.h245_tunnelling)
+                    record.fast_start = len(message.uu.fast_start)
+                if message.q931.called_number is not None:
+                    record.called_digits = message.q931.called_number.digits
+            replies, events = call.receive(message)
+            for reply in replies:
+                await _send(channel, reply, record)
+                if reply.q931.message_type == MessageType.RELEASE_COMPLETE:
+                    return
+            for event in events:
+                _note(event, record)
+            if call.state is CallState.RELEASED:
+                return
+
+
+def _note(event: CallEvent, record: PeerCall) -> None:
+    if event.kind == "released":
+        record.released_cause = event.cause if event.cause is not None else 0
+
+
+async def _send(channel: SignalChannel, message: CallMessage, record: PeerCall) -> None:
+    try:
+        await channel.send(message)
+    except H323ConnectionError as exc:
+        record.error = str(exc)
+        return
+    record.sent.append(message.name)
+    if message.q931.message_type == MessageType.CONNECT:
+        record.connected = True
