@@ -1,0 +1,376 @@
+"""The clients: :class:`AsyncZoomClient`/:class:`ZoomClient` and
+:class:`AsyncPortSipClient`/:class:`PortSipClient`.
+
+Each is a context manager owning one httpx client (``transport`` may be injected, e.g.
+:class:`httpx.MockTransport`), an :class:`httpx.Auth` (OAuth with a cached token), a
+:class:`~api_client.retry.RetryPolicy` and an optional client-side
+:class:`~api_client.ratelimit.RateLimiter`. ``close()`` is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+from api_client import _resources_async as ar
+from api_client import _resources_sync as sr
+from api_client._call import Call
+from api_client._transport import (
+    DEFAULT_TIMEOUT,
+    AsyncSender,
+    ClientState,
+    SenderConfig,
+    SyncSender,
+)
+from api_client.auth import PortSipPasswordAuth, ZoomServerToServerAuth
+from api_client.endpoints import crc as crc_ep
+from api_client.endpoints import devices as devices_ep
+from api_client.endpoints import numbers as numbers_ep
+from api_client.ratelimit import RateLimiter
+from api_client.retry import RetryPolicy
+
+__all__ = [
+    "AsyncPortSipClient",
+    "AsyncZoomClient",
+    "PortSipClient",
+    "PortSipCredentials",
+    "ZoomClient",
+    "ZoomCredentials",
+]
+
+ZOOM_API_URL = "https://api.zoom.us/v2"
+ZOOM_TOKEN_URL = "https://zoom.us/oauth/token"
+PORTSIP_API_URL = "http://127.0.0.1:8888/api"
+USER_AGENT = "crcgw-api-client/0.1"
+
+
+@dataclass(frozen=True)
+class ZoomCredentials:
+    """Server-to-server OAuth app credentials. ``base_url`` ends in ``/v2``; ``token_url``
+    defaults to Zoom's, or to ``{origin}/oauth/token`` when ``base_url`` is not api.zoom.us."""
+
+    account_id: str
+    client_id: str
+    client_secret: str
+    base_url: str = ZOOM_API_URL
+    token_url: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"ZoomCredentials(account_id={self.account_id!r}, client_id={self.client_id!r}, "
+            f"client_secret='**********', base_url={self.base_url!r})"
+        )
+
+    def resolved_token_url(self) -> str:
+        if self.token_url:
+            return self.token_url
+        if self.base_url.rstrip("/") == ZOOM_API_URL:
+            return ZOOM_TOKEN_URL
+        url = httpx.URL(self.base_url)
+        return str(url.copy_with(path="/oauth/token", query=None))
+
+
+@dataclass(frozen=True)
+class PortSipCredentials:
+    """PortSIP PBX user; ``base_url`` ends in ``/api``."""
+
+    username: str
+    password: str
+    base_url: str = PORTSIP_API_URL
+    client_id: str = "crcgw"
+
+    def __repr__(self) -> str:
+        return (
+            f"PortSipCredentials(username={self.username!r}, password='**********', "
+            f"base_url={self.base_url!r})"
+        )
+
+
+def _base(url: str) -> str:
+    return url.rstrip("/") + "/"
+
+
+class _Lifecycle:
+    state = ClientState.UNOPENED
+
+    def _opened(self) -> None:
+        if self.state is ClientState.CLOSED:
+            raise RuntimeError("the client is closed")
+        self.state = ClientState.OPENED
+
+
+class _AsyncBase(_Lifecycle):
+    def __init__(
+        self,
+        base_url: str,
+        auth: httpx.Auth,
+        *,
+        transport: httpx.AsyncBaseTransport | None,
+        timeout: httpx.Timeout,
+        retry: RetryPolicy | None,
+        limiter: RateLimiter | None,
+        sleep: Callable[[float], Awaitable[None]] | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.http = httpx.AsyncClient(
+            base_url=_base(base_url),
+            auth=auth,
+            transport=transport,
+            timeout=timeout,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        )
+        self.config = SenderConfig(retry=retry or RetryPolicy(), limiter=limiter, clock=clock)
+        self.send = AsyncSender(self.http, self.config, sleep or asyncio.sleep)
+
+    async def request(self, call: Call[object]) -> object:
+        """Send any :class:`~api_client._call.Call` (escape hatch for endpoints not wrapped)."""
+        self._opened()
+        return await self.send(call)
+
+    @property
+    def retries_taken(self) -> int:
+        return self.config.retries_taken
+
+    async def aclose(self) -> None:
+        if self.state is not ClientState.CLOSED:
+            self.state = ClientState.CLOSED
+            await self.http.aclose()
+
+    async def __aenter__(self) -> Self:
+        self._opened()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+class _SyncBase(_Lifecycle):
+    def __init__(
+        self,
+        base_url: str,
+        auth: httpx.Auth,
+        *,
+        transport: httpx.BaseTransport | None,
+        timeout: httpx.Timeout,
+        retry: RetryPolicy | None,
+        limiter: RateLimiter | None,
+        sleep: Callable[[float], None] | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.http = httpx.Client(
+            base_url=_base(base_url),
+            auth=auth,
+            transport=transport,
+            timeout=timeout,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        )
+        self.config = SenderConfig(retry=retry or RetryPolicy(), limiter=limiter, clock=clock)
+        self.send = SyncSender(self.http, self.config, sleep or time.sleep)
+
+    def request(self, call: Call[object]) -> object:
+        """Send any :class:`~api_client._call.Call` (escape hatch for endpoints not wrapped)."""
+        self._opened()
+        return self.send(call)
+
+    @property
+    def retries_taken(self) -> int:
+        return self.config.retries_taken
+
+    def close(self) -> None:
+        if self.state is not ClientState.CLOSED:
+            self.state = ClientState.CLOSED
+            self.http.close()
+
+    def __enter__(self) -> Self:
+        self._opened()
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _zoom_auth(credentials: ZoomCredentials, clock: Callable[[], float]) -> ZoomServerToServerAuth:
+    return ZoomServerToServerAuth(
+        credentials.account_id,
+        credentials.client_id,
+        credentials.client_secret,
+        token_url=credentials.resolved_token_url(),
+        clock=clock,
+    )
+
+
+def _portsip_auth(
+    credentials: PortSipCredentials, clock: Callable[[], float]
+) -> PortSipPasswordAuth:
+    return PortSipPasswordAuth(
+        credentials.base_url,
+        credentials.username,
+        credentials.password,
+        client_id=credentials.client_id,
+        clock=clock,
+    )
+
+
+class AsyncZoomClient(_AsyncBase):
+    """Async Zoom client. Resources: ``crc``, ``meetings``, ``managed_rooms``, ``room_templates``,
+    ``room_connectors`` (seed), ``sip_phones`` (seed/old form), ``sip_phones_v2``
+    (``/sip_phones/phones``), ``h323_devices``, ``sip_trunk``, ``numbers``, ``porting``,
+    ``number_blocks`` and ``emulator`` (emulator-only)."""
+
+    def __init__(
+        self,
+        credentials: ZoomCredentials,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.credentials = credentials
+        self.auth = _zoom_auth(credentials, clock)
+        super().__init__(
+            credentials.base_url,
+            self.auth,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            limiter=limiter,
+            sleep=sleep,
+            clock=clock,
+        )
+        send = self.send
+        self.crc = ar.AsyncCrc(send, credentials.account_id)
+        self.meetings = ar.AsyncMeetings(send)
+        self.managed_rooms = ar.AsyncCrudResource(send, crc_ep.MANAGED_ROOMS)
+        self.room_templates = ar.AsyncCrudResource(send, crc_ep.ROOM_TEMPLATES)
+        self.room_connectors = ar.AsyncReadResource(send, crc_ep.ROOM_CONNECTORS)
+        self.sip_phones = ar.AsyncCrudResource(send, devices_ep.SIP_PHONES)
+        self.sip_phones_v2 = ar.AsyncCrudResource(send, devices_ep.SIP_PHONES_V2)
+        self.h323_devices = ar.AsyncCrudResource(send, devices_ep.H323_DEVICES)
+        self.sip_trunk = ar.AsyncSipTrunk(send, credentials.account_id)
+        self.numbers = ar.AsyncNumbers(send)
+        self.porting = ar.AsyncPorting(send)
+        self.number_blocks = ar.AsyncCrudResource(send, numbers_ep.NUMBER_BLOCKS)
+        self.emulator = ar.AsyncEmulatorControl(send)
+
+    def __repr__(self) -> str:
+        return f"AsyncZoomClient({self.credentials!r})"
+
+
+class ZoomClient(_SyncBase):
+    """Sync twin of :class:`AsyncZoomClient` (same resources, same builders)."""
+
+    def __init__(
+        self,
+        credentials: ZoomCredentials,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.credentials = credentials
+        self.auth = _zoom_auth(credentials, clock)
+        super().__init__(
+            credentials.base_url,
+            self.auth,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            limiter=limiter,
+            sleep=sleep,
+            clock=clock,
+        )
+        send = self.send
+        self.crc = sr.SyncCrc(send, credentials.account_id)
+        self.meetings = sr.SyncMeetings(send)
+        self.managed_rooms = sr.SyncCrudResource(send, crc_ep.MANAGED_ROOMS)
+        self.room_templates = sr.SyncCrudResource(send, crc_ep.ROOM_TEMPLATES)
+        self.room_connectors = sr.SyncReadResource(send, crc_ep.ROOM_CONNECTORS)
+        self.sip_phones = sr.SyncCrudResource(send, devices_ep.SIP_PHONES)
+        self.sip_phones_v2 = sr.SyncCrudResource(send, devices_ep.SIP_PHONES_V2)
+        self.h323_devices = sr.SyncCrudResource(send, devices_ep.H323_DEVICES)
+        self.sip_trunk = sr.SyncSipTrunk(send, credentials.account_id)
+        self.numbers = sr.SyncNumbers(send)
+        self.porting = sr.SyncPorting(send)
+        self.number_blocks = sr.SyncCrudResource(send, numbers_ep.NUMBER_BLOCKS)
+        self.emulator = sr.SyncEmulatorControl(send)
+
+    def __repr__(self) -> str:
+        return f"ZoomClient({self.credentials!r})"
+
+
+class AsyncPortSipClient(_AsyncBase):
+    """Async PortSIP PBX client; resource ``conference_rooms``."""
+
+    def __init__(
+        self,
+        credentials: PortSipCredentials,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.credentials = credentials
+        self.auth = _portsip_auth(credentials, clock)
+        super().__init__(
+            credentials.base_url,
+            self.auth,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            limiter=None,
+            sleep=sleep,
+            clock=clock,
+        )
+        self.conference_rooms = ar.AsyncConferenceRooms(self.send)
+
+    def __repr__(self) -> str:
+        return f"AsyncPortSipClient({self.credentials!r})"
+
+
+class PortSipClient(_SyncBase):
+    """Sync twin of :class:`AsyncPortSipClient`."""
+
+    def __init__(
+        self,
+        credentials: PortSipCredentials,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.credentials = credentials
+        self.auth = _portsip_auth(credentials, clock)
+        super().__init__(
+            credentials.base_url,
+            self.auth,
+            transport=transport,
+            timeout=timeout,
+            retry=retry,
+            limiter=None,
+            sleep=sleep,
+            clock=clock,
+        )
+        self.conference_rooms = sr.SyncConferenceRooms(self.send)
+
+    def __repr__(self) -> str:
+        return f"PortSipClient({self.credentials!r})"

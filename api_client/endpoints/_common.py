@@ -1,0 +1,111 @@
+"""Helpers shared by the builder modules: page-size checks and the CRUD builder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar, cast
+
+from pydantic import BaseModel
+
+from api_client._call import Call, Params, empty, model, path
+from api_client.models._base import RequestModel
+from api_client.ratelimit import RateLabel
+
+__all__ = ["Crud", "MAX_ZOOM_PAGE_SIZE", "page_size"]
+
+MAX_ZOOM_PAGE_SIZE = 300
+
+Item = TypeVar("Item", bound=BaseModel)
+Page = TypeVar("Page", bound=BaseModel)
+Created = TypeVar("Created", bound=BaseModel)
+Create = TypeVar("Create", bound=RequestModel)
+Update = TypeVar("Update", bound=RequestModel)
+
+
+def page_size(value: int | None, maximum: int = MAX_ZOOM_PAGE_SIZE) -> int | None:
+    """Check a ``page_size`` before any I/O."""
+    if value is not None and not 1 <= value <= maximum:
+        raise ValueError(f"page_size must be 1..{maximum} (got {value})")
+    return value
+
+
+def _check(value: RequestModel, cls: type[RequestModel]) -> dict[str, Any]:
+    if not isinstance(value, cls):
+        raise TypeError(f"expected {cls.__name__}, got {type(value).__name__}")
+    return value.to_wire()
+
+
+@dataclass(frozen=True)
+class Crud(Generic[Item, Page, Created, Create, Update]):
+    """Builders for a collection at ``collection`` with items at ``collection/{id}``; a page holds
+    its items under ``items_field``.
+
+    ``id_name`` names the path parameter in error messages (``phoneId``); ``update_method``,
+    ``delete_method`` and ``delete_suffix`` cover PortSIP (``POST …/{id}`` updates, ``POST
+    …/{id}/destroy`` deletes).
+    """
+
+    collection: str
+    id_name: str
+    items_field: str
+    item: type[Item]
+    page: type[Page]
+    created: type[Created]
+    create_body: type[Create]
+    update_body: type[Update]
+    label: RateLabel | None = RateLabel.LIGHT
+    list_label: RateLabel | None = RateLabel.LIGHT
+    update_method: str = "PATCH"
+    delete_method: str = "DELETE"
+    delete_suffix: str = ""
+    paging: Literal["token", "skip_top"] = "token"
+
+    def items(self, page: Page) -> Sequence[Item]:
+        """The items of one page (the list under ``items_field``)."""
+        return cast(Sequence[Item], getattr(page, self.items_field))
+
+    def _item_path(self, item_id: str, suffix: str = "") -> tuple[str, str]:
+        concrete = path(self.collection + "/{i}" + suffix, i=item_id)
+        return concrete, f"{self.collection}/{{{self.id_name}}}{suffix}"
+
+    def list(self, params: Params | None = None) -> Call[Page]:
+        return Call(
+            "GET",
+            self.collection,
+            f"GET {self.collection}",
+            model(self.page),
+            params=params,
+            label=self.list_label,
+        )
+
+    def get(self, item_id: str) -> Call[Item]:
+        concrete, name = self._item_path(item_id)
+        return Call("GET", concrete, f"GET {name}", model(self.item), label=self.label)
+
+    def create(self, body: Create) -> Call[Created]:
+        return Call(
+            "POST",
+            self.collection,
+            f"POST {self.collection}",
+            model(self.created),
+            json=_check(body, self.create_body),
+            label=self.label,
+        )
+
+    def update(self, item_id: str, body: Update) -> Call[None]:
+        concrete, name = self._item_path(item_id)
+        return Call(
+            self.update_method,
+            concrete,
+            f"{self.update_method} {name}",
+            empty,
+            json=_check(body, self.update_body),
+            label=self.label,
+        )
+
+    def delete(self, item_id: str) -> Call[None]:
+        concrete, name = self._item_path(item_id, self.delete_suffix)
+        return Call(
+            self.delete_method, concrete, f"{self.delete_method} {name}", empty, label=self.label
+        )

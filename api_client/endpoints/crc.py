@@ -1,0 +1,184 @@
+"""Builders for CRC settings and port usage, dial-in, managed rooms, templates and connectors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from api_client._call import Call, empty, model, path
+from api_client.endpoints._common import Crud, page_size
+from api_client.models._base import RequestModel
+from api_client.models.crc import (
+    CrcPortMetrics,
+    CrcPortUsage,
+    CrcSettings,
+    CrcSettingsUpdate,
+    ManagedRoom,
+    ManagedRoomCreate,
+    ManagedRoomPage,
+    ManagedRoomUpdate,
+    ParticipantIdentifierCode,
+    RoomConnector,
+    RoomConnectorPage,
+    RoomTemplate,
+    RoomTemplateCreate,
+    RoomTemplatePage,
+    RoomTemplateUpdate,
+)
+from api_client.models.meetings import (
+    H323Dialing,
+    MeetingInvitation,
+    MeetingSipUri,
+    MeetingSipUriRequest,
+    SeedSipDialing,
+)
+from api_client.ratelimit import RateLabel
+
+LIGHT, MEDIUM = RateLabel.LIGHT, RateLabel.MEDIUM
+
+#: Zoom: ``/crc/managed_rooms`` (GET/POST) and ``/crc/managed_rooms/{deviceId}`` (GET/PATCH/DELETE).
+MANAGED_ROOMS = Crud(
+    "/crc/managed_rooms",
+    "deviceId",
+    "managed_rooms",
+    ManagedRoom,
+    ManagedRoomPage,
+    ManagedRoom,
+    ManagedRoomCreate,
+    ManagedRoomUpdate,
+)
+#: Zoom: ``/crc/room_templates`` and ``/crc/room_templates/{templateId}``.
+ROOM_TEMPLATES = Crud(
+    "/crc/room_templates",
+    "templateId",
+    "room_templates",
+    RoomTemplate,
+    RoomTemplatePage,
+    RoomTemplate,
+    RoomTemplateCreate,
+    RoomTemplateUpdate,
+)
+#: Seed (non-Zoom): ``/rooms/connectors`` and ``/rooms/connectors/{connectorId}`` (read only).
+ROOM_CONNECTORS = Crud(
+    "/rooms/connectors",
+    "connectorId",
+    "connectors",
+    RoomConnector,
+    RoomConnectorPage,
+    RoomConnector,
+    RequestModel,
+    RequestModel,
+    list_label=MEDIUM,
+)
+
+
+def crc_settings(account_id: str) -> Call[CrcSettings]:
+    """Seed (non-Zoom): ``GET /accounts/{accountId}/crc``."""
+    return Call(
+        "GET",
+        path("/accounts/{a}/crc", a=account_id),
+        "GET /accounts/{accountId}/crc",
+        model(CrcSettings),
+        label=LIGHT,
+    )
+
+
+def update_crc_settings(account_id: str, update: CrcSettingsUpdate) -> Call[None]:
+    """Seed (non-Zoom): ``PATCH /accounts/{accountId}/crc``."""
+    return Call(
+        "PATCH",
+        path("/accounts/{a}/crc", a=account_id),
+        "PATCH /accounts/{accountId}/crc",
+        empty,
+        json=update.to_wire(),
+        label=LIGHT,
+    )
+
+
+def crc_ports(account_id: str) -> Call[CrcPortUsage]:
+    """Seed (non-Zoom): ``GET /accounts/{accountId}/crc/ports``."""
+    return Call(
+        "GET",
+        path("/accounts/{a}/crc/ports", a=account_id),
+        "GET /accounts/{accountId}/crc/ports",
+        model(CrcPortUsage),
+        label=LIGHT,
+    )
+
+
+def crc_port_metrics(start: dt.date, end: dt.date) -> Call[CrcPortMetrics]:
+    """Zoom: ``GET /metrics/crc?from=&to=`` (Dashboard; at most one month)."""
+    if end < start:
+        raise ValueError(f"to ({end}) is before from ({start})")
+    if (end - start).days > 31:
+        raise ValueError("Zoom answers at most one month of CRC port usage")
+    return Call(
+        "GET",
+        "/metrics/crc",
+        "GET /metrics/crc",
+        model(CrcPortMetrics),
+        params={"from": start.isoformat(), "to": end.isoformat()},
+        label=RateLabel.HEAVY,
+    )
+
+
+def participant_identifier_code(expires_in: int | None = None) -> Call[ParticipantIdentifierCode]:
+    """Zoom: ``GET /crc/participant_identifier_code`` (``expires_in`` >= 30, default 43200)."""
+    if expires_in is not None and expires_in < 30:
+        raise ValueError(f"expires_in must be >= 30 seconds (got {expires_in})")
+    return Call(
+        "GET",
+        "/crc/participant_identifier_code",
+        "GET /crc/participant_identifier_code",
+        model(ParticipantIdentifierCode),
+        params={"expires_in": expires_in},
+        label=LIGHT,
+    )
+
+
+def page_params(size: int | None) -> dict[str, int | None]:
+    return {"page_size": page_size(size)}
+
+
+def seed_sip_dialing(meeting_id: str) -> Call[SeedSipDialing]:
+    """Seed (non-Zoom): ``GET /meetings/{meetingId}/sip_dialing``."""
+    return Call(
+        "GET",
+        path("/meetings/{m}/sip_dialing", m=meeting_id),
+        "GET /meetings/{meetingId}/sip_dialing",
+        model(SeedSipDialing),
+        label=MEDIUM,
+    )
+
+
+def create_sip_uri(meeting_id: str, request: MeetingSipUriRequest) -> Call[MeetingSipUri]:
+    """Zoom: ``POST /meetings/{meetingId}/sip_dialing``."""
+    return Call(
+        "POST",
+        path("/meetings/{m}/sip_dialing", m=meeting_id),
+        "POST /meetings/{meetingId}/sip_dialing",
+        model(MeetingSipUri),
+        json=request.to_wire(),
+        label=MEDIUM,
+    )
+
+
+def seed_h323_dialing(meeting_id: str) -> Call[H323Dialing]:
+    """Seed (non-Zoom): ``GET /meetings/{meetingId}/h323_dialing``."""
+    return Call(
+        "GET",
+        path("/meetings/{m}/h323_dialing", m=meeting_id),
+        "GET /meetings/{meetingId}/h323_dialing",
+        model(H323Dialing),
+        label=MEDIUM,
+    )
+
+
+def meeting_invitation(meeting_id: str) -> Call[MeetingInvitation]:
+    """Zoom: ``GET /meetings/{meetingId}/invitation`` (its text lists the H.323 addresses)."""
+    return Call(
+        "GET",
+        path("/meetings/{m}/invitation", m=meeting_id),
+        "GET /meetings/{meetingId}/invitation",
+        model(MeetingInvitation),
+        label=LIGHT,
+    )

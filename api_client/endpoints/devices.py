@@ -1,0 +1,77 @@
+"""Builders for SIP phones, H.323 devices and the SIP trunk settings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from api_client._call import Call, empty, path
+from api_client.endpoints._common import Crud
+from api_client.models.devices import (
+    H323Device,
+    H323DeviceCreate,
+    H323DevicePage,
+    H323DeviceUpdate,
+    SipPhone,
+    SipPhoneCreate,
+    SipPhonePage,
+    SipPhoneUpdate,
+    SipPhoneV2,
+    SipPhoneV2Create,
+    SipPhoneV2Page,
+    SipPhoneV2Update,
+)
+from api_client.models.trunk import SipTrunkSettings
+from api_client.ratelimit import RateLabel
+
+#: Seed and older Zoom form: ``/sip_phones`` and ``/sip_phones/{phoneId}``.
+SIP_PHONES = Crud(
+    "/sip_phones",
+    "phoneId",
+    "phones",
+    SipPhone,
+    SipPhonePage,
+    SipPhone,
+    SipPhoneCreate,
+    SipPhoneUpdate,
+)
+#: Newer Zoom form: ``/sip_phones/phones`` and ``/sip_phones/phones/{phoneId}``.
+SIP_PHONES_V2 = Crud(
+    "/sip_phones/phones",
+    "phoneId",
+    "phones",
+    SipPhoneV2,
+    SipPhoneV2Page,
+    SipPhoneV2,
+    SipPhoneV2Create,
+    SipPhoneV2Update,
+)
+#: ``/h323/devices`` and ``/h323/devices/{deviceId}``.
+H323_DEVICES = Crud(
+    "/h323/devices",
+    "deviceId",
+    "devices",
+    H323Device,
+    H323DevicePage,
+    H323Device,
+    H323DeviceCreate,
+    H323DeviceUpdate,
+    list_label=RateLabel.MEDIUM,
+)
+
+
+def assign_sip_trunk(
+    account_id: str, settings: SipTrunkSettings, encoding: Literal["multipart", "json"]
+) -> Call[None]:
+    """``PATCH /accounts/{accountId}/sip_trunk/settings`` as ``multipart/form-data`` (the seed) or
+    JSON; 204 on success."""
+    if encoding not in ("multipart", "json"):
+        raise ValueError(f"encoding must be 'multipart' or 'json' (got {encoding!r})")
+    return Call(
+        "PATCH",
+        path("/accounts/{a}/sip_trunk/settings", a=account_id),
+        "PATCH /accounts/{accountId}/sip_trunk/settings",
+        empty,
+        json=settings.to_wire() if encoding == "json" else None,
+        multipart=settings.to_form() if encoding == "multipart" else None,
+        label=RateLabel.LIGHT,
+    )

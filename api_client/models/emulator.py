@@ -1,0 +1,61 @@
+"""Emulator-only models (``/v2/_emulator/…``): not part of any Zoom API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field
+
+from api_client.models._base import ApiModel, RequestModel
+
+__all__ = [
+    "EmulatorCall",
+    "EmulatorCallList",
+    "EmulatorConfig",
+    "EmulatorConfigUpdate",
+    "StartCall",
+]
+
+
+class StartCall(RequestModel):
+    """A device reports a call that holds one CRC port until it ends."""
+
+    device_id: str | None = Field(default=None, max_length=128)
+    meeting_id: str | None = Field(default=None, pattern=r"^[0-9]{9,11}$")
+    protocol: Literal["SIP", "H.323"] = "SIP"
+
+
+class EmulatorCall(ApiModel):
+    id: str
+    device_id: str | None = None
+    meeting_id: str | None = None
+    protocol: str | None = None
+    started_at: dt.datetime
+    ended_at: dt.datetime | None = None
+
+
+class EmulatorCallList(ApiModel):
+    calls: list[EmulatorCall] = Field(default_factory=list)
+
+
+class EmulatorConfig(ApiModel):
+    """The emulator's behaviour: port pool, token lifetime, rate limits (requests per second per
+    label; ``daily`` is a per-label daily quota), whether the account has a SIP trunk plan."""
+
+    ports_allocated: int
+    token_ttl: int
+    rate_limits: dict[str, float] = Field(default_factory=dict)
+    daily_limits: dict[str, int] = Field(default_factory=dict)
+    sip_trunk_plan: bool = True
+    account_id: str
+
+
+class EmulatorConfigUpdate(RequestModel):
+    ports_allocated: int | None = Field(default=None, ge=0, le=10000)
+    token_ttl: int | None = Field(default=None, ge=1, le=86400)
+    rate_limits: dict[Literal["light", "medium", "heavy", "resource_intensive"], float] | None = (
+        None
+    )
+    daily_limits: dict[Literal["light", "medium", "heavy", "resource_intensive"], int] | None = None
+    sip_trunk_plan: bool | None = None
