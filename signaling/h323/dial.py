@@ -87,6 +87,7 @@ class DialResult:
     remote: str
     connected: bool = False
     h245_ready: bool = False
+    call_reference: int | None = None
     cause: int | None = None
     reason: str | None = None
     error: str | None = None
@@ -115,6 +116,7 @@ class DialResult:
             "remote": self.remote,
             "connected": self.connected,
             "h245_ready": self.h245_ready,
+            "call_reference": self.call_reference,
             "cause": self.cause,
             "cause_text": self.cause_text,
             "reason": self.reason,
@@ -227,6 +229,7 @@ async def _run_call(
         else None,
     )
     setup = call.setup()
+    result.call_reference = call.call_reference
     forms = ", ".join(alias.kind for alias in call.destination)
     extra = f"; fastStart {len(call.fast_start)} channels" if call.fast_start else ""
     await channel.send(setup)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -66,6 +67,7 @@ class H323Peer:
         answer: Answer = "connect",
         cause: int | None = None,
         read_timeout: float = 30.0,
+        on_call_end: Callable[[PeerCall], None] | None = None,
     ) -> None:
         if answer not in ANSWERS:
             raise ValueError(f"answer must be one of {', '.join(ANSWERS)} (got {answer!r})")
@@ -73,6 +75,7 @@ class H323Peer:
         self.answer: Answer = answer
         self.cause = cause
         self.read_timeout = read_timeout
+        self.on_call_end = on_call_end
         self.calls: list[PeerCall] = []
         self._requested_port = port
         self._server: asyncio.Server | None = None
@@ -129,6 +132,8 @@ class H323Peer:
             record.error = "peer shut down"
         finally:
             await channel.close()
+            if self.on_call_end is not None:
+                self.on_call_end(record)
             if task is not None:
                 self._tasks.discard(task)
 
