@@ -144,7 +144,7 @@ def parse_fields(text: str) -> FieldTable:
             empty, np.zeros(0, dtype=np.bool_), empty,
         )
     return FieldTable(
-        *table_cols,  # type: ignore[arg-type]
+        *table_cols,
         signaling_frames=signaling,
         segment_frames=sorted(segments),
         frame_times=times,

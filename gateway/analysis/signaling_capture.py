@@ -1,0 +1,183 @@
+"""Pass 2 of ``crcgw analyze``: the signalling, read with pyshark from a small sub-capture.
+
+Pass 1 (:mod:`gateway.analysis.tshark_fields`) listed the frames that carry SIP or Q.931/H.225.0
+and the TCP segments they were reassembled from. ``editcap`` copies just those frames into a
+temporary file (no dissection, so this is cheap even for a day of traffic) and pyshark dissects
+that file in JSON mode with raw bytes (``use_json=True, include_raw=True``), restricted to the
+protocols read here (``-j``). Every SIP message becomes a :class:`signaling.sipmsg.SipMessage`
+parsed by our own code from its raw bytes; every Q.931 message an
+:class:`signaling.ladder.H225Message`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway.analysis.errors import CaptureError
+from gateway.analysis.tshark_fields import FieldTable
+from signaling.ladder import H225Message
+from signaling.sipmsg import SipMessage
+
+__all__ = ["SignalingCapture", "frame_ranges", "read_signaling"]
+
+log = logging.getLogger(__name__)
+
+_JSON_PROTOCOLS = "frame ip ipv6 udp tcp sip q931 h225"
+
+
+@dataclass(frozen=True)
+class SignalingCapture:
+    sip: list[SipMessage]
+    h225: list[H225Message]
+    unreadable: int
+
+
+def frame_ranges(frames: Sequence[int]) -> list[str]:
+    """``[1, 2, 3, 7]`` -> ``["1-3", "7"]`` (editcap's frame selection syntax)."""
+    out: list[str] = []
+    start = prev = None
+    for f in sorted(set(frames)):
+        if start is None:
+            start = prev = f
+        elif prev is not None and f == prev + 1:
+            prev = f
+        else:
+            out.append(f"{start}-{prev}" if start != prev else str(start))
+            start = prev = f
+    if start is not None:
+        out.append(f"{start}-{prev}" if start != prev else str(start))
+    return out
+
+
+def _extract(capture: Path, frames: Sequence[int], out: Path) -> None:
+    editcap = shutil.which("editcap")
+    if editcap is None:
+        raise CaptureError("editcap is not installed (Debian package 'wireshark-common')")
+    # editcap keeps the listed frames with -r; long lists go in chunks of arguments.
+    argv = [editcap, "-r", str(capture), str(out), *frame_ranges(frames)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    if proc.returncode != 0 and not out.exists():
+        raise CaptureError(f"editcap could not copy the signalling frames: {proc.stderr.strip()}")
+
+
+def _raw_bytes(layer: Any, name: str) -> bytes | None:
+    try:
+        value = layer.get_field(name)
+    except AttributeError:
+        return None
+    if value is None:
+        return None
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    text = str(value)
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return None
+
+
+def _field(layer: Any, name: str) -> str | None:
+    try:
+        value = layer.get_field(name)
+    except AttributeError:
+        return None
+    if value is None:
+        return None
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return None if value is None else str(value)
+
+
+def _addresses(packet: Any) -> tuple[str, str, str]:
+    transport = str(packet.transport_layer or "")
+    ip = getattr(packet, "ip", None) or getattr(packet, "ipv6", None)
+    src = str(ip.src) if ip is not None else "?"
+    dst = str(ip.dst) if ip is not None else "?"
+    if ":" in src:
+        src, dst = f"[{src}]", f"[{dst}]"
+    layer = packet[transport.lower()] if transport else None
+    sport = str(layer.srcport) if layer is not None else "0"
+    dport = str(layer.dstport) if layer is not None else "0"
+    return f"{src}:{sport}", f"{dst}:{dport}", transport or "?"
+
+
+def _sip_messages(packet: Any, time_s: float, frame: int) -> Iterator[SipMessage]:
+    src, dst, transport = _addresses(packet)
+    for layer in packet.get_multiple_layers("sip"):
+        start = _raw_bytes(layer, "Request-Line_raw") or _raw_bytes(layer, "Status-Line_raw")
+        if start is None:
+            start_text = _field(layer, "Request-Line") or _field(layer, "Status-Line") or ""
+            start = start_text.encode()
+        headers = _raw_bytes(layer, "msg_hdr_raw")
+        if headers is None:
+            headers = (_field(layer, "msg_hdr") or "").encode()
+        body = _raw_bytes(layer, "msg_body_raw") or b""
+        raw = start.rstrip(b"\r\n") + b"\r\n" + headers.rstrip(b"\r\n") + b"\r\n\r\n" + body
+        yield SipMessage.parse(raw, time_s=time_s, src=src, dst=dst, transport=transport,
+                               frame=frame)
+
+
+def _h225_messages(packet: Any, time_s: float, frame: int) -> Iterator[H225Message]:
+    src, dst, _ = _addresses(packet)
+    for layer in packet.get_multiple_layers("q931"):
+        ref_text = _field(layer, "call_ref") or ""
+        mtype_text = _field(layer, "message_type") or ""
+        try:
+            call_ref = int(ref_text.replace(":", ""), 16) if ref_text else 0
+            mtype = int(mtype_text, 0)
+        except ValueError:
+            continue
+        cause_text = _field(layer, "cause_value")
+        cause = int(cause_text, 0) if cause_text and cause_text.isdigit() else None
+        yield H225Message(time_s, src, dst, call_ref, mtype, frame, cause)
+
+
+def read_signaling(
+    capture: Path,
+    table: FieldTable,
+    tshark_opts: Sequence[str] = (),
+) -> SignalingCapture:
+    """Read every SIP and Q.931 message of ``capture`` whose frames pass 1 listed."""
+    if not table.signaling_frames:
+        return SignalingCapture([], [], 0)
+    import pyshark  # the I/O edge: imported only when there is signalling to read
+
+    kept = table.segment_frames
+    sip: list[SipMessage] = []
+    h225: list[H225Message] = []
+    unreadable = 0
+    with tempfile.TemporaryDirectory(prefix="crcgw-analyze-") as tmp:
+        sub = Path(tmp) / "signaling.pcapng"
+        _extract(capture, kept, sub)
+        cap = pyshark.FileCapture(
+            str(sub),
+            display_filter="sip || q931",
+            use_json=True,
+            include_raw=True,
+            keep_packets=False,
+            custom_parameters=[*tshark_opts, "-j", _JSON_PROTOCOLS],
+        )
+        try:
+            for packet in cap:
+                index = int(packet.frame_info.number) - 1
+                frame = kept[index] if 0 <= index < len(kept) else 0
+                time_s = table.frame_times.get(frame, float(packet.frame_info.time_relative))
+                try:
+                    layers = {layer.layer_name for layer in packet.layers}
+                    if "sip" in layers:
+                        sip.extend(_sip_messages(packet, time_s, frame))
+                    if "q931" in layers:
+                        h225.extend(_h225_messages(packet, time_s, frame))
+                except (AttributeError, KeyError, ValueError) as exc:
+                    unreadable += 1
+                    log.debug("frame %d: %s", frame, exc)
+        finally:
+            cap.close()
+    return SignalingCapture(sip, h225, unreadable)

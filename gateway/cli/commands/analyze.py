@@ -1,0 +1,119 @@
+"""``crcgw analyze FILE``: calls, ladders, RTP streams and their quality from a capture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.analysis.diagram import ladder_svg
+from gateway.analysis.errors import CaptureError
+from gateway.analysis.report import AnalysisReport, analyse_capture, report_json
+from gateway.cli.output import console, emit_json, fail, print_table
+from signaling.ladder import render_ladder
+
+__all__ = ["register"]
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _show(report: AnalysisReport, ladders: bool) -> None:
+    calls = report.calls
+    print_table(
+        f"Calls ({len(calls)})",
+        ("call", "from", "to", "set-up ms", "final", "msgs", "auth", "re-INV", "DTMF"),
+        (
+            (
+                c.call_id if len(c.call_id) <= 28 else c.call_id[:27] + "\u2026",
+                c.from_uri,
+                c.to_uri,
+                _fmt(c.setup_ms),
+                c.final or "-",
+                c.messages,
+                c.auth_challenges,
+                c.reinvites,
+                (c.dtmf_info + " " + "".join(
+                    s.dtmf for s in report.streams if s.call_id == c.call_id
+                )).strip() or "-",
+            )
+            for c in calls
+        ),
+    )
+    if ladders:
+        for call in calls:
+            console.print(render_ladder(call), markup=False, highlight=False, soft_wrap=True)
+            console.print()
+    print_table(
+        f"RTP streams ({len(report.streams)}; jitter over audio packets, RFC 3550)",
+        ("ssrc", "src", "dst", "PT", "codec", "packets", "lost", "seq err", "dup",
+         "jitter ms", "max jitter", "max delta", "MOS", "DTMF"),
+        (
+            (
+                f"0x{s.ssrc:08x}", s.src, s.dst, s.payload_type, s.codec, s.stats.packets,
+                f"{s.stats.lost} ({100 * s.stats.loss_fraction:.1f}%)", s.stats.sequence_errors,
+                s.stats.duplicates, _fmt(s.stats.mean_jitter_ms, 3), _fmt(s.stats.max_jitter_ms, 3),
+                _fmt(s.stats.max_delta_ms, 3), _fmt(s.mos, 2), s.dtmf or "-",
+            )
+            for s in report.streams
+        ),
+    )
+    if report.other_dialogs:
+        print_table(
+            "Other SIP",
+            ("call-id", "method", "messages", "final codes"),
+            (
+                (o.call_id, o.method, o.messages, " ".join(map(str, o.final_codes)) or "-")
+                for o in report.other_dialogs
+            ),
+        )
+    console.print(f"malformed packets: {report.malformed}", markup=False, highlight=False)
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
+
+
+def analyze(
+    capture: Annotated[Path, typer.Argument(help="A pcap or pcapng capture file.")],
+    sip_port: Annotated[
+        list[int] | None,
+        typer.Option("--sip-port", help="Also decode this UDP/TCP port as SIP (repeatable)."),
+    ] = None,
+    diagram: Annotated[
+        Path | None,
+        typer.Option("--diagram", help="Write the ladder diagram of every call to this SVG file."),
+    ] = None,
+    heuristic: Annotated[
+        bool,
+        typer.Option(
+            "--heuristic/--no-heuristic",
+            help="Find RTP without a visible SDP by its header (tshark rtp.heuristic_rtp).",
+        ),
+    ] = True,
+    ladder: Annotated[
+        bool, typer.Option("--ladder/--no-ladder", help="Print each call's text ladder.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Analyse a SIP or H.323 capture: calls and their ladders, set-up times, final responses,
+    auth challenges, re-INVITEs, DTMF; RTP streams with loss, jitter, max delta and MOS."""
+    if diagram is not None and diagram.suffix.lower() != ".svg":
+        fail(f"--diagram {diagram}: only .svg pictures are written")
+    try:
+        report = analyse_capture(capture, tuple(sip_port or ()), heuristic)
+    except CaptureError as exc:
+        fail(str(exc))
+    if diagram is not None:
+        try:
+            diagram.write_text(ladder_svg(report.calls), encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {diagram}: {exc.strerror or exc}")
+    if as_json:
+        emit_json(report_json(report))
+    else:
+        _show(report, ladder)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("analyze")(analyze)

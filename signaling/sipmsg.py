@@ -1,0 +1,315 @@
+"""Small, lenient SIP message reading for capture analysis (no I/O).
+
+Captures contain whatever endpoints sent, so nothing here raises on odd input: a message whose
+start line cannot be read is kept with ``kind == "unknown"``. Headers keep their order; compact
+forms (RFC 3261 section 7.3.3) are expanded. Also reads the parts of an SDP body the analysis needs
+(RFC 4566: connection address, media ports and ``rtpmap``) and DTMF carried in SIP INFO bodies
+(``application/dtmf-relay`` and ``application/dtmf``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+__all__ = [
+    "SdpMedia",
+    "SdpSummary",
+    "SipMessage",
+    "info_dtmf",
+    "parse_sdp",
+    "uri_of",
+]
+
+#: RFC 3261 7.3.3 (and the extensions registered since) compact header names.
+COMPACT_FORMS = {
+    "i": "call-id",
+    "f": "from",
+    "t": "to",
+    "m": "contact",
+    "v": "via",
+    "c": "content-type",
+    "l": "content-length",
+    "e": "content-encoding",
+    "k": "supported",
+    "s": "subject",
+    "o": "event",
+    "r": "refer-to",
+    "b": "referred-by",
+    "u": "allow-events",
+    "x": "session-expires",
+}
+
+_REQUEST = re.compile(r"^([A-Za-z!%*._+`'~-]+)\s+(\S+)\s+SIP/(\d+\.\d+)\s*$")
+_STATUS = re.compile(r"^SIP/(\d+\.\d+)\s+(\d{3})(?:\s+(.*))?$")
+_TAG = re.compile(r";\s*tag\s*=\s*([^;>\s,]+)", re.IGNORECASE)
+_URI = re.compile(r"<([^>]*)>")
+
+
+def uri_of(name_addr: str) -> str:
+    """The URI of a From/To/Contact value: inside ``<>`` or up to the first parameter."""
+    m = _URI.search(name_addr)
+    if m:
+        return m.group(1).strip()
+    return name_addr.split(";", 1)[0].strip()
+
+
+@dataclass(frozen=True)
+class SipMessage:
+    """One SIP message seen on the wire, with where and when it was seen."""
+
+    time_s: float
+    src: str
+    dst: str
+    transport: str
+    start_line: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes = b""
+    frame: int = 0
+
+    @classmethod
+    def parse(
+        cls,
+        data: bytes | str,
+        *,
+        time_s: float = 0.0,
+        src: str = "",
+        dst: str = "",
+        transport: str = "UDP",
+        frame: int = 0,
+    ) -> SipMessage:
+        raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+        head, sep, body = raw.partition(b"\r\n\r\n")
+        if not sep:
+            head, sep, body = raw.partition(b"\n\n")
+        text = head.decode("utf-8", "replace")
+        lines = text.replace("\r\n", "\n").split("\n")
+        start = lines[0].strip() if lines else ""
+        return cls(
+            time_s=time_s,
+            src=src,
+            dst=dst,
+            transport=transport,
+            start_line=start,
+            headers=parse_headers("\n".join(lines[1:])),
+            body=body,
+            frame=frame,
+        )
+
+    @classmethod
+    def from_parts(
+        cls,
+        start_line: str,
+        header_block: str,
+        body: bytes,
+        *,
+        time_s: float,
+        src: str,
+        dst: str,
+        transport: str,
+        frame: int,
+    ) -> SipMessage:
+        return cls(time_s, src, dst, transport, start_line.strip(), parse_headers(header_block),
+                   body, frame)
+
+    # --- start line -------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        """``"request"``, ``"response"`` or ``"unknown"``."""
+        if _STATUS.match(self.start_line):
+            return "response"
+        if _REQUEST.match(self.start_line):
+            return "request"
+        return "unknown"
+
+    @property
+    def method(self) -> str | None:
+        m = _REQUEST.match(self.start_line)
+        return m.group(1).upper() if m else None
+
+    @property
+    def status_code(self) -> int | None:
+        m = _STATUS.match(self.start_line)
+        return int(m.group(2)) if m else None
+
+    @property
+    def reason(self) -> str:
+        m = _STATUS.match(self.start_line)
+        return (m.group(3) or "").strip() if m else ""
+
+    # --- headers ----------------------------------------------------------------------------
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (case-insensitive, compact forms understood)."""
+        key = name.lower()
+        for hname, value in self.headers:
+            if hname == key:
+                return value
+        return None
+
+    def header_values(self, name: str) -> list[str]:
+        key = name.lower()
+        return [value for hname, value in self.headers if hname == key]
+
+    @property
+    def call_id(self) -> str:
+        return self.header("call-id") or ""
+
+    @property
+    def cseq(self) -> tuple[int, str]:
+        """``(number, METHOD)``; ``(-1, "")`` when missing or unreadable."""
+        value = self.header("cseq") or ""
+        parts = value.split()
+        if len(parts) >= 2 and parts[0].isdigit():
+            return int(parts[0]), parts[1].upper()
+        return -1, ""
+
+    @property
+    def from_uri(self) -> str:
+        return uri_of(self.header("from") or "")
+
+    @property
+    def to_uri(self) -> str:
+        return uri_of(self.header("to") or "")
+
+    @property
+    def from_tag(self) -> str | None:
+        m = _TAG.search(_outside_brackets(self.header("from") or ""))
+        return m.group(1) if m else None
+
+    @property
+    def to_tag(self) -> str | None:
+        m = _TAG.search(_outside_brackets(self.header("to") or ""))
+        return m.group(1) if m else None
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
+
+    @property
+    def has_sdp(self) -> bool:
+        return self.content_type == "application/sdp" and bool(self.body.strip())
+
+    @property
+    def label(self) -> str:
+        """Short text for a ladder arrow: ``INVITE (SDP)``, ``180 Ringing``, ``INFO dtmf 5``."""
+        if self.kind == "response":
+            text = f"{self.status_code} {self.reason}".strip()
+        elif self.kind == "request":
+            text = self.method or "?"
+            digits = info_dtmf(self)
+            if digits:
+                text += f" dtmf {digits}"
+        else:
+            text = self.start_line[:24] or "(unreadable)"
+        if self.has_sdp:
+            text += " (SDP)"
+        return text
+
+
+def _outside_brackets(value: str) -> str:
+    """Header parameters only: drop the ``<...>`` URI so URI parameters are not read as tags."""
+    return _URI.sub("", value) if "<" in value else value
+
+
+def parse_headers(block: str) -> tuple[tuple[str, str], ...]:
+    """Header lines to ``(lower-case full name, value)``, unfolding continuation lines."""
+    out: list[tuple[str, str]] = []
+    for line in block.replace("\r\n", "\n").split("\n"):
+        if not line.strip():
+            continue
+        if line[0] in " \t" and out:
+            name, value = out[-1]
+            out[-1] = (name, f"{value} {line.strip()}")
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = name.strip().lower()
+        out.append((COMPACT_FORMS.get(key, key), value.strip()))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class SdpMedia:
+    media: str
+    address: str
+    port: int
+    protocol: str
+    formats: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SdpSummary:
+    """What an SDP offer or answer says about where media goes and what payload types mean."""
+
+    media: tuple[SdpMedia, ...]
+    rtpmap: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+    def endpoints(self) -> set[tuple[str, int]]:
+        return {(m.address, m.port) for m in self.media if m.port > 0}
+
+
+def parse_sdp(body: bytes | str) -> SdpSummary:
+    """Read ``c=``, ``m=`` and ``a=rtpmap`` lines; anything else is ignored."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    session_addr = ""
+    media: list[SdpMedia] = []
+    rtpmap: dict[int, tuple[str, int]] = {}
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line = raw.strip()
+        if len(line) < 2 or line[1] != "=":
+            continue
+        kind, value = line[0], line[2:].strip()
+        if kind == "c":
+            parts = value.split()
+            addr = parts[2].split("/", 1)[0] if len(parts) >= 3 else ""
+            if media:
+                media[-1] = replace(media[-1], address=addr)
+            else:
+                session_addr = addr
+        elif kind == "m":
+            parts = value.split()
+            if len(parts) < 3:
+                continue
+            port = int(parts[1].split("/", 1)[0]) if parts[1].split("/", 1)[0].isdigit() else 0
+            formats = tuple(int(p) for p in parts[3:] if p.isdigit())
+            media.append(SdpMedia(parts[0], "", port, parts[2], formats))
+        elif kind == "a" and value.lower().startswith("rtpmap:"):
+            pt_text, _, encoding = value[7:].partition(" ")
+            if not pt_text.strip().isdigit():
+                continue
+            name, _, rest = encoding.strip().partition("/")
+            clock_text = rest.split("/", 1)[0]
+            clock = int(clock_text) if clock_text.isdigit() else 0
+            rtpmap[int(pt_text)] = (name, clock)
+    return SdpSummary(
+        media=tuple(m if m.address else replace(m, address=session_addr) for m in media),
+        rtpmap=rtpmap,
+    )
+
+
+_RELAY_SIGNAL = re.compile(r"^\s*signal\s*=\s*(\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+def info_dtmf(message: SipMessage) -> str:
+    """Digits carried by a SIP INFO (``application/dtmf-relay`` ``Signal=5``, or
+    ``application/dtmf`` with the digit as the body); ``""`` for anything else."""
+    if message.method != "INFO":
+        return ""
+    body = message.body.decode("utf-8", "replace")
+    ctype = message.content_type
+    if ctype == "application/dtmf-relay":
+        m = _RELAY_SIGNAL.search(body)
+        return _dtmf_char(m.group(1)) if m else ""
+    if ctype == "application/dtmf":
+        return _dtmf_char(body.strip())
+    return ""
+
+
+def _dtmf_char(value: str) -> str:
+    value = value.strip()
+    if value.isdigit() and int(value) < 16:
+        return "0123456789*#ABCD"[int(value)]
+    if len(value) == 1 and value.upper() in "0123456789*#ABCD":
+        return value.upper()
+    return ""
