@@ -1,0 +1,74 @@
+"""Fixtures for the H.323 tests: free ports, tshark live capture on loopback, the shared pcaps."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+import pytest
+
+SHARED_TESTDATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata"
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def tshark() -> str:
+    path = shutil.which("tshark")
+    if path is None:
+        pytest.skip("tshark is not installed")
+    return path
+
+
+@pytest.fixture
+def rtp_example() -> Path:
+    path = SHARED_TESTDATA / "pcaps" / "rtp_example.raw"
+    if not path.is_file():
+        pytest.skip("../shared/testdata/pcaps/rtp_example.raw is absent")
+    return path
+
+
+@pytest.fixture
+def live_capture(tshark: str, tmp_path: Path) -> Callable[[str], AbstractContextManager[Path]]:
+    """``with live_capture("tcp port N") as pcap:`` captures loopback traffic into ``pcap``."""
+    if os.geteuid() != 0 and not os.access("/usr/bin/dumpcap", os.X_OK):
+        pytest.skip("capturing needs root or dumpcap capabilities")
+
+    @contextmanager
+    def capture(bpf: str) -> Iterator[Path]:
+        pcap = tmp_path / "capture.pcapng"
+        errors = tmp_path / "tshark.err"
+        with errors.open("wb") as err:
+            process = subprocess.Popen(
+                [tshark, "-i", "lo", "-f", bpf, "-w", str(pcap), "-q"],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
+        try:
+            deadline = time.monotonic() + 20
+            while b"Capturing on" not in errors.read_bytes():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.skip(f"tshark could not capture: {errors.read_text()[-300:]}")
+                time.sleep(0.05)
+            yield pcap
+            time.sleep(0.3)  # let the last packets reach the capture
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+    return capture
