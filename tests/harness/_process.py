@@ -152,9 +152,7 @@ def _bindable(host: str, port: int, kinds: Sequence[int]) -> bool:
             sock.close()
 
 
-def free_port(
-    hosts: Sequence[str] = ("127.0.0.1",), udp: bool = True, tcp: bool = True
-) -> int:
+def free_port(hosts: Sequence[str] = ("127.0.0.1",), udp: bool = True, tcp: bool = True) -> int:
     """A port that is free for the asked socket kinds on every host in ``hosts``.
 
     The kernel picks a candidate (bind to port 0), then the others are checked on it.
@@ -200,9 +198,22 @@ def make_self_signed_cert(
     cert, key = directory / f"{name}.pem", directory / f"{name}.key"
     subprocess.run(
         [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-            "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={common_name}",
-            "-addext", "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost",
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            f"/CN={common_name}",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost",
         ],
         check=True,
         capture_output=True,

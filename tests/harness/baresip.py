@@ -149,8 +149,11 @@ class Baresip(Peer):
         started = time.monotonic()
         (self.dir / "config").write_text(
             _CONFIG.format(
-                sip_port=self.sip_port, ctrl_port=self.ctrl_port, rtp_low=self.rtp_low,
-                rtp_high=self.rtp_high, module_path=module_path,
+                sip_port=self.sip_port,
+                ctrl_port=self.ctrl_port,
+                rtp_low=self.rtp_low,
+                rtp_high=self.rtp_high,
+                module_path=module_path,
             )
         )
         (self.dir / "accounts").write_text(self._account_line())
@@ -186,7 +189,6 @@ class Baresip(Peer):
         took = stop_process(self._proc, timeout=2.0)
         self._proc = None
         return took
-
 
     # -- control ------------------------------------------------------------------------------
 
@@ -244,9 +246,7 @@ class Baresip(Peer):
         with self._cond:
             return [e for e in self._events[since:] if kind is None or e.get("type") == kind]
 
-    def wait_event(
-        self, kind: str, timeout: float = 10.0, since: int = 0
-    ) -> dict[str, Any] | None:
+    def wait_event(self, kind: str, timeout: float = 10.0, since: int = 0) -> dict[str, Any] | None:
         """The first event of type ``kind`` (``CALL_ESTABLISHED``, ``CALL_CLOSED``, ...)
         received at or after position ``since``; ``None`` after ``timeout``."""
         deadline = time.monotonic() + timeout

@@ -45,8 +45,12 @@ def kamailio_available() -> bool:
     """True when kamailio, its TLS module, kamcmd and openssl are installed."""
     tls_module = any(
         Path(d, "tls.so").exists()
-        for d in ("/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/kamailio/modules",
-                  "/usr/local/lib64/kamailio/modules", "/usr/local/lib/kamailio/modules")
+        for d in (
+            "/usr/lib/x86_64-linux-gnu/kamailio/modules",
+            "/usr/lib/kamailio/modules",
+            "/usr/local/lib64/kamailio/modules",
+            "/usr/local/lib/kamailio/modules",
+        )
     )
     tools = all(shutil.which(tool) for tool in ("kamailio", "kamcmd", "openssl"))
     return tools and tls_module
@@ -124,11 +128,29 @@ class Kamailio(Peer):
         cfg = self._write_files()
         self.ctl_socket.unlink(missing_ok=True)
         argv = [
-            "kamailio", "-DD", "-E", "-f", str(cfg), "-Y", str(self.dir), "-w", str(self.dir),
-            "-m", "64", "-M", "8",
-            "-A", f"SIP_PORT={self.sip_port}", "-A", f"TLS_PORT={self.tls_port}",
-            "-A", f'CTL_SOCK="unix:{self.ctl_socket}"',
-            "-A", f'TLS_CERT="{self.cert}"', "-A", f'TLS_KEY="{self.key}"',
+            "kamailio",
+            "-DD",
+            "-E",
+            "-f",
+            str(cfg),
+            "-Y",
+            str(self.dir),
+            "-w",
+            str(self.dir),
+            "-m",
+            "64",
+            "-M",
+            "8",
+            "-A",
+            f"SIP_PORT={self.sip_port}",
+            "-A",
+            f"TLS_PORT={self.tls_port}",
+            "-A",
+            f'CTL_SOCK="unix:{self.ctl_socket}"',
+            "-A",
+            f'TLS_CERT="{self.cert}"',
+            "-A",
+            f'TLS_KEY="{self.key}"',
         ]
         if self.ipv6:
             argv += ["-A", "WITH_IPV6"]
@@ -167,17 +189,18 @@ class Kamailio(Peer):
         self.stop()
         return self.start()
 
-
     # -- inspection ---------------------------------------------------------------------------
 
     def kamcmd(self, *args: str, timeout: float = 5.0) -> str:
         """Run one RPC command on the control socket; returns its output."""
         result = subprocess.run(
             ["kamcmd", "-s", f"unix:{self.ctl_socket}", *args],
-            capture_output=True, text=True, timeout=timeout,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if result.returncode != 0 or result.stdout.startswith("error:"):
-            detail = (result.stderr.strip() or result.stdout.strip())
+            detail = result.stderr.strip() or result.stdout.strip()
             raise PeerError(f"kamcmd {' '.join(args)}: {detail}")
         return result.stdout
 

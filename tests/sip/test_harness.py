@@ -43,8 +43,9 @@ def test_baresip_registers_over_udp_and_tls(
     kamailio: Kamailio, baresip_factory: Callable[..., Baresip]
 ) -> None:
     for transport in ("udp", "tls"):
-        ua = baresip_factory("carol", "carolpw", registrar=kamailio.address(transport),
-                             transport=transport)
+        ua = baresip_factory(
+            "carol", "carolpw", registrar=kamailio.address(transport), transport=transport
+        )
         assert ua.wait_registered(), ua.log_tail()
         contacts = kamailio.contacts("carol")
         assert any(f"127.0.0.1:{ua.sip_port}" in c or "transport=tls" in c for c in contacts)

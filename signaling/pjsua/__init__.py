@@ -1,0 +1,9 @@
+"""The pjsua2 adapter: the only package of crcgw that imports ``pjsua2``.
+
+:class:`SipEngine` owns one pjsua2 Endpoint on a dedicated thread and is driven from asyncio;
+settings, events and pure logic live in :mod:`signaling.sip`.
+"""
+
+from signaling.pjsua.engine import SipEngine
+
+__all__ = ["SipEngine"]

@@ -1,0 +1,203 @@
+"""pjsua2 configuration objects built from the SIP core's frozen settings (engine thread only)."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Sequence
+
+import pjsua2 as pj
+
+from signaling.sip.address import HostPort, registrar_uri
+from signaling.sip.config import EndpointConfig, EngineConfig
+from signaling.sip.types import SrtpMode, Transport
+
+__all__ = [
+    "PJ_TRANSPORT_TYPES",
+    "PjLogWriter",
+    "account_config",
+    "ep_config",
+    "tls_problem_names",
+    "transport_config",
+]
+
+logger = logging.getLogger("signaling.pjsua.pjsip")
+
+PJ_TRANSPORT_TYPES = {
+    (Transport.UDP, False): pj.PJSIP_TRANSPORT_UDP,
+    (Transport.TCP, False): pj.PJSIP_TRANSPORT_TCP,
+    (Transport.TLS, False): pj.PJSIP_TRANSPORT_TLS,
+    (Transport.UDP, True): pj.PJSIP_TRANSPORT_UDP6,
+    (Transport.TCP, True): pj.PJSIP_TRANSPORT_TCP6,
+    (Transport.TLS, True): pj.PJSIP_TRANSPORT_TLS6,
+}
+
+_PJ_TO_LOGGING = {0: logging.CRITICAL, 1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}
+
+_IPPROTO_TCP = 6
+_TCP_NODELAY = 1
+
+_SRTP = {
+    SrtpMode.OFF: pj.PJMEDIA_SRTP_DISABLED,
+    SrtpMode.OPTIONAL: pj.PJMEDIA_SRTP_OPTIONAL,
+    SrtpMode.MANDATORY: pj.PJMEDIA_SRTP_MANDATORY,
+}
+
+_TLS_FLAGS = (
+    (pj.PJ_SSL_CERT_EISSUER_NOT_FOUND, "issuer_not_found"),
+    (pj.PJ_SSL_CERT_EUNTRUSTED, "untrusted"),
+    (pj.PJ_SSL_CERT_EVALIDITY_PERIOD, "expired"),
+    (pj.PJ_SSL_CERT_EINVALID_FORMAT, "invalid_format"),
+    (pj.PJ_SSL_CERT_EINVALID_PURPOSE, "invalid_purpose"),
+    (pj.PJ_SSL_CERT_EISSUER_MISMATCH, "untrusted"),
+    (pj.PJ_SSL_CERT_ECRL_FAILURE, "revoked"),
+    (pj.PJ_SSL_CERT_EREVOKED, "revoked"),
+    (pj.PJ_SSL_CERT_ECHAIN_TOO_LONG, "chain_too_long"),
+    (pj.PJ_SSL_CERT_EWEAK_SIGNATURE, "weak_signature"),
+    (pj.PJ_SSL_CERT_EIDENTITY_NOT_MATCH, "identity_mismatch"),
+    (pj.PJ_SSL_CERT_EUNKNOWN, "unknown"),
+)
+
+
+class PjLogWriter(pj.LogWriter):  # type: ignore[misc]
+    """PJSIP's log lines into Python ``logging`` (logger ``signaling.pjsua.pjsip``)."""
+
+    def write(self, entry: pj.LogEntry) -> None:
+        try:
+            level = _PJ_TO_LOGGING.get(int(entry.level), logging.DEBUG)
+            if logger.isEnabledFor(level):
+                logger.log(level, "%s", str(entry.msg).rstrip())
+        except Exception:  # noqa: BLE001 - never let a log line raise into C++
+            pass
+
+
+def tls_problem_names(verify_status: int) -> tuple[str, ...]:
+    """pjsip's certificate verification flags as names known to :mod:`signaling.sip.explain`."""
+    names: list[str] = []
+    for flag, name in _TLS_FLAGS:
+        if verify_status & flag and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def ep_config(config: EngineConfig, writer: PjLogWriter) -> pj.EpConfig:
+    cfg = pj.EpConfig()
+    ua = cfg.uaConfig
+    ua.threadCnt = 0
+    ua.mainThreadOnly = True
+    ua.userAgent = config.user_agent
+    ua.maxCalls = config.max_calls
+    for server in config.nameservers:
+        ua.nameserver.append(server)
+    if config.nat.stun_server:
+        ua.stunServer.append(config.nat.stun_server)
+        ua.stunIgnoreFailure = True
+    log = cfg.logConfig
+    log.writer = writer
+    log.level = config.pjsip_log_level
+    log.consoleLevel = config.pjsip_log_level
+    log.msgLogging = config.pjsip_log_level >= 5
+    log.decor = pj.PJ_LOG_HAS_SENDER
+    cfg.medConfig.noVad = True  # keep RTP flowing during silence (stats, NAT bindings)
+    return cfg
+
+
+def _nodelay() -> pj.SockOpt:
+    # pjsip leaves Nagle on: a request sent right after another on the same connection
+    # (INVITE after the ACK of a 407) then waits ~40 ms for the peer's delayed ACK.
+    opt = pj.SockOpt()
+    opt.level = _IPPROTO_TCP
+    opt.optName = _TCP_NODELAY
+    opt.setOptValInt(1)
+    return opt
+
+
+def _system_ca_file() -> str | None:
+    paths = ssl.get_default_verify_paths()
+    return paths.cafile or paths.openssl_cafile or None
+
+
+def transport_config(config: EngineConfig, transport: Transport, ipv6: bool) -> pj.TransportConfig:
+    tc = pj.TransportConfig()
+    bound = config.bind_address6 if ipv6 else config.bind_address
+    tc.boundAddress = bound or ""
+    tc.port = config.tls_port if transport is Transport.TLS else config.sip_port
+    if transport.reliable:
+        tc.sockOptParams.sockOpts.append(_nodelay())
+    if transport is Transport.TLS:
+        tls = tc.tlsConfig
+        tls.sockOptParams.sockOpts.append(_nodelay())
+        settings = config.tls
+        tls.proto = pj.PJ_SSL_SOCK_PROTO_TLS1_3
+        if settings.min_version == "1.2":
+            tls.proto |= pj.PJ_SSL_SOCK_PROTO_TLS1_2
+        tls.verifyServer = settings.verify
+        ca_file = settings.ca_file or _system_ca_file()
+        if ca_file:
+            tls.CaListFile = ca_file
+        if settings.cert_file and settings.key_file:
+            tls.certFile = settings.cert_file
+            tls.privKeyFile = settings.key_file
+        tls.msecTimeout = int(config.register_timeout_s * 1000)
+        if not settings.verify:
+            logging.getLogger("signaling.pjsua").warning(
+                "TLS server certificate verification is OFF (insecure): any certificate "
+                "is accepted, a man in the middle can read and change the signaling"
+            )
+    return tc
+
+
+def _proxy_uris(address: HostPort | None, transport: Transport) -> Sequence[str]:
+    if address is None:
+        return ()
+    return (registrar_uri(address, transport) + (";lr" if transport is not Transport.AUTO else ""),)
+
+
+def account_config(
+    endpoint: EndpointConfig,
+    engine: EngineConfig,
+    transport: Transport,
+    transport_id: int | None,
+    ipv6: bool,
+) -> pj.AccountConfig:
+    acfg = pj.AccountConfig()
+    identity = endpoint.aor
+    if endpoint.display_name:
+        identity = f'"{endpoint.display_name}" <{identity}>'
+    acfg.idUri = identity
+    reg = acfg.regConfig
+    registrar = endpoint.registrar_address
+    if registrar is not None:
+        reg.registrarUri = registrar_uri(registrar, transport)
+    reg.registerOnAdd = endpoint.register
+    reg.timeoutSec = endpoint.expires_s
+    reg.retryIntervalSec = 0  # the engine re-registers itself, with backoff
+    reg.firstRetryIntervalSec = 0
+    reg.dropCallsOnFail = False
+    reg.unregWaitMsec = int(engine.unregister_wait_s * 1000)
+    sip = acfg.sipConfig
+    if transport_id is not None:
+        sip.transportId = transport_id
+    for uri in _proxy_uris(endpoint.proxy_address, transport):
+        sip.proxies.append(uri)
+    if endpoint.password:
+        user = endpoint.auth_user or endpoint.user
+        sip.authCreds.append(pj.AuthCredInfo("digest", "*", user, 0, endpoint.password))
+    nat = acfg.natConfig
+    nat.contactRewriteUse = 1 if engine.nat.contact_rewrite else 0
+    nat.viaRewriteUse = 1 if engine.nat.rport else 0
+    nat.sdpNatRewriteUse = 1 if engine.nat.contact_rewrite else 0
+    stun = pj.PJSUA_STUN_USE_DEFAULT if engine.nat.stun_server else pj.PJSUA_STUN_USE_DISABLED
+    nat.sipStunUse = stun
+    nat.mediaStunUse = stun
+    media = acfg.mediaConfig
+    media.transportConfig.boundAddress = (
+        engine.bind_address6 if ipv6 else engine.bind_address
+    ) or ""
+    media.transportConfig.port = engine.rtp_port
+    media.transportConfig.portRange = engine.rtp_port_range
+    if ipv6:
+        media.ipv6Use = pj.PJSUA_IPV6_ENABLED_USE_IPV6_ONLY
+    media.srtpUse = _SRTP[endpoint.srtp]
+    media.srtpSecureSignaling = 0  # SDES keys also over UDP/TCP (room systems do this)
+    return acfg

@@ -1,0 +1,124 @@
+"""pjsua2 subclasses whose callbacks only hand plain values to the engine thread's core.
+
+No logic here (the core decides); every callback catches its own exceptions, since an
+exception escaping into pjsua2's C++ would be lost or abort the process.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import pjsua2 as pj
+
+__all__ = ["CallSink", "EndpointSink", "PjAccount", "PjCall", "PjEndpoint"]
+
+logger = logging.getLogger("signaling.pjsua")
+
+
+class EndpointSink(Protocol):
+    def on_reg_started(self, name: str, renew: bool) -> None: ...
+    def on_reg_state(self, name: str, code: int, reason: str, expiration: int) -> None: ...
+    def on_incoming_call(self, name: str, pj_call_id: int) -> None: ...
+    def on_transport_state(
+        self, reliable: bool, state: int, remote: str, reason: str, verify_status: int
+    ) -> None: ...
+
+
+class CallSink(Protocol):
+    def on_call_state(self, key: str) -> None: ...
+    def on_invite_response(self, key: str, code: int) -> None: ...
+    def on_call_media(self, key: str) -> None: ...
+    def on_stream_destroyed(self, key: str) -> None: ...
+    def on_dtmf(self, key: str, digit: str, method: int, duration_ms: int) -> None: ...
+
+
+class PjEndpoint(pj.Endpoint):  # type: ignore[misc]
+    def __init__(self, sink: EndpointSink) -> None:
+        super().__init__()
+        self._sink = sink
+
+    def onTransportState(self, prm: pj.OnTransportStateParam) -> None:  # noqa: N802
+        try:
+            tls = prm.tlsInfo
+            remote = str(tls.remoteAddr) if not tls.isEmpty() else ""
+            verify = int(tls.verifyStatus) if not tls.isEmpty() else 0
+            reliable = str(prm.type).lower().startswith(("tcp", "tls"))
+            reason = ""
+            if prm.lastError:
+                try:
+                    reason = self.utilStrError(prm.lastError)
+                except pj.Error:
+                    reason = f"error {prm.lastError}"
+            self._sink.on_transport_state(reliable, int(prm.state), remote, reason, verify)
+        except Exception:
+            logger.exception("onTransportState")
+
+
+class PjAccount(pj.Account):  # type: ignore[misc]
+    def __init__(self, sink: EndpointSink, name: str) -> None:
+        super().__init__()
+        self._sink = sink
+        self.name = name
+
+    def onRegStarted(self, prm: pj.OnRegStartedParam) -> None:  # noqa: N802
+        try:
+            self._sink.on_reg_started(self.name, bool(prm.renew))
+        except Exception:
+            logger.exception("onRegStarted")
+
+    def onRegState(self, prm: pj.OnRegStateParam) -> None:  # noqa: N802
+        try:
+            self._sink.on_reg_state(self.name, int(prm.code), str(prm.reason), int(prm.expiration))
+        except Exception:
+            logger.exception("onRegState")
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
+        try:
+            self._sink.on_incoming_call(self.name, int(prm.callId))
+        except Exception:
+            logger.exception("onIncomingCall")
+
+
+class PjCall(pj.Call):  # type: ignore[misc]
+    def __init__(
+        self, sink: CallSink, account: PjAccount, key: str, pj_call_id: int = pj.PJSUA_INVALID_ID
+    ) -> None:
+        super().__init__(account, pj_call_id)
+        self._sink = sink
+        self.key = key
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+        try:
+            self._sink.on_call_state(self.key)
+        except Exception:
+            logger.exception("onCallState")
+
+    def onCallTsxState(self, prm: pj.OnCallTsxStateParam) -> None:  # noqa: N802
+        try:
+            event = prm.e
+            if event.type != pj.PJSIP_EVENT_TSX_STATE:
+                return
+            tsx = event.body.tsxState.tsx
+            if tsx.method == "INVITE" and tsx.role == pj.PJSIP_ROLE_UAC and tsx.statusCode:
+                self._sink.on_invite_response(self.key, int(tsx.statusCode))
+        except Exception:
+            logger.exception("onCallTsxState")
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+        try:
+            self._sink.on_call_media(self.key)
+        except Exception:
+            logger.exception("onCallMediaState")
+
+    def onStreamDestroyed(self, prm: pj.OnStreamDestroyedParam) -> None:  # noqa: N802
+        try:
+            self._sink.on_stream_destroyed(self.key)
+        except Exception:
+            logger.exception("onStreamDestroyed")
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
+        try:
+            self._sink.on_dtmf(self.key, str(prm.digit), int(prm.method), int(prm.duration))
+        except Exception:
+            logger.exception("onDtmfDigit")

@@ -1,0 +1,481 @@
+"""The engine thread: owns the pjsua2 Endpoint, its transports and accounts, runs commands.
+
+Every pjsua2 object is created, used and destroyed on this one thread (``threadCnt=0``,
+``mainThreadOnly=True``, polling ``libHandleEvents``). Other threads only put commands on the
+queue (:meth:`Worker.submit`) and receive events through ``emit``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import gc
+import logging
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+import pjsua2 as pj
+
+from signaling.pjsua._calls import CallCore
+from signaling.pjsua._configs import (
+    PJ_TRANSPORT_TYPES,
+    PjLogWriter,
+    account_config,
+    ep_config,
+    tls_problem_names,
+    transport_config,
+)
+from signaling.pjsua._objects import PjAccount, PjEndpoint
+from signaling.pjsua._timers import Timer, TimerHeap
+from signaling.sip.codecs import codec_priorities
+from signaling.sip.config import EndpointConfig, EngineConfig
+from signaling.sip.errors import EngineClosed, EngineError, SipConfigError
+from signaling.sip.events import (
+    EngineEvent,
+    RegistrationChanged,
+    RegistrationStatus,
+    TransportDisconnected,
+)
+from signaling.sip.explain import explain_registration_failure
+from signaling.sip.retry import retry_delay
+from signaling.sip.types import RegState, Transport
+
+__all__ = ["Worker"]
+
+logger = logging.getLogger("signaling.pjsua")
+T = TypeVar("T")
+
+_TLS_PROBLEM_TTL_S = 10.0
+
+
+@dataclass
+class _Endpoint:
+    config: EndpointConfig
+    transport: Transport
+    account: PjAccount
+    status: RegistrationStatus
+    want_registered: bool
+    started_at: float | None = None
+    timeout_timer: Timer | None = None
+    retry_timer: Timer | None = None
+    failures: int = 0
+
+
+class _StdoutSilenced:
+    """pjlib prints its first lines to fd 1 before a log writer exists: keep stdout clean."""
+
+    def __enter__(self) -> None:
+        self._saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+
+    def __exit__(self, *exc: object) -> None:
+        os.dup2(self._saved, 1)
+        os.close(self._saved)
+
+
+class Worker(CallCore):
+    def __init__(self, config: EngineConfig, emit: Callable[[EngineEvent], None]) -> None:
+        super().__init__()
+        self.config = config
+        self._emit_cb = emit
+        self._commands: queue.SimpleQueue[tuple[Callable[[], Any], cf.Future[Any]]] = (
+            queue.SimpleQueue()
+        )
+        self.timers = TimerHeap()
+        self._stopping = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._ep: PjEndpoint | None = None
+        self._writer: PjLogWriter | None = None
+        self._transport_ids: dict[tuple[Transport, bool], int] = {}
+        self.endpoints: dict[str, _Endpoint] = {}
+        self._tls_problems: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._rng = random.Random()
+
+    # -- thread and command plumbing -------------------------------------------------------------
+
+    def start(self) -> cf.Future[None]:
+        ready: cf.Future[None] = cf.Future()
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name="crcgw-pjsua", daemon=True
+        )
+        self._thread.start()
+        return ready
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def submit(self, fn: Callable[[], T]) -> cf.Future[T]:
+        """Run ``fn`` on the engine thread; its result or exception lands in the future."""
+        future: cf.Future[T] = cf.Future()
+        if self._closed or not self.alive:
+            future.set_exception(EngineClosed("the SIP engine is not running"))
+            return future
+        self._commands.put((fn, future))
+        return future
+
+    def stop(self) -> cf.Future[None]:
+        """Ask the thread to tear everything down; resolves once pjsua2 is destroyed."""
+
+        def request() -> None:
+            self._stopping = True
+
+        return self.submit(request)
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def emit(self, event: EngineEvent) -> None:
+        try:
+            self._emit_cb(event)
+        except Exception:
+            logger.exception("event delivery failed")
+
+    def _run(self, ready: cf.Future[None]) -> None:
+        try:
+            self._init_lib()
+        except BaseException as exc:
+            logger.debug("engine start failed", exc_info=True)
+            self._teardown()
+            self._closed = True
+            ready.set_exception(EngineError(f"SIP engine did not start: {_pj_text(exc)}"))
+            return
+        ready.set_result(None)
+        try:
+            while not self._stopping:
+                self._drain_commands()
+                self.timers.run_due(time.monotonic())
+                assert self._ep is not None
+                self._ep.libHandleEvents(self.config.poll_ms)
+        except BaseException:
+            logger.exception("SIP engine loop failed; shutting down")
+        finally:
+            self._teardown()
+            self._closed = True
+            self._fail_pending_commands()
+
+    def _drain_commands(self) -> None:
+        while True:
+            try:
+                fn, future = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(_translate(exc))
+
+    def _fail_pending_commands(self) -> None:
+        while True:
+            try:
+                fn, future = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if future.set_running_or_notify_cancel():
+                future.set_exception(EngineClosed("the SIP engine was closed"))
+
+    def poll_for(self, seconds: float, done: Callable[[], bool] = lambda: False) -> None:
+        """Handle events for up to ``seconds`` or until ``done()`` (engine thread only)."""
+        assert self._ep is not None
+        deadline = time.monotonic() + seconds
+        while not done() and time.monotonic() < deadline:
+            self._ep.libHandleEvents(self.config.poll_ms)
+
+    # -- start and teardown ---------------------------------------------------------------------
+
+    def _init_lib(self) -> None:
+        self._ep = PjEndpoint(self)
+        with _StdoutSilenced():
+            self._ep.libCreate()
+            self._writer = PjLogWriter()
+            self._ep.libInit(ep_config(self.config, self._writer))
+        families = [False] + ([True] if self.config.bind_address6 else [])
+        for ipv6 in families:
+            for transport in self.config.transports:
+                tc = transport_config(self.config, transport, ipv6)
+                kind = PJ_TRANSPORT_TYPES[(transport, ipv6)]
+                self._transport_ids[(transport, ipv6)] = self._ep.transportCreate(kind, tc)
+        self._ep.libStart()
+        self._ep.audDevManager().setNullDev()  # no sound card; still the clock that sends RTP
+        available = [info.codecId for info in self._ep.codecEnum2()]
+        for codec_id, priority in codec_priorities(self.config.codecs, available).items():
+            self._ep.codecSetPriority(codec_id, priority)
+
+    def _teardown(self) -> None:
+        """Hang up, unregister, drop every Call and Account wrapper, then ``libDestroy``.
+
+        A ``pj.Call`` whose C++ destructor runs after ``libDestroy`` aborts the process, so
+        all references go first and ``gc.collect()`` breaks any cycle before destroying.
+        """
+        ep = self._ep
+        if ep is None:
+            return
+        self.timers.clear()
+        try:
+            self.hangup_all()
+            self.poll_for(1.0, lambda: not self.active_calls())
+            self._unregister_all()
+        except BaseException:
+            logger.exception("error while hanging up / unregistering at shutdown")
+        self.drop_calls()
+        for endpoint in list(self.endpoints.values()):
+            _shutdown_account(endpoint.account)
+        self.endpoints.clear()
+        gc.collect()
+        try:
+            ep.libHandleEvents(10)
+            ep.libDestroy()
+        except BaseException:
+            logger.exception("libDestroy failed")
+        self._ep = None
+        self._writer = None
+        gc.collect()
+
+    def _unregister_all(self) -> None:
+        pending: list[_Endpoint] = []
+        for endpoint in self.endpoints.values():
+            endpoint.want_registered = False
+            if endpoint.status.state is RegState.REGISTERED:
+                try:
+                    endpoint.account.setRegistration(False)
+                    pending.append(endpoint)
+                except pj.Error:
+                    pass
+        if pending:
+            self.poll_for(
+                self.config.unregister_wait_s,
+                lambda: all(e.status.state is not RegState.REGISTERED for e in pending),
+            )
+
+    # -- endpoints and registration --------------------------------------------------------------
+
+    def transport_id(self, transport: Transport, ipv6: bool) -> int | None:
+        if transport is Transport.AUTO:
+            return None
+        try:
+            return self._transport_ids[(transport, ipv6)]
+        except KeyError:
+            family = "IPv6" if ipv6 else "IPv4"
+            raise SipConfigError(
+                f"no {transport.value.upper()} {family} transport in this engine"
+            ) from None
+
+    def add_endpoint(self, config: EndpointConfig, transport: Transport) -> RegistrationStatus:
+        if config.name in self.endpoints:
+            raise SipConfigError(f"endpoint {config.name!r} exists already")
+        address = config.proxy_address or config.registrar_address
+        ipv6 = bool(address and address.is_ipv6)
+        tp_id = self.transport_id(transport, ipv6)
+        account = PjAccount(self, config.name)
+        status = RegistrationStatus(config.name, RegState.UNREGISTERED, transport)
+        endpoint = _Endpoint(config, transport, account, status, config.register)
+        self.endpoints[config.name] = endpoint
+        try:
+            account.create(account_config(config, self.config, transport, tp_id, ipv6))
+        except BaseException:
+            del self.endpoints[config.name]
+            raise
+        return endpoint.status
+
+    def remove_endpoint(self, name: str) -> None:
+        endpoint = self._endpoint(name)
+        for timer in (endpoint.timeout_timer, endpoint.retry_timer):
+            if timer:
+                timer.cancel()
+        del self.endpoints[name]
+        _shutdown_account(endpoint.account)
+
+    def set_registration(self, name: str, on: bool) -> None:
+        endpoint = self._endpoint(name)
+        if endpoint.config.registrar is None:
+            raise SipConfigError(f"endpoint {name!r} has no registrar")
+        endpoint.want_registered = on
+        if endpoint.retry_timer:
+            endpoint.retry_timer.cancel()
+        endpoint.failures = 0
+        endpoint.account.setRegistration(on)
+
+    def status(self, name: str) -> RegistrationStatus:
+        return self._endpoint(name).status
+
+    def _endpoint(self, name: str) -> _Endpoint:
+        try:
+            return self.endpoints[name]
+        except KeyError:
+            raise SipConfigError(f"no endpoint named {name!r}") from None
+
+    def _publish(self, endpoint: _Endpoint, **changes: Any) -> None:
+        endpoint.status = replace(endpoint.status, **changes)
+        self.emit(RegistrationChanged(time.monotonic(), endpoint.status))
+
+    def on_reg_started(self, name: str, renew: bool) -> None:
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
+            return
+        now = time.monotonic()
+        endpoint.started_at = now
+        if endpoint.timeout_timer:
+            endpoint.timeout_timer.cancel()
+        if not renew:
+            return
+        endpoint.timeout_timer = self.timers.at(
+            now + self.config.register_timeout_s, lambda: self._reg_timed_out(name)
+        )
+        if endpoint.status.state is not RegState.REGISTERED:
+            self._publish(
+                endpoint, state=RegState.REGISTERING, attempts=endpoint.status.attempts + 1
+            )
+
+    def _reg_timed_out(self, name: str) -> None:
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
+            return
+        endpoint.timeout_timer = None
+        self._failed(endpoint, 408, "Request Timeout (no answer)", time.monotonic())
+
+    def on_reg_state(self, name: str, code: int, reason: str, expiration: int) -> None:
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
+            return
+        now = time.monotonic()
+        if endpoint.timeout_timer:
+            endpoint.timeout_timer.cancel()
+            endpoint.timeout_timer = None
+        elif endpoint.status.state is RegState.FAILED and code == 408:
+            return  # our own timeout already reported this attempt
+        if 200 <= code < 300:
+            endpoint.failures = 0
+            state = RegState.REGISTERED if expiration > 0 else RegState.UNREGISTERED
+            self._publish(
+                endpoint,
+                state=state,
+                code=code,
+                reason=reason,
+                duration_ms=self._took_ms(endpoint, now),
+                expires_s=expiration if expiration > 0 else None,
+                explanation=None,
+            )
+            return
+        self._failed(endpoint, code, reason, now)
+
+    def _took_ms(self, endpoint: _Endpoint, now: float) -> float | None:
+        if endpoint.started_at is None:
+            return None
+        return round((now - endpoint.started_at) * 1000, 3)
+
+    def _failed(self, endpoint: _Endpoint, code: int, reason: str, now: float) -> None:
+        registrar = endpoint.config.registrar_address
+        where = str(registrar.with_default_port(endpoint.transport)) if registrar else "?"
+        problems: tuple[str, ...] = ()
+        if endpoint.transport is Transport.TLS:
+            problems = self._recent_tls_problems(where, now)
+        explanation = explain_registration_failure(
+            endpoint.config.name,
+            endpoint.transport,
+            where,
+            code,
+            reason,
+            problems,
+            self.config.register_timeout_s if code == 408 else None,
+        )
+        self._publish(
+            endpoint,
+            state=RegState.FAILED,
+            code=code,
+            reason=reason,
+            duration_ms=self._took_ms(endpoint, now),
+            expires_s=None,
+            explanation=explanation,
+        )
+        if endpoint.want_registered:
+            endpoint.failures += 1
+            self._schedule_retry(
+                endpoint, retry_delay(self.config.retry, endpoint.failures, self._rng)
+            )
+
+    def _schedule_retry(self, endpoint: _Endpoint, delay: float) -> None:
+        if endpoint.retry_timer:
+            endpoint.retry_timer.cancel()
+        name = endpoint.config.name
+        endpoint.retry_timer = self.timers.at(time.monotonic() + delay, lambda: self._retry(name))
+
+    def _retry(self, name: str) -> None:
+        endpoint = self.endpoints.get(name)
+        if endpoint is None or not endpoint.want_registered:
+            return
+        endpoint.retry_timer = None
+        try:
+            endpoint.account.setRegistration(True)
+        except pj.Error as exc:  # e.g. the previous REGISTER is still pending
+            logger.debug("%s: re-register deferred: %s", name, _pj_text(exc))
+            endpoint.failures += 1
+            self._schedule_retry(
+                endpoint, retry_delay(self.config.retry, endpoint.failures, self._rng)
+            )
+
+    def _recent_tls_problems(self, where: str, now: float) -> tuple[str, ...]:
+        for key in (where, ""):
+            seen = self._tls_problems.get(key)
+            if seen and now - seen[0] < _TLS_PROBLEM_TTL_S:
+                return seen[1]
+        return ()
+
+    def on_transport_state(
+        self, reliable: bool, state: int, remote: str, reason: str, verify_status: int
+    ) -> None:
+        now = time.monotonic()
+        problems = tls_problem_names(verify_status) if verify_status else ()
+        if problems:
+            self._tls_problems[remote] = (now, problems)
+            self._tls_problems[""] = (now, problems)
+        if state != pj.PJSIP_TP_STATE_DISCONNECTED:
+            return
+        transport = Transport.TLS if (remote or verify_status) else Transport.TCP
+        self.emit(TransportDisconnected(now, transport, remote, reason, problems))
+        # A dropped connection loses the registration binding: re-register soon, with backoff.
+        for endpoint in self.endpoints.values():
+            if (
+                endpoint.want_registered
+                and endpoint.transport.reliable
+                and endpoint.status.state is RegState.REGISTERED
+            ):
+                self._schedule_retry(endpoint, retry_delay(self.config.retry, 1, self._rng))
+
+    # -- calls need accounts -----------------------------------------------------------------
+
+    def account_of(self, name: str) -> PjAccount:
+        return self._endpoint(name).account
+
+    def endpoint_config(self, name: str) -> EndpointConfig:
+        return self._endpoint(name).config
+
+
+def _shutdown_account(account: PjAccount) -> None:
+    try:
+        account.shutdown()
+    except pj.Error:
+        pass
+
+
+def _pj_text(exc: BaseException) -> str:
+    if isinstance(exc, pj.Error):
+        return f"{exc.title}: {exc.reason}" if exc.title else str(exc.reason)
+    return str(exc)
+
+
+def _translate(exc: BaseException) -> BaseException:
+    """pjsua2's ``pj.Error`` never leaves the adapter: it becomes :class:`EngineError`."""
+    if isinstance(exc, pj.Error):
+        return EngineError(_pj_text(exc))
+    return exc

@@ -1,0 +1,132 @@
+"""What the engine tells asyncio: frozen event dataclasses and the status snapshots they carry.
+
+Every event has ``at`` (``time.monotonic()`` seconds when the engine saw it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from signaling.sip.types import CallPhase, Direction, DtmfMethod, RegState, Transport
+
+__all__ = [
+    "CallStateChanged",
+    "CallStats",
+    "DtmfReceived",
+    "EngineEvent",
+    "IncomingCall",
+    "MediaStateChanged",
+    "RegistrationChanged",
+    "RegistrationStatus",
+    "TransportDisconnected",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationStatus:
+    """One endpoint's registration as last reported. ``duration_ms`` is REGISTER (including the
+    401 round) to final answer; ``explanation`` is set for failures."""
+
+    endpoint: str
+    state: RegState
+    transport: Transport
+    code: int | None = None
+    reason: str = ""
+    duration_ms: float | None = None
+    expires_s: int | None = None
+    explanation: str | None = None
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.state is RegState.REGISTERED
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationChanged:
+    at: float
+    status: RegistrationStatus
+
+    @property
+    def endpoint(self) -> str:
+        return self.status.endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class CallStateChanged:
+    at: float
+    call_id: str
+    endpoint: str
+    phase: CallPhase
+    code: int | None = None
+    reason: str = ""
+    direction: Direction = Direction.OUTGOING
+    remote_uri: str = ""
+    explanation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingCall:
+    at: float
+    call_id: str
+    endpoint: str
+    remote_uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfReceived:
+    at: float
+    call_id: str
+    digit: str
+    method: DtmfMethod
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaStateChanged:
+    at: float
+    call_id: str
+    active: bool
+    codec: str | None = None
+    clock_rate: int | None = None
+    srtp: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TransportDisconnected:
+    """A TCP or TLS connection closed (the registrar restarted, the network dropped)."""
+
+    at: float
+    transport: Transport
+    remote: str
+    reason: str
+    tls_problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CallStats:
+    """Set-up times (ms, from sending INVITE) and media figures from pjsua2's stream stats."""
+
+    call_id: str
+    invite_to_provisional_ms: float | None
+    invite_to_ringing_ms: float | None
+    invite_to_200_ms: float | None
+    codec: str | None
+    clock_rate: int | None
+    rx_packets: int
+    tx_packets: int
+    rx_lost: int
+    rx_jitter_ms: float | None
+    rx_jitter_max_ms: float | None
+    connected_s: float | None
+    srtp: bool = False
+
+
+EngineEvent = (
+    RegistrationChanged
+    | CallStateChanged
+    | IncomingCall
+    | DtmfReceived
+    | MediaStateChanged
+    | TransportDisconnected
+)
