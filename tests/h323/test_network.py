@@ -1,0 +1,225 @@
+"""Loopback I/O: dial() against the project's own peer, hostile servers, RAS over UDP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from signaling.h323 import H323Peer, dial, tpkt
+from signaling.h323.errors import H323Timeout, RasRejected
+from signaling.h323.gatekeeper import GatekeeperServer
+from signaling.h323.h225 import Alias
+from signaling.h323.q931 import MessageType, Q931Message
+from signaling.h323.ras import RegistrationState
+from signaling.h323.ras_client import RasClient
+
+MEETING = "123456789#97531#308#864202"
+
+
+def run(coro: Awaitable[Any]) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 30))  # type: ignore[arg-type]
+
+
+def test_call_to_the_peer_reaches_connect_and_releases_cleanly() -> None:
+    async def scenario() -> tuple[Any, Any]:
+        async with H323Peer() as peer:
+            result = await dial(f"127.0.0.1:{peer.port}##{MEETING}", timeout=5, hold=0.2)
+            for _ in range(100):
+                if peer.calls and peer.calls[0].released_cause is not None:
+                    break
+                await asyncio.sleep(0.01)
+            return result, peer.calls
+
+    result, calls = run(scenario())
+    assert result.connected and result.h245_ready and result.error is None
+    assert [(e.direction, e.message) for e in result.events] == [
+        ("info", "TCP connected"), ("sent", "Setup"), ("received", "Call Proceeding"),
+        ("sent", "Facility"), ("received", "Alerting"), ("received", "Connect"),
+        ("sent", "Release Complete"),
+    ]
+    times = [e.at for e in result.events]
+    assert times == sorted(times) and times[-1] - times[-2] >= 0.19  # held 0.2 s
+    (call,) = calls
+    assert call.connected and call.released_cause == 16 and call.error is None
+    assert call.destination == [Alias("dialledDigits", MEETING), Alias("h323-ID", MEETING)]
+    assert call.called_digits == MEETING and call.h245_tunnelling and call.fast_start == 0
+    assert call.received == ["Setup", "Facility", "Release Complete"]
+
+
+@pytest.mark.parametrize(("answer", "cause", "expected", "words"), [
+    ("busy", None, 17, "user busy"),
+    ("reject", None, 21, "call rejected"),
+    ("reject", 1, 1, "unallocated (unassigned) number"),
+])
+def test_refused_call_reports_its_cause(answer: str, cause: int | None, expected: int,
+                                        words: str) -> None:
+    async def scenario() -> Any:
+        async with H323Peer(answer=answer, cause=cause) as peer:  # type: ignore[arg-type]
+            return await dial(f"127.0.0.1:{peer.port}##123456789", timeout=5)
+
+    result = run(scenario())
+    assert not result.connected and result.cause == expected and result.cause_text == words
+    assert result.outcome.startswith(f"released by the far end: cause {expected} {words}")
+    assert [e.message for e in result.events][-1] == "Release Complete"
+
+
+def test_fast_start_is_offered_when_asked() -> None:
+    async def scenario() -> Any:
+        async with H323Peer() as peer:
+            result = await dial(f"127.0.0.1:{peer.port}##123456789", timeout=5, fast_start=True)
+            await asyncio.sleep(0.05)
+            return result, peer.calls[0]
+
+    result, call = run(scenario())
+    assert result.connected and call.fast_start == 4
+
+
+def test_secrets_stay_out_of_results_and_reprs() -> None:
+    async def scenario() -> Any:
+        async with H323Peer() as peer:
+            result = await dial(f"127.0.0.1:{peer.port}##{MEETING}", timeout=5)
+            await asyncio.sleep(0.05)
+            return result, peer.calls[0]
+
+    result, call = run(scenario())
+    text = json.dumps(result.as_dict()) + repr(result) + repr(call)
+    assert "97531" not in text and "864202" not in text
+    assert "123456789#***#308#***" in result.target
+
+
+async def scripted(server_bytes: bytes, *, close: bool = True) -> tuple[asyncio.Server, int]:
+    """A TCP server that answers any connection with ``server_bytes`` (maybe nothing)."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.read(65536)
+            writer.write(server_bytes)
+            await writer.drain()
+            if not close:
+                await reader.read()  # hold the connection until the client goes
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+def alerting_with(user_user: bytes) -> bytes:
+    return tpkt.encode(bytes(Q931Message(MessageType.ALERTING, 1, True, user_user=user_user)))
+
+
+@pytest.mark.parametrize(("reply", "close", "error"), [
+    (b"", False, "no answer within 0.4 s in state setup sent"),
+    (b"\x03\x00\x00\x20\x08\x02", True, "truncated TPKT frame: header says 32 bytes, got 6"),
+    (b"\x05\x00\x00\x08abcd", False, "not a TPKT frame: version 5 (expected 3)"),
+    (tpkt.encode(b"\x09\x02\x00\x01\x01"), False, "not Q.931: protocol discriminator 0x09"),
+    (alerting_with(b"\xff\xee"), False, "undecodable H323-UserInformation (2 bytes)"),
+    (b"", True, "the far end closed the connection"),
+])
+def test_hostile_servers_give_clear_errors_never_hangs(reply: bytes, close: bool,
+                                                       error: str) -> None:
+    async def scenario() -> Any:
+        server, port = await scripted(reply, close=close)
+        async with server:
+            return await dial(f"127.0.0.1:{port}##123456789", timeout=0.4)
+
+    result = run(scenario())
+    assert not result.connected and result.error is not None and error in result.error
+    assert result.duration < 3
+
+
+def test_refused_connection() -> None:
+    with socket.socket() as sock:  # a port that is certainly closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = run(dial(f"127.0.0.1:{port}##123456789", timeout=2))
+    assert result.error == f"cannot connect to 127.0.0.1:{port}: connection refused"
+    assert result.events == []
+
+
+def test_peer_survives_garbage_and_silence() -> None:
+    async def send_raw(port: int, data: bytes) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(data)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 5)  # the peer closes
+        writer.close()
+        await writer.wait_closed()
+        return answer
+
+    async def scenario() -> Any:
+        async with H323Peer(read_timeout=0.3) as peer:
+            garbage = await send_raw(peer.port, b"\x03\x00\x00\x07\x08\x02\x00")
+            silent = await send_raw(peer.port, b"")
+            result = await dial(f"127.0.0.1:{peer.port}##123456789", timeout=5)
+            return garbage, silent, result, peer.calls
+
+    garbage, silent, result, calls = run(scenario())
+    assert garbage == b"" and silent == b""
+    assert calls[0].error == "Q.931 message ends inside its header"
+    assert calls[1].error == "no message within 0.3 s"
+    assert result.connected
+
+
+def with_gatekeeper(body: Callable[[int], Awaitable[Any]], **options: Any) -> Any:
+    async def scenario() -> Any:
+        async with GatekeeperServer(**options) as gk:
+            return await body(gk.port), gk.gatekeeper
+
+    return run(scenario())
+
+
+def test_register_keep_alive_and_unregister_over_udp() -> None:
+    async def body(port: int) -> Any:
+        client = RasClient("127.0.0.1", [Alias.h323_id("room1")], gatekeeper_port=port, ttl=60)
+        async with client:
+            endpoint = await client.register()
+            assert endpoint.state is RegistrationState.REGISTERED
+            await client.keep_alive(1.0)  # granted ttl 1 s: refresh due at 0.75 s
+            guid, conf = os.urandom(16), os.urandom(16)
+            acf = await client.admit(destination=[Alias.digits("123")],
+                                     destination_address=("127.0.0.1", 1720), call_reference=9,
+                                     conference_id=conf, call_identifier=guid)
+            await client.disengage(call_reference=9, conference_id=conf, call_identifier=guid)
+        return client, acf
+
+    (client, acf), gatekeeper = with_gatekeeper(body, max_ttl=1)
+    kinds = [e.kind for e in client.events]
+    assert kinds[:3] == ["discovered", "registered", "refreshed"]
+    assert kinds[-3:] == ["admitted", "disengaged", "unregistered"]
+    assert acf["destCallSignalAddress"] == ("ipAddress", {"ip": b"\x7f\0\0\1", "port": 1720})
+    assert gatekeeper.received[-1] == "unregistrationRequest" and gatekeeper.registrations == {}
+
+
+def test_registration_rejected() -> None:
+    async def body(port: int) -> Any:
+        async with RasClient("127.0.0.1", [Alias.h323_id("room1")], gatekeeper_port=port) as c:
+            with pytest.raises(RasRejected, match="registrationReject: invalidAlias"):
+                await c.register()
+
+    with_gatekeeper(body, reject_registration="invalidAlias")
+
+
+def test_silent_gatekeeper_times_out() -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        silent, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol,
+                                                        local_addr=("127.0.0.1", 0))
+        port = silent.get_extra_info("sockname")[1]
+        try:
+            async with RasClient("127.0.0.1", [Alias.h323_id("r")], gatekeeper_port=port,
+                                 timeout=0.1, retries=2) as client:
+                started = loop.time()
+                with pytest.raises(H323Timeout, match="after 3 tries"):
+                    await client.register()
+                assert loop.time() - started < 2
+        finally:
+            silent.close()
+
+    run(scenario())
