@@ -190,22 +190,30 @@ class CachedTokenAuth(httpx.Auth):
         return request
 
     # -- sync ---------------------------------------------------------------------------------
+    @staticmethod
+    def _sync_send(
+        request: httpx.Request,
+    ) -> Generator[httpx.Request, httpx.Response, httpx.Response]:
+        response = yield request
+        response.read()
+        return response
+
     def _sync_token(self) -> Generator[httpx.Request, httpx.Response, _Token]:
         with self._state.thread_lock:
             token = self._fresh()
             if token is not None:
                 return token
             refresh = self._refresh_token()
-            response = yield self.token_request(refresh)
+            response = yield from self._sync_send(self.token_request(refresh))
             if refresh is not None and response.status_code in (400, 401):
-                response = yield self.token_request(None)
+                response = yield from self._sync_send(self.token_request(None))
             return self._store(response)
 
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
         token = yield from self._sync_token()
-        response = yield self._authorize(request, token)
+        response = yield from self._sync_send(self._authorize(request, token))
         if self._rejected(response):
             self._flush(token)
             token = yield from self._sync_token()
@@ -222,16 +230,21 @@ class CachedTokenAuth(httpx.Auth):
                 if token is None:
                     refresh = self._refresh_token()
                     answer = yield self.token_request(refresh)
+                    await answer.aread()
                     if refresh is not None and answer.status_code in (400, 401):
                         answer = yield self.token_request(None)
+                        await answer.aread()
                     token = self._store(answer)
         response = yield self._authorize(request, token)
+        await response.aread()
         if self._rejected(response):
             self._flush(token)
             async with self._state.async_lock():
                 fresh = self._fresh()
                 if fresh is None:
-                    fresh = self._store((yield self.token_request(None)))
+                    answer = yield self.token_request(None)
+                    await answer.aread()
+                    fresh = self._store(answer)
             yield self._authorize(request, fresh)
 
 

@@ -4,8 +4,8 @@ Two families:
 
 - **seed (non-Zoom)**: ``/accounts/{accountId}/crc`` settings and
   ``/accounts/{accountId}/crc/ports`` port usage with ``ports_allocated``/``ports_in_use``, and
-  ``/rooms/connectors``. These paths are in the user's document but not in Zoom's published API; the crcgw emulator and compatible
-  services serve them.
+  ``/rooms/connectors``. These paths are in the user's document but not in Zoom's published
+  API; the crcgw emulator and compatible services serve them.
 - **Zoom**: ``GET /metrics/crc`` (hourly port usage, Dashboard API), ``/crc/managed_rooms``,
   ``/crc/room_templates``, ``/crc/participant_identifier_code``.
 """
