@@ -1,0 +1,227 @@
+"""The video compositor: up to 9 visible participants into one I420 or RGB24 frame.
+
+>>> comp = Compositor("LAYOUT4", 1280, 720)
+>>> out = comp.compose([frame_a, None, frame_c])   # uint8 (1080, 1280), PyAV yuv420p layout
+
+``frames`` lists the visible participants in tile order, ``None`` for an empty tile. The returned
+array is the compositor's own preallocated buffer (copy it if you keep it past the next call).
+Tiles are repainted with the background only when what they show changes (a participant joins or
+leaves, the source size changes, the speaker border moves); gutters are painted once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from media._checks import check_array, check_choice
+from media.colour import i420_planes, rgb_to_yuv
+from media.layouts import FIT_MODES, MAX_VISIBLE, Layout, Placement, Rect, fit, resolve_layout
+from media.layouts import tile_rects as layout_tile_rects
+from media.scaling import HAVE_OPENCV, ScalePlan
+
+__all__ = ["PIXEL_FORMATS", "Compositor"]
+
+PIXEL_FORMATS = ("yuv420p", "rgb24")
+U8 = npt.NDArray[np.uint8]
+RGB = tuple[int, int, int]
+
+
+def _check_rgb(name: str, colour: Any) -> RGB:
+    if (
+        not isinstance(colour, tuple | list)
+        or len(colour) != 3
+        or not all(isinstance(c, int) and 0 <= c <= 255 for c in colour)
+    ):
+        raise ValueError(f"{name}: expected an (r, g, b) tuple of 0..255 integers, got {colour!r}")
+    return (int(colour[0]), int(colour[1]), int(colour[2]))
+
+
+class Compositor:
+    """Compose participant frames into a preallocated ``width`` x ``height`` frame."""
+
+    def __init__(
+        self,
+        layout: Layout | str | int,
+        width: int,
+        height: int,
+        pixel_format: str = "yuv420p",
+        *,
+        gutter: int = 4,
+        fit_mode: str = "letterbox",
+        snap: float = 0.03,
+        background: RGB = (16, 16, 16),
+        border: int = 4,
+        border_colour: RGB = (255, 196, 0),
+        speaker_in_large_tile: bool = True,
+        use_opencv: bool | None = None,
+    ) -> None:
+        self.layout = Layout.parse(layout)
+        self.pixel_format = check_choice("pixel_format", pixel_format, PIXEL_FORMATS)
+        check_choice("fit_mode", fit_mode, FIT_MODES)
+        if isinstance(border, bool) or not isinstance(border, int) or border < 0 or border % 2:
+            raise ValueError(f"border: expected an even integer >= 0, got {border!r}")
+        layout_tile_rects(Layout.LAYOUT1, width, height, gutter=gutter)  # validates the canvas
+        if use_opencv is None:
+            use_opencv = HAVE_OPENCV
+        elif use_opencv and not HAVE_OPENCV:
+            raise ValueError(
+                "use_opencv: expected False or None (OpenCV is not installed), got True"
+            )
+        self.width, self.height = width, height
+        self.gutter, self.fit_mode, self.snap = gutter, fit_mode, snap
+        self.border = border
+        self.speaker_in_large_tile = speaker_in_large_tile
+        self.use_opencv = use_opencv
+        self._bg = self._colour(_check_rgb("background", background))
+        self._border_colour = self._colour(_check_rgb("border_colour", border_colour))
+        if pixel_format == "yuv420p":
+            self.buffer: U8 = np.empty((height * 3 // 2, width), np.uint8)
+            self._planes: tuple[U8, ...] = i420_planes(self.buffer, "buffer")
+        else:
+            self.buffer = np.empty((height, width, 3), np.uint8)
+            self._planes = (self.buffer,)
+        self._plans: dict[tuple[int, int, Rect], tuple[Placement, ScalePlan]] = {}
+        self._tiles_by_count: dict[int, tuple[Rect, ...]] = {}
+        self._shown: tuple[Rect, ...] = ()
+        self._tile_state: list[object] = []
+        self._fill(self._planes, (0, 0, width, height), self._bg)
+
+    # -- colours and painting ------------------------------------------------------------------
+
+    def _colour(self, rgb: RGB) -> tuple[Any, ...]:
+        if self.pixel_format == "rgb24":
+            return (np.array(rgb, np.uint8),)
+        return tuple(np.uint8(c) for c in rgb_to_yuv(rgb))
+
+    def _fill(
+        self, planes: tuple[U8, ...], box: tuple[int, int, int, int], colour: tuple[Any, ...]
+    ) -> None:
+        x, y, w, h = box
+        for index, (plane, value) in enumerate(zip(planes, colour, strict=True)):
+            d = 2 if index else 1  # chroma planes are half size in both directions
+            if self.pixel_format == "rgb24":
+                d = 1
+            plane[y // d : (y + h) // d, x // d : (x + w) // d] = value
+
+    def _draw_border(self, rect: Rect) -> None:
+        b, c = self.border, self._border_colour
+        x, y, w, h = rect.x, rect.y, rect.w, rect.h
+        b = min(b, w // 2 & ~1, h // 2 & ~1)
+        for box in ((x, y, w, b), (x, y + h - b, w, b), (x, y, b, h), (x + w - b, y, b, h)):
+            self._fill(self._planes, box, c)
+
+    # -- geometry ------------------------------------------------------------------------------
+
+    def tile_rects(self, active: int | None = None) -> tuple[Rect, ...]:
+        """The tile rectangles used for ``active`` visible participants."""
+        count = self.layout.tiles or min(MAX_VISIBLE, active or 0)
+        rects = self._tiles_by_count.get(count)
+        if rects is None:
+            rects = layout_tile_rects(
+                resolve_layout(self.layout, count), self.width, self.height, gutter=self.gutter
+            )
+            self._tiles_by_count[count] = rects
+        return rects
+
+    def plan(self, source_width: int, source_height: int, tile: Rect) -> Placement:
+        """The (cached) placement of a source of this size in ``tile``."""
+        return self._plan(source_width, source_height, tile)[0]
+
+    def _plan(self, sw: int, sh: int, tile: Rect) -> tuple[Placement, ScalePlan]:
+        key = (sw, sh, tile)
+        cached = self._plans.get(key)
+        if cached is None:
+            placement = fit(sw, sh, tile, mode=self.fit_mode, snap=self.snap)
+            scaler = ScalePlan(
+                placement.source.w,
+                placement.source.h,
+                placement.content.w,
+                placement.content.h,
+                use_opencv=self.use_opencv,
+            )
+            cached = self._plans[key] = (placement, scaler)
+        return cached
+
+    # -- composing -----------------------------------------------------------------------------
+
+    def _source_planes(self, index: int, frame: Any) -> tuple[tuple[U8, ...], int, int]:
+        name = f"frames[{index}]"
+        if self.pixel_format == "yuv420p":
+            planes = i420_planes(frame, name)
+            return planes, planes[0].shape[1], planes[0].shape[0]
+        check_array(name, frame, dtype=np.uint8, ndim=3)
+        h, w, channels = frame.shape
+        if channels != 3 or h % 2 or w % 2:
+            raise ValueError(f"{name}: expected rgb24 shape (even h, even w, 3), got {frame.shape}")
+        return (frame,), w, h
+
+    def compose(self, frames: Sequence[Any], speaker: int | None = None) -> U8:
+        """Compose ``frames`` (tile order, ``None`` = empty tile) and return the output buffer.
+
+        ``speaker`` is the index in ``frames`` of the active speaker: its tile gets a border, and
+        in LAYOUT6 (when ``speaker_in_large_tile``) it moves to the large tile.
+        """
+        if not isinstance(frames, list | tuple):
+            raise ValueError(
+                f"frames: expected a list of frames (None = empty), got {type(frames).__name__}"
+            )
+        order = list(range(len(frames)))
+        if self.layout is Layout.LAYOUT0:
+            order = [i for i in order if frames[i] is not None]
+        limit = self.layout.tiles or MAX_VISIBLE
+        if len(order) > limit:
+            raise ValueError(
+                f"frames: expected at most {limit} visible frames for {self.layout.value}, "
+                f"got {len(order)}"
+            )
+        if speaker is not None and not (0 <= speaker < len(frames)):
+            raise ValueError(f"speaker: expected an index in 0..{len(frames) - 1}, got {speaker}")
+        tiles = self.tile_rects(len(order))
+        if (
+            speaker is not None
+            and speaker in order
+            and self.speaker_in_large_tile
+            and resolve_layout(self.layout, len(order)) is Layout.LAYOUT6
+        ):
+            order.remove(speaker)
+            order.insert(0, speaker)
+        if tiles != self._shown:
+            self._fill(self._planes, (0, 0, self.width, self.height), self._bg)
+            self._shown = tiles
+            self._tile_state = [None] * len(tiles)
+        for slot, tile in enumerate(tiles):
+            index = order[slot] if slot < len(order) else None
+            frame = None if index is None else frames[index]
+            bordered = index is not None and index == speaker and self.border > 0
+            if frame is None:
+                state: object = "empty"
+                if self._tile_state[slot] != state:
+                    self._fill(self._planes, (tile.x, tile.y, tile.w, tile.h), self._bg)
+                self._tile_state[slot] = state
+                if bordered:
+                    self._draw_border(tile)
+                    self._tile_state[slot] = "empty+border"
+                continue
+            src_planes, sw, sh = self._source_planes(index, frame)  # type: ignore[arg-type]
+            placement, scaler = self._plan(sw, sh, tile)
+            state = (sw, sh, bordered)
+            if self._tile_state[slot] != state and placement.content != tile:
+                self._fill(self._planes, (tile.x, tile.y, tile.w, tile.h), self._bg)
+            self._tile_state[slot] = state
+            self._draw(src_planes, placement, scaler)
+            if bordered:
+                self._draw_border(tile)
+        return self.buffer
+
+    def _draw(self, src_planes: tuple[U8, ...], placement: Placement, scaler: ScalePlan) -> None:
+        s, c = placement.source, placement.content
+        for index, (src, dst) in enumerate(zip(src_planes, self._planes, strict=True)):
+            d = 2 if index else 1
+            scaler.apply(
+                src[s.y // d : (s.y + s.h) // d, s.x // d : (s.x + s.w) // d],
+                dst[c.y // d : (c.y + c.h) // d, c.x // d : (c.x + c.w) // d],
+            )

@@ -1,0 +1,153 @@
+"""The audio mixer: 1..200 participants, int16 in and out, float32 inside, 20 ms frames.
+
+Each tick takes one frame per participant as an ``int16`` array ``(participants, samples)`` and
+returns the full mix (what a recorder or a listen-only guest hears) and the mix-minus (row ``i`` is
+everyone but participant ``i``). The mix-minus is the total minus one's own signal: one sum over
+all participants, then one subtraction per row, never N sums.
+
+A limiter, not a clipper, keeps every output under ``threshold_dbfs``: each output row has its own
+gain, which drops at once to the value that keeps the frame's peak under the threshold (attack)
+and recovers towards 1 with ``release_ms`` (linear ramp inside the frame, so no step on release).
+
+Fast path: when the total's peak plus the loudest input's peak cannot reach the threshold and no
+row is being limited, every result is an exact integer, so the mix-minus is computed as one int16
+subtraction (bit-identical to the float32 arithmetic, which is exact for sums of <= 256 int16).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from media._checks import check_array, check_choice, check_range
+
+__all__ = ["FRAME_MS", "SAMPLE_RATES", "MixResult", "Mixer", "levels_dbfs"]
+
+SAMPLE_RATES = (8000, 16000, 48000)
+FRAME_MS = 20
+MAX_PARTICIPANTS = 200
+I16 = npt.NDArray[np.int16]
+F32 = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class MixResult:
+    """One tick's output; both arrays are the mixer's buffers, valid until the next tick."""
+
+    full: I16
+    """The full mix, ``(samples,)``."""
+    minus: I16
+    """The mix-minus, ``(participants, samples)``: row ``i`` leaves out participant ``i``."""
+    limited: int
+    """How many output rows (full mix included) had a gain below 1 this tick."""
+
+
+def levels_dbfs(frames: I16) -> npt.NDArray[np.float64]:
+    """RMS level of each row of an int16 ``(participants, samples)`` array, in dBFS."""
+    check_array("frames", frames, dtype=np.int16, ndim=2)
+    as_float = frames.astype(np.float32)
+    energy = np.einsum("ij,ij->i", as_float, as_float) / max(1, frames.shape[1])
+    with np.errstate(divide="ignore"):
+        result: npt.NDArray[np.float64] = 10 * np.log10(energy.astype(np.float64) / 32768.0**2)
+    return result
+
+
+class Mixer:
+    """Mix up to ``capacity`` participants at ``sample_rate`` in 20 ms ticks."""
+
+    def __init__(
+        self,
+        sample_rate: int = 48000,
+        capacity: int = MAX_PARTICIPANTS,
+        *,
+        threshold_dbfs: float = -1.0,
+        release_ms: float = 250.0,
+    ) -> None:
+        check_choice("sample_rate", sample_rate, SAMPLE_RATES)
+        check_range("capacity", capacity, 1, MAX_PARTICIPANTS)
+        check_range("threshold_dbfs", threshold_dbfs, -40.0, 0.0)
+        check_range("release_ms", release_ms, 1.0, 10000.0)
+        self.sample_rate = sample_rate
+        self.capacity = int(capacity)
+        self.samples = sample_rate * FRAME_MS // 1000
+        self.threshold = float(np.float32(32767.0 * 10 ** (threshold_dbfs / 20)))
+        self._release = math.exp(-FRAME_MS / release_ms)
+        n, s = self.capacity, self.samples
+        self._xf = np.empty((n, s), np.float32)
+        self._total = np.empty(s, np.float32)
+        self._total16 = np.empty(s, np.int16)
+        self._minus_f = np.empty((n, s), np.float32)
+        self._minus16 = np.empty((n, s), np.int16)
+        self._full_f = np.empty(s, np.float32)
+        self._full16 = np.empty(s, np.int16)
+        self._ramp = np.arange(1, s + 1, dtype=np.float32) / s
+        self._gains = np.ones(n, np.float32)  # per mix-minus row
+        self._full_gain = np.ones(1, np.float32)
+        self._limiting_rows = 0
+
+    @property
+    def gains(self) -> F32:
+        """The current limiter gain of each mix-minus row (1.0 = not limiting)."""
+        return self._gains
+
+    def _check(self, frames: object) -> I16:
+        x = check_array("frames", frames, dtype=np.int16, ndim=2)
+        n, s = x.shape
+        if s != self.samples or not 1 <= n <= self.capacity:
+            raise ValueError(
+                f"frames: expected shape (1..{self.capacity}, {self.samples}) for 20 ms at "
+                f"{self.sample_rate} Hz, got {x.shape}"
+            )
+        return x
+
+    def _limit(self, rows: F32, gains: F32, out: I16) -> int:
+        """Limit float ``rows`` in place and write them to ``out``; return the limited count."""
+        peaks = np.maximum(rows.max(axis=1), -rows.min(axis=1))
+        with np.errstate(divide="ignore"):
+            target = np.minimum(1.0, self.threshold / peaks).astype(np.float32)
+        released = (1.0 - (1.0 - gains) * self._release).astype(np.float32)
+        new = np.minimum(target, released)
+        active = np.flatnonzero((new < 1.0) | (gains < 1.0))
+        if active.size:
+            start = gains[active][:, None]
+            end = new[active][:, None]
+            rising = end > start  # release: ramp up; attack: the new gain for the whole frame
+            curve = np.where(rising, start + (end - start) * self._ramp[None, :], end)
+            rows[active] *= curve
+        gains[:] = new
+        np.rint(rows, out=rows)
+        np.copyto(out, rows, casting="unsafe")
+        return int(np.count_nonzero(new < 1.0))
+
+    def mix(self, frames: I16) -> MixResult:
+        """Mix one 20 ms tick: ``frames`` is int16 ``(participants, samples)``."""
+        x = self._check(frames)
+        n = x.shape[0]
+        if n < self.capacity:
+            self._gains[n:] = 1.0  # rows past the current count start fresh when used again
+        xf = self._xf[:n]
+        np.copyto(xf, x)
+        total = np.add.reduce(xf, axis=0, out=self._total)
+        minus16 = self._minus16[:n]
+        gains = self._gains[:n]
+        total_peak = float(max(total.max(), -total.min()))
+        input_peak = float(max(int(x.max()), -int(x.min())))
+        limited = 0
+        if total_peak + input_peak <= self.threshold and self._limiting_rows == 0:
+            np.copyto(self._total16, total, casting="unsafe")  # exact: |total| < threshold
+            np.subtract(self._total16, x, out=minus16)
+        else:
+            minus_f = self._minus_f[:n]
+            np.subtract(total, xf, out=minus_f)
+            limited = self._limit(minus_f, gains, minus16)
+        self._limiting_rows = limited
+        if total_peak <= self.threshold and self._full_gain[0] == 1.0:
+            np.copyto(self._full16, total, casting="unsafe")  # exact integers, in range
+        else:
+            full_f = self._full_f
+            np.copyto(full_f, total)
+            limited += self._limit(full_f[None, :], self._full_gain, self._full16[None, :])
+        return MixResult(full=self._full16, minus=minus16, limited=limited)
