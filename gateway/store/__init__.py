@@ -1,0 +1,43 @@
+"""Durable gateway state: CRC port leases and call detail records.
+
+>>> store = open_store("sqlite:///tmp/crcgw-doc.sqlite3", ttl=90)      # doctest: +SKIP
+>>> store.set_pool_size(10)
+>>> lease = store.acquire("call-1", "boardroom", "87654321012@zoomcrc.com", "gw-a", now=1000.0)
+>>> store.heartbeat("gw-a", now=1030.0)          # keep gw-a's leases alive until 1120
+>>> store.release("call-1")
+
+``sqlite:///PATH`` (default: one file under the data directory, WAL mode) or
+``postgresql://…`` (psycopg 3) for a fleet of gateways sharing one account's ports. Either way an
+acquire is atomic across processes (and machines, with PostgreSQL): the pool is never exceeded.
+Each lease has an owner (the gateway instance id) whose heartbeat keeps it alive; a crashed
+owner's leases expire ``ttl`` seconds after its last heartbeat.
+"""
+
+from __future__ import annotations
+
+from gateway.store._records import CDR_FIELDS, Cdr, Lease, PoolState
+from gateway.store._sql import SqlStore
+
+__all__ = ["CDR_FIELDS", "Cdr", "Lease", "PoolState", "Store", "StoreUrlError", "open_store"]
+
+#: The store type every backend implements.
+Store = SqlStore
+
+
+class StoreUrlError(ValueError):
+    """The store URL is neither ``sqlite:///PATH`` nor ``postgresql://…``."""
+
+
+def open_store(url: str, ttl: float = 90.0) -> SqlStore:
+    """Open (and create if needed) the store at ``url``; leases live ``ttl`` seconds past their
+    owner's last heartbeat."""
+    if url.startswith("sqlite:///"):
+        from gateway.store.sqlite import SqliteStore
+
+        # As SQLAlchemy reads it: sqlite:///relative/path, sqlite:////absolute/path.
+        return SqliteStore(url[len("sqlite:///") :], ttl)
+    if url.startswith(("postgresql://", "postgres://")):
+        from gateway.store.postgres import PostgresStore
+
+        return PostgresStore(url, ttl)
+    raise StoreUrlError("store URL must be sqlite:///PATH or postgresql://USER@HOST/DB")

@@ -1,0 +1,52 @@
+"""The store on PostgreSQL (psycopg 3): gateways on several machines share one pool.
+
+An acquire locks the single ``pool`` row (``SELECT … FOR UPDATE``) for the length of its
+transaction, so count-then-insert is serialised across every connection: the pool is never
+exceeded. Schema creation is guarded by a transaction-level advisory lock, so several gateways
+may start at once against an empty database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+from gateway.store._sql import Cursor, SqlStore
+
+__all__ = ["PostgresStore"]
+
+_SCHEMA_LOCK = 0x637263677701  # any constant shared by every crcgw instance ("crcgw" + 1)
+
+
+class PostgresStore(SqlStore):
+    """``PostgresStore("postgresql://user@host:port/db", ttl)``."""
+
+    _REAL = "DOUBLE PRECISION"
+
+    def __init__(self, url: str, ttl: float = 90.0, *, connect_timeout: float = 10.0) -> None:
+        super().__init__(ttl)
+        self.url = url
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = psycopg.connect(
+            url, autocommit=True, connect_timeout=int(max(1, connect_timeout))
+        )
+        with self._tx() as cur:
+            cur.run("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+            for statement in self._schema():
+                cur.run(statement)
+
+    @contextmanager
+    def _transaction(self, *, pool_lock: bool) -> Iterator[Cursor]:
+        if self._conn is None:
+            raise RuntimeError("the store is closed")
+        with self._conn.transaction(), self._conn.cursor() as raw:
+            cur = Cursor(raw, "%s")
+            if pool_lock:
+                cur.run("SELECT size FROM pool WHERE id = 1 FOR UPDATE")
+            yield cur
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
