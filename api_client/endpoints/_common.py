@@ -66,7 +66,7 @@ class Crud(Generic[Item, Page, Created, Create, Update]):
         return cast(Sequence[Item], getattr(page, self.items_field))
 
     def _item_path(self, item_id: str, suffix: str = "") -> tuple[str, str]:
-        concrete = path(self.collection + "/{i}" + suffix, i=item_id)
+        concrete = path(f"{self.collection}/{{{self.id_name}}}{suffix}", **{self.id_name: item_id})
         return concrete, f"{self.collection}/{{{self.id_name}}}{suffix}"
 
     def list(self, params: Params | None = None) -> Call[Page]:

@@ -75,7 +75,7 @@ def crc_settings(account_id: str) -> Call[CrcSettings]:
     """Seed (non-Zoom): ``GET /accounts/{accountId}/crc``."""
     return Call(
         "GET",
-        path("/accounts/{a}/crc", a=account_id),
+        path("/accounts/{accountId}/crc", accountId=account_id),
         "GET /accounts/{accountId}/crc",
         model(CrcSettings),
         label=LIGHT,
@@ -86,7 +86,7 @@ def update_crc_settings(account_id: str, update: CrcSettingsUpdate) -> Call[None
     """Seed (non-Zoom): ``PATCH /accounts/{accountId}/crc``."""
     return Call(
         "PATCH",
-        path("/accounts/{a}/crc", a=account_id),
+        path("/accounts/{accountId}/crc", accountId=account_id),
         "PATCH /accounts/{accountId}/crc",
         empty,
         json=update.to_wire(),
@@ -98,7 +98,7 @@ def crc_ports(account_id: str) -> Call[CrcPortUsage]:
     """Seed (non-Zoom): ``GET /accounts/{accountId}/crc/ports``."""
     return Call(
         "GET",
-        path("/accounts/{a}/crc/ports", a=account_id),
+        path("/accounts/{accountId}/crc/ports", accountId=account_id),
         "GET /accounts/{accountId}/crc/ports",
         model(CrcPortUsage),
         label=LIGHT,
@@ -143,7 +143,7 @@ def seed_sip_dialing(meeting_id: str) -> Call[SeedSipDialing]:
     """Seed (non-Zoom): ``GET /meetings/{meetingId}/sip_dialing``."""
     return Call(
         "GET",
-        path("/meetings/{m}/sip_dialing", m=meeting_id),
+        path("/meetings/{meetingId}/sip_dialing", meetingId=meeting_id),
         "GET /meetings/{meetingId}/sip_dialing",
         model(SeedSipDialing),
         label=MEDIUM,
@@ -154,7 +154,7 @@ def create_sip_uri(meeting_id: str, request: MeetingSipUriRequest) -> Call[Meeti
     """Zoom: ``POST /meetings/{meetingId}/sip_dialing``."""
     return Call(
         "POST",
-        path("/meetings/{m}/sip_dialing", m=meeting_id),
+        path("/meetings/{meetingId}/sip_dialing", meetingId=meeting_id),
         "POST /meetings/{meetingId}/sip_dialing",
         model(MeetingSipUri),
         json=request.to_wire(),
@@ -166,7 +166,7 @@ def seed_h323_dialing(meeting_id: str) -> Call[H323Dialing]:
     """Seed (non-Zoom): ``GET /meetings/{meetingId}/h323_dialing``."""
     return Call(
         "GET",
-        path("/meetings/{m}/h323_dialing", m=meeting_id),
+        path("/meetings/{meetingId}/h323_dialing", meetingId=meeting_id),
         "GET /meetings/{meetingId}/h323_dialing",
         model(H323Dialing),
         label=MEDIUM,
@@ -177,7 +177,7 @@ def meeting_invitation(meeting_id: str) -> Call[MeetingInvitation]:
     """Zoom: ``GET /meetings/{meetingId}/invitation`` (its text lists the H.323 addresses)."""
     return Call(
         "GET",
-        path("/meetings/{m}/invitation", m=meeting_id),
+        path("/meetings/{meetingId}/invitation", meetingId=meeting_id),
         "GET /meetings/{meetingId}/invitation",
         model(MeetingInvitation),
         label=LIGHT,

@@ -68,7 +68,7 @@ def assign_sip_trunk(
         raise ValueError(f"encoding must be 'multipart' or 'json' (got {encoding!r})")
     return Call(
         "PATCH",
-        path("/accounts/{a}/sip_trunk/settings", a=account_id),
+        path("/accounts/{accountId}/sip_trunk/settings", accountId=account_id),
         "PATCH /accounts/{accountId}/sip_trunk/settings",
         empty,
         json=settings.to_wire() if encoding == "json" else None,

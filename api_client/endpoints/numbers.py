@@ -128,7 +128,7 @@ def assign(number_id: str, request: AssignNumber) -> Call[PhoneNumber]:
     """``POST /phone/numbers/{numberId}/assign``."""
     return Call(
         "POST",
-        path("/phone/numbers/{n}/assign", n=number_id),
+        path("/phone/numbers/{numberId}/assign", numberId=number_id),
         "POST /phone/numbers/{numberId}/assign",
         model(PhoneNumber),
         json=request.to_wire(),
@@ -140,7 +140,7 @@ def unassign(number_id: str) -> Call[None]:
     """``DELETE /phone/numbers/{numberId}/assign``."""
     return Call(
         "DELETE",
-        path("/phone/numbers/{n}/assign", n=number_id),
+        path("/phone/numbers/{numberId}/assign", numberId=number_id),
         "DELETE /phone/numbers/{numberId}/assign",
         empty,
         label=LIGHT,
