@@ -49,9 +49,10 @@ def live_capture(tshark: str, tmp_path: Path) -> Callable[[str], AbstractContext
     def capture(bpf: str) -> Iterator[Path]:
         pcap = tmp_path / "capture.pcapng"
         errors = tmp_path / "tshark.err"
+        probe = free_port(socket.SOCK_DGRAM)
         with errors.open("wb") as err:
             process = subprocess.Popen(
-                [tshark, "-i", "lo", "-f", bpf, "-w", str(pcap), "-q"],
+                [tshark, "-i", "lo", "-f", f"({bpf}) or udp port {probe}", "-w", str(pcap), "-q"],
                 stdout=subprocess.DEVNULL,
                 stderr=err,
             )
@@ -61,6 +62,7 @@ def live_capture(tshark: str, tmp_path: Path) -> Callable[[str], AbstractContext
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.skip(f"tshark could not capture: {errors.read_text()[-300:]}")
                 time.sleep(0.05)
+            _wait_until_capturing(pcap, probe, deadline)
             yield pcap
             time.sleep(0.3)  # let the last packets reach the capture
         finally:
@@ -72,3 +74,16 @@ def live_capture(tshark: str, tmp_path: Path) -> Callable[[str], AbstractContext
                 process.wait(timeout=5)
 
     return capture
+
+
+def _wait_until_capturing(pcap: Path, probe: int, deadline: float) -> None:
+    """ "Capturing on" comes before the filter is live: probe until a datagram is written."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        while True:
+            size = pcap.stat().st_size if pcap.exists() else 0
+            sock.sendto(b"probe", ("127.0.0.1", probe))
+            time.sleep(0.1)
+            if pcap.exists() and pcap.stat().st_size > size and size > 0:
+                return
+            if time.monotonic() > deadline:
+                pytest.skip("tshark never captured the probe datagram")

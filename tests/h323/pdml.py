@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 ERROR_SEVERITY = str(0x00800000)  # PI_ERROR in Wireshark's expert info
 
 
@@ -58,9 +57,23 @@ def dissect(tshark: str, pcap: Path, display_filter: str, *options: str) -> list
 def tcp_payloads(tshark: str, pcap: Path, display_filter: str) -> dict[int, bytes]:
     """Frame number -> TCP payload bytes, for frames matching ``display_filter``."""
     output = subprocess.run(
-        [tshark, "-r", str(pcap), "-Y", display_filter, "-T", "fields",
-         "-e", "frame.number", "-e", "tcp.payload"],
-        capture_output=True, text=True, timeout=120, check=True,
+        [
+            tshark,
+            "-r",
+            str(pcap),
+            "-Y",
+            display_filter,
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "tcp.payload",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     ).stdout
     result: dict[int, bytes] = {}
     for line in output.splitlines():

@@ -111,7 +111,7 @@ def test_q931_matches_the_h225_layout_byte_for_byte() -> None:
         display="Jon",
         user_user=b"\x20\xb8",
     )
-    assert bytes(message) == bytes.fromhex("0802542b05" "04038890a5" "28034a6f6e" "7e000305" "20b8")
+    assert bytes(message) == bytes.fromhex("0802542b0504038890a528034a6f6e7e00030520b8")
 
 
 def test_q931_round_trip_with_every_ie() -> None:
@@ -165,10 +165,18 @@ def test_call_message_parse_raises_only_decode_errors(data: bytes) -> None:
 # -- H.225.0 PER ---------------------------------------------------------------------------------
 
 BODIES = [
-    ("setup", setup_uuie(destination=[Alias.digits("123456789#4321"), Alias.h323_id("123456789")],
-                         source=[Alias.h323_id("crcgw")], conference_id=CONF,
-                         call_identifier=GUID, destination_address=("127.0.0.1", 1720),
-                         source_address=("::1", 40000), fast_start=[b"\x00\x01"])),
+    (
+        "setup",
+        setup_uuie(
+            destination=[Alias.digits("123456789#4321"), Alias.h323_id("123456789")],
+            source=[Alias.h323_id("crcgw")],
+            conference_id=CONF,
+            call_identifier=GUID,
+            destination_address=("127.0.0.1", 1720),
+            source_address=("::1", 40000),
+            fast_start=[b"\x00\x01"],
+        ),
+    ),
     ("callProceeding", call_proceeding_uuie(GUID)),
     ("alerting", alerting_uuie(GUID)),
     ("connect", connect_uuie(CONF, GUID)),
@@ -182,8 +190,9 @@ BODIES = [
 
 @pytest.mark.parametrize(("body", "uuie"), BODIES, ids=[b[0] for b in BODIES])
 @pytest.mark.parametrize("control", [(), (b"\x01\x02",)])
-def test_user_information_round_trips(body: str, uuie: dict[str, object],
-                                      control: tuple[bytes, ...]) -> None:
+def test_user_information_round_trips(
+    body: str, uuie: dict[str, object], control: tuple[bytes, ...]
+) -> None:
     info = UserInformation(body, uuie, True, control)
     decoded = UserInformation.decode(info.encode())
     assert decoded == info
@@ -200,7 +209,10 @@ def test_extension_additions_after_an_unaligned_root_decode() -> None:
 
 def test_setup_fields_are_readable() -> None:
     info = UserInformation.decode(UserInformation(*BODIES[0]).encode())
-    assert info.aliases() == [Alias("dialledDigits", "123456789#4321"), Alias("h323-ID", "123456789")]
+    assert info.aliases() == [
+        Alias("dialledDigits", "123456789#4321"),
+        Alias("h323-ID", "123456789"),
+    ]
     assert info.aliases("sourceAddress") == [Alias("h323-ID", "crcgw")]
     assert info.conference_id == CONF and info.call_identifier == GUID
     assert info.fast_start == (b"\x00\x01",)

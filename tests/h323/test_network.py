@@ -39,8 +39,12 @@ def test_call_to_the_peer_reaches_connect_and_releases_cleanly() -> None:
     result, calls = run(scenario())
     assert result.connected and result.h245_ready and result.error is None
     assert [(e.direction, e.message) for e in result.events] == [
-        ("info", "TCP connected"), ("sent", "Setup"), ("received", "Call Proceeding"),
-        ("sent", "Facility"), ("received", "Alerting"), ("received", "Connect"),
+        ("info", "TCP connected"),
+        ("sent", "Setup"),
+        ("received", "Call Proceeding"),
+        ("sent", "Facility"),
+        ("received", "Alerting"),
+        ("received", "Connect"),
         ("sent", "Release Complete"),
     ]
     times = [e.at for e in result.events]
@@ -52,13 +56,17 @@ def test_call_to_the_peer_reaches_connect_and_releases_cleanly() -> None:
     assert call.received == ["Setup", "Facility", "Release Complete"]
 
 
-@pytest.mark.parametrize(("answer", "cause", "expected", "words"), [
-    ("busy", None, 17, "user busy"),
-    ("reject", None, 21, "call rejected"),
-    ("reject", 1, 1, "unallocated (unassigned) number"),
-])
-def test_refused_call_reports_its_cause(answer: str, cause: int | None, expected: int,
-                                        words: str) -> None:
+@pytest.mark.parametrize(
+    ("answer", "cause", "expected", "words"),
+    [
+        ("busy", None, 17, "user busy"),
+        ("reject", None, 21, "call rejected"),
+        ("reject", 1, 1, "unallocated (unassigned) number"),
+    ],
+)
+def test_refused_call_reports_its_cause(
+    answer: str, cause: int | None, expected: int, words: str
+) -> None:
     async def scenario() -> Any:
         async with H323Peer(answer=answer, cause=cause) as peer:  # type: ignore[arg-type]
             return await dial(f"127.0.0.1:{peer.port}##123456789", timeout=5)
@@ -114,16 +122,20 @@ def alerting_with(user_user: bytes) -> bytes:
     return tpkt.encode(bytes(Q931Message(MessageType.ALERTING, 1, True, user_user=user_user)))
 
 
-@pytest.mark.parametrize(("reply", "close", "error"), [
-    (b"", False, "no answer within 0.4 s in state setup sent"),
-    (b"\x03\x00\x00\x20\x08\x02", True, "truncated TPKT frame: header says 32 bytes, got 6"),
-    (b"\x05\x00\x00\x08abcd", False, "not a TPKT frame: version 5 (expected 3)"),
-    (tpkt.encode(b"\x09\x02\x00\x01\x01"), False, "not Q.931: protocol discriminator 0x09"),
-    (alerting_with(b"\xff\xee"), False, "undecodable H323-UserInformation (2 bytes)"),
-    (b"", True, "the far end closed the connection"),
-])
-def test_hostile_servers_give_clear_errors_never_hangs(reply: bytes, close: bool,
-                                                       error: str) -> None:
+@pytest.mark.parametrize(
+    ("reply", "close", "error"),
+    [
+        (b"", False, "no answer within 0.4 s in state setup sent"),
+        (b"\x03\x00\x00\x20\x08\x02", True, "truncated TPKT frame: header says 32 bytes, got 6"),
+        (b"\x05\x00\x00\x08abcd", False, "not a TPKT frame: version 5 (expected 3)"),
+        (tpkt.encode(b"\x09\x02\x00\x01\x01"), False, "not Q.931: protocol discriminator 0x09"),
+        (alerting_with(b"\xff\xee"), False, "undecodable H323-UserInformation (2 bytes)"),
+        (b"", True, "the far end closed the connection"),
+    ],
+)
+def test_hostile_servers_give_clear_errors_never_hangs(
+    reply: bytes, close: bool, error: str
+) -> None:
     async def scenario() -> Any:
         server, port = await scripted(reply, close=close)
         async with server:
@@ -183,9 +195,13 @@ def test_register_keep_alive_and_unregister_over_udp() -> None:
             assert endpoint.state is RegistrationState.REGISTERED
             await client.keep_alive(1.0)  # granted ttl 1 s: refresh due at 0.75 s
             guid, conf = os.urandom(16), os.urandom(16)
-            acf = await client.admit(destination=[Alias.digits("123")],
-                                     destination_address=("127.0.0.1", 1720), call_reference=9,
-                                     conference_id=conf, call_identifier=guid)
+            acf = await client.admit(
+                destination=[Alias.digits("123")],
+                destination_address=("127.0.0.1", 1720),
+                call_reference=9,
+                conference_id=conf,
+                call_identifier=guid,
+            )
             await client.disengage(call_reference=9, conference_id=conf, call_identifier=guid)
         return client, acf
 
@@ -209,12 +225,14 @@ def test_registration_rejected() -> None:
 def test_silent_gatekeeper_times_out() -> None:
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
-        silent, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol,
-                                                        local_addr=("127.0.0.1", 0))
+        silent, _ = await loop.create_datagram_endpoint(
+            asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
+        )
         port = silent.get_extra_info("sockname")[1]
         try:
-            async with RasClient("127.0.0.1", [Alias.h323_id("r")], gatekeeper_port=port,
-                                 timeout=0.1, retries=2) as client:
+            async with RasClient(
+                "127.0.0.1", [Alias.h323_id("r")], gatekeeper_port=port, timeout=0.1, retries=2
+            ) as client:
                 started = loop.time()
                 with pytest.raises(H323Timeout, match="after 3 tries"):
                     await client.register()

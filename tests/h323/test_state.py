@@ -28,18 +28,28 @@ def wire(message: CallMessage) -> CallMessage:
 
 def outgoing(tunnel: bool = True) -> OutgoingCall:
     return OutgoingCall(
-        0x1234, CONF, GUID, False, H245Session(1000) if tunnel else None,
-        destination=[Alias.digits("123456789#4321")], called_digits="123456789#4321",
+        0x1234,
+        CONF,
+        GUID,
+        False,
+        H245Session(1000) if tunnel else None,
+        destination=[Alias.digits("123456789#4321")],
+        called_digits="123456789#4321",
         source=[Alias.h323_id("crcgw")],
     )
 
 
-def converse(caller: OutgoingCall, answer: str = "connect", cause: int | None = None
-             ) -> tuple[IncomingCall, list[str], list[CallEvent]]:
+def converse(
+    caller: OutgoingCall, answer: str = "connect", cause: int | None = None
+) -> tuple[IncomingCall, list[str], list[CallEvent]]:
     """Run the call to quiescence; return the callee, the message log and the caller's events."""
     setup = wire(caller.setup())
-    callee = IncomingCall.from_setup(setup, answer=answer, random_number=5000,  # type: ignore[arg-type]
-                                     cause=cause)
+    callee = IncomingCall.from_setup(
+        setup,
+        answer=answer,
+        random_number=5000,  # type: ignore[arg-type]
+        cause=cause,
+    )
     log: list[str] = ["> " + setup.name]
     events: list[CallEvent] = []
     queue: list[tuple[str, CallMessage]] = [("callee", setup)]
@@ -86,14 +96,18 @@ def test_without_tunnelling_the_peer_connects_at_once() -> None:
     assert events[-1].kind == "connected"
 
 
-@pytest.mark.parametrize(("answer", "cause", "expected", "reason"), [
-    ("busy", None, 17, "inConf"),
-    ("reject", None, 21, "destinationRejection"),
-    ("reject", 1, 1, "undefinedReason"),
-    ("busy", 34, 34, "noBandwidth"),
-])
-def test_refusals_report_their_cause(answer: str, cause: int | None, expected: int,
-                                     reason: str) -> None:
+@pytest.mark.parametrize(
+    ("answer", "cause", "expected", "reason"),
+    [
+        ("busy", None, 17, "inConf"),
+        ("reject", None, 21, "destinationRejection"),
+        ("reject", 1, 1, "undefinedReason"),
+        ("busy", 34, 34, "noBandwidth"),
+    ],
+)
+def test_refusals_report_their_cause(
+    answer: str, cause: int | None, expected: int, reason: str
+) -> None:
     caller = outgoing()
     _, log, events = converse(caller, answer, cause)
     assert log == ["> Setup", "< Release Complete"]
@@ -124,14 +138,18 @@ def test_setup_carries_the_meeting_alias_and_identifiers() -> None:
 # -- H.245 ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("ours", "theirs", "expected"), [
-    ((50, 10), (50, 20), "slave"),  # their number is larger (mod 2^24): they are master
-    ((50, 20), (50, 10), "master"),
-    ((50, 10), (50, 10 + (1 << 23) + 1), "master"),  # modular comparison wraps
-    ((60, 10), (50, 99), "master"),  # larger terminal type wins outright
-])
-def test_master_slave_determination(ours: tuple[int, int], theirs: tuple[int, int],
-                                    expected: str) -> None:
+@pytest.mark.parametrize(
+    ("ours", "theirs", "expected"),
+    [
+        ((50, 10), (50, 20), "slave"),  # their number is larger (mod 2^24): they are master
+        ((50, 20), (50, 10), "master"),
+        ((50, 10), (50, 10 + (1 << 23) + 1), "master"),  # modular comparison wraps
+        ((60, 10), (50, 99), "master"),  # larger terminal type wins outright
+    ],
+)
+def test_master_slave_determination(
+    ours: tuple[int, int], theirs: tuple[int, int], expected: str
+) -> None:
     session = H245Session(ours[1], terminal_type=ours[0])
     session.start()
     replies = session.receive(per.encode_h245(master_slave_determination(theirs[1], theirs[0])))
@@ -161,8 +179,9 @@ def test_fast_start_proposals_are_open_logical_channels() -> None:
 
 
 def endpoint(**options: object) -> RasEndpoint:
-    return RasEndpoint([Alias.h323_id("room1")], ("127.0.0.1", 5001), ("127.0.0.1", 1720),
-                       **options)  # type: ignore[arg-type]
+    return RasEndpoint(
+        [Alias.h323_id("room1")], ("127.0.0.1", 5001), ("127.0.0.1", 1720), **options
+    )  # type: ignore[arg-type]
 
 
 def exchange(ep: RasEndpoint, gk: Gatekeeper, datagrams: list[bytes], now: float) -> None:
@@ -190,8 +209,12 @@ def test_registration_and_keepalive_inside_the_granted_ttl() -> None:
     assert ep.next_deadline() == keepalive_due(due, 60)
     exchange(ep, gk, ep.unregister(due + 1), due + 1)
     assert ep.state is RegistrationState.UNREGISTERED and gk.registrations == {}
-    assert gk.received == ["gatekeeperRequest", "registrationRequest", "registrationRequest",
-                           "unregistrationRequest"]
+    assert gk.received == [
+        "gatekeeperRequest",
+        "registrationRequest",
+        "registrationRequest",
+        "unregistrationRequest",
+    ]
 
 
 def test_unanswered_requests_are_repeated_then_fail() -> None:
@@ -208,9 +231,15 @@ def test_unanswered_requests_are_repeated_then_fail() -> None:
 def test_rejection_and_stray_answers() -> None:
     ep, gk = endpoint(discover=False), Gatekeeper(reject_registration="duplicateAlias")
     sent = ep.start(0.0)
-    stray = RasMessage("registrationConfirm", {"requestSeqNum": 999, "protocolIdentifier":
-                       (0, 0, 8, 2250, 0, 4), "callSignalAddress": [],
-                       "endpointIdentifier": "x"}).encode()
+    stray = RasMessage(
+        "registrationConfirm",
+        {
+            "requestSeqNum": 999,
+            "protocolIdentifier": (0, 0, 8, 2250, 0, 4),
+            "callSignalAddress": [],
+            "endpointIdentifier": "x",
+        },
+    ).encode()
     assert ep.receive(stray, 0.1) == [] and ep.state is RegistrationState.REGISTERING
     exchange(ep, gk, sent, 0.2)
     assert ep.state is RegistrationState.FAILED
@@ -220,12 +249,19 @@ def test_rejection_and_stray_answers() -> None:
 def test_admission_and_disengage() -> None:
     ep, gk = endpoint(), Gatekeeper()
     exchange(ep, gk, ep.start(0.0), 0.0)
-    arq = ep.admit(1.0, destination=[Alias.digits("123")], destination_address=("10.0.0.9", 1720),
-                   call_reference=7, conference_id=CONF, call_identifier=GUID)
+    arq = ep.admit(
+        1.0,
+        destination=[Alias.digits("123")],
+        destination_address=("10.0.0.9", 1720),
+        call_reference=7,
+        conference_id=CONF,
+        call_identifier=GUID,
+    )
     exchange(ep, gk, arq, 1.0)
     assert ep.admitted is not None and ep.events[-1].detail.startswith("call to 10.0.0.9:1720")
-    exchange(ep, gk, ep.disengage(2.0, call_reference=7, conference_id=CONF,
-                                  call_identifier=GUID), 2.0)
+    exchange(
+        ep, gk, ep.disengage(2.0, call_reference=7, conference_id=CONF, call_identifier=GUID), 2.0
+    )
     assert ep.events[-1].kind == "disengaged"
 
 
@@ -240,8 +276,14 @@ def test_gatekeeper_may_unregister_the_endpoint() -> None:
 
 def test_arq_needs_a_registration() -> None:
     with pytest.raises(RuntimeError, match="ARQ needs a registration"):
-        endpoint().admit(0.0, destination=[], destination_address=None, call_reference=1,
-                         conference_id=CONF, call_identifier=GUID)
+        endpoint().admit(
+            0.0,
+            destination=[],
+            destination_address=None,
+            call_reference=1,
+            conference_id=CONF,
+            call_identifier=GUID,
+        )
 
 
 def test_gatekeeper_ignores_garbage() -> None:

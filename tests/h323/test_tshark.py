@@ -1,0 +1,250 @@
+"""Wireshark's dissectors as the independent judge of what crcgw puts on the wire and reads."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signaling.h323 import H323Peer, dial, tpkt
+from signaling.h323.gatekeeper import GatekeeperServer
+from signaling.h323.h225 import Alias, CallMessage
+from signaling.h323.h245 import summarize
+from signaling.h323.ras_client import RasClient
+from tests.h323.conftest import free_port
+from tests.h323.pdml import Packet, dissect, tcp_payloads
+
+pytestmark = pytest.mark.capture
+
+MEETING = "123456789#97531#308"
+H225_V4 = "0.0.8.2250.0.4"
+
+
+def _call_ref(packet: Packet) -> tuple[int, bool]:
+    value = int(packet.show("q931.call_ref")[0].replace(":", ""), 16) & 0x7FFF
+    return value, packet.show("q931.call_ref_flag")[0] == "1"
+
+
+def _h245_names(packet: Packet) -> list[str]:
+    return (
+        packet.choice("h245.request")
+        + packet.choice("h245.response")
+        + packet.choice("h245.command")
+    )
+
+
+async def _traffic(call_port: int, busy_port: int, ras_port: int) -> dict[str, Any]:
+    async with H323Peer(port=call_port) as peer, H323Peer(port=busy_port, answer="busy") as busy:
+        connected = await dial(f"127.0.0.1:{call_port}##{MEETING}", timeout=5, fast_start=True)
+        refused = await dial(f"127.0.0.1:{busy_port}##{MEETING}", timeout=5)
+        await asyncio.sleep(0.1)
+        peer_calls = list(peer.calls) + list(busy.calls)
+    async with GatekeeperServer(port=ras_port) as gk:
+        async with RasClient(
+            "127.0.0.1", [Alias.h323_id("room1")], gatekeeper_port=ras_port, ttl=60
+        ) as client:
+            await client.register()
+            guid, conf = os.urandom(16), os.urandom(16)
+            await client.admit(
+                destination=[Alias.digits("123")],
+                destination_address=("127.0.0.1", call_port),
+                call_reference=5,
+                conference_id=conf,
+                call_identifier=guid,
+            )
+            await client.disengage(call_reference=5, conference_id=conf, call_identifier=guid)
+    return {
+        "connected": connected,
+        "refused": refused,
+        "peer": peer_calls,
+        "gatekeeper": gk.gatekeeper,
+    }
+
+
+def test_everything_crcgw_sends_dissects_cleanly_and_as_sent(
+    tshark: str, live_capture: Callable[[str], AbstractContextManager[Path]]
+) -> None:
+    call_port, busy_port, ras_port = free_port(), free_port(), free_port(2)
+    bpf = f"tcp port {call_port} or tcp port {busy_port} or udp port {ras_port}"
+    with live_capture(bpf) as pcap:
+        seen = asyncio.run(asyncio.wait_for(_traffic(call_port, busy_port, ras_port), 30))
+    packets = dissect(
+        tshark, pcap, "q931 or h225 or h245 or _ws.malformed", "-d", f"udp.port=={ras_port},h225"
+    )
+    assert packets, "tshark dissected nothing"
+    assert [p.number for p in packets if p.malformed] == []
+
+    # -- call signalling: both calls, message by message, in order ------------------------------
+    for result, port in ((seen["connected"], call_port), (seen["refused"], busy_port)):
+        frames = [
+            p
+            for p in packets
+            if p.show("q931.message_type")
+            and port in {int(x) for x in p.show("tcp.srcport") + p.show("tcp.dstport")}
+        ]
+        ours = [(e.direction, e.message) for e in result.events if e.direction != "info"]
+        theirs = [
+            (
+                "received" if int(p.show("tcp.srcport")[0]) == port else "sent",
+                CallMessage.parse(
+                    b"\x08\x02\x00\x00" + bytes([int(p.show("q931.message_type")[0], 16)])
+                ).name,
+            )
+            for p in frames
+        ]
+        for direction in ("sent", "received"):  # each direction in order (they interleave)
+            assert [m for m in theirs if m[0] == direction] == [
+                m for m in ours if m[0] == direction
+            ]
+        for packet, (direction, _) in zip(frames, theirs, strict=True):
+            assert _call_ref(packet) == (result.call_reference, direction == "received")
+            empty = packet.choice("h225.h323_message_body") == ["empty"]  # tunnel only
+            assert packet.show("h225.protocolIdentifier") == ([] if empty else [H225_V4])
+        setup = frames[0]
+        assert setup.show("h225.dialledDigits") == [MEETING]
+        assert setup.show("h225.h323_ID") == ["crcgw", MEETING]
+        assert setup.show("q931.called_party_number.digits") == [MEETING]
+        assert setup.show("h225.h245Tunnelling") == ["1"]
+        release = frames[-1]
+        expected_cause = 16 if result.connected else 17
+        assert release.show("q931.cause_value") == [str(expected_cause)]
+        assert release.choice("h225.h323_message_body") == ["releaseComplete"]
+    connected = [
+        p
+        for p in packets
+        if call_port in {int(x) for x in p.show("tcp.srcport") + p.show("tcp.dstport")}
+    ]
+    assert connected[0].show("h225.fastStart") == ["4"]
+    assert [_h245_names(p) for p in connected if p.show("h225.h245Control")] == [
+        ["terminalCapabilitySet", "masterSlaveDetermination"],
+        [
+            "terminalCapabilitySet",
+            "masterSlaveDetermination",
+            "terminalCapabilitySetAck",
+            "masterSlaveDeterminationAck",
+        ],
+        ["terminalCapabilitySetAck", "masterSlaveDeterminationAck"],
+    ]
+    assert sorted(
+        p.choice("h225.h323_message_body")[0] for p in connected if p.show("q931.message_type")
+    ) == ["alerting", "callProceeding", "connect", "empty", "releaseComplete", "setup"]
+    # the fastStart proposals: transmit and receive for each codec, 20 ms
+    assert connected[0].show("h245.g711Ulaw64k") == ["20", "20"]
+    assert connected[0].show("h245.g711Alaw64k") == ["20", "20"]
+
+    # -- RAS: every request and answer, sequence numbers echoed ----------------------------------
+    ras = [p for p in packets if p.show("h225.RasMessage")]
+    names = [p.choice("h225.RasMessage")[0] for p in ras]
+    assert names == [
+        "gatekeeperRequest",
+        "gatekeeperConfirm",
+        "registrationRequest",
+        "registrationConfirm",
+        "admissionRequest",
+        "admissionConfirm",
+        "disengageRequest",
+        "disengageConfirm",
+        "unregistrationRequest",
+        "unregistrationConfirm",
+    ]
+    assert [n for n in names if n.endswith("Request")] == seen["gatekeeper"].received
+    assert [p.show("h225.requestSeqNum")[0] for p in ras] == [str(n // 2 + 1) for n in range(10)]
+    assert ras[0].show("h225.h323_ID") == ["room1"] and ras[0].show("h225.protocolIdentifier") == [
+        H225_V4
+    ]
+    assert ras[2].show("h225.timeToLive") == ["60"] and ras[3].show("h225.timeToLive") == ["60"]
+    assert ras[3].show("h225.endpointIdentifier") == ras[8].show("h225.endpointIdentifier")
+
+
+# -- a real H.323 call recorded by others ---------------------------------------------------------
+
+
+def _our_messages(payload: bytes) -> list[bytes]:
+    decoder = tpkt.TpktDecoder()
+    messages = decoder.feed(payload)
+    decoder.close()
+    return messages
+
+
+def test_reference_call_decodes_like_wireshark(tshark: str, rtp_example: Path) -> None:
+    packets = {p.number: p for p in dissect(tshark, rtp_example, "q931 or h245")}
+    payloads = tcp_payloads(tshark, rtp_example, "q931 or h245")
+    assert len(packets) == 15 and payloads.keys() == packets.keys()
+    h245_seen: list[str] = []
+    for number, packet in packets.items():
+        messages = _our_messages(payloads[number])
+        if packet.show("q931.message_type"):
+            (payload,) = messages
+            message = CallMessage.parse(payload)
+            assert message.q931.message_type == int(packet.show("q931.message_type")[0], 16)
+            assert (message.q931.call_reference, message.q931.from_destination) == _call_ref(packet)
+            assert message.uu is not None
+            assert [message.uu.body] == packet.choice("h225.h323_message_body")
+            assert (
+                ".".join(map(str, message.uu.protocol_identifier or ()))
+                == packet.show("h225.protocolIdentifier")[0]
+            )
+            assert [str(int(message.uu.h245_tunnelling or 0))] == packet.show("h225.h245Tunnelling")
+            if message.q931.display is not None:
+                assert [message.q931.display] == packet.show("q931.display_information")
+            for key, field in (("conferenceID", "h225.conferenceID"), ("guid", "h225.guid")):
+                wanted = [s.replace("-", "") for s in packet.show(field)]
+                value = (
+                    message.uu.conference_id
+                    if key == "conferenceID"
+                    else message.uu.call_identifier
+                )
+                assert (value.hex() if value else None) == (wanted[0] if wanted else None)
+            aliases = [a.value for a in message.uu.aliases("sourceAddress")]
+            assert aliases == packet.show("h225.h323_ID")
+            if message.q931.bearer_capability is not None:
+                bearer = message.q931.bearer_capability
+                assert (
+                    f"0x{bearer.transfer_capability:02x}"
+                    == packet.show("q931.information_transfer_capability")[0]
+                )
+                assert (
+                    f"0x{bearer.transfer_rate:02x}"
+                    == packet.show("q931.information_transfer_rate")[0]
+                )
+        else:
+            summaries = [summarize(m) for m in messages]
+            assert [s.name for s in summaries] == _h245_names(packet)
+            h245_seen += [s.name for s in summaries]
+            for summary in summaries:
+                _compare_h245(summary.name, summary.body, packet)
+    assert h245_seen.count("openLogicalChannelAck") == 2
+
+
+def _compare_h245(name: str, body: dict[str, Any], packet: Packet) -> None:
+    if name == "terminalCapabilitySet":
+        codecs = [e["capability"][1] for e in body["capabilityTable"]]
+        assert [str(frames) for _, frames in codecs] == packet.show("h245.g711Alaw64k")
+        assert [str(body["sequenceNumber"])] == packet.show("h245.sequenceNumber")
+    elif name == "masterSlaveDetermination":
+        assert [str(body["terminalType"])] == packet.show("h245.terminalType")
+        assert [str(body["statusDeterminationNumber"])] == packet.show(
+            "h245.statusDeterminationNumber"
+        )
+    elif name == "masterSlaveDeterminationAck":
+        assert [body["decision"][0]] == packet.choice("h245.decision")
+    elif name in ("openLogicalChannel", "openLogicalChannelAck"):
+        assert [str(body["forwardLogicalChannelNumber"])] == packet.show(
+            "h245.forwardLogicalChannelNumber"
+        )
+        ports = _tsaps(body)
+        assert ports == [int(p) for p in packet.show("h245.tsapIdentifier")]
+
+
+def _tsaps(value: Any) -> list[int]:
+    if isinstance(value, dict):
+        found = [int(value["tsapIdentifier"])] if "tsapIdentifier" in value else []
+        return found + [p for v in value.values() for p in _tsaps(v)]
+    if isinstance(value, (tuple, list)):
+        return [p for v in value for p in _tsaps(v)]
+    return []
