@@ -171,6 +171,8 @@ def account_config(
         reg.registrarUri = registrar_uri(registrar, transport)
     reg.registerOnAdd = endpoint.register
     reg.timeoutSec = endpoint.expires_s
+    # refresh 5 s before expiry, or at two thirds of a very short expiry
+    reg.delayBeforeRefreshSec = max(1, min(5, endpoint.expires_s // 3))
     reg.retryIntervalSec = 0  # the engine re-registers itself, with backoff
     reg.firstRetryIntervalSec = 0
     reg.dropCallsOnFail = False
@@ -184,20 +186,21 @@ def account_config(
         user = endpoint.auth_user or endpoint.user
         sip.authCreds.append(pj.AuthCredInfo("digest", "*", user, 0, endpoint.password))
     nat = acfg.natConfig
-    nat.contactRewriteUse = 1 if engine.nat.contact_rewrite else 0
+    # pjsip 2.15.1 aborts (pj_sockaddr_get_addr_len assertion) when it rewrites the Contact
+    # of a TLS registration over IPv6: no contact rewrite there (no NAT on IPv6 anyway).
+    rewrite = engine.nat.contact_rewrite and not (ipv6 and transport is Transport.TLS)
+    nat.contactRewriteUse = 1 if rewrite else 0
     nat.viaRewriteUse = 1 if engine.nat.rport else 0
-    nat.sdpNatRewriteUse = 1 if engine.nat.contact_rewrite else 0
+    nat.sdpNatRewriteUse = 1 if rewrite else 0
     stun = pj.PJSUA_STUN_USE_DEFAULT if engine.nat.stun_server else pj.PJSUA_STUN_USE_DISABLED
     nat.sipStunUse = stun
     nat.mediaStunUse = stun
     media = acfg.mediaConfig
-    media.transportConfig.boundAddress = (
-        engine.bind_address6 if ipv6 else engine.bind_address
-    ) or ""
+    # RTP stays on IPv4 even for IPv6 signaling: the pjsua2-python wheel is built without
+    # IPv6 media (pjsua_acc_add asserts ipv6_media_use == PJSUA_IPV6_DISABLED and aborts).
+    media.transportConfig.boundAddress = engine.bind_address or ""
     media.transportConfig.port = engine.rtp_port
     media.transportConfig.portRange = engine.rtp_port_range
-    if ipv6:
-        media.ipv6Use = pj.PJSUA_IPV6_ENABLED_USE_IPV6_ONLY
     media.srtpUse = _SRTP[endpoint.srtp]
     media.srtpSecureSignaling = 0  # SDES keys also over UDP/TCP (room systems do this)
     return acfg

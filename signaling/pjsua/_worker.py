@@ -45,12 +45,19 @@ from signaling.sip.explain import explain_registration_failure
 from signaling.sip.retry import retry_delay
 from signaling.sip.types import RegState, Transport
 
-__all__ = ["Worker"]
+__all__ = ["MAX_ACCOUNTS", "Worker"]
 
 logger = logging.getLogger("signaling.pjsua")
 T = TypeVar("T")
 
 _TLS_PROBLEM_TTL_S = 10.0
+# PJSUA_MAX_ACC of the pjsua2-python wheel: one more account makes pjsua_acc_add assert
+# and abort the whole process, so the engine refuses it first (SipEnginePool shards beyond).
+MAX_ACCOUNTS = 8
+
+# pjsua is a process-wide singleton: a second Endpoint, created on another thread, aborts the
+# process inside pjlib. One engine at a time per process, enforced before touching pjsua2.
+_ACTIVE = threading.Lock()
 
 
 @dataclass
@@ -103,6 +110,12 @@ class Worker(CallCore):
 
     def start(self) -> cf.Future[None]:
         ready: cf.Future[None] = cf.Future()
+        if not _ACTIVE.acquire(blocking=False):
+            self._closed = True
+            ready.set_exception(
+                EngineError("another SIP engine is running in this process (pjsua2 allows one)")
+            )
+            return ready
         self._thread = threading.Thread(
             target=self._run, args=(ready,), name="crcgw-pjsua", daemon=True
         )
@@ -147,6 +160,7 @@ class Worker(CallCore):
             logger.debug("engine start failed", exc_info=True)
             self._teardown()
             self._closed = True
+            _ACTIVE.release()
             ready.set_exception(EngineError(f"SIP engine did not start: {_pj_text(exc)}"))
             return
         ready.set_result(None)
@@ -161,6 +175,7 @@ class Worker(CallCore):
         finally:
             self._teardown()
             self._closed = True
+            _ACTIVE.release()
             self._fail_pending_commands()
 
     def _drain_commands(self) -> None:
@@ -274,6 +289,11 @@ class Worker(CallCore):
     def add_endpoint(self, config: EndpointConfig, transport: Transport) -> RegistrationStatus:
         if config.name in self.endpoints:
             raise SipConfigError(f"endpoint {config.name!r} exists already")
+        if len(self.endpoints) >= MAX_ACCOUNTS:
+            raise SipConfigError(
+                f"endpoint {config.name!r}: one engine holds at most {MAX_ACCOUNTS} endpoints "
+                "(pjsua2 limit per process); use SipEnginePool for more"
+            )
         address = config.proxy_address or config.registrar_address
         ipv6 = bool(address and address.is_ipv6)
         tp_id = self.transport_id(transport, ipv6)

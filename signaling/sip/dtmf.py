@@ -18,13 +18,13 @@ DTMF_DIGITS = frozenset("0123456789*#ABCD")
 
 def check_digits(digits: str) -> str:
     """``digits`` upper-cased, or :class:`SipConfigError` naming the first bad character."""
-    value = digits.strip().upper()
+    value = digits.strip()
     for ch in value:
-        if ch not in DTMF_DIGITS:
+        if ch.upper() not in DTMF_DIGITS:
             raise SipConfigError(f"DTMF: {ch!r} is not a DTMF digit (0-9, *, #, A-D)")
     if not value:
         raise SipConfigError("DTMF: no digits")
-    return value
+    return value.upper()
 
 
 @dataclass(frozen=True, slots=True)
