@@ -264,6 +264,14 @@ async def invitation(ctx: Ctx) -> Response:
     return JSONResponse({"invitation": text})
 
 
+def _form_value(text: str) -> object:
+    """Form fields are text: ``true``/``false`` and digits become JSON values."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return int(lowered) if lowered.isdigit() else text
+
+
 async def sip_trunk(ctx: Ctx) -> Response:
     """``PATCH /accounts/{accountId}/sip_trunk/settings``: multipart form or JSON; 204."""
     _account(ctx)
@@ -274,10 +282,7 @@ async def sip_trunk(ctx: Ctx) -> Response:
             form = await read_form(ctx.request)
         except FormError as exc:
             raise ZoomFault(400, 300, f"Invalid form body: {exc}") from None
-        data = {
-            key: {"true": True, "false": False}.get(text.lower(), text)
-            for key, text in form.items()
-        }
+        data = {key: _form_value(text) for key, text in form.items()}
     else:
         data = await ctx.json()
     settings = validate(SipTrunkSettings, data)
