@@ -27,8 +27,13 @@ def is_secret_name(name: str) -> bool:
 
 
 def redact(value: Any) -> Any:
-    """A copy of a JSON-like value with every secret-named field masked."""
+    """A copy of a JSON-like value with every secret-named field masked (and the messages of
+    Zoom validation errors about a secret field)."""
     if isinstance(value, Mapping):
+        field = value.get("field")
+        if isinstance(field, str) and is_secret_name(field.rsplit(".", 1)[-1]):
+            # a validation error about a secret field may echo the secret in its message
+            return {key: (MASK if key != "field" else item) for key, item in value.items()}
         return {
             key: (
                 MASK

@@ -26,7 +26,10 @@ def start_call(request: StartCall) -> Call[EmulatorCall]:
 def end_call(call_id: str) -> Call[None]:
     """Emulator-only: ``DELETE /_emulator/calls/{callId}``."""
     return Call(
-        "DELETE", path("/_emulator/calls/{callId}", callId=call_id), "DELETE /_emulator/calls/{callId}", empty
+        "DELETE",
+        path("/_emulator/calls/{callId}", callId=call_id),
+        "DELETE /_emulator/calls/{callId}",
+        empty,
     )
 
 
