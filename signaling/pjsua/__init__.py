@@ -1,9 +1,11 @@
 """The pjsua2 adapter: the only package of crcgw that imports ``pjsua2``.
 
 :class:`SipEngine` owns one pjsua2 Endpoint on a dedicated thread and is driven from asyncio;
-settings, events and pure logic live in :mod:`signaling.sip`.
+:class:`SipEnginePool` spreads more endpoints than one process may hold over child processes.
+Settings, events and pure logic live in :mod:`signaling.sip`.
 """
 
 from signaling.pjsua.engine import SipEngine
+from signaling.pjsua.pool import SipEnginePool
 
-__all__ = ["SipEngine"]
+__all__ = ["SipEngine", "SipEnginePool"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from signaling.pjsua import SipEngine
-from signaling.sip.errors import EngineError
+from signaling.pjsua import SipEngine, SipEnginePool
+from signaling.sip.errors import EngineError, SipConfigError
 from signaling.sip.events import RegistrationChanged, TransportDisconnected
 from signaling.sip.types import RegState, Transport
 from tests.harness import Kamailio, free_port, make_self_signed_cert
@@ -177,21 +177,37 @@ def test_udp_registration_is_refreshed_after_restart(
 
 
 def test_fifty_endpoints_register_at_once(kamailio: Kamailio) -> None:
+    """50 rooms on one pool (pjsua2 holds 8 accounts per process: 8 engine processes)."""
     transports = ["udp", "tcp", "tls"]
     configs = [endpoint(kamailio, f"room{i:03d}", transports[i % 3]) for i in range(50)]
+    rooms = {f"room{i:03d}" for i in range(50)}
 
+    async def scenario() -> None:
+        async with SipEnginePool(engine_config(kamailio)) as pool:
+            started = time.monotonic()
+            statuses = await asyncio.gather(*(pool.register(c) for c in configs))
+            took = time.monotonic() - started
+            failed = [s.explanation for s in statuses if s.state is not RegState.REGISTERED]
+            assert not failed, failed
+            assert rooms <= kamailio.registered_users()
+            assert pool.engine_count == 8
+            assert took < 20
+            assert {n for n, s in pool.registrations.items() if s.ok} >= {c.name for c in configs}
+
+    asyncio.run(scenario())
+    assert not rooms & kamailio.registered_users()  # every engine unregistered on close
+
+
+def test_one_engine_refuses_a_ninth_endpoint_cleanly(kamailio: Kamailio) -> None:
     async def scenario(engine: SipEngine) -> None:
-        started = time.monotonic()
-        statuses = await register_all(engine, configs)
-        took = time.monotonic() - started
-        failed = [s.explanation for s in statuses if s.state is not RegState.REGISTERED]
-        assert not failed, failed
-        assert {f"room{i:03d}" for i in range(50)} <= kamailio.registered_users()
-        assert took < 10
-        assert set(engine.registrations) >= {c.name for c in configs}
+        for i in range(8):
+            await engine.add_endpoint(
+                endpoint(kamailio, f"room{180 + i:03d}", "udp", register=False)
+            )
+        with pytest.raises(SipConfigError, match="at most 8 endpoints.*SipEnginePool"):
+            await engine.add_endpoint(endpoint(kamailio, "room189", "udp", register=False))
 
     run_engine(engine_config(kamailio), scenario)
-    assert not {f"room{i:03d}" for i in range(50)} & kamailio.registered_users()
 
 
 def test_explicit_unregister_and_register_again(kamailio: Kamailio) -> None:

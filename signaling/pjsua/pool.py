@@ -1,0 +1,335 @@
+"""Many endpoints beyond one process's pjsua2 limit: engines sharded over child processes.
+
+The pjsua2-python wheel holds at most 8 accounts per process and one pjsua instance per
+process. :class:`SipEnginePool` gives the same asyncio API as :class:`SipEngine` for many
+endpoints: each child process (``signaling.pjsua._shard``) runs one engine with up to
+``per_engine`` endpoints; events of all children arrive in one :attr:`events` log, call ids
+are prefixed with the shard (``"2/call-1"``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import logging
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Collection, Sequence
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any, Self
+
+from signaling.dialstring import DialTarget
+from signaling.dialstring.ivr import IvrStep
+from signaling.pjsua._worker import MAX_ACCOUNTS
+from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig
+from signaling.sip.errors import EngineClosed, EngineError, SipConfigError
+from signaling.sip.eventlog import EventLog
+from signaling.sip.events import (
+    CallStateChanged,
+    CallStats,
+    EngineEvent,
+    RegistrationChanged,
+    RegistrationStatus,
+)
+from signaling.sip.types import CallPhase, DtmfMethod, RegState
+
+__all__ = ["SipEnginePool"]
+
+logger = logging.getLogger("signaling.pjsua")
+
+_ERRORS: dict[str, type[Exception]] = {
+    "SipConfigError": SipConfigError,
+    "EngineClosed": EngineClosed,
+    "EngineError": EngineError,
+    "TimeoutError": TimeoutError,
+}
+
+
+def _rebuild(error: tuple[str, str]) -> Exception:
+    kind, message = error
+    return _ERRORS.get(kind, EngineError)(message)
+
+
+class _Shard:
+    def __init__(self, index: int, config: EngineConfig, sink: Any) -> None:
+        self.index = index
+        self.config = config
+        self._sink = sink
+        self.endpoints: set[str] = set()
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._ready: asyncio.Future[Any] | None = None
+        self._closed_ack: asyncio.Future[None] | None = None
+        self._conn: Connection | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        loop = self._loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "signaling.pjsua._shard", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self._conn = Connection(ours.detach())
+        self._ready = loop.create_future()
+        self._closed_ack = loop.create_future()
+        self._conn.send((self.config, logging.getLogger("signaling").getEffectiveLevel()))
+        threading.Thread(target=self._read, name=f"pool-shard-{self.index}", daemon=True).start()
+        error = await asyncio.wait_for(self._ready, 30)
+        if error is not None:
+            raise _rebuild(error)
+
+    def _read(self) -> None:
+        conn, loop = self._conn, self._loop
+        assert conn is not None and loop is not None
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                message = ("eof",)
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._dispatch, message)
+            if message[0] in ("eof", "closed"):
+                return
+
+    def _dispatch(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "event":
+            self._sink(self, message[1])
+        elif kind == "result":
+            _, request_id, ok, value = message
+            future = self._pending.pop(request_id, None)
+            if future is not None and not future.done():
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(_rebuild(value))
+        elif kind == "ready" and self._ready is not None and not self._ready.done():
+            self._ready.set_result(message[1])
+        elif kind in ("closed", "eof"):
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(EngineClosed(f"engine shard {self.index} ended"))
+            self._pending.clear()
+            if self._ready is not None and not self._ready.done():
+                self._ready.set_result(("EngineClosed", f"engine shard {self.index} ended"))
+            if self._closed_ack is not None and not self._closed_ack.done():
+                self._closed_ack.set_result(None)
+
+    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if self._conn is None or self._loop is None:
+            raise EngineClosed(f"engine shard {self.index} is not running")
+        request_id = next(self._ids)
+        future = self._loop.create_future()
+        self._pending[request_id] = future
+        self._conn.send((request_id, method, args, kwargs))
+        return await future
+
+    async def close(self) -> None:
+        if self._conn is None or self._proc is None:
+            return
+        with contextlib.suppress(OSError):
+            self._conn.send("close")
+        if self._closed_ack is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._closed_ack), 30)
+        proc = self._proc
+        try:
+            await asyncio.wait_for(asyncio.to_thread(proc.wait), 10)
+        except TimeoutError:
+            proc.kill()
+            await asyncio.to_thread(proc.wait)
+        self._conn.close()
+        self._conn = None
+
+
+class SipEnginePool:
+    """The :class:`SipEngine` API over as many engine processes as the endpoints need."""
+
+    def __init__(self, config: EngineConfig | None = None, per_engine: int = MAX_ACCOUNTS - 1):
+        if not 1 <= per_engine <= MAX_ACCOUNTS - 1:
+            raise SipConfigError(f"per_engine must be 1-{MAX_ACCOUNTS - 1}")
+        self.config = config or EngineConfig()
+        self.per_engine = per_engine
+        self.events: EventLog[EngineEvent] = EventLog()
+        self.registrations: dict[str, RegistrationStatus] = {}
+        self._shards: list[_Shard] = []
+        self._by_endpoint: dict[str, _Shard] = {}
+        self._grow = asyncio.Lock()
+        self._closed = False
+
+    async def start(self) -> Self:
+        return self
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def engine_count(self) -> int:
+        return len(self._shards)
+
+    async def close(self) -> None:
+        """Close every engine process (each hangs up and unregisters); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.gather(*(shard.close() for shard in self._shards))
+
+    def _on_event(self, shard: _Shard, event: EngineEvent) -> None:
+        call_id = getattr(event, "call_id", None)
+        if call_id is not None:
+            event = dataclasses.replace(event, call_id=f"{shard.index}/{call_id}")  # type: ignore[arg-type]
+        if isinstance(event, RegistrationChanged):
+            self.registrations[event.endpoint] = event.status
+        self.events.append(event)
+
+    async def _shard_for_new(self, name: str) -> _Shard:
+        if self._closed:
+            raise EngineClosed("the engine pool is closed")
+        if name in self._by_endpoint:
+            raise SipConfigError(f"endpoint {name!r} exists already")
+        async with self._grow:
+            for shard in self._shards:
+                if len(shard.endpoints) < self.per_engine:
+                    break
+            else:
+                config = self.config
+                if self._shards:  # fixed listening ports belong to the first engine only
+                    config = dataclasses.replace(config, sip_port=0, tls_port=0)
+                shard = _Shard(len(self._shards) + 1, config, self._on_event)
+                await shard.start()
+                self._shards.append(shard)
+            shard.endpoints.add(name)
+            self._by_endpoint[name] = shard
+            return shard
+
+    def _shard_of(self, name: str) -> _Shard:
+        try:
+            return self._by_endpoint[name]
+        except KeyError:
+            raise SipConfigError(f"no endpoint named {name!r}") from None
+
+    def _call(self, call_id: str) -> tuple[_Shard, str]:
+        index, _, local = call_id.partition("/")
+        if not index.isdigit() or not 1 <= int(index) <= len(self._shards):
+            raise SipConfigError(f"no call {call_id!r}")
+        return self._shards[int(index) - 1], local
+
+    # -- endpoints -------------------------------------------------------------------------------
+
+    async def add_endpoint(self, endpoint: EndpointConfig) -> RegistrationStatus:
+        shard = await self._shard_for_new(endpoint.name)
+        status: RegistrationStatus = await shard.call("add_endpoint", endpoint)
+        self.registrations.setdefault(endpoint.name, status)
+        return status
+
+    async def register(
+        self, endpoint: EndpointConfig, timeout: float | None = None
+    ) -> RegistrationStatus:
+        shard = await self._shard_for_new(endpoint.name)
+        status: RegistrationStatus = await shard.call("register", endpoint, timeout)
+        self.registrations[endpoint.name] = status
+        return status
+
+    async def wait_registration(
+        self,
+        name: str,
+        timeout: float | None = None,
+        since: int | None = None,
+        states: Collection[RegState] = (RegState.REGISTERED, RegState.FAILED),
+    ) -> RegistrationStatus:
+        wait = timeout if timeout is not None else self.config.register_timeout_s + 2
+        self._shard_of(name)
+        event = await self.events.wait_for(
+            lambda e: (
+                isinstance(e, RegistrationChanged)
+                and e.endpoint == name
+                and e.status.state in states
+            ),
+            wait,
+            since,
+        )
+        assert isinstance(event, RegistrationChanged)
+        return event.status
+
+    async def set_registration(self, name: str, on: bool) -> None:
+        await self._shard_of(name).call("set_registration", name, on)
+
+    async def remove_endpoint(self, name: str) -> None:
+        shard = self._shard_of(name)
+        await shard.call("remove_endpoint", name)
+        shard.endpoints.discard(name)
+        del self._by_endpoint[name]
+        self.registrations.pop(name, None)
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    async def dial(
+        self,
+        target: DialTarget | str,
+        endpoint: str | None = None,
+        options: CallOptions | None = None,
+        ivr: Sequence[IvrStep] = (),
+    ) -> str:
+        if endpoint is not None:
+            shard = self._shard_of(endpoint)
+        else:
+            shard = self._shards[0] if self._shards else await self._first_shard()
+        local = await shard.call("dial", target, endpoint, options, tuple(ivr))
+        return f"{shard.index}/{local}"
+
+    async def _first_shard(self) -> _Shard:
+        shard = await self._shard_for_new("direct")
+        shard.endpoints.discard("direct")
+        del self._by_endpoint["direct"]
+        return shard
+
+    async def wait_call(
+        self,
+        call_id: str,
+        phases: Collection[CallPhase] = (CallPhase.CONNECTED, CallPhase.DISCONNECTED),
+        timeout: float = 60.0,
+    ) -> CallStateChanged:
+        shard, local = self._call(call_id)
+        event: CallStateChanged = await shard.call("wait_call", local, tuple(phases), timeout)
+        return dataclasses.replace(event, call_id=call_id)
+
+    async def wait_dtmf(self, call_id: str, count: int, timeout: float = 10.0) -> str:
+        shard, local = self._call(call_id)
+        digits: str = await shard.call("wait_dtmf", local, count, timeout)
+        return digits
+
+    async def answer(self, call_id: str, code: int = 200) -> None:
+        shard, local = self._call(call_id)
+        await shard.call("answer", local, code)
+
+    async def hangup(self, call_id: str, code: int | None = None) -> None:
+        shard, local = self._call(call_id)
+        await shard.call("hangup", local, code)
+
+    async def send_dtmf(
+        self, call_id: str, digits: str, method: DtmfMethod = DtmfMethod.RFC4733
+    ) -> None:
+        shard, local = self._call(call_id)
+        await shard.call("send_dtmf", local, digits, method)
+
+    async def call_stats(self, call_id: str) -> CallStats:
+        shard, local = self._call(call_id)
+        stats: CallStats = await shard.call("call_stats", local)
+        return dataclasses.replace(stats, call_id=call_id)
