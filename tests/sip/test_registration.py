@@ -16,7 +16,7 @@ from signaling.sip.errors import EngineError, SipConfigError
 from signaling.sip.events import RegistrationChanged, TransportDisconnected
 from signaling.sip.types import RegState, Transport
 from tests.harness import Kamailio, free_port, make_self_signed_cert
-from tests.sip.helpers import endpoint, engine_config, register_all, run_engine
+from tests.sip.helpers import endpoint, engine_config, run_engine
 
 pytestmark = pytest.mark.sip
 
