@@ -234,9 +234,7 @@ def h225_calls(messages: Iterable[H225Message]) -> list[CallSummary]:
                 dtmf_info="",
                 media_endpoints=frozenset(),
                 rtpmap=(),
-                events=tuple(
-                    LadderEvent(m.time_s, m.src, m.dst, m.name, m.frame) for m in msgs
-                ),
+                events=tuple(LadderEvent(m.time_s, m.src, m.dst, m.name, m.frame) for m in msgs),
                 ended_by=release.src if release else None,
             )
         )

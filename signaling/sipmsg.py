@@ -109,8 +109,16 @@ class SipMessage:
         transport: str,
         frame: int,
     ) -> SipMessage:
-        return cls(time_s, src, dst, transport, start_line.strip(), parse_headers(header_block),
-                   body, frame)
+        return cls(
+            time_s,
+            src,
+            dst,
+            transport,
+            start_line.strip(),
+            parse_headers(header_block),
+            body,
+            frame,
+        )
 
     # --- start line -------------------------------------------------------------------------
     @property

@@ -1,10 +1,14 @@
-"""``crcgw analyze``: compose the two capture passes into calls, RTP streams and their quality.
+"""``crcgw analyze``: compose the capture passes into calls, RTP streams and their quality.
 
-- pass 1, :mod:`gateway.analysis.tshark_fields`: ``tshark -T fields`` once over the capture for the
-  RTP columns (numpy) and the list of signalling frames;
-- pass 2, :mod:`gateway.analysis.signaling_capture`: pyshark over just the signalling frames;
-- :mod:`signaling.ladder` makes calls of the SIP and H.225 messages, :mod:`media.rtpstats` the
-  stream statistics, :mod:`media.quality` the MOS.
+1. :mod:`gateway.analysis.tshark_streams` starts ``tshark -q -z rtp,streams -z expert,error`` in
+   the background: tshark decides which flows are RTP (SDP, H.245, heuristic) and counts
+   malformed packets;
+2. meanwhile :mod:`gateway.analysis.pcapscan` reads every packet header with numpy, and
+   :mod:`gateway.analysis.signaling_capture` reads the SIP/H.225 frames with pyshark from a
+   small sub-capture;
+3. :mod:`gateway.analysis.select` takes the RTP packets of tshark's streams out of the scan;
+   :mod:`signaling.ladder` makes calls of the messages, :mod:`media.rtpstats` the stream
+   statistics, :mod:`media.quality` the MOS.
 
 RTP streams are tied to a call when one of their ends is a media address of the call's SDP; the
 codec and the clock rate of a dynamic payload type come from that SDP (else from any SDP of the
@@ -22,8 +26,10 @@ from typing import Any
 import numpy as np
 
 from gateway.analysis.errors import CaptureError
+from gateway.analysis.pcapscan import scan_capture
+from gateway.analysis.select import RtpTable, rtp_table, signaling_frames
 from gateway.analysis.signaling_capture import read_signaling
-from gateway.analysis.tshark_fields import FieldTable, read_fields, tshark_options
+from gateway.analysis.tshark_streams import StreamPass, tshark_options
 from media.quality import estimate_mos
 from media.rtpstats import (
     STATIC_PAYLOAD_TYPES,
@@ -32,11 +38,13 @@ from media.rtpstats import (
     analyse_stream,
     estimate_clock_rate,
     event_digits,
-    group_streams,
 )
 from signaling.ladder import CallSummary, OtherDialog, h225_calls, sip_calls, sip_other_dialogs
 
 __all__ = ["AnalysisReport", "StreamReport", "analyse_capture", "build_report", "report_json"]
+
+# tshark decodes this payload type as RFC 4733 events when no SDP says otherwise (rtpevent pref)
+_DEFAULT_EVENT_PT = 101
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +61,7 @@ class StreamReport:
     mos: float | None
     dtmf: str
     call_id: str | None
+    first_frame: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         s = self.stats
@@ -143,10 +152,12 @@ def _codec_name(pt: int, rtpmap: dict[int, tuple[str, int]]) -> str:
 
 def build_report(
     capture: str,
-    table: FieldTable,
+    table: RtpTable,
     calls: list[CallSummary],
     other: list[OtherDialog],
+    malformed: int = 0,
     unreadable: int = 0,
+    notes: Sequence[str] = (),
 ) -> AnalysisReport:
     """Streams of ``table`` analysed with the SDP knowledge of ``calls``."""
     global_map: dict[int, tuple[str, int]] = {}
@@ -159,47 +170,41 @@ def build_report(
             by_endpoint[ep] = call  # the latest call using an address wins
 
     streams: list[StreamReport] = []
-    if len(table.rtp_frame):
-        names = sorted(set(table.rtp_src) | set(table.rtp_dst))
-        index = {name: i for i, name in enumerate(names)}
-        src_id = np.array([index[s] for s in table.rtp_src], dtype=np.int64)
-        dst_id = np.array([index[d] for d in table.rtp_dst], dtype=np.int64)
-        groups = group_streams(src_id, table.rtp_sport, dst_id, table.rtp_dport, table.rtp_ssrc)
-        for rows in groups:
+    if len(table.frame):
+        order = np.argsort(table.stream, kind="stable")
+        bounds = np.flatnonzero(np.diff(table.stream[order])) + 1
+        for rows in np.split(order, bounds):
             streams.append(_stream(table, rows, by_endpoint, global_map))
-    notes = []
-    if table.malformed:
-        notes.append(f"{table.malformed} malformed packet(s), frames "
-                     + ", ".join(str(f) for f in table.malformed_frames[:10])
-                     + (" ..." if table.malformed > 10 else ""))
+        streams.sort(key=lambda s: s.first_frame)
+    all_notes = list(notes)
+    if malformed:
+        all_notes.append(f"{malformed} malformed packet(s) (tshark expert info)")
     if not calls and not streams:
-        notes.append("no SIP or H.225 call and no RTP stream found")
-    return AnalysisReport(capture, calls, other, streams, table.malformed, unreadable, notes)
+        all_notes.append("no SIP or H.225 call and no RTP stream found")
+    return AnalysisReport(capture, calls, other, streams, malformed, unreadable, all_notes)
 
 
 def _stream(
-    table: FieldTable,
+    table: RtpTable,
     rows: np.ndarray[Any, np.dtype[np.intp]],
     by_endpoint: dict[tuple[str, int], CallSummary],
     global_map: dict[int, tuple[str, int]],
 ) -> StreamReport:
     first = int(rows[0])
-    src_ip, dst_ip = table.rtp_src[first], table.rtp_dst[first]
-    sport, dport = int(table.rtp_sport[first]), int(table.rtp_dport[first])
+    ident = table.streams[int(table.stream[first])]
+    src_ip, dst_ip = ident.src_ip, ident.dst_ip
+    sport, dport = ident.src_port, ident.dst_port
     call = by_endpoint.get((dst_ip, dport)) or by_endpoint.get((src_ip, sport))
     rtpmap = dict(global_map)
     if call is not None:
         rtpmap.update({pt: (name, clock) for pt, name, clock in call.rtpmap})
     cols = RtpColumns(
-        table.rtp_time[rows],
-        table.rtp_seq[rows],
-        table.rtp_timestamp[rows],
-        table.rtp_pt[rows],
-        table.rtp_marker[rows],
+        table.time[rows], table.seq[rows], table.timestamp[rows], table.pt[rows],
+        table.marker[rows],
     )
-    events = table.rtp_event[rows]
-    event_pts = {int(p) for p in np.unique(cols.payload_type[events >= 0])}
-    event_pts |= {pt for pt, (name, _) in rtpmap.items() if name.lower() == "telephone-event"}
+    event_pts = {pt for pt, (name, _) in rtpmap.items() if name.lower() == "telephone-event"}
+    if not rtpmap and "telephone-event" in ident.payload:
+        event_pts.add(_DEFAULT_EVENT_PT)
     clocks: dict[int, int] = {}
     for seen in {int(p) for p in np.unique(cols.payload_type)}:
         if seen in event_pts:
@@ -224,10 +229,12 @@ def _stream(
         mos = estimate_mos(
             codec, stats.loss_fraction, 0.0, max(40.0, 2.0 * stats.max_jitter_ms), ptime
         )
-    ev_mask = events >= 0
-    digits = event_digits(events[ev_mask], cols.timestamp[ev_mask]) if ev_mask.any() else ""
+    ev_mask = np.isin(cols.payload_type, list(event_pts)) & (table.first_payload_byte[rows] >= 0)
+    digits = ""
+    if ev_mask.any():
+        digits = event_digits(table.first_payload_byte[rows][ev_mask], cols.timestamp[ev_mask])
     return StreamReport(
-        ssrc=int(table.rtp_ssrc[first]),
+        ssrc=ident.ssrc,
         src=_endpoint(src_ip, sport),
         dst=_endpoint(dst_ip, dport),
         payload_type=pt,
@@ -237,6 +244,7 @@ def _stream(
         mos=mos,
         dtmf=digits,
         call_id=call.call_id if call is not None else None,
+        first_frame=int(table.frame[first]),
     )
 
 
@@ -248,10 +256,30 @@ def analyse_capture(
         raise CaptureError(f"{capture}: no such file")
     if not capture.is_file():
         raise CaptureError(f"{capture} is not a file")
-    table = read_fields(capture, sip_ports, heuristic_rtp)
-    signaling = read_signaling(capture, table, tshark_options(sip_ports, heuristic_rtp))
+    options = tshark_options(sip_ports, heuristic_rtp)
+    cols = scan_capture(capture)  # fails fast on what is not a capture
+    stream_pass = StreamPass(capture, options)
+    try:
+        frames = signaling_frames(cols, sip_ports)
+        signaling = read_signaling(cols, frames, options)
+        streams, malformed = stream_pass.result()
+    finally:
+        stream_pass.stop()
+    table = rtp_table(cols, streams)
     calls = sip_calls(signaling.sip) + h225_calls(signaling.h225)
     calls.sort(key=lambda c: c.start_s)
+    notes = []
+    if cols.truncated_file:
+        notes.append("the capture file ends in the middle of a packet (cut short)")
+    found = {int(s) for s in np.unique(table.stream)}
+    for i, ident in enumerate(streams):
+        counted = int(np.count_nonzero(table.stream == i)) if i in found else 0
+        if counted != ident.packets:
+            notes.append(
+                f"stream 0x{ident.ssrc:08x} {ident.src_ip}:{ident.src_port}: tshark counts "
+                f"{ident.packets} packets, the header scan {counted}"
+            )
     return build_report(
-        str(capture), table, calls, sip_other_dialogs(signaling.sip), signaling.unreadable
+        str(capture), table, calls, sip_other_dialogs(signaling.sip), malformed,
+        signaling.unreadable, notes,
     )

@@ -1,8 +1,8 @@
-"""Pass 2 of ``crcgw analyze``: the signalling, read with pyshark from a small sub-capture.
+"""The signalling of ``crcgw analyze``, read with pyshark from a small sub-capture.
 
-Pass 1 (:mod:`gateway.analysis.tshark_fields`) listed the frames that carry SIP or Q.931/H.225.0
-and the TCP segments they were reassembled from. ``editcap`` copies just those frames into a
-temporary file (no dissection, so this is cheap even for a day of traffic) and pyshark dissects
+:func:`gateway.analysis.select.signaling_frames` listed the frames that may carry SIP or
+Q.931/H.225.0, with every segment of their TCP connections. Those frames are copied into a
+temporary pcapng file by our own writer (cheap even for a day of traffic) and pyshark dissects
 that file in JSON mode with raw bytes (``use_json=True, include_raw=True``), restricted to the
 protocols read here (``-j``). Every SIP message becomes a :class:`signaling.sipmsg.SipMessage`
 parsed by our own code from its raw bytes; every Q.931 message an
@@ -12,20 +12,17 @@ parsed by our own code from its raw bytes; every Q.931 message an
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.analysis.errors import CaptureError
-from gateway.analysis.tshark_fields import FieldTable
+from gateway.analysis.pcapscan import PacketColumns, write_subset
 from signaling.ladder import H225Message
 from signaling.sipmsg import SipMessage
 
-__all__ = ["SignalingCapture", "frame_ranges", "read_signaling"]
+__all__ = ["SignalingCapture", "read_signaling"]
 
 log = logging.getLogger(__name__)
 
@@ -37,34 +34,6 @@ class SignalingCapture:
     sip: list[SipMessage]
     h225: list[H225Message]
     unreadable: int
-
-
-def frame_ranges(frames: Sequence[int]) -> list[str]:
-    """``[1, 2, 3, 7]`` -> ``["1-3", "7"]`` (editcap's frame selection syntax)."""
-    out: list[str] = []
-    start = prev = None
-    for f in sorted(set(frames)):
-        if start is None:
-            start = prev = f
-        elif prev is not None and f == prev + 1:
-            prev = f
-        else:
-            out.append(f"{start}-{prev}" if start != prev else str(start))
-            start = prev = f
-    if start is not None:
-        out.append(f"{start}-{prev}" if start != prev else str(start))
-    return out
-
-
-def _extract(capture: Path, frames: Sequence[int], out: Path) -> None:
-    editcap = shutil.which("editcap")
-    if editcap is None:
-        raise CaptureError("editcap is not installed (Debian package 'wireshark-common')")
-    # editcap keeps the listed frames with -r; long lists go in chunks of arguments.
-    argv = [editcap, "-r", str(capture), str(out), *frame_ranges(frames)]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
-    if proc.returncode != 0 and not out.exists():
-        raise CaptureError(f"editcap could not copy the signalling frames: {proc.stderr.strip()}")
 
 
 def _raw_bytes(layer: Any, name: str) -> bytes | None:
@@ -140,22 +109,23 @@ def _h225_messages(packet: Any, time_s: float, frame: int) -> Iterator[H225Messa
 
 
 def read_signaling(
-    capture: Path,
-    table: FieldTable,
+    cols: PacketColumns,
+    frames: Sequence[int],
     tshark_opts: Sequence[str] = (),
 ) -> SignalingCapture:
-    """Read every SIP and Q.931 message of ``capture`` whose frames pass 1 listed."""
-    if not table.signaling_frames:
+    """Read every SIP and Q.931 message in the listed ``frames`` (1-based) of the scanned
+    capture ``cols``."""
+    if not frames:
         return SignalingCapture([], [], 0)
     import pyshark  # the I/O edge: imported only when there is signalling to read
 
-    kept = table.segment_frames
+    kept = list(frames)
     sip: list[SipMessage] = []
     h225: list[H225Message] = []
     unreadable = 0
     with tempfile.TemporaryDirectory(prefix="crcgw-analyze-") as tmp:
         sub = Path(tmp) / "signaling.pcapng"
-        _extract(capture, kept, sub)
+        write_subset(cols, kept, sub)
         cap = pyshark.FileCapture(
             str(sub),
             display_filter="sip || q931",
@@ -168,7 +138,7 @@ def read_signaling(
             for packet in cap:
                 index = int(packet.frame_info.number) - 1
                 frame = kept[index] if 0 <= index < len(kept) else 0
-                time_s = table.frame_times.get(frame, float(packet.frame_info.time_relative))
+                time_s = float(cols.time_s[frame - 1]) if frame else 0.0
                 try:
                     layers = {layer.layer_name for layer in packet.layers}
                     if "sip" in layers:

@@ -1,70 +1,33 @@
-"""Wireshark's own RTP stream table (``tshark -q -z rtp,streams``), parsed: the independent
-reference the analysis is checked against."""
+"""Wireshark's own RTP stream table (``tshark -q -z rtp,streams``): the independent reference the
+analysis is checked against, run here separately from the analysis."""
 
 from __future__ import annotations
 
-import re
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["WiresharkStream", "wireshark_streams"]
+from gateway.analysis.tshark_streams import TsharkStream, parse_rtp_streams
 
-_ROW = re.compile(
-    r"^\s*(?P<start>[\d.]+)\s+(?P<end>[\d.]+)\s+(?P<src>\S+)\s+(?P<sport>\d+)\s+(?P<dst>\S+)\s+"
-    r"(?P<dport>\d+)\s+0x(?P<ssrc>[0-9A-Fa-f]+)\s+(?P<payload>.+?)\s+(?P<pkts>\d+)\s+"
-    r"(?P<lost>-?\d+)\s+\((?P<lost_pct>[-\d.]+)%\)\s+(?P<min_delta>[-\d.]+)\s+"
-    r"(?P<mean_delta>[-\d.]+)\s+(?P<max_delta>[-\d.]+)\s+(?P<min_jitter>[-\d.]+)\s+"
-    r"(?P<mean_jitter>[-\d.]+)\s+(?P<max_jitter>[-\d.]+)\s*(?P<problem>X?)\s*$"
-)
+__all__ = ["endpoint", "wireshark_streams"]
 
 
-@dataclass(frozen=True)
-class WiresharkStream:
-    src: str
-    dst: str
-    ssrc: int
-    payload: str
-    packets: int
-    lost: int
-    max_delta_ms: float
-    mean_jitter_ms: float
-    max_jitter_ms: float
-    problem: bool
-
-    @property
-    def key(self) -> tuple[str, str, int]:
-        return (self.src, self.dst, self.ssrc)
-
-
-def _endpoint(ip: str, port: str) -> str:
+def endpoint(ip: str, port: int) -> str:
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
 def wireshark_streams(
     capture: Path, heuristic: bool = True, extra: tuple[str, ...] = ()
-) -> dict[tuple[str, str, int], WiresharkStream]:
+) -> dict[tuple[str, str, int], TsharkStream]:
+    """Rows keyed by ``(src "ip:port", dst "ip:port", ssrc)``; fails if tshark printed a stream
+    row the parser did not read."""
     argv = ["tshark", "-n", "-q", "-r", str(capture)]
     if heuristic:
         argv += ["-o", "rtp.heuristic_rtp:TRUE"]
     argv += [*extra, "-z", "rtp,streams"]
     out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=300).stdout
-    streams: dict[tuple[str, str, int], WiresharkStream] = {}
-    for line in out.splitlines():
-        m = _ROW.match(line)
-        if not m:
-            continue
-        s = WiresharkStream(
-            src=_endpoint(m["src"], m["sport"]),
-            dst=_endpoint(m["dst"], m["dport"]),
-            ssrc=int(m["ssrc"], 16),
-            payload=m["payload"],
-            packets=int(m["pkts"]),
-            lost=int(m["lost"]),
-            max_delta_ms=float(m["max_delta"]),
-            mean_jitter_ms=float(m["mean_jitter"]),
-            max_jitter_ms=float(m["max_jitter"]),
-            problem=m["problem"] == "X",
-        )
-        streams[s.key] = s
-    return streams
+    rows = parse_rtp_streams(out)
+    printed = [ln for ln in out.splitlines() if " 0x" in ln]
+    assert len(rows) == len(printed), f"unparsed tshark rows: {printed}"
+    return {
+        (endpoint(s.src_ip, s.src_port), endpoint(s.dst_ip, s.dst_port), s.ssrc): s for s in rows
+    }
