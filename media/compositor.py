@@ -4,7 +4,9 @@
 >>> out = comp.compose([frame_a, None, frame_c])   # uint8 (1080, 1280), PyAV yuv420p layout
 
 ``frames`` lists the visible participants in tile order, ``None`` for an empty tile. The returned
-array is the compositor's own preallocated buffer (copy it if you keep it past the next call).
+array is the compositor's own preallocated buffer (copy it if you keep it past the next call), or,
+with ``zero_copy`` (the default), a single participant frame that is exactly the whole output
+(LAYOUT1, same size, no border), returned as is.
 Tiles are repainted with the background only when what they show changes (a participant joins or
 leaves, the source size changes, the speaker border moves); gutters are painted once.
 """
@@ -57,6 +59,7 @@ class Compositor:
         border: int = 4,
         border_colour: RGB = (255, 196, 0),
         speaker_in_large_tile: bool = True,
+        zero_copy: bool = True,
         use_opencv: bool | None = None,
     ) -> None:
         self.layout = Layout.parse(layout)
@@ -75,6 +78,7 @@ class Compositor:
         self.gutter, self.fit_mode, self.snap = gutter, fit_mode, snap
         self.border = border
         self.speaker_in_large_tile = speaker_in_large_tile
+        self.zero_copy = zero_copy
         self.use_opencv = use_opencv
         self._bg = self._colour(_check_rgb("background", background))
         self._border_colour = self._colour(_check_rgb("border_colour", border_colour))
@@ -189,6 +193,10 @@ class Compositor:
         ):
             order.remove(speaker)
             order.insert(0, speaker)
+        if self.zero_copy and len(tiles) == 1 and order and speaker is None:
+            whole = self._passthrough(frames[order[0]], tiles[0])
+            if whole is not None:
+                return whole
         if tiles != self._shown:
             self._fill(self._planes, (0, 0, self.width, self.height), self._bg)
             self._shown = tiles
@@ -216,6 +224,17 @@ class Compositor:
             if bordered:
                 self._draw_border(tile)
         return self.buffer
+
+    def _passthrough(self, frame: Any, tile: Rect) -> U8 | None:
+        """The frame itself when it is exactly the whole output (one tile, same size)."""
+        if not isinstance(frame, np.ndarray) or frame.shape != self.buffer.shape:
+            return None
+        if frame.dtype != np.uint8 or not frame.flags.c_contiguous:
+            return None
+        if (tile.x, tile.y, tile.w, tile.h) != (0, 0, self.width, self.height):
+            return None
+        self._shown = ()  # the buffer was not updated: repaint everything next time
+        return frame
 
     def _draw(self, src_planes: tuple[U8, ...], placement: Placement, scaler: ScalePlan) -> None:
         s, c = placement.source, placement.content

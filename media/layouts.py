@@ -20,6 +20,7 @@ from fractions import Fraction
 
 __all__ = [
     "FIT_MODES",
+    "SNAP_SCALES",
     "Layout",
     "Placement",
     "Rect",
@@ -179,17 +180,21 @@ def tile_rects(
     return tuple(rects)
 
 
+# Scales with a cheap exact kernel: k:1 area averages, 3:2 and 4:3 area averages, 1:1 and m:1.
+SNAP_SCALES = tuple(
+    sorted(
+        {Fraction(1, k) for k in range(1, 17)}
+        | {Fraction(2, 3), Fraction(3, 4)}
+        | {Fraction(m, 1) for m in range(2, 5)}
+    )
+)
+
+
 def _snapped_scale(wanted: float, snap: float) -> Fraction | None:
-    """The exact ``1/k`` (k = 1..16) or integer (2..4) within ``snap`` (relative) of ``wanted``."""
-    if wanted < 1:
-        k = max(1, round(1 / wanted))
-        candidate = Fraction(1, k) if k <= 16 else None
-    else:
-        candidate = Fraction(max(1, round(wanted)), 1)
-        if candidate > 4:
-            candidate = None
-    if candidate is not None and abs(float(candidate) - wanted) <= snap * wanted:
-        return candidate
+    """The scale of :data:`SNAP_SCALES` nearest to ``wanted``, if within ``snap`` (relative)."""
+    best = min(SNAP_SCALES, key=lambda s: abs(float(s) - wanted))
+    if abs(float(best) - wanted) <= snap * wanted:
+        return best
     return None
 
 
@@ -212,16 +217,13 @@ def fit(
     pick = min if mode == "letterbox" else max
     wanted = pick(tile.w / sw, tile.h / sh)
     exact = _snapped_scale(wanted, snap)
-    if exact is not None and exact <= 1:
-        k = exact.denominator
-        cw = min(tile.w, _even(sw / k))
-        ch = min(tile.h, _even(sh / k))
-        scw, sch = cw * k, ch * k
-    elif exact is not None:
-        m = exact.numerator
-        scw = min(sw, _even(tile.w / m))
-        sch = min(sh, _even(tile.h / m))
-        cw, ch = scw * m, sch * m
+    if exact is not None:
+        # content in whole periods of p output pixels, on both planes of 4:2:0
+        p, q = exact.numerator, exact.denominator
+        unit = 2 * p
+        cw = min(tile.w, sw * p // q) // unit * unit
+        ch = min(tile.h, sh * p // q) // unit * unit
+        scw, sch = cw * q // p, ch * q // p
     else:
         cw = min(tile.w, max(2, _even(sw * wanted)))
         ch = min(tile.h, max(2, _even(sh * wanted)))

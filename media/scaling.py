@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -39,26 +40,59 @@ try:  # OpenCV is the fast kernel; the numpy path below is the fallback.
 except ImportError:  # pragma: no cover - exercised by forcing use_opencv=False
     cv2 = None
 
-__all__ = ["HAVE_OPENCV", "ScalePlan", "axis_weights", "choose_kernel", "resize_numpy"]
+__all__ = [
+    "HAVE_OPENCV",
+    "ScalePlan",
+    "axis_weights",
+    "choose_kernel",
+    "phase_taps",
+    "resample_float",
+    "resize_numpy",
+]
 
 HAVE_OPENCV = cv2 is not None
 U8 = npt.NDArray[np.uint8]
 
 
-def choose_kernel(src_w: int, src_h: int, dst_w: int, dst_h: int) -> tuple[str, int]:
-    """The kernel name and integer factor for scaling ``src`` to ``dst``."""
-    if (src_w, src_h) == (dst_w, dst_h):
-        return "copy", 1
-    if src_w % dst_w == 0 and src_h % dst_h == 0 and src_w // dst_w == src_h // dst_h:
-        k = src_w // dst_w
-        return ("area2", 2) if k == 2 else ("box", k)
+def choose_kernel(src_w: int, src_h: int, dst_w: int, dst_h: int) -> tuple[str, Fraction]:
+    """The kernel name and exact scale (``0`` when inexact) for ``src`` -> ``dst``."""
+    sx, sy = Fraction(dst_w, src_w), Fraction(dst_h, src_h)
+    exact = sx if sx == sy else Fraction(0)
+    if exact == 1:
+        return "copy", exact
+    if exact == Fraction(1, 2):
+        return "area2", exact
+    if exact.numerator == 1 and exact.denominator <= 16:
+        return "box", exact
+    if exact in (Fraction(2, 3), Fraction(3, 4)):
+        return "rational", exact
     if dst_w * 2 >= src_w and dst_h * 2 >= src_h:
-        return "linear", 1
-    return "area", 1
+        return "linear", exact
+    return "area", exact
+
+
+@lru_cache(maxsize=64)
+def phase_taps(p: int, q: int) -> tuple[tuple[tuple[int, float], ...], ...]:
+    """Exact area weights for ``q`` input lines -> ``p`` output lines (``p < q``).
+
+    One entry per output phase: the (input phase, weight) pairs its footprint covers.
+    """
+    phases = []
+    for o in range(p):
+        a, b = Fraction(o * q, p), Fraction((o + 1) * q, p)
+        taps = []
+        for r in range(math.floor(a), math.ceil(b)):
+            w = min(b, Fraction(r + 1)) - max(a, Fraction(r))
+            if w > 0:
+                taps.append((r, float(w * p / q)))
+        phases.append(tuple(taps))
+    return tuple(phases)
 
 
 @lru_cache(maxsize=256)
-def axis_weights(n_in: int, n_out: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+def axis_weights(
+    n_in: int, n_out: int, precision: str = "float32"
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]]:
     """Index and weight tables ``(n_out, taps)`` for one axis.
 
     Downscale: exact area (box) integral over each output pixel's footprint. Upscale: bilinear with
@@ -85,25 +119,33 @@ def axis_weights(n_in: int, n_out: int) -> tuple[npt.NDArray[np.intp], npt.NDArr
         idx = first[:, None] + np.arange(2)[None, :]
         weights = np.stack([1 - frac, frac], axis=1)
     idx = np.clip(idx, 0, n_in - 1)
-    return idx, weights.astype(np.float32)
+    return idx, weights.astype(precision)
+
+
+def resample_float(
+    src: npt.NDArray[Any], height: int, width: int, precision: str = "float32"
+) -> npt.NDArray[Any]:
+    """``src`` (h, w[, c]) resampled to ``height`` x ``width`` without rounding: exact area
+    average when shrinking an axis, bilinear when enlarging it (float32 or float64)."""
+    h_in, w_in = src.shape[:2]
+    yi, yw = axis_weights(h_in, height, precision)
+    xi, xw = axis_weights(w_in, width, precision)
+    extra = (None,) * (src.ndim - 2)
+    rows = np.zeros((height, w_in) + src.shape[2:], precision)
+    for t in range(yi.shape[1]):
+        rows += yw[(slice(None), t, None) + extra] * src[yi[:, t]]
+    acc = np.zeros((height, width) + src.shape[2:], precision)
+    for t in range(xi.shape[1]):
+        acc += xw[(None, slice(None), t) + extra] * rows[:, xi[:, t]]
+    return acc
 
 
 def resize_numpy(src: npt.NDArray[Any], dst: npt.NDArray[Any]) -> None:
     """Resize ``src`` (h, w[, c]) into ``dst`` with the numpy kernel (area down, bilinear up)."""
-    h_in, w_in = src.shape[:2]
-    h_out, w_out = dst.shape[:2]
-    if (h_in, w_in) == (h_out, w_out):
+    if src.shape[:2] == dst.shape[:2]:
         np.copyto(dst, src)
         return
-    yi, yw = axis_weights(h_in, h_out)
-    xi, xw = axis_weights(w_in, w_out)
-    extra = (None,) * (src.ndim - 2)
-    rows = np.zeros((h_out, w_in) + src.shape[2:], np.float32)
-    for t in range(yi.shape[1]):
-        rows += yw[(slice(None), t, None) + extra] * src[yi[:, t]]
-    acc = np.zeros((h_out, w_out) + src.shape[2:], np.float32)
-    for t in range(xi.shape[1]):
-        acc += xw[(None, slice(None), t) + extra] * rows[:, xi[:, t]]
+    acc = resample_float(src, dst.shape[0], dst.shape[1])
     acc += 0.5
     np.floor(acc, out=acc)
     np.clip(acc, 0, 255, out=acc)
@@ -120,32 +162,82 @@ class ScalePlan:
     dst_h: int
     use_opencv: bool = HAVE_OPENCV
     kernel: str = field(init=False)
-    factor: int = field(init=False)
-    _scratch: dict[tuple[int, ...], U8] = field(init=False, default_factory=dict, repr=False)
+    scale: Fraction = field(init=False)
+    _scratch: dict[tuple[object, ...], npt.NDArray[Any]] = field(
+        init=False, default_factory=dict, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.use_opencv and cv2 is None:
             raise ValueError("use_opencv: expected False (OpenCV is not installed), got True")
-        self.kernel, self.factor = choose_kernel(self.src_w, self.src_h, self.dst_w, self.dst_h)
+        self.kernel, self.scale = choose_kernel(self.src_w, self.src_h, self.dst_w, self.dst_h)
+
+    def _buffer(self, tag: str, shape: tuple[int, ...], dtype: Any = np.uint8) -> npt.NDArray[Any]:
+        key = (tag, shape)
+        buf = self._scratch.get(key)
+        if buf is None:
+            buf = self._scratch[key] = np.empty(shape, dtype)
+        return buf
 
     def apply(self, src: U8, dst: U8) -> None:
         """Scale the plane ``src`` into the view ``dst`` (shapes are this plan's, maybe halved)."""
         if self.kernel == "copy":
             np.copyto(dst, src)
-        elif not self.use_opencv:
+            return
+        if not self.use_opencv:
             resize_numpy(src, dst)
             return
         # OpenCV's resize keeps few reads in flight and crawls on a source that is not cached;
         # one fast streaming read first pulls the crop into L2 (2-3x faster for uncached sources).
         cv2.sumElems(src)
         if self.kernel == "box":
-            scratch = self._scratch.get(src.shape)
-            if scratch is None:
-                scratch = self._scratch[src.shape] = np.empty(src.shape, np.uint8)
-            k = self.factor
-            cv2.blur(src, (k, k), dst=scratch)
-            size = (dst.shape[1], dst.shape[0])
-            cv2.resize(scratch, size, dst=dst, interpolation=cv2.INTER_NEAREST_EXACT)
+            self._box(src, dst, self.scale.denominator)
+        elif self.kernel == "rational":
+            self._rational(src, dst, self.scale.numerator, self.scale.denominator)
         else:
-            mode = cv2.INTER_LINEAR if self.kernel == "linear" else cv2.INTER_AREA
+            mode = cv2.INTER_AREA if self.kernel in ("area", "area2") else cv2.INTER_LINEAR
             cv2.resize(src, (dst.shape[1], dst.shape[0]), dst=dst, interpolation=mode)
+
+    def _box(self, src: U8, dst: U8, k: int) -> None:
+        """k:1 area average: running mean of k rows, transpose, the same again, transpose back.
+
+        Each step is an OpenCV ``addWeighted`` on row-strided views (one rounding per step, so
+        the result is within one level of the exact average).
+        """
+        tail = src.shape[2:]
+        rows = dst.shape[0]
+        mid = self._buffer("rows", (rows, src.shape[1], *tail))
+        _mean_rows(src, mid, k)
+        turned = self._buffer("turned", (src.shape[1], rows, *tail))
+        cv2.transpose(mid, dst=turned)
+        small = self._buffer("small", (dst.shape[1], rows, *tail))
+        _mean_rows(turned, small, k)
+        cv2.transpose(small, dst=dst)
+
+    def _rational(self, src: U8, dst: U8, p: int, q: int) -> None:
+        """q:p area average (2/3, 3/4): two-tap rows, transpose, two-tap rows, transpose back."""
+        taps = phase_taps(p, q)
+        tail = src.shape[2:]
+        rows = dst.shape[0]
+        mid = self._buffer("rows", (rows, src.shape[1], *tail))
+        _reduce_rows(src, mid, taps, p, q)
+        turned = self._buffer("turned", (src.shape[1], rows, *tail))
+        cv2.transpose(mid, dst=turned)
+        small = self._buffer("small", (dst.shape[1], rows, *tail))
+        _reduce_rows(turned, small, taps, p, q)
+        cv2.transpose(small, dst=dst)
+
+
+def _mean_rows(src: U8, dst: U8, k: int) -> None:
+    """``dst[i] = mean(src[k*i : k*i + k])`` as a running mean of row-strided views."""
+    cv2.addWeighted(src[0::k], 0.5, src[1::k], 0.5, 0.0, dst=dst)
+    for i in range(2, k):
+        cv2.addWeighted(dst, i / (i + 1), src[i::k], 1 / (i + 1), 0.0, dst=dst)
+
+
+def _reduce_rows(
+    src: U8, dst: U8, taps: tuple[tuple[tuple[int, float], ...], ...], p: int, q: int
+) -> None:
+    for phase, pairs in enumerate(taps):
+        (ra, wa), (rb, wb) = pairs
+        cv2.addWeighted(src[ra::q], wa, src[rb::q], wb, 0.0, dst=dst[phase::p])

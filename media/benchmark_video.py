@@ -1,0 +1,284 @@
+"""Side-by-side video benchmark: crcgw's compositor, FFmpeg (PyAV filter graph) and OpenCV.
+
+All three compose the same 1280x720 I420 participant frames into the same layout, one thread
+each, timed in interleaved rounds of one process (best round counts, so a noisy neighbour
+hurts every method alike):
+
+- ``crcgw``: :class:`media.compositor.Compositor` (snapped tile geometry, cached plans);
+- ``ffmpeg``: one ``buffer -> scale (flags=area, bilinear when enlarging) -> xstack`` graph,
+  frames handed over as ready ``av.VideoFrame`` objects and the output left in FFmpeg (the
+  conversions are not timed, in FFmpeg's favour);
+- ``opencv``: ``cv2.resize`` (``INTER_AREA`` shrinking, ``INTER_LINEAR`` enlarging) of each whole
+  source plane straight into slices of a preallocated output, the tiles letterboxed exactly.
+
+Quality is the PSNR of every method's tile content against a float64 reference computed on the
+same source region and tile (exact area average when shrinking, bilinear when enlarging). The
+bandwidth column is fps over the fps a plain numpy copy rate would allow for the bytes each
+method must at least move per frame (the source regions it reads plus the tiles it writes).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from media.colour import i420_planes
+from media.compositor import Compositor
+from media.layouts import Layout, Placement, fit
+from media.scaling import resample_float
+from media.testpattern import pattern_i420
+
+__all__ = [
+    "VIDEO_CASES",
+    "VideoResult",
+    "copy_rate",
+    "run_video",
+    "single_thread",
+]
+
+VIDEO_CASES = tuple(
+    (layout, size)
+    for layout in ("LAYOUT1", "LAYOUT4", "LAYOUT6", "LAYOUT9")
+    for size in ((1280, 720), (1920, 1080))
+)
+SOURCE_SIZE = (1280, 720)
+METHODS = ("crcgw", "ffmpeg", "opencv")
+U8 = npt.NDArray[np.uint8]
+
+
+def single_thread() -> None:
+    """One thread for OpenCV and for numpy's OpenBLAS (best effort)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    libs = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*.so*")
+    for path in glob.glob(libs):
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads"):
+            setter = getattr(lib, name, None)
+            if setter is not None:
+                setter(1)
+                break
+
+
+def copy_rate(megabytes: int = 64, repeats: int = 5) -> float:
+    """Bytes per second (read + write) moved by ``np.copyto`` on large buffers, best of N."""
+    a = np.ones(megabytes << 20, np.uint8)
+    b = np.empty_like(a)
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(b, a)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * a.nbytes / best
+
+
+@dataclass
+class VideoResult:
+    layout: str
+    width: int
+    height: int
+    fps: dict[str, float] = field(default_factory=dict)
+    psnr_db: dict[str, float] = field(default_factory=dict)
+    bandwidth_fraction: dict[str, float] = field(default_factory=dict)
+    bytes_per_frame: dict[str, int] = field(default_factory=dict)
+
+    def ratio(self, method: str) -> float:
+        """crcgw fps over ``method``'s fps."""
+        return self.fps["crcgw"] / self.fps[method]
+
+    def as_dict(self) -> dict[str, Any]:
+        faster = max(self.fps["ffmpeg"], self.fps["opencv"])
+        return {
+            "layout": self.layout,
+            "output": f"{self.width}x{self.height}",
+            "fps": {k: round(v, 1) for k, v in self.fps.items()},
+            "ratio_vs_ffmpeg": round(self.ratio("ffmpeg"), 2),
+            "ratio_vs_opencv": round(self.ratio("opencv"), 2),
+            "ratio_vs_faster": round(self.fps["crcgw"] / faster, 2),
+            "psnr_db": {k: round(v, 1) for k, v in self.psnr_db.items()},
+            "bandwidth_fraction": {k: round(v, 3) for k, v in self.bandwidth_fraction.items()},
+            "bytes_per_frame": self.bytes_per_frame,
+        }
+
+
+class _OpenCvSlices:
+    """The straightforward OpenCV compositor: exact letterbox, whole sources, cv2.resize."""
+
+    def __init__(self, placements: Sequence[Placement], width: int, height: int) -> None:
+        import cv2
+
+        self.cv2 = cv2
+        self.placements = placements
+        self.buffer = np.zeros((height * 3 // 2, width), np.uint8)
+        y, u, v = i420_planes(self.buffer)
+        y[:] = 16
+        u[:] = 128
+        v[:] = 128
+        self.planes = (y, u, v)
+
+    def compose(self, frames: Sequence[U8]) -> U8:
+        cv2 = self.cv2
+        for frame, p in zip(frames, self.placements, strict=True):
+            c = p.content
+            enlarge = c.w > p.source.w
+            mode = cv2.INTER_LINEAR if enlarge else cv2.INTER_AREA
+            for i, (src, dst) in enumerate(zip(i420_planes(frame), self.planes, strict=True)):
+                d = 2 if i else 1
+                view = dst[c.y // d : (c.y + c.h) // d, c.x // d : (c.x + c.w) // d]
+                cv2.resize(src, (c.w // d, c.h // d), dst=view, interpolation=mode)
+        return self.buffer
+
+
+class _FfmpegGraph:
+    """FFmpeg through PyAV: buffer -> scale -> xstack (-> pad) -> buffersink, one thread."""
+
+    def __init__(self, placements: Sequence[Placement], width: int, height: int) -> None:
+        import av
+
+        self.av = av
+        graph = av.filter.Graph()
+        graph.threads = 1
+        sw, sh = SOURCE_SIZE
+        base = Fraction(1, 30)
+        self.buffers = [
+            graph.add_buffer(width=sw, height=sh, format=av.VideoFormat("yuv420p"), time_base=base)
+            for _ in placements
+        ]
+        scaled = []
+        for buf, p in zip(self.buffers, placements, strict=True):
+            flags = "bilinear" if p.content.w > sw else "area"
+            scale = graph.add("scale", f"{p.content.w}:{p.content.h}:flags={flags}")
+            buf.link_to(scale)
+            scaled.append(scale)
+        right = max(p.content.x + p.content.w for p in placements)
+        bottom = max(p.content.y + p.content.h for p in placements)
+        if len(placements) > 1:
+            layout = "|".join(f"{p.content.x}_{p.content.y}" for p in placements)
+            node = graph.add("xstack", f"inputs={len(placements)}:layout={layout}:fill=black")
+            for i, s in enumerate(scaled):
+                s.link_to(node, 0, i)
+        else:
+            node = scaled[0]
+        if (
+            (right, bottom) != (width, height)
+            or len(placements) == 1
+            and (placements[0].content.x or placements[0].content.y)
+        ):
+            c = placements[0].content if len(placements) == 1 else None
+            x, y = (c.x, c.y) if c is not None else (0, 0)
+            pad = graph.add("pad", f"{width}:{height}:{x}:{y}:black")
+            node.link_to(pad)
+            node = pad
+        self.sink = graph.add("buffersink")
+        node.link_to(self.sink)
+        graph.configure()
+        self.graph = graph
+        self.pts = 0
+
+    def compose(self, frames: Sequence[Any]) -> Any:
+        for buf, frame in zip(self.buffers, frames, strict=True):
+            frame.pts = self.pts
+            buf.push(frame)
+        self.pts += 1
+        return self.sink.pull()
+
+
+def _reference_psnr(output: U8, frames: Sequence[U8], placements: Sequence[Placement]) -> float:
+    """PSNR of the tile content of ``output`` against float64 area / bilinear references."""
+    squared, count = 0.0, 0
+    out_planes = i420_planes(output)
+    for frame, p in zip(frames, placements, strict=True):
+        s, c = p.source, p.content
+        for i, (src, dst) in enumerate(zip(i420_planes(frame), out_planes, strict=True)):
+            d = 2 if i else 1
+            region = src[s.y // d : (s.y + s.h) // d, s.x // d : (s.x + s.w) // d]
+            ref = resample_float(region.astype(np.float64), c.h // d, c.w // d, "float64")
+            got = dst[c.y // d : (c.y + c.h) // d, c.x // d : (c.x + c.w) // d]
+            squared += float(np.sum((got.astype(np.float64) - ref) ** 2))
+            count += got.size
+    mse = squared / max(1, count)
+    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+def _bytes(placements: Sequence[Placement]) -> int:
+    return int(sum(1.5 * (p.source.area + p.content.area) for p in placements))
+
+
+def _time_rounds(
+    methods: dict[str, Callable[[int], object]], rounds: int, frames: int
+) -> dict[str, float]:
+    best = dict.fromkeys(methods, math.inf)
+    names = list(methods)
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            run = methods[name]
+            run(0)  # warm
+            t0 = time.perf_counter()
+            for i in range(frames):
+                run(i)
+            best[name] = min(best[name], (time.perf_counter() - t0) / frames)
+    return {name: 1.0 / t for name, t in best.items()}
+
+
+def run_video(
+    cases: Sequence[tuple[str, tuple[int, int]]] = VIDEO_CASES,
+    *,
+    rounds: int = 5,
+    frames: int = 20,
+    rate: float | None = None,
+) -> list[VideoResult]:
+    """Measure every case; ``rate`` is the copy rate in bytes/s (measured when ``None``)."""
+    import av
+
+    single_thread()
+    rate = copy_rate() if rate is None else rate
+    sw, sh = SOURCE_SIZE
+    # two sets of distinct participant frames, alternated so that every frame is new to the cache
+    sets = [[pattern_i420(sw, sh, seed=10 * k + i) for i in range(9)] for k in range(2)]
+    av_sets = [[av.VideoFrame.from_ndarray(f, format="yuv420p") for f in s] for s in sets]
+    results = []
+    for layout_name, (width, height) in cases:
+        n = Layout.parse(layout_name).tiles
+        comp = Compositor(layout_name, width, height, background=(0, 0, 0))
+        tiles = comp.tile_rects(n)
+        ours = [comp.plan(sw, sh, t) for t in tiles]
+        exact = [fit(sw, sh, t, snap=0.0) for t in tiles]
+        ocv = _OpenCvSlices(exact, width, height)
+        ff = _FfmpegGraph(exact, width, height)
+
+        def run_crcgw(i: int, comp: Compositor = comp, n: int = n) -> object:
+            return comp.compose(sets[i % 2][:n])
+
+        def run_opencv(i: int, ocv: _OpenCvSlices = ocv, n: int = n) -> object:
+            return ocv.compose(sets[i % 2][:n])
+
+        def run_ffmpeg(i: int, ff: _FfmpegGraph = ff, n: int = n) -> object:
+            return ff.compose(av_sets[i % 2][:n])
+
+        fps = _time_rounds(
+            {"crcgw": run_crcgw, "ffmpeg": run_ffmpeg, "opencv": run_opencv}, rounds, frames
+        )
+        outputs = {
+            "crcgw": (comp.compose(sets[0][:n]).copy(), ours),
+            "ffmpeg": (ff.compose(av_sets[0][:n]).to_ndarray(format="yuv420p"), exact),
+            "opencv": (ocv.compose(sets[0][:n]).copy(), exact),
+        }
+        result = VideoResult(layout_name, width, height, fps=fps)
+        for name, (output, placements) in outputs.items():
+            result.psnr_db[name] = _reference_psnr(output, sets[0][:n], placements)
+            result.bytes_per_frame[name] = _bytes(placements)
+            result.bandwidth_fraction[name] = fps[name] * result.bytes_per_frame[name] / rate
+        results.append(result)
+    return results
