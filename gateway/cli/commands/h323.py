@@ -8,6 +8,7 @@ Q.931 cause in words, and returns the exit code (0 only when the call connected)
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -83,6 +84,7 @@ async def _serve_peer(peer: H323Peer, json_output: bool) -> None:
     await peer.start()
     if json_output:
         emit_json({"listening": f"{peer.host}:{peer.port}", "answer": peer.answer})
+        sys.stdout.flush()  # a supervising process reads the port from a pipe
     else:
         console.print(
             f"H.323 peer listening on {peer.host}:{peer.port}, answering {peer.answer}; "
@@ -197,6 +199,7 @@ def register(root: typer.Typer) -> None:
                         "error": call.error,
                     }
                 )
+                sys.stdout.flush()
             else:
                 console.print(_peer_line(call), highlight=False)
 
