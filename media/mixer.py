@@ -84,6 +84,7 @@ class Mixer:
         self._full_f = np.empty(s, np.float32)
         self._full16 = np.empty(s, np.int16)
         self._ramp = np.arange(1, s + 1, dtype=np.float32) / s
+        self._ones = np.ones(n, np.float32)
         self._gains = np.ones(n, np.float32)  # per mix-minus row
         self._full_gain = np.ones(1, np.float32)
         self._limiting_rows = 0
@@ -110,13 +111,14 @@ class Mixer:
             target = np.minimum(1.0, self.threshold / peaks).astype(np.float32)
         released = (1.0 - (1.0 - gains) * self._release).astype(np.float32)
         new = np.minimum(target, released)
-        active = np.flatnonzero((new < 1.0) | (gains < 1.0))
-        if active.size:
-            start = gains[active][:, None]
-            end = new[active][:, None]
-            rising = end > start  # release: ramp up; attack: the new gain for the whole frame
-            curve = np.where(rising, start + (end - start) * self._ramp[None, :], end)
-            rows[active] *= curve
+        rising = new > gains  # release: ramp up inside the frame; attack: new gain at once
+        if rising.any():
+            start = np.where(rising, gains, new)
+            curve = np.multiply.outer(np.where(rising, new - gains, 0.0), self._ramp)
+            curve += start[:, None]
+            rows *= curve
+        elif (new < 1.0).any():
+            rows *= new[:, None]
         gains[:] = new
         np.rint(rows, out=rows)
         np.copyto(out, rows, casting="unsafe")
@@ -130,7 +132,7 @@ class Mixer:
             self._gains[n:] = 1.0  # rows past the current count start fresh when used again
         xf = self._xf[:n]
         np.copyto(xf, x)
-        total = np.add.reduce(xf, axis=0, out=self._total)
+        total = np.dot(self._ones[:n], xf, out=self._total)  # exact: integer sums < 2**24
         minus16 = self._minus16[:n]
         gains = self._gains[:n]
         total_peak = float(max(total.max(), -total.min()))

@@ -1,0 +1,240 @@
+"""``crcgw media``: the numpy media path: benchmarks, layout drawings, room media parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from gateway.cli.output import console, emit_json, fail, print_table
+
+__all__ = ["register"]
+
+app = typer.Typer(
+    help="The numpy media path: compositor/mixer benchmarks, layout drawings, SDP parameters.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def _video_rows(results: list[Any]) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for r in results:
+        faster = max(r.fps["ffmpeg"], r.fps["opencv"])
+        rows.append(
+            (
+                r.layout,
+                f"{r.width}x{r.height}",
+                _fmt(r.fps["crcgw"]),
+                _fmt(r.fps["ffmpeg"]),
+                _fmt(r.fps["opencv"]),
+                f"{r.ratio('ffmpeg'):.2f}",
+                f"{r.ratio('opencv'):.2f}",
+                f"{r.fps['crcgw'] / faster:.2f}",
+                " / ".join(
+                    f"{100 * r.bandwidth_fraction[m]:.0f}" for m in ("crcgw", "ffmpeg", "opencv")
+                ),
+                " / ".join(f"{r.psnr_db[m]:.1f}" for m in ("crcgw", "ffmpeg", "opencv")),
+            )
+        )
+    return rows
+
+
+@app.command("bench")
+def bench_command(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Fewer rounds and cases (about 20 s instead of ~1 min).")
+    ] = False,
+    part: Annotated[
+        str, typer.Option("--part", help="What to measure: all, video or audio.")
+    ] = "all",
+    as_json: Json = False,
+) -> None:
+    """Compositor vs FFmpeg (PyAV) vs OpenCV, mixer at N=3..200, resampler vs scipy and PyAV.
+
+    One process, one thread, methods interleaved round by round; the best round counts.
+    Sources are 1280x720 I420 test pictures.
+    """
+    if part not in ("all", "video", "audio"):
+        fail(f"--part: expected all, video or audio, got {part!r}")
+    from media.benchmark_audio import run_mixer, run_resampler
+    from media.benchmark_video import VIDEO_CASES, copy_rate, run_video, single_thread
+
+    single_thread()
+    rounds = 3 if quick else 7
+    report: dict[str, Any] = {"threads": 1, "source": "1280x720 yuv420p", "rounds": rounds}
+    if part in ("all", "video"):
+        rate = copy_rate()
+        report["copy_rate_gbps"] = round(rate / 1e9, 2)
+        if not as_json:
+            console.print(f"numpy copy rate: {rate / 1e9:.1f} GB/s (read + write)")
+        video = run_video(VIDEO_CASES, rounds=rounds, frames=10 if quick else 25, rate=rate)
+        report["video"] = [r.as_dict() for r in video]
+        if not as_json:
+            print_table(
+                "compositor: frames per second (1 thread)",
+                (
+                    "layout",
+                    "output",
+                    "crcgw",
+                    "ffmpeg",
+                    "opencv",
+                    "x ffmpeg",
+                    "x opencv",
+                    "x faster",
+                    "% bw c/f/o",
+                    "PSNR dB c/f/o",
+                ),
+                _video_rows(video),
+            )
+    if part in ("all", "audio"):
+        mixer = run_mixer(rounds=rounds, ticks=50 if quick else 200)
+        report["mixer"] = [m.as_dict() for m in mixer]
+        resampler = run_resampler(rounds=rounds)
+        report["resampler"] = [r.as_dict() for r in resampler]
+        if not as_json:
+            print_table(
+                "mixer: mix-minus + full mix + limiter, 48 kHz, 20 ms tick",
+                (
+                    "participants",
+                    "scenario",
+                    "best us/tick",
+                    "median us/tick",
+                    "x real time",
+                    "rows limited",
+                ),
+                (
+                    (
+                        m.participants,
+                        m.scenario,
+                        f"{m.best_us:.1f}",
+                        f"{m.median_us:.1f}",
+                        _fmt(m.x_realtime),
+                        m.limited_rows,
+                    )
+                    for m in mixer
+                ),
+            )
+            print_table(
+                "resampler: 1 s of a 1 kHz tone",
+                ("from", "to", "method", "ms per s", "x real time", "SNR dB"),
+                (
+                    (
+                        r.rate_in,
+                        r.rate_out,
+                        r.method,
+                        f"{r.ms_per_second:.3f}",
+                        _fmt(r.x_realtime),
+                        f"{r.snr_db:.1f}",
+                    )
+                    for r in resampler
+                ),
+            )
+    if as_json:
+        emit_json(report)
+
+
+@app.command("draw-layouts")
+def draw_layouts_command(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory for the PNG files.", file_okay=False)
+    ] = Path("docs/layouts"),
+    width: Annotated[int, typer.Option(help="Canvas width (even).")] = 640,
+    height: Annotated[int, typer.Option(help="Canvas height (even).")] = 360,
+    as_json: Json = False,
+) -> None:
+    """Draw every layout (LAYOUT0 as a sheet for 1..9 participants) to PNG with the compositor."""
+    from media.drawing import draw_layouts
+
+    try:
+        paths = draw_layouts(out, width, height)
+    except ValueError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write to {out}: {exc.strerror or exc}")
+    if as_json:
+        emit_json([str(p) for p in paths])
+    else:
+        print_table("layout drawings", ("file",), ((str(p),) for p in paths))
+
+
+@app.command("params")
+def params_command(
+    width: Annotated[int, typer.Option(help="Room width, 144..1920.")] = 1280,
+    height: Annotated[int, typer.Option(help="Room height, 144..1920.")] = 720,
+    bitrate: Annotated[int, typer.Option(help="Video bitrate in kbps, 128..10240.")] = 1024,
+    framerate: Annotated[int, typer.Option(help="Frames per second, 5..30.")] = 15,
+    layout: Annotated[str, typer.Option(help="LAYOUT0, 1, 2, 3, 4, 6 or 9.")] = "LAYOUT0",
+    capacity: Annotated[int, typer.Option(help="Participants, 1..200.")] = 9,
+    remote_sdp: Annotated[
+        Path | None,
+        typer.Option(
+            "--remote-sdp", help="Negotiate against this remote SDP file.", dir_okay=False
+        ),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Validate room media parameters; print the SDP video lines and each tile's bitrate share."""
+    from media.layouts import Layout, resolve_layout, tile_rects
+    from media.negotiation import negotiate, sdp_video_lines, tile_bitrates
+    from media.params import MediaParams
+
+    try:
+        params = MediaParams(
+            width=width,
+            height=height,
+            bitrate_kbps=bitrate,
+            framerate=framerate,
+            layout=Layout.parse(layout),
+            capacity=capacity,
+        )
+        send: Any = params
+        if remote_sdp is not None:
+            try:
+                text = remote_sdp.read_text(encoding="utf-8")
+            except OSError as exc:
+                fail(f"cannot read {remote_sdp}: {exc.strerror or exc}")
+            send = negotiate(params, text)
+        lines = sdp_video_lines(send)
+        shown = resolve_layout(params.layout, min(9, params.capacity))
+        tiles = tile_rects(shown, send.width, send.height)
+        shares = tile_bitrates(send.bitrate_kbps, tiles)
+    except ValueError as exc:
+        fail(str(exc))
+    data: dict[str, Any] = {
+        "params": params.as_dict(),
+        "send": {
+            "width": send.width,
+            "height": send.height,
+            "framerate": send.framerate,
+            "bitrate_kbps": send.bitrate_kbps,
+        },
+        "sdp": lines,
+        "tiles": [
+            {"tile": i + 1, "x": t.x, "y": t.y, "w": t.w, "h": t.h, "kbps": kbps}
+            for i, (t, kbps) in enumerate(zip(tiles, shares, strict=True))
+        ],
+        "layout": shown.value,
+    }
+    if as_json:
+        emit_json(data)
+        return
+    print_table("send parameters", ("field", "value"), data["send"].items())
+    print_table("SDP video lines", ("line",), ((escape(line),) for line in lines))
+    print_table(
+        f"tiles of {shown.value}",
+        ("tile", "x", "y", "w", "h", "kbps"),
+        ((t["tile"], t["x"], t["y"], t["w"], t["h"], t["kbps"]) for t in data["tiles"]),
+    )
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="media")
