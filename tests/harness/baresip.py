@@ -31,6 +31,9 @@ from tests.harness._process import Peer, PeerError, free_port, free_port_range, 
 
 __all__ = ["Baresip", "baresip_available"]
 
+# baresip looks a bare codec name up at 8000 Hz; G.722 registers as 16000 Hz
+_CODEC_IDS = {"G722": "G722/16000/1"}
+
 _MODULE_DIRS = ("/usr/lib/baresip/modules", "/usr/local/lib/baresip/modules")
 
 _CONFIG = """\
@@ -130,7 +133,8 @@ class Baresip(Peer):
     # -- life cycle ---------------------------------------------------------------------------
 
     def _account_line(self) -> str:
-        params = [f"answermode={self.answer_mode}", f"audio_codecs={','.join(self.codecs)}"]
+        codecs = ",".join(_CODEC_IDS.get(c, c) for c in self.codecs)
+        params = [f"answermode={self.answer_mode}", f"audio_codecs={codecs}"]
         if self.media_encryption:
             params.append(f"mediaenc={self.media_encryption}")
         if self.registrar:

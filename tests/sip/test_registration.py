@@ -7,11 +7,13 @@ import logging
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from signaling.pjsua import SipEngine, SipEnginePool
+from signaling.sip.config import EndpointConfig, TlsSettings
 from signaling.sip.errors import EngineError, SipConfigError
 from signaling.sip.events import RegistrationChanged, TransportDisconnected
 from signaling.sip.types import RegState, Transport
@@ -62,8 +64,7 @@ def test_tls_with_another_ca_fails_verification(kamailio: Kamailio, tmp_path: Pa
         assert "tls-wrong-ca" in text and "TLS" in text and "certificate" in text
         assert "CA" in text  # says which check failed: the issuer is not trusted
 
-    config = engine_config(kamailio)
-    config = type(config)(**{**config.__dict__, "tls": type(config.tls)(ca_file=str(other_ca))})
+    config = engine_config(kamailio, tls=TlsSettings(ca_file=str(other_ca)))
     run_engine(config, scenario)
 
 
@@ -71,10 +72,7 @@ def test_tls_insecure_accepts_any_certificate_and_warns(
     kamailio: Kamailio, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     other_ca, _ = make_self_signed_cert(tmp_path, "other")
-    config = engine_config(kamailio)
-    config = type(config)(
-        **{**config.__dict__, "tls": type(config.tls)(verify=False, ca_file=str(other_ca))}
-    )
+    config = engine_config(kamailio, tls=TlsSettings(verify=False, ca_file=str(other_ca)))
 
     async def scenario(engine: SipEngine) -> None:
         status = await engine.register(endpoint(kamailio, "room194", "tls"))
@@ -110,7 +108,7 @@ def test_unreachable_registrar(kamailio: Kamailio) -> None:
     async def scenario(engine: SipEngine) -> None:
         for transport in ("tcp", "tls", "udp"):
             config = endpoint(kamailio, "alice", transport, name=f"dead-{transport}")
-            config = type(config)(**{**config.__dict__, "registrar": f"127.0.0.1:{dead}"})
+            config = replace(config, registrar=f"127.0.0.1:{dead}")
             started = time.monotonic()
             status = await engine.register(config)
             took = time.monotonic() - started
@@ -248,15 +246,10 @@ def test_auto_prefers_tls_then_tcp_then_udp_and_remembers(kamailio: Kamailio) ->
         udp_only.close()
 
 
-def _auto(kam: Kamailio, user: str, port: int, suffix: str = "") -> object:
+def _auto(kam: Kamailio, user: str, port: int, suffix: str = "") -> EndpointConfig:
     base = endpoint(kam, user, "udp")
-    return type(base)(
-        **{
-            **base.__dict__,
-            "name": f"{user}-auto{suffix}",
-            "transport": Transport.AUTO,
-            "registrar": f"127.0.0.1:{port}",
-        }
+    return replace(
+        base, name=f"{user}-auto{suffix}", transport=Transport.AUTO, registrar=f"127.0.0.1:{port}"
     )
 
 
