@@ -1,0 +1,88 @@
+"""``crcgw crc settings|ports``: the account's Cloud Room Connector settings and port usage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from gateway.cli.commands._api_common import ConfigOption, JsonOption, emit, zoom_client
+from gateway.cli.output import console, fail, print_table
+
+__all__ = ["register"]
+
+
+def _date(text: str | None, name: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(f"{name}: expected a date YYYY-MM-DD (got {text!r})")
+
+
+def register(app: typer.Typer) -> None:
+    crc = typer.Typer(
+        help="Cloud Room Connector: settings and port usage (Zoom, or the embedded emulator).",
+        no_args_is_help=True,
+    )
+    app.add_typer(crc, name="crc")
+
+    @crc.command("settings")
+    def settings(as_json: bool = JsonOption, config: Path | None = ConfigOption) -> None:
+        """Show CRC settings: enabled, SIP URI, H.323 addresses, ports allocated and in use
+        (seed path /accounts/{accountId}/crc, served by the emulator; not a Zoom API)."""
+        with zoom_client(config) as zoom:
+            value = zoom.crc.settings()
+
+        def show(_: Any) -> None:
+            print_table(
+                "CRC settings",
+                ("enabled", "SIP URI", "H.323 addresses", "allocated", "in use", "available"),
+                [(value.enabled, value.sip_uri, ", ".join(map(str, value.h323_ip_addresses)),
+                  value.ports_allocated, value.ports_in_use, value.ports_available)],
+            )
+
+        emit(value, as_json, show)
+
+    @crc.command("ports")
+    def ports(
+        as_json: bool = JsonOption,
+        config: Path | None = ConfigOption,
+        start: str | None = typer.Option(
+            None, "--from", help="With --to: hourly usage from Zoom's GET /metrics/crc (date)."
+        ),
+        end: str | None = typer.Option(None, "--to", help="Last day of the range (YYYY-MM-DD)."),
+    ) -> None:
+        """Show CRC port usage: live figures (seed /accounts/{accountId}/crc/ports), or with
+        --from/--to the hourly peaks from Zoom's GET /metrics/crc (real Zoom accounts)."""
+        first, last = _date(start, "--from"), _date(end, "--to")
+        if (first is None) != (last is None):
+            fail("--from and --to go together")
+        with zoom_client(config) as zoom:
+            if first is not None and last is not None:
+                metrics = zoom.crc.port_metrics(first, last)
+
+                def show_metrics(_: Any) -> None:
+                    rows = [
+                        (str(day.date_time), hour.hour, hour.max_usage, hour.total_usage)
+                        for day in metrics.crc_ports_usage
+                        for hour in day.crc_ports_hour_usage
+                    ]
+                    print_table("CRC port usage by hour", ("date", "hour", "peak", "calls"), rows)
+                    console.print(f"peak: {metrics.peak()}")
+
+                emit(metrics, as_json, show_metrics)
+                return
+            usage = zoom.crc.ports()
+
+        def show(_: Any) -> None:
+            print_table(
+                "CRC ports",
+                ("allocated", "in use", "available"),
+                [(usage.ports_allocated, usage.ports_in_use, usage.ports_available)],
+            )
+
+        emit(usage, as_json, show)
