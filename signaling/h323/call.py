@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
+from signaling.h323 import per
 from signaling.h323.cause import (
     CALL_REJECTED,
     NORMAL_CLEARING,
@@ -30,7 +31,7 @@ from signaling.h323.h225 import (
     setup_uuie,
     status_uuie,
 )
-from signaling.h323.h245 import H245Session
+from signaling.h323.h245 import H245Session, end_session
 from signaling.h323.q931 import BearerCapability, Cause, MessageType, PartyNumber, Q931Message
 
 __all__ = ["Answer", "CallEvent", "CallState", "IncomingCall", "OutgoingCall", "build_message"]
@@ -117,8 +118,9 @@ class _Leg:
         return replies
 
     def release(self, cause: int = NORMAL_CLEARING) -> CallMessage:
-        """Release Complete with ``cause``; the call is over for this side."""
+        """Release Complete with ``cause`` (and H.245 endSessionCommand when H.245 ran)."""
         self.state = CallState.RELEASED
+        ending = self.h245 is not None and self.h245.started
         return self.message(
             MessageType.RELEASE_COMPLETE,
             "releaseComplete",
@@ -126,7 +128,7 @@ class _Leg:
                 None if cause == NORMAL_CLEARING else reason_for_cause(cause),
                 self.call_identifier,
             ),
-            [],
+            [per.encode_h245(end_session())] if ending else [],
             cause=Cause(cause),
         )
 

@@ -18,10 +18,12 @@ from typing import Any, Literal
 
 from signaling.dialstring import DialTarget, parse
 from signaling.h323.call import CallEvent, CallState, OutgoingCall
-from signaling.h323.cause import explain
-from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout
-from signaling.h323.h225 import Alias, CallMessage
+from signaling.h323.cause import NORMAL_CLEARING, explain
+from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout, RasRejected
+from signaling.h323.h225 import Alias, CallMessage, transport_from_value
 from signaling.h323.h245 import H245Session, fast_start_proposals, summarize
+from signaling.h323.ras import RAS_PORT
+from signaling.h323.ras_client import RasClient
 from signaling.h323.transport import SignalChannel, open_channel
 
 __all__ = ["DEFAULT_PORT", "DialEvent", "DialResult", "dial", "masked_user_part", "meeting_aliases"]
@@ -157,62 +159,31 @@ async def dial(
     fast_start: bool = False,
     alias_forms: tuple[AliasForm, ...] = ("dialledDigits", "h323-ID"),
     source_alias: str = "crcgw",
+    setup_timeout: float = 60.0,
+    gatekeeper: str | None = None,
+    gatekeeper_port: int = RAS_PORT,
     clock: Callable[[], float] = time.monotonic,
 ) -> DialResult:
     """Place one H.323 call and hang it up; never raises for network or peer trouble.
 
-    ``timeout`` bounds the TCP connect and each wait for the next message; ``hold`` keeps a
-    connected call up that many seconds before Release Complete. Bad dial strings raise
+    ``timeout`` bounds the TCP connect and each wait for the next message, ``setup_timeout`` the
+    whole wait for Connect or Release Complete; ``hold`` keeps a connected call up that many
+    seconds before Release Complete. With ``gatekeeper`` the call is gatekeeper-admitted:
+    register ``source_alias`` (RRQ), ask admission (ARQ) and signal to the address the
+    gatekeeper gives, then disengage (DRQ) and unregister (URQ). Bad dial strings raise
     :class:`~signaling.dialstring.DialStringError` (a ``ValueError``).
     """
     if isinstance(target, str):
         target = parse(target)
     if target.protocol != "h323" or not target.host:
         raise ValueError(f"not an H.323 dial string: {target}")
-    remote_port = port or target.port or DEFAULT_PORT
-    start = clock()
-    result = DialResult(
-        f"{target.host}##{masked_user_part(target)}", f"{target.host}:{remote_port}"
+    remote = (target.host, port or target.port or DEFAULT_PORT)
+    run = _DialRun(
+        target,
+        DialResult(f"{target.host}##{masked_user_part(target)}", f"{remote[0]}:{remote[1]}"),
+        clock,
+        timeout,
     )
-
-    def note(
-        direction: Literal["sent", "received", "info"], message: str, detail: str = ""
-    ) -> None:
-        result.events.append(DialEvent(clock() - start, direction, message, detail))
-
-    try:
-        channel = await open_channel(target.host, remote_port, timeout)
-    except (H323Timeout, H323ConnectionError) as exc:
-        result.error = str(exc)
-        result.duration = clock() - start
-        return result
-    note(
-        "info",
-        "TCP connected",
-        f"{channel.local_address[0]}:{channel.local_address[1]} -> {result.remote}",
-    )
-    try:
-        await _run_call(
-            channel, target, result, note, timeout, hold, fast_start, alias_forms, source_alias
-        )
-    finally:
-        await channel.close()
-        result.duration = clock() - start
-    return result
-
-
-async def _run_call(
-    channel: SignalChannel,
-    target: DialTarget,
-    result: DialResult,
-    note: Callable[..., None],
-    timeout: float,
-    hold: float,
-    fast_start: bool,
-    alias_forms: tuple[AliasForm, ...],
-    source_alias: str,
-) -> None:
-    local_host, local_port = channel.local_address
     call = OutgoingCall(
         secrets.randbelow(0x7FFF) + 1,
         os.urandom(16),
@@ -222,65 +193,167 @@ async def _run_call(
         destination=meeting_aliases(target, alias_forms),
         called_digits=target.user_part() if "dialledDigits" in alias_forms else None,
         source=[Alias.h323_id(source_alias)],
-        destination_address=channel.remote_address,
-        source_address=(local_host, local_port),
-        fast_start=fast_start_proposals(local_host, (local_port & ~1) or 5000)
-        if fast_start
-        else None,
     )
-    setup = call.setup()
-    result.call_reference = call.call_reference
-    forms = ", ".join(alias.kind for alias in call.destination)
-    extra = f"; fastStart {len(call.fast_start)} channels" if call.fast_start else ""
-    await channel.send(setup)
-    note("sent", "Setup", f"to {masked_user_part(target)} ({forms}); h245Tunnelling{extra}")
-    hold_until: float | None = None
-    loop = asyncio.get_running_loop()
-    while call.state is not CallState.RELEASED:
-        wait = timeout
-        if hold_until is not None:
-            wait = hold_until - loop.time()
-            if wait <= 0:
-                await channel.send(call.release())
-                note("sent", "Release Complete", "cause 16 normal call clearing")
-                return
-        try:
-            message = await channel.receive(wait)
-        except H323Timeout:
-            if hold_until is not None:
-                continue
-            result.error = f"no answer within {timeout:g} s in state {call.state.value}"
-            note("info", "timeout", result.error)
-            await _send_quietly(channel, call, TIMER_EXPIRY, note)
-            return
-        except H323DecodeError as exc:
-            result.error = f"malformed message from the far end: {exc}"
-            note("info", "malformed", str(exc))
-            await _send_quietly(channel, call, INVALID_MESSAGE, note)
-            return
-        except H323ConnectionError as exc:
-            result.error = str(exc) if not result.connected else None
-            note("info", "closed", str(exc))
-            return
-        note("received", message.name, _describe(message))
-        replies, events = call.receive(message)
-        for event in events:
-            _apply(event, result)
-        for reply in replies:
-            await channel.send(reply)
-            note("sent", reply.name, _describe(reply))
-        if result.connected and hold_until is None:
-            hold_until = loop.time() + hold
-
-
-async def _send_quietly(
-    channel: SignalChannel, call: OutgoingCall, cause: int, note: Callable[..., None]
-) -> None:
+    run.result.call_reference = call.call_reference
     try:
-        await channel.send(call.release(cause))
-        note("sent", "Release Complete", f"cause {cause} {explain(cause)}")
-    except H323ConnectionError:
-        pass
+        if gatekeeper is None:
+            await run.call(call, remote, hold, fast_start, setup_timeout)
+        else:
+            ras = RasClient(
+                gatekeeper, call.source, gatekeeper_port=gatekeeper_port, timeout=min(timeout, 3.0)
+            )
+            async with ras:
+                await run.admitted_call(ras, call, remote, hold, fast_start, setup_timeout)
+    except (RasRejected, H323Timeout, H323ConnectionError) as exc:
+        run.result.error = f"gatekeeper: {exc}"
+        run.note("info", "gatekeeper", str(exc))
+    run.result.duration = clock() - run.start
+    return run.result
+
+
+class _DialRun:
+    """One dial's bookkeeping: the result being filled and the clock its events use."""
+
+    def __init__(
+        self, target: DialTarget, result: DialResult, clock: Callable[[], float], timeout: float
+    ) -> None:
+        self.target = target
+        self.result = result
+        self.clock = clock
+        self.timeout = timeout
+        self.start = clock()
+
+    def note(
+        self, direction: Literal["sent", "received", "info"], message: str, detail: str = ""
+    ) -> None:
+        self.result.events.append(DialEvent(self.clock() - self.start, direction, message, detail))
+
+    async def admitted_call(
+        self,
+        ras: RasClient,
+        call: OutgoingCall,
+        remote: tuple[str, int],
+        hold: float,
+        fast_start: bool,
+        setup_timeout: float,
+    ) -> None:
+        endpoint = await ras.register()
+        self.note(
+            "info",
+            "RAS registered",
+            f"endpoint {endpoint.endpoint_id} with "
+            f"{endpoint.gatekeeper_id or ras.gatekeeper[0]}, ttl {endpoint.granted_ttl} s",
+        )
+        identifiers = {
+            "call_reference": call.call_reference,
+            "conference_id": call.conference_id,
+            "call_identifier": call.call_identifier,
+        }
+        confirm = await ras.admit(
+            destination=call.destination, destination_address=remote, **identifiers
+        )
+        address = transport_from_value(confirm["destCallSignalAddress"]) or remote
+        self.note(
+            "info",
+            "RAS admitted",
+            f"signal to {address[0]}:{address[1]}, bandwidth {confirm['bandWidth']}",
+        )
+        self.result.remote = f"{address[0]}:{address[1]}"
+        try:
+            await self.call(call, address, hold, fast_start, setup_timeout)
+        finally:
+            await ras.disengage(**identifiers)
+            self.note("info", "RAS disengaged")
+
+    async def call(
+        self,
+        call: OutgoingCall,
+        remote: tuple[str, int],
+        hold: float,
+        fast_start: bool,
+        setup_timeout: float,
+    ) -> None:
+        try:
+            channel = await open_channel(remote[0], remote[1], self.timeout)
+        except (H323Timeout, H323ConnectionError) as exc:
+            self.result.error = str(exc)
+            return
+        local = channel.local_address
+        self.note("info", "TCP connected", f"{local[0]}:{local[1]} -> {self.result.remote}")
+        call.destination_address = channel.remote_address
+        call.source_address = local
+        if fast_start:
+            call.fast_start = fast_start_proposals(local[0], (local[1] & ~1) or 5000)
+        try:
+            await self._signal(channel, call, hold, setup_timeout)
+        finally:
+            await channel.close()
+
+    async def _signal(
+        self, channel: SignalChannel, call: OutgoingCall, hold: float, setup_timeout: float
+    ) -> None:
+        setup = call.setup()
+        forms = ", ".join(alias.kind for alias in call.destination)
+        extra = f"; fastStart {len(call.fast_start)} channels" if call.fast_start else ""
+        await channel.send(setup)
+        self.note(
+            "sent", "Setup", f"to {masked_user_part(self.target)} ({forms}); h245Tunnelling{extra}"
+        )
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + setup_timeout
+        hold_until: float | None = None
+        while call.state is not CallState.RELEASED:
+            if hold_until is None:
+                wait = min(self.timeout, give_up - loop.time())
+            else:
+                wait = hold_until - loop.time()
+            if wait <= 0:
+                if hold_until is None:
+                    self.result.error = f"not connected within {setup_timeout:g} s"
+                    self.note("info", "timeout", self.result.error)
+                    await self._release(channel, call, TIMER_EXPIRY)
+                else:
+                    await self._release(channel, call, NORMAL_CLEARING)
+                return
+            try:
+                message = await channel.receive(wait)
+            except H323Timeout:
+                if hold_until is not None:
+                    continue
+                if loop.time() >= give_up:
+                    self.result.error = f"not connected within {setup_timeout:g} s"
+                else:
+                    state = call.state.value
+                    self.result.error = f"no answer within {self.timeout:g} s in state {state}"
+                self.note("info", "timeout", self.result.error)
+                await self._release(channel, call, TIMER_EXPIRY)
+                return
+            except H323DecodeError as exc:
+                self.result.error = f"malformed message from the far end: {exc}"
+                self.note("info", "malformed", str(exc))
+                await self._release(channel, call, INVALID_MESSAGE)
+                return
+            except H323ConnectionError as exc:
+                self.result.error = None if self.result.connected else str(exc)
+                self.note("info", "closed", str(exc))
+                return
+            self.note("received", message.name, _describe(message))
+            replies, events = call.receive(message)
+            for event in events:
+                _apply(event, self.result)
+            for reply in replies:
+                await channel.send(reply)
+                self.note("sent", reply.name, _describe(reply))
+            if self.result.connected and hold_until is None:
+                hold_until = loop.time() + hold
+
+    async def _release(self, channel: SignalChannel, call: OutgoingCall, cause: int) -> None:
+        release = call.release(cause)
+        try:
+            await channel.send(release)
+        except H323ConnectionError:
+            return
+        self.note("sent", "Release Complete", _describe(release))
 
 
 def _apply(event: CallEvent, result: DialResult) -> None:

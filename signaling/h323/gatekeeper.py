@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, cast
 
+from signaling.h323._service import AsyncService
 from signaling.h323.errors import PerError
 from signaling.h323.h225 import PROTOCOL_IDENTIFIER, Alias, alias_from_value, transport_address
 from signaling.h323.ras import RasMessage
@@ -184,7 +184,7 @@ class _Protocol(asyncio.DatagramProtocol):
             self.transport.sendto(reply, addr)
 
 
-class GatekeeperServer:
+class GatekeeperServer(AsyncService):
     """The :class:`Gatekeeper` on a UDP port (``port=0``: a free one, see :attr:`port`)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
@@ -212,14 +212,3 @@ class GatekeeperServer:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
-
-    async def __aenter__(self) -> GatekeeperServer:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

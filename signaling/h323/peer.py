@@ -20,8 +20,8 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 
+from signaling.h323._service import AsyncService
 from signaling.h323.call import Answer, CallEvent, CallState, IncomingCall
 from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout
 from signaling.h323.h225 import Alias, CallMessage
@@ -51,7 +51,7 @@ class PeerCall:
     error: str | None = None
 
 
-class H323Peer:
+class H323Peer(AsyncService):
     """An asyncio TCP server answering H.225.0 calls as ``answer`` says.
 
     ``port=0`` picks a free port (read :attr:`port` after :meth:`start`). ``read_timeout`` bounds
@@ -100,17 +100,6 @@ class H323Peer:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def __aenter__(self) -> H323Peer:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def serve_forever(self) -> None:
         if self._server is None:

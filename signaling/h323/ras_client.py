@@ -6,9 +6,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
+from signaling.h323._service import AsyncService
 from signaling.h323.errors import H323ConnectionError, H323Timeout, PerError, RasRejected
 from signaling.h323.h225 import Alias
 from signaling.h323.ras import RAS_PORT, RasEndpoint, RasEvent, RegistrationState
@@ -29,7 +29,7 @@ class _Protocol(asyncio.DatagramProtocol):
         self.client._error = exc
 
 
-class RasClient:
+class RasClient(AsyncService):
     """Register ``aliases`` with a gatekeeper, keep the registration alive, unregister on close.
 
     Every wait is bounded: a request is repeated every ``timeout`` seconds ``retries`` times,
@@ -62,7 +62,7 @@ class RasClient:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def open(self) -> RasClient:
+    async def start(self) -> RasClient:
         loop = asyncio.get_running_loop()
         try:
             transport, _ = await loop.create_datagram_endpoint(
@@ -92,17 +92,6 @@ class RasClient:
         finally:
             self._transport.close()
             self._transport = None
-
-    async def __aenter__(self) -> RasClient:
-        return await self.open()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # -- operations ----------------------------------------------------------------------------
 

@@ -188,3 +188,25 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None
     assert result.returncode == 2
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_dial_through_a_gatekeeper() -> None:
+    with gatekeeper_thread() as gk_port, peer_process() as (port, _):
+        result = runner.invoke(
+            app,
+            [
+                "h323-dial",
+                f"127.0.0.1:{port}##123456789",
+                "--gatekeeper",
+                f"127.0.0.1:{gk_port}",
+                "--json",
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [e["message"] for e in report["events"] if e["direction"] == "info"] == [
+        "RAS registered",
+        "RAS admitted",
+        "TCP connected",
+        "RAS disengaged",
+    ]

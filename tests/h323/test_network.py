@@ -241,3 +241,69 @@ def test_silent_gatekeeper_times_out() -> None:
             silent.close()
 
     run(scenario())
+
+
+def test_gatekeeper_admitted_call() -> None:
+    async def scenario() -> Any:
+        async with H323Peer() as peer, GatekeeperServer() as gk:
+            result = await dial(
+                f"127.0.0.1:{peer.port}##123456789",
+                timeout=5,
+                gatekeeper="127.0.0.1",
+                gatekeeper_port=gk.port,
+            )
+            return result, gk.gatekeeper
+
+    result, gatekeeper = run(scenario())
+    assert result.connected and result.error is None
+    infos = [e.message for e in result.events if e.direction == "info"]
+    assert infos == ["RAS registered", "RAS admitted", "TCP connected", "RAS disengaged"]
+    assert gatekeeper.received == [
+        "gatekeeperRequest",
+        "registrationRequest",
+        "admissionRequest",
+        "disengageRequest",
+        "unregistrationRequest",
+    ]
+
+
+def test_gatekeeper_refusal_is_reported() -> None:
+    async def scenario() -> Any:
+        async with GatekeeperServer(reject_registration="securityDenial") as gk:
+            return await dial(
+                "127.0.0.1:1720##123456789",
+                timeout=2,
+                gatekeeper="127.0.0.1",
+                gatekeeper_port=gk.port,
+            )
+
+    result = run(scenario())
+    assert not result.connected
+    assert result.error == "gatekeeper: gatekeeper answered registrationReject: securityDenial"
+
+
+def test_setup_timeout_bounds_a_chatty_far_end() -> None:
+    status = tpkt.encode(bytes(Q931Message(MessageType.STATUS, 1, True)))
+
+    async def chatty(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            for _ in range(50):
+                writer.write(status)
+                await writer.drain()
+                await asyncio.sleep(0.05)
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def scenario() -> Any:
+        server = await asyncio.start_server(chatty, "127.0.0.1", 0)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            return await dial(f"127.0.0.1:{port}##123456789", timeout=1, setup_timeout=0.4)
+
+    result = run(scenario())
+    assert result.error == "not connected within 0.4 s" and result.duration < 1.5
+    assert [e.message for e in result.events].count("Status") >= 3
+    assert result.events[-1].message == "Release Complete"
+    assert "cause 102 recovery on timer expiry" in result.events[-1].detail

@@ -84,6 +84,7 @@ def test_caller_release_carries_normal_clearing() -> None:
     release = wire(caller.release())
     assert release.q931.cause is not None and release.q931.cause.value == 16
     assert release.uu is not None and release.uu.release_reason is None
+    assert [summarize(m).name for m in release.uu.h245_control] == ["endSessionCommand"]
     _, events = callee.receive(release)
     assert events == [CallEvent("released", 16, None)]
     assert callee.state is CallState.RELEASED

@@ -129,6 +129,7 @@ def test_everything_crcgw_sends_dissects_cleanly_and_as_sent(
             "masterSlaveDeterminationAck",
         ],
         ["terminalCapabilitySetAck", "masterSlaveDeterminationAck"],
+        ["endSessionCommand"],
     ]
     assert sorted(
         p.choice("h225.h323_message_body")[0] for p in connected if p.show("q931.message_type")

@@ -53,6 +53,7 @@ def run_h323_dial(
     *,
     hold: float = 0.0,
     fast_start: bool = False,
+    gatekeeper: str | None = None,
 ) -> int:
     """Dial ``target`` over H.323, print the result; exit code 0 only when it connected.
 
@@ -66,7 +67,12 @@ def run_h323_dial(
         fail(f"not an H.323 dial string (expected HOST[:PORT]##MEETING[#PASSCODE...]): {parsed}")
     if timeout <= 0:
         fail("--timeout must be positive")
-    result = asyncio.run(dial(parsed, port=port, timeout=timeout, hold=hold, fast_start=fast_start))
+    options: dict[str, Any] = {}
+    if gatekeeper:
+        options["gatekeeper"], options["gatekeeper_port"] = _split_host(gatekeeper, RAS_PORT)
+    result = asyncio.run(
+        dial(parsed, port=port, timeout=timeout, hold=hold, fast_start=fast_start, **options)
+    )
     render_dial_result(result, json_output)
     return 0 if result.connected else 1
 
@@ -161,10 +167,22 @@ def register(root: typer.Typer) -> None:
         fast_start: Annotated[
             bool, typer.Option("--fast-start", help="Offer G.711 fastStart channels in Setup.")
         ] = False,
+        gatekeeper: Annotated[
+            str | None,
+            typer.Option("--gatekeeper", help="Register and ask admission first (HOST[:PORT])."),
+        ] = None,
         json_output: Json = False,
     ) -> None:
         """Dial a meeting over H.323 and report every message; exit 0 only if it connected."""
-        code = run_h323_dial(target, port, timeout, json_output, hold=hold, fast_start=fast_start)
+        code = run_h323_dial(
+            target,
+            port,
+            timeout,
+            json_output,
+            hold=hold,
+            fast_start=fast_start,
+            gatekeeper=gatekeeper,
+        )
         raise typer.Exit(code)
 
     @root.command("h323-peer")
