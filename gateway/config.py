@@ -504,6 +504,20 @@ def _duplicate_keys(node: yaml.Node | None, path: tuple[str | int, ...] = ()) ->
     return found
 
 
+def _env_origin(loc: Sequence[str | int]) -> str:
+    """`` (from CRCGW_X__Y)`` when an environment variable set the value at ``loc``."""
+    upper = {key.upper() for key in os.environ}
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            break
+        parts.append(str(part).upper())
+        variable = "CRCGW_" + "__".join(parts)
+        if variable in upper:
+            return f" (from the environment: {variable})"
+    return ""
+
+
 def _message(error: Mapping[str, Any]) -> str:
     text = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
@@ -576,7 +590,8 @@ def check_config(
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
             loc = tuple(error["loc"])
-            issues.append(ConfigIssue(name, *_mark_of(root, loc), _dotted(loc), _message(error)))
+            message = _message(error) + _env_origin(loc)
+            issues.append(ConfigIssue(name, *_mark_of(root, loc), _dotted(loc), message))
         issues.sort(key=lambda issue: (issue.line, issue.column))
         return None, issues
     if secrets:
