@@ -21,18 +21,24 @@ from signaling.h323.errors import (
     RasRejected,
     TpktError,
 )
+from signaling.h323.gatekeeper import Gatekeeper, GatekeeperServer
 from signaling.h323.h225 import Alias, CallMessage, UserInformation
 from signaling.h323.peer import H323Peer, PeerCall
 from signaling.h323.q931 import MessageType, Q931Message
+from signaling.h323.ras import RAS_PORT, RasEndpoint, RasEvent, RasMessage, RegistrationState
+from signaling.h323.ras_client import RasClient
 
 __all__ = [
     "DEFAULT_PORT",
+    "RAS_PORT",
     "Alias",
     "CallEvent",
     "CallMessage",
     "CallState",
     "DialEvent",
     "DialResult",
+    "Gatekeeper",
+    "GatekeeperServer",
     "H323ConnectionError",
     "H323DecodeError",
     "H323Error",
@@ -45,7 +51,12 @@ __all__ = [
     "PerError",
     "Q931Error",
     "Q931Message",
+    "RasClient",
+    "RasEndpoint",
+    "RasEvent",
+    "RasMessage",
     "RasRejected",
+    "RegistrationState",
     "TpktError",
     "UserInformation",
     "describe_cause",
