@@ -13,8 +13,8 @@ same definitions so that figures can be checked against ``tshark -q -z rtp,strea
   payload only: telephone-event packets (RFC 4733), whose timestamp stays at the event start, and
   payload types without a known clock rate are left out. ``mean_jitter_ms`` and
   ``max_jitter_ms`` are the mean and the maximum of the running estimate over the regular packets
-  (not the first, not marked, not comfort noise nor right after it, not earlier in timestamp), the
-  way Wireshark's "Mean Jitter" and "Max Jitter" are;
+  (not the first, not marked, not comfort noise nor right after it, not before the first
+  timestamp), the way Wireshark 4.0's "Mean Jitter" and "Max Jitter" are;
 - ``max_delta_ms``: the largest gap between consecutive regular packets of the whole stream.
 
 The running jitter estimate is a first-order IIR filter, evaluated with :func:`scipy.signal.lfilter`
@@ -186,12 +186,15 @@ def unwrap(values: IntArray, bits: int) -> IntArray:
 
 
 def _previous_in_time(ext_ts: IntArray) -> tuple[BoolArray, IntArray]:
-    """Which packets are not earlier in timestamp than every packet before them, and, for each
-    packet, the index of the last such packet before it (Wireshark's time/timestamp reference)."""
+    """Which packets are "in time sequence", and for each packet the index of the last such
+    packet before it (the reference of its delta and jitter).
+
+    As in Wireshark 4.0, a packet is in time sequence unless its timestamp lies before the
+    stream's first timestamp (so RFC 4733 event packets, whose timestamp stays at the event
+    start, are in sequence).
+    """
     n = len(ext_ts)
-    running = np.maximum.accumulate(ext_ts)
-    in_time = np.ones(n, dtype=np.bool_)
-    in_time[1:] = ext_ts[1:] >= running[:-1]
+    in_time = (ext_ts - ext_ts[0]) >= 0
     marks = np.where(in_time, np.arange(n), 0)
     last = np.maximum.accumulate(marks)
     prev = np.zeros(n, dtype=np.int64)

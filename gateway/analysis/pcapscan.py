@@ -82,7 +82,7 @@ class PacketColumns:
         return self.data[start : start + max(n, 0)].tobytes()
 
 
-def _records_pcap(buf: bytes) -> tuple[list[int], list[int], list[int], list[int], bool, int]:
+def _records_pcap(buf: bytes) -> tuple[I64, I64, I64, I64, bool]:
     magic = struct.unpack_from("<I", buf, 0)[0]
     if magic in (0xA1B2C3D4, 0xA1B23C4D):
         endian = "<"
@@ -94,28 +94,39 @@ def _records_pcap(buf: bytes) -> tuple[list[int], list[int], list[int], list[int
     if len(buf) < 24:
         raise CaptureError("the pcap file header is cut short")
     linktype = struct.unpack_from(endian + "I", buf, 20)[0] & 0x0FFFFFFF
-    rec = struct.Struct(endian + "IIII")
+    incl_at = struct.Struct(endian + "I").unpack_from
     starts: list[int] = []
-    lens: list[int] = []
-    ts_ns: list[int] = []
+    append = starts.append
     pos, size, truncated = 24, len(buf), False
-    scale = 1 if nano else 1000
-    unpack = rec.unpack_from
-    while pos + 16 <= size:
-        sec, frac, incl, _orig = unpack(buf, pos)
-        if pos + 16 + incl > size:
-            truncated = True
-            break
-        starts.append(pos + 16)
-        lens.append(incl)
-        ts_ns.append(sec * 1_000_000_000 + frac * scale)
-        pos += 16 + incl
-    if pos < size and not truncated:
+    # The hot loop: only the record positions; times and lengths are gathered by numpy after.
+    try:
+        while pos + 16 <= size:
+            append(pos)
+            pos += 16 + incl_at(buf, pos + 8)[0]
+    except struct.error:
+        pass
+    if pos > size:
+        starts.pop()
         truncated = True
-    return starts, lens, ts_ns, [linktype] * len(starts), truncated, linktype
+    elif pos < size:
+        truncated = True
+    head = np.frombuffer(buf, dtype=np.uint8)
+    at = np.array(starts, dtype=np.int64)
+    sec = _u32(head, at, endian)
+    frac = _u32(head, at + 4, endian)
+    incl = _u32(head, at + 8, endian)
+    ts = sec * 1_000_000_000 + frac * (1 if nano else 1000)
+    return at + 16, incl, ts, np.full(len(at), linktype, dtype=np.int64), truncated
 
 
-def _records_pcapng(buf: bytes) -> tuple[list[int], list[int], list[int], list[int], bool, int]:
+def _u32(data: U8, offset: I64, endian: str) -> I64:
+    b = [data[offset + k].astype(np.int64) for k in range(4)]
+    if endian == "<":
+        b.reverse()
+    return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]
+
+
+def _records_pcapng(buf: bytes) -> tuple[I64, I64, I64, I64, bool]:
     starts: list[int] = []
     lens: list[int] = []
     ts_ns: list[int] = []
@@ -173,8 +184,10 @@ def _records_pcapng(buf: bytes) -> tuple[list[int], list[int], list[int], list[i
         pos += blen
     if pos < size:
         truncated = True
-    first_link = links[0] if links else (interfaces[0][0] if interfaces else 1)
-    return starts, lens, ts_ns, links, truncated, first_link
+    return (
+        np.array(starts, dtype=np.int64), np.array(lens, dtype=np.int64),
+        np.array(ts_ns, dtype=np.int64), np.array(links, dtype=np.int64), truncated,
+    )
 
 
 def _network_offsets(
@@ -227,17 +240,13 @@ def scan_capture(path: Path) -> PacketColumns:
     if len(raw) < 4:
         raise CaptureError(f"{path} is not a capture file (pcap or pcapng)")
     if struct.unpack_from("<I", raw, 0)[0] == 0x0A0D0D0A:
-        starts, lens, ts, links, truncated, _ = _records_pcapng(raw)
+        start, length, ts_arr, link, truncated = _records_pcapng(raw)
     else:
         try:
-            starts, lens, ts, links, truncated, _ = _records_pcap(raw)
+            start, length, ts_arr, link, truncated = _records_pcap(raw)
         except CaptureError:
             raise CaptureError(f"{path} is not a capture file (pcap or pcapng)") from None
     data = np.frombuffer(raw, dtype=np.uint8)
-    start = np.array(starts, dtype=np.int64)
-    length = np.array(lens, dtype=np.int64)
-    link = np.array(links, dtype=np.int64)
-    ts_arr = np.array(ts, dtype=np.int64)
     time_s = (ts_arr - (ts_arr[0] if len(ts_arr) else 0)).astype(np.float64) / 1e9
     cols = _decode(data, start, length, link)
     return PacketColumns(data, time_s, *cols, frame_start=start, frame_len=length, ts_ns=ts_arr,

@@ -27,7 +27,7 @@ import numpy as np
 
 from gateway.analysis.errors import CaptureError
 from gateway.analysis.pcapscan import scan_capture
-from gateway.analysis.select import RtpTable, rtp_table, signaling_frames
+from gateway.analysis.select import FlowKey, RtpTable, rtp_candidates, signaling_frames
 from gateway.analysis.signaling_capture import read_signaling
 from gateway.analysis.tshark_streams import StreamPass, tshark_options
 from media.quality import estimate_mos
@@ -41,10 +41,20 @@ from media.rtpstats import (
 )
 from signaling.ladder import CallSummary, OtherDialog, h225_calls, sip_calls, sip_other_dialogs
 
-__all__ = ["AnalysisReport", "StreamReport", "analyse_capture", "build_report", "report_json"]
+__all__ = [
+    "AnalysisReport",
+    "StreamAnalyser",
+    "StreamReport",
+    "analyse_capture",
+    "build_report",
+    "report_json",
+]
 
 # tshark decodes this payload type as RFC 4733 events when no SDP says otherwise (rtpevent pref)
 _DEFAULT_EVENT_PT = 101
+# UDP ports of protocols that are never media: no need to analyse their flows in advance
+_NOT_MEDIA_PORTS = frozenset({53, 67, 68, 123, 137, 138, 161, 162, 514, 1719, 1900, 3478, 5060,
+                              5061, 5353})
 
 log = logging.getLogger(__name__)
 
@@ -150,32 +160,53 @@ def _codec_name(pt: int, rtpmap: dict[int, tuple[str, int]]) -> str:
     return f"PT{pt}"
 
 
+class StreamAnalyser:
+    """Per-flow statistics with the SDP knowledge of the calls (codec names, clock rates,
+    telephone-event payload types); :meth:`report` is cached per flow."""
+
+    def __init__(self, table: RtpTable, calls: Sequence[CallSummary]) -> None:
+        self.table = table
+        self.rows = table.rows_by_flow()
+        self.global_map: dict[int, tuple[str, int]] = {}
+        self.by_endpoint: dict[tuple[str, int], CallSummary] = {}
+        for call in calls:
+            for pt, name, clock in call.rtpmap:
+                self.global_map.setdefault(pt, (name, clock))
+            for ep in call.media_endpoints:
+                self.by_endpoint[ep] = call  # the latest call using an address wins
+        self._done: dict[int, StreamReport] = {}
+
+    def report(self, flow: int, tshark_payload: str = "") -> StreamReport:
+        if flow not in self._done:
+            self._done[flow] = _stream(
+                self.table, flow, self.rows[flow], self.by_endpoint, self.global_map,
+                tshark_payload,
+            )
+        return self._done[flow]
+
+    def precompute(self) -> None:
+        """Analyse the flows that look like media before tshark has said which are RTP."""
+        for flow, rows in enumerate(self.rows):
+            key = self.table.flows[flow]
+            if len(rows) >= 2 and not (
+                {key.src_port, key.dst_port} & _NOT_MEDIA_PORTS
+            ):
+                self.report(flow)
+
+
 def build_report(
     capture: str,
-    table: RtpTable,
+    analyser: StreamAnalyser,
+    selected: Sequence[tuple[int, str]],
     calls: list[CallSummary],
     other: list[OtherDialog],
     malformed: int = 0,
     unreadable: int = 0,
     notes: Sequence[str] = (),
 ) -> AnalysisReport:
-    """Streams of ``table`` analysed with the SDP knowledge of ``calls``."""
-    global_map: dict[int, tuple[str, int]] = {}
-    for call in calls:
-        for pt, name, clock in call.rtpmap:
-            global_map.setdefault(pt, (name, clock))
-    by_endpoint: dict[tuple[str, int], CallSummary] = {}
-    for call in calls:
-        for ep in call.media_endpoints:
-            by_endpoint[ep] = call  # the latest call using an address wins
-
-    streams: list[StreamReport] = []
-    if len(table.frame):
-        order = np.argsort(table.stream, kind="stable")
-        bounds = np.flatnonzero(np.diff(table.stream[order])) + 1
-        for rows in np.split(order, bounds):
-            streams.append(_stream(table, rows, by_endpoint, global_map))
-        streams.sort(key=lambda s: s.first_frame)
+    """The report of the flows in ``selected`` (``(flow, tshark payload names)``)."""
+    streams = sorted((analyser.report(f, names) for f, names in selected),
+                     key=lambda s: s.first_frame)
     all_notes = list(notes)
     if malformed:
         all_notes.append(f"{malformed} malformed packet(s) (tshark expert info)")
@@ -186,12 +217,14 @@ def build_report(
 
 def _stream(
     table: RtpTable,
+    flow: int,
     rows: np.ndarray[Any, np.dtype[np.intp]],
     by_endpoint: dict[tuple[str, int], CallSummary],
     global_map: dict[int, tuple[str, int]],
+    tshark_payload: str = "",
 ) -> StreamReport:
     first = int(rows[0])
-    ident = table.streams[int(table.stream[first])]
+    ident = table.flows[flow]
     src_ip, dst_ip = ident.src_ip, ident.dst_ip
     sport, dport = ident.src_port, ident.dst_port
     call = by_endpoint.get((dst_ip, dport)) or by_endpoint.get((src_ip, sport))
@@ -203,7 +236,7 @@ def _stream(
         table.marker[rows],
     )
     event_pts = {pt for pt, (name, _) in rtpmap.items() if name.lower() == "telephone-event"}
-    if not rtpmap and "telephone-event" in ident.payload:
+    if not rtpmap and "telephone-event" in tshark_payload:
         event_pts.add(_DEFAULT_EVENT_PT)
     clocks: dict[int, int] = {}
     for seen in {int(p) for p in np.unique(cols.payload_type)}:
@@ -260,26 +293,34 @@ def analyse_capture(
     cols = scan_capture(capture)  # fails fast on what is not a capture
     stream_pass = StreamPass(capture, options)
     try:
-        frames = signaling_frames(cols, sip_ports)
-        signaling = read_signaling(cols, frames, options)
+        signaling = read_signaling(cols, signaling_frames(cols, sip_ports), options)
+        calls = sip_calls(signaling.sip) + h225_calls(signaling.h225)
+        calls.sort(key=lambda c: c.start_s)
+        analyser = StreamAnalyser(rtp_candidates(cols), calls)
+        analyser.precompute()
         streams, malformed = stream_pass.result()
     finally:
         stream_pass.stop()
-    table = rtp_table(cols, streams)
-    calls = sip_calls(signaling.sip) + h225_calls(signaling.h225)
-    calls.sort(key=lambda c: c.start_s)
     notes = []
     if cols.truncated_file:
         notes.append("the capture file ends in the middle of a packet (cut short)")
-    found = {int(s) for s in np.unique(table.stream)}
-    for i, ident in enumerate(streams):
-        counted = int(np.count_nonzero(table.stream == i)) if i in found else 0
+    index = {key: i for i, key in enumerate(analyser.table.flows)}
+    selected: list[tuple[int, str]] = []
+    for ident in streams:
+        flow = index.get(FlowKey(ident.src_ip, ident.src_port, ident.dst_ip, ident.dst_port,
+                                 ident.ssrc))
+        if flow is None:
+            notes.append(f"tshark stream 0x{ident.ssrc:08x} from {ident.src_ip}:"
+                         f"{ident.src_port} not found by the header scan")
+            continue
+        selected.append((flow, ident.payload))
+        counted = len(analyser.rows[flow])
         if counted != ident.packets:
             notes.append(
                 f"stream 0x{ident.ssrc:08x} {ident.src_ip}:{ident.src_port}: tshark counts "
                 f"{ident.packets} packets, the header scan {counted}"
             )
     return build_report(
-        str(capture), table, calls, sip_other_dialogs(signaling.sip), malformed,
+        str(capture), analyser, selected, calls, sip_other_dialogs(signaling.sip), malformed,
         signaling.unreadable, notes,
     )

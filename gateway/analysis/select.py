@@ -10,9 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 from gateway.analysis.pcapscan import PacketColumns
-from gateway.analysis.tshark_streams import TsharkStream
 
-__all__ = ["RtpTable", "rtp_table", "signaling_frames"]
+__all__ = ["FlowKey", "RtpTable", "rtp_candidates", "signaling_frames"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -26,20 +25,37 @@ _H225_PORT = 1720
 
 
 @dataclass(frozen=True)
+class FlowKey:
+    """What tells RTP streams apart (as Wireshark does): both ends and the SSRC."""
+
+    src_ip: str
+    src_port: int
+    dst_ip: str
+    dst_port: int
+    ssrc: int
+
+
+@dataclass(frozen=True)
 class RtpTable:
-    """RTP packets of the streams tshark found, in capture order, as columns."""
+    """UDP packets with an RTP version 2 header, in capture order, as columns."""
 
     frame: I64
     time: npt.NDArray[np.float64]
     stream: I64
-    """Index into :attr:`streams` for every row."""
+    """Index into :attr:`flows` for every row."""
     seq: I64
     timestamp: I64
     pt: I64
     marker: npt.NDArray[np.bool_]
     first_payload_byte: I64
-    streams: list[TsharkStream]
+    flows: list[FlowKey]
     malformed_rtp: int
+
+    def rows_by_flow(self) -> list[npt.NDArray[np.intp]]:
+        """Row indices of each flow (same order as :attr:`flows`), each in capture order."""
+        order = np.argsort(self.stream, kind="stable")
+        counts = np.bincount(self.stream, minlength=len(self.flows))
+        return np.split(order, np.cumsum(counts)[:-1])
 
 
 def _prefix32(cols: PacketColumns, rows: I64) -> I64:
@@ -82,68 +98,74 @@ def signaling_frames(cols: PacketColumns, sip_ports: Sequence[int] = ()) -> list
     return (np.flatnonzero(keep) + 1).tolist()
 
 
-def rtp_table(cols: PacketColumns, streams: list[TsharkStream]) -> RtpTable:
-    """The packets of ``streams``: UDP, RTP version 2, matching addresses, ports and SSRC, with
-    a complete header (tshark leaves malformed packets out of its streams, and so do we)."""
-    index = {a: i for i, a in enumerate(cols.addresses)}
+def rtp_candidates(cols: PacketColumns) -> RtpTable:
+    """Every UDP packet that has a complete RTP version 2 header, grouped into flows.
+
+    Which of these flows are RTP is tshark's call (:mod:`gateway.analysis.tshark_streams`); a
+    packet whose header is cut short or inconsistent is counted as malformed and left out, as
+    tshark leaves it out of its streams.
+    """
     udp = np.flatnonzero((cols.proto == 17) & (cols.payload_len >= 12))
     p = cols.payload[udp]
     b0 = cols.byte(p)
-    rtp = (b0 >> 6) == 2
-    udp, p, b0 = udp[rtp], p[rtp], b0[rtp]
-    ssrc = cols.be32(p + 8)
-    stream_of = np.full(len(udp), -1, dtype=np.int64)
-    if len(udp) and streams:
-        # one integer per (address, port) end, then one per (source end, destination end)
-        src_end = (cols.src[udp] << 16) | cols.sport[udp]
-        dst_end = (cols.dst[udp] << 16) | cols.dport[udp]
-        ends, inverse = np.unique(np.concatenate([src_end, dst_end]), return_inverse=True)
-        inverse = inverse.reshape(-1)
-        n_ends = len(ends)
-        flow = inverse[: len(udp)] * n_ends + inverse[len(udp) :]
-        order = np.lexsort((ssrc, flow))
-        flow_sorted, ssrc_sorted = flow[order], ssrc[order]
-        for i, s in enumerate(streams):
-            a, b = index.get(s.src_ip), index.get(s.dst_ip)
-            if a is None or b is None:
-                continue
-            ea = np.searchsorted(ends, (a << 16) | s.src_port)
-            eb = np.searchsorted(ends, (b << 16) | s.dst_port)
-            if ea >= n_ends or eb >= n_ends or ends[ea] != (a << 16) | s.src_port \
-                    or ends[eb] != (b << 16) | s.dst_port:
-                continue
-            f = ea * n_ends + eb
-            lo, hi = np.searchsorted(flow_sorted, [f, f + 1])
-            sub = order[lo:hi][ssrc_sorted[lo:hi] == s.ssrc]
-            stream_of[sub] = i
-    mine = stream_of >= 0
-    udp, p, b0, stream_of = udp[mine], p[mine], b0[mine], stream_of[mine]
+    is_v2 = (b0 >> 6) == 2
+    udp, p, b0 = udp[is_v2], p[is_v2], b0[is_v2]
     plen = cols.payload_len[udp]
-    cc = b0 & 0x0F
-    header = 12 + 4 * cc
+    header = 12 + 4 * (b0 & 0x0F)
     has_ext = (b0 & 0x10) != 0
     ext_ok = np.ones(len(udp), dtype=np.bool_)
     if has_ext.any():
-        ext_at = p + header
         fits = has_ext & (header + 4 <= plen)
-        ext_words = np.where(fits, cols.be16(np.where(fits, ext_at + 2, p)), 0)
+        ext_words = np.where(fits, cols.be16(np.where(fits, p + header + 2, p)), 0)
         header = np.where(has_ext, header + 4 + 4 * ext_words, header)
         ext_ok = ~has_ext | fits
     padded = (b0 & 0x20) != 0
     pad = np.where(padded & (plen > 0), cols.byte(p + np.maximum(plen - 1, 0)), 0)
-    valid = ext_ok & (header <= plen) & (header + pad <= plen) & ~(padded & (pad == 0))
+    valid = ext_ok & (header + pad <= plen) & ~(padded & (pad == 0))
     b1 = cols.byte(p + 1)
-    first = np.where(header < plen, cols.byte(np.where(header < plen, p + header, p)), -1)
-    ok = valid
+    rtcp = ((b1 & 0x7F) >= 72) & ((b1 & 0x7F) <= 76)
+    keep = valid & ~rtcp
+    malformed = int(np.count_nonzero(~valid & ~rtcp))
+    udp, p, b1, header, plen = udp[keep], p[keep], b1[keep], header[keep], plen[keep]
+    ssrc = cols.be32(p + 8)
+
+    # one integer per (address, port) end, then one per (source end, destination end, SSRC)
+    src_end = (cols.src[udp] << 16) | cols.sport[udp]
+    dst_end = (cols.dst[udp] << 16) | cols.dport[udp]
+    ends, inverse = np.unique(np.concatenate([src_end, dst_end]), return_inverse=True)
+    inverse = inverse.reshape(-1)
+    n = len(udp)
+    pair = inverse[:n] * max(len(ends), 1) + inverse[n:]
+    order = np.lexsort((ssrc, pair))
+    new = np.ones(n, dtype=np.bool_)
+    if n:
+        new[1:] = (np.diff(pair[order]) != 0) | (np.diff(ssrc[order]) != 0)
+    group = np.cumsum(new) - 1
+    stream = np.empty(n, dtype=np.int64)
+    stream[order] = group
+    # flows numbered by first appearance
+    firsts = order[new]
+    by_time = np.argsort(firsts, kind="stable")
+    renumber = np.empty(len(firsts), dtype=np.int64)
+    renumber[by_time] = np.arange(len(firsts))
+    stream = renumber[stream]
+    first_rows = firsts[by_time]
+    flows = [
+        FlowKey(cols.addresses[int(cols.src[udp[r]])], int(cols.sport[udp[r]]),
+                cols.addresses[int(cols.dst[udp[r]])], int(cols.dport[udp[r]]), int(ssrc[r]))
+        for r in first_rows
+    ]
+    has_body = header < plen
+    first = np.where(has_body, cols.byte(np.where(has_body, p + header, p)), -1)
     return RtpTable(
-        frame=udp[ok] + 1,
-        time=cols.time_s[udp[ok]],
-        stream=stream_of[ok],
-        seq=cols.be16(p[ok] + 2),
-        timestamp=cols.be32(p[ok] + 4),
-        pt=b1[ok] & 0x7F,
-        marker=(b1[ok] & 0x80) != 0,
-        first_payload_byte=first[ok],
-        streams=streams,
-        malformed_rtp=int(np.count_nonzero(~valid)),
+        frame=udp + 1,
+        time=cols.time_s[udp],
+        stream=stream,
+        seq=cols.be16(p + 2),
+        timestamp=cols.be32(p + 4),
+        pt=b1 & 0x7F,
+        marker=(b1 & 0x80) != 0,
+        first_payload_byte=first,
+        flows=flows,
+        malformed_rtp=malformed,
     )
