@@ -12,7 +12,7 @@ import pjsua2 as pj
 
 from signaling.pjsua._objects import PjAccount, PjCall
 from signaling.pjsua._timers import Timer, TimerHeap
-from signaling.sip.config import CallOptions, EndpointConfig
+from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig
 from signaling.sip.dtmf import DtmfSend, check_digits
 from signaling.sip.errors import SipConfigError
 from signaling.sip.events import (
@@ -72,6 +72,7 @@ class CallCore:
     """Mixed into the engine thread's :class:`Worker`, which provides the members below."""
 
     timers: TimerHeap
+    config: EngineConfig
     account_of: Callable[[str], PjAccount]
     endpoint_config: Callable[[str], EndpointConfig]
     emit: Callable[[EngineEvent], None]
@@ -182,8 +183,20 @@ class CallCore:
         rec.phase = CallPhase.INCOMING
         self.emit(IncomingCall(time.monotonic(), key, name, rec.remote_uri))
         op = pj.CallOpParam()
-        op.statusCode = 200 if self.endpoint_config(name).auto_answer else 180
+        auto = self.endpoint_config(name).auto_answer
+        op.statusCode = 200 if auto else 180
         call.answer(op)
+        if not auto:
+            due = time.monotonic() + self.config.ring_timeout_s
+            rec.timers.append(self.timers.at(due, lambda: self._ring_timed_out(key)))
+
+    def _ring_timed_out(self, key: str) -> None:
+        rec = self.calls.get(key)
+        if rec is not None and rec.connected_at is None and rec.ended_at is None:
+            try:
+                self.hangup(key, 480)
+            except (pj.Error, SipConfigError):
+                pass
 
     def on_invite_response(self, key: str, code: int) -> None:
         rec = self.calls.get(key)

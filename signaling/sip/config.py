@@ -83,7 +83,8 @@ class EngineConfig:
 
     ``sip_port``/``tls_port`` 0 pick ephemeral ports (fine for a client; a gateway that
     receives calls sets them). ``bind_address6`` adds IPv6 transports. ``nameservers``
-    enables RFC 3263 resolution in pjsip for ``Transport.AUTO``.
+    enables RFC 3263 resolution in pjsip for ``Transport.AUTO``. An incoming call nobody
+    answers is refused with 480 after ``ring_timeout_s``.
     """
 
     bind_address: str = "127.0.0.1"
@@ -103,6 +104,7 @@ class EngineConfig:
     unregister_wait_s: float = 1.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_calls: int = 32
+    ring_timeout_s: float = 60.0
     poll_ms: int = 5
     pjsip_log_level: int = 3
 

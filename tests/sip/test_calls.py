@@ -207,3 +207,24 @@ def test_close_hangs_up_a_live_call(kamailio: Kamailio, bob: Baresip) -> None:
 
     run_engine(engine_config(kamailio), scenario)  # the scenario leaves the call up
     assert bob.wait_event("CALL_CLOSED", 5, since)
+
+
+def test_incoming_call_answered_by_command_or_refused_after_ring_timeout(
+    kamailio: Kamailio, bob: Baresip
+) -> None:
+    async def scenario(engine: SipEngine) -> None:
+        assert (await engine.register(endpoint(kamailio, "room177", "udp"))).ok
+        mark = engine.events.mark()
+        bob.dial("sip:room177@127.0.0.1")
+        first = await engine.wait_incoming("room177-udp", 10, mark)
+        await engine.answer(first.call_id)
+        assert (await engine.wait_call(first.call_id, timeout=5)).phase is CallPhase.CONNECTED
+        await engine.hangup(first.call_id)
+        await engine.wait_call(first.call_id, {CallPhase.DISCONNECTED}, 5)
+        mark = engine.events.mark()
+        bob.dial("sip:room177@127.0.0.1")
+        second = await engine.wait_incoming("room177-udp", 10, mark)
+        ended = await engine.wait_call(second.call_id, {CallPhase.DISCONNECTED}, 5)
+        assert ended.code == 480
+
+    run_engine(engine_config(kamailio, ring_timeout_s=0.5), scenario)
