@@ -227,8 +227,11 @@ def fit(
     else:
         cw = min(tile.w, max(2, _even(sw * wanted)))
         ch = min(tile.h, max(2, _even(sh * wanted)))
-        scw = min(sw, max(2, _even(cw / wanted + 1)))
-        sch = min(sh, max(2, _even(ch / wanted + 1)))
+        if mode == "letterbox":  # all of the source (sub-pixel aspect error from even sizes)
+            scw, sch = sw, sh
+        else:
+            scw = min(sw, max(2, _even(cw / wanted + 1)))
+            sch = min(sh, max(2, _even(ch / wanted + 1)))
     source = Rect(_even((sw - scw) / 2), _even((sh - sch) / 2), scw, sch)
     content = Rect(tile.x + _even((tile.w - cw) / 2), tile.y + _even((tile.h - ch) / 2), cw, ch)
     return Placement(tile=tile, content=content, source=source, scale=exact)
