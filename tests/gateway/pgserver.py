@@ -17,10 +17,10 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from tests.harness import free_port
+from tests.harness._process import Peer
 
 __all__ = ["PgServer", "pg_bin_dir"]
 
@@ -51,7 +51,7 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-class PgServer:
+class PgServer(Peer):
     """One throw-away PostgreSQL server on 127.0.0.1."""
 
     def __init__(self) -> None:
@@ -115,8 +115,9 @@ class PgServer:
         except psycopg.OperationalError:
             return False
 
-    def stop(self) -> None:
+    def stop(self) -> float:
         """Fast shutdown (SIGINT) by PID, SIGKILL after 10 s; removes the directory."""
+        started = time.monotonic()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
@@ -126,20 +127,4 @@ class PgServer:
                 self.proc.wait()
         self.proc = None
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return time.monotonic() - started

@@ -4,6 +4,8 @@ sees the 302 and its Contact."""
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,15 +16,26 @@ from gateway.dialplan import DialPlan
 from gateway.ports import PortPool
 from gateway.redirect import RedirectEvent, RedirectService, RedirectSettings
 from gateway.store import open_store
-from tests.gateway.capture import Capture, tshark_available
-from tests.harness import Baresip, baresip_available
+from tests.analysis.capture import TsharkCapture
+from tests.harness import Baresip, baresip_available, free_port
 
 pytestmark = [
     pytest.mark.sip,
     pytest.mark.capture,
     pytest.mark.skipif(not baresip_available(), reason="baresip-core not installed"),
-    pytest.mark.skipif(not tshark_available(), reason="tshark not installed"),
+    pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed"),
 ]
+
+
+def sip_messages(capture: Path, port: int) -> list[tuple[str, str, str]]:
+    """``(method, status, Contact URI)`` of every SIP message to or from ``port``."""
+    out = subprocess.run(
+        ["tshark", "-r", str(capture), "-d", f"udp.port=={port},sip",
+         "-d", f"tcp.port=={port},sip", "-Y", "sip", "-T", "fields",
+         "-e", "sip.Method", "-e", "sip.Status-Code", "-e", "sip.contact.uri"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return [(f[0], f[1], f[2]) for f in (line.split("\t") for line in out.splitlines())]
 
 
 class BackgroundGateway:
@@ -65,17 +78,18 @@ def background_gateway(tmp_path: Path) -> Iterator[BackgroundGateway]:
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_baresip_dialling_digits_is_redirected_to_the_zoom_target(
-    background_gateway: BackgroundGateway, transport: str
+    background_gateway: BackgroundGateway, transport: str, tmp_path: Path
 ) -> None:
     gw = background_gateway
-    port = gw.port(transport)
-    with Capture(port) as cap, Baresip("room1", "unused", registrar=None) as room:
+    port, probe = gw.port(transport), free_port(tcp=False)
+    capture = tmp_path / "redirect.pcapng"
+    with TsharkCapture(capture, f"port {port} or udp port {probe}", probe), \
+            Baresip("room1", "unused", registrar=None) as room:
         mark = room.mark()
         room.dial(f"sip:87654321012*4321@127.0.0.1:{port};transport={transport}")
         closed = room.wait_event("CALL_CLOSED", timeout=10, since=mark)
         assert closed is not None, room.log_tail()
-    messages = cap.sip()
-    cap.cleanup()
+    messages = sip_messages(capture, port)
     assert ("INVITE", "", "") in [(m, s, "") for m, s, _ in messages], messages
     statuses = [status for method, status, _ in messages if status]
     assert statuses[:2] == ["100", "302"], messages
