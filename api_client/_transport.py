@@ -68,7 +68,10 @@ def _outcome(
     config: SenderConfig, call: Call[T], response: httpx.Response, attempt: int
 ) -> T | _Retry:
     """Decode a success, choose a retry delay, or raise the typed error."""
-    log.debug("%s %s -> %d", call.method, redact_url(response.request.url), response.status_code)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "%s %s -> %d", call.method, redact_url(response.request.url), response.status_code
+        )
     if response.status_code < 300:
         return decode(call, response)
     error = status_error(call, response, config.wall_clock())
