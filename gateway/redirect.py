@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
-from gateway.config import parse_listen
+from gateway.config import SipConfig, parse_listen
 from gateway.dialplan import DialPlan, NoRouteError
 from gateway.metrics import GatewayMetrics
 from gateway.sipwire import NotARequest, SipRequest, build_response, new_tag, split_stream, uri_user
@@ -69,6 +69,12 @@ class RedirectSettings:
     t1: float = 0.5
     t2: float = 4.0
     server: str = "crcgw"
+
+    @classmethod
+    def from_config(cls, sip: SipConfig) -> RedirectSettings:
+        """The settings of the configuration's ``sip`` section."""
+        return cls(hold=sip.redirect_hold, busy_status=sip.busy_status,
+                   retry_after=sip.retry_after)
 
 
 @dataclass(frozen=True)

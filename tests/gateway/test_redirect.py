@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -324,4 +325,38 @@ def test_rfc4475_torture_messages(tmp_path: Path) -> None:
             await client.send(invite("gw", client.port, method="OPTIONS"), gw.udp)
             assert [r.status for r in await client.replies()] == [200]
             client.close()
+    run(main)
+
+
+def test_settings_from_the_configuration_and_ipv6_listening(tmp_path: Path) -> None:
+    from gateway.config import SipConfig
+
+    settings = RedirectSettings.from_config(
+        SipConfig(redirect_hold=5, busy_status=486, retry_after=9))
+    assert (settings.hold, settings.busy_status, settings.retry_after) == (5, 486, 9)
+
+    async def main() -> None:
+        store = open_store(f"sqlite:///{tmp_path / 'v6.sqlite3'}")
+        store.set_pool_size(1)
+        service = RedirectService(DialPlan(), PortPool(store, "gw"), settings)
+        try:
+            (listen,) = await service.start(["udp://[::1]:0"])
+            assert listen.startswith("udp://[::1]:")
+            sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            sock.bind(("::1", 0))
+            sock.setblocking(False)
+            loop = asyncio.get_running_loop()
+            port = sock.getsockname()[1]
+            request = invite("123456789", port).replace(b"127.0.0.1:", b"[::1]:")
+            await loop.sock_sendto(sock, request, ("::1", address(listen)[1]))
+            statuses = []
+            for _ in range(2):
+                data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 2)
+                statuses.append(int(data.split(b" ")[1]))
+            assert statuses == [100, 302]
+            sock.close()
+        finally:
+            await service.close()
+            store.close()
+
     run(main)
