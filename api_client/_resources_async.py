@@ -1,7 +1,7 @@
 """Async resources:
 thin wrappers that send the shared builders' calls.
 
-``_resources_sync.py`` is generated from this file by ``python -m api_client._unasync``; edit
+``_resources_sync.py`` is generated from this file by ``python api_client/_unasync.py``; edit
 this one only. Paths marked "seed (non-Zoom)" come from the user's documents and are served by
 the crcgw emulator and compatible services, not by api.zoom.us.
 """
@@ -64,8 +64,10 @@ __all__ = [
     "AsyncMeetings",
     "AsyncNumbers",
     "AsyncPorting",
+    "AsyncPortSipResources",
     "AsyncReadResource",
     "AsyncSipTrunk",
+    "AsyncZoomResources",
 ]
 
 
@@ -374,3 +376,29 @@ class AsyncEmulatorControl:
         return await self._send(
             emulator_ep.update_config(EmulatorConfigUpdate.model_validate(changes))
         )
+
+
+class AsyncZoomResources:
+    """Every Zoom resource, wired to one sender (the async client inherits them)."""
+
+    def __init__(self, send: _transport.AsyncSender, account_id: str) -> None:
+        self.crc = AsyncCrc(send, account_id)
+        self.meetings = AsyncMeetings(send)
+        self.managed_rooms = AsyncCrudResource(send, crc_ep.MANAGED_ROOMS)
+        self.room_templates = AsyncCrudResource(send, crc_ep.ROOM_TEMPLATES)
+        self.room_connectors = AsyncReadResource(send, crc_ep.ROOM_CONNECTORS)
+        self.sip_phones = AsyncCrudResource(send, devices_ep.SIP_PHONES)
+        self.sip_phones_v2 = AsyncCrudResource(send, devices_ep.SIP_PHONES_V2)
+        self.h323_devices = AsyncCrudResource(send, devices_ep.H323_DEVICES)
+        self.sip_trunk = AsyncSipTrunk(send, account_id)
+        self.numbers = AsyncNumbers(send)
+        self.porting = AsyncPorting(send)
+        self.number_blocks = AsyncCrudResource(send, numbers_ep.NUMBER_BLOCKS)
+        self.emulator = AsyncEmulatorControl(send)
+
+
+class AsyncPortSipResources:
+    """Every PortSIP resource, wired to one sender."""
+
+    def __init__(self, send: _transport.AsyncSender) -> None:
+        self.conference_rooms = AsyncConferenceRooms(send)

@@ -1,7 +1,7 @@
 """Generate ``_resources_sync.py`` from ``_resources_async.py`` (as httpcore does with unasync).
 
-Run ``python -m api_client._unasync`` after editing the async resources; ``--check`` exits 1 when
-the generated file is stale (the test suite runs the check).
+Run ``python api_client/_unasync.py`` (or ``-m api_client._unasync``) after editing the async
+resources; ``--check`` exits 1 when the generated file is stale (the test suite runs the check).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--check" in args:
         current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
         if current != wanted:
-            sys.stderr.write(f"{TARGET.name} is stale: run python -m api_client._unasync\n")
+            sys.stderr.write(f"{TARGET.name} is stale: run python api_client/_unasync.py\n")
             return 1
         return 0
     TARGET.write_text(wanted, encoding="utf-8")

@@ -29,9 +29,6 @@ from api_client._transport import (
     SyncSender,
 )
 from api_client.auth import PortSipPasswordAuth, ZoomServerToServerAuth
-from api_client.endpoints import crc as crc_ep
-from api_client.endpoints import devices as devices_ep
-from api_client.endpoints import numbers as numbers_ep
 from api_client.ratelimit import RateLimiter
 from api_client.retry import RetryPolicy
 
@@ -221,7 +218,7 @@ def _portsip_auth(
     )
 
 
-class AsyncZoomClient(_AsyncBase):
+class AsyncZoomClient(_AsyncBase, ar.AsyncZoomResources):
     """Async Zoom client. Resources: ``crc``, ``meetings``, ``managed_rooms``, ``room_templates``,
     ``room_connectors`` (seed), ``sip_phones`` (seed/old form), ``sip_phones_v2``
     (``/sip_phones/phones``), ``h323_devices``, ``sip_trunk``, ``numbers``, ``porting``,
@@ -250,26 +247,13 @@ class AsyncZoomClient(_AsyncBase):
             sleep=sleep,
             clock=clock,
         )
-        send = self.send
-        self.crc = ar.AsyncCrc(send, credentials.account_id)
-        self.meetings = ar.AsyncMeetings(send)
-        self.managed_rooms = ar.AsyncCrudResource(send, crc_ep.MANAGED_ROOMS)
-        self.room_templates = ar.AsyncCrudResource(send, crc_ep.ROOM_TEMPLATES)
-        self.room_connectors = ar.AsyncReadResource(send, crc_ep.ROOM_CONNECTORS)
-        self.sip_phones = ar.AsyncCrudResource(send, devices_ep.SIP_PHONES)
-        self.sip_phones_v2 = ar.AsyncCrudResource(send, devices_ep.SIP_PHONES_V2)
-        self.h323_devices = ar.AsyncCrudResource(send, devices_ep.H323_DEVICES)
-        self.sip_trunk = ar.AsyncSipTrunk(send, credentials.account_id)
-        self.numbers = ar.AsyncNumbers(send)
-        self.porting = ar.AsyncPorting(send)
-        self.number_blocks = ar.AsyncCrudResource(send, numbers_ep.NUMBER_BLOCKS)
-        self.emulator = ar.AsyncEmulatorControl(send)
+        ar.AsyncZoomResources.__init__(self, self.send, credentials.account_id)
 
     def __repr__(self) -> str:
         return f"AsyncZoomClient({self.credentials!r})"
 
 
-class ZoomClient(_SyncBase):
+class ZoomClient(_SyncBase, sr.SyncZoomResources):
     """Sync twin of :class:`AsyncZoomClient` (same resources, same builders)."""
 
     def __init__(
@@ -295,26 +279,13 @@ class ZoomClient(_SyncBase):
             sleep=sleep,
             clock=clock,
         )
-        send = self.send
-        self.crc = sr.SyncCrc(send, credentials.account_id)
-        self.meetings = sr.SyncMeetings(send)
-        self.managed_rooms = sr.SyncCrudResource(send, crc_ep.MANAGED_ROOMS)
-        self.room_templates = sr.SyncCrudResource(send, crc_ep.ROOM_TEMPLATES)
-        self.room_connectors = sr.SyncReadResource(send, crc_ep.ROOM_CONNECTORS)
-        self.sip_phones = sr.SyncCrudResource(send, devices_ep.SIP_PHONES)
-        self.sip_phones_v2 = sr.SyncCrudResource(send, devices_ep.SIP_PHONES_V2)
-        self.h323_devices = sr.SyncCrudResource(send, devices_ep.H323_DEVICES)
-        self.sip_trunk = sr.SyncSipTrunk(send, credentials.account_id)
-        self.numbers = sr.SyncNumbers(send)
-        self.porting = sr.SyncPorting(send)
-        self.number_blocks = sr.SyncCrudResource(send, numbers_ep.NUMBER_BLOCKS)
-        self.emulator = sr.SyncEmulatorControl(send)
+        sr.SyncZoomResources.__init__(self, self.send, credentials.account_id)
 
     def __repr__(self) -> str:
         return f"ZoomClient({self.credentials!r})"
 
 
-class AsyncPortSipClient(_AsyncBase):
+class AsyncPortSipClient(_AsyncBase, ar.AsyncPortSipResources):
     """Async PortSIP PBX client; resource ``conference_rooms``."""
 
     def __init__(
@@ -339,13 +310,13 @@ class AsyncPortSipClient(_AsyncBase):
             sleep=sleep,
             clock=clock,
         )
-        self.conference_rooms = ar.AsyncConferenceRooms(self.send)
+        ar.AsyncPortSipResources.__init__(self, self.send)
 
     def __repr__(self) -> str:
         return f"AsyncPortSipClient({self.credentials!r})"
 
 
-class PortSipClient(_SyncBase):
+class PortSipClient(_SyncBase, sr.SyncPortSipResources):
     """Sync twin of :class:`AsyncPortSipClient`."""
 
     def __init__(
@@ -370,7 +341,7 @@ class PortSipClient(_SyncBase):
             sleep=sleep,
             clock=clock,
         )
-        self.conference_rooms = sr.SyncConferenceRooms(self.send)
+        sr.SyncPortSipResources.__init__(self, self.send)
 
     def __repr__(self) -> str:
         return f"PortSipClient({self.credentials!r})"

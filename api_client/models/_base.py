@@ -132,12 +132,12 @@ class ApiModel(BaseModel):
             else:
                 yield key, value
 
-    def model_dump(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:
         """As pydantic's, with every secret-named field masked (declared or not)."""
         dumped: dict[str, Any] = redact(super().model_dump(**kwargs))
         return dumped
 
-    def model_dump_json(self, **kwargs: Any) -> str:  # type: ignore[override]
+    def model_dump_json(self, **kwargs: Any) -> str:
         """As pydantic's, with every secret-named field masked (declared or not)."""
         indent = kwargs.get("indent")
         return json.dumps(
