@@ -1,0 +1,160 @@
+"""A call written packet by packet with our own capture writer, for the robustness tests: we
+know every figure of it exactly (set-up time, lost packet, digits), and can vary the link type,
+file format, SIP port and transport, and add background traffic and malformed packets."""
+
+from __future__ import annotations
+
+import random
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.capture_gen import (
+    LINKTYPE_ETHERNET,
+    CaptureWriter,
+    rtp_payload,
+    tcp_frame,
+    udp_frame,
+)
+
+__all__ = ["SyntheticCall", "write_synthetic_call"]
+
+A, B = "192.0.2.10", "198.51.100.20"
+A_RTP, B_RTP = 40000, 50000
+CALL_ID = "synthetic-1@192.0.2.10"
+
+
+@dataclass(frozen=True)
+class SyntheticCall:
+    path: Path
+    setup_ms: float
+    packets_per_direction: int
+    lost_a_to_b: int
+    digits_rtp: str
+    digits_info: str
+
+
+def _sip(first: str, cseq: str, to_tag: bool, body: str = "", extra: str = "") -> bytes:
+    headers = [
+        first,
+        f"Via: SIP/2.0/UDP {A}:5060;branch=z9hG4bK-{abs(hash(first + cseq)) % 10**8}",
+        "Max-Forwards: 70",
+        f"From: \"Room\" <sip:room@{A}>;tag=a1",
+        f"To: <sip:123456789@{B}>" + (";tag=b2" if to_tag else ""),
+        f"Call-ID: {CALL_ID}",
+        f"CSeq: {cseq}",
+        f"Contact: <sip:room@{A}:5060>",
+    ]
+    if extra:
+        headers.append(extra)
+    if body:
+        headers.append("Content-Type: application/sdp" if body.startswith("v=") else
+                       "Content-Type: application/dtmf-relay")
+    headers.append(f"Content-Length: {len(body.encode())}")
+    return ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
+
+
+def _sdp(addr: str, port: int) -> str:
+    return (
+        f"v=0\r\no=- 1 1 IN IP4 {addr}\r\ns=-\r\nc=IN IP4 {addr}\r\nt=0 0\r\n"
+        f"m=audio {port} RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
+        "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+    )
+
+
+def write_synthetic_call(
+    path: Path,
+    *,
+    linktype: int = LINKTYPE_ETHERNET,
+    fmt: str = "pcap",
+    sip_port: int = 5060,
+    transport: str = "udp",
+    background: bool = False,
+    malformed: bool = False,
+    with_sip: bool = True,
+    truncate_tail: bool = False,
+    packets: int = 150,
+) -> SyntheticCall:
+    rng = random.Random(7)
+    out: list[tuple[float, bytes]] = []
+    t_invite, t_200 = 0.100, 0.350
+    seq_tcp = {"a": 1000, "b": 5000}
+
+    def sip(t: float, from_a: bool, payload: bytes) -> None:
+        src, dst = (A, B) if from_a else (B, A)
+        sport, dport = (5062, sip_port) if from_a else (sip_port, 5062)
+        if transport == "udp":
+            out.append((t, udp_frame(src, dst, sport, dport, payload)))
+            return
+        side = "a" if from_a else "b"
+        other = "b" if from_a else "a"
+        # split every message in two segments: SIP over TCP reassembly is exercised each time
+        cut = len(payload) // 2
+        for k, part in enumerate((payload[:cut], payload[cut:])):
+            out.append((t + k * 0.0005, tcp_frame(src, dst, sport, dport, seq_tcp[side],
+                                                  seq_tcp[other], 0x18, part)))
+            seq_tcp[side] += len(part)
+
+    if with_sip:
+        if transport == "tcp":
+            out.append((t_invite - 0.002, tcp_frame(A, B, 5062, sip_port, 999, 0, 0x02, b"")))
+            out.append((t_invite - 0.0015, tcp_frame(B, A, sip_port, 5062, 4999, 1000, 0x12,
+                                                     b"")))
+            out.append((t_invite - 0.001, tcp_frame(A, B, 5062, sip_port, 1000, 5000, 0x10, b"")))
+        invite = f"INVITE sip:123456789@{B} SIP/2.0"
+        sip(t_invite, True, _sip(invite, "1 INVITE", False, _sdp(A, A_RTP)))
+        sip(t_invite + 0.010, False, _sip("SIP/2.0 100 Trying", "1 INVITE", False))
+        sip(t_invite + 0.050, False, _sip("SIP/2.0 180 Ringing", "1 INVITE", True))
+        sip(t_200, False, _sip("SIP/2.0 200 OK", "1 INVITE", True, _sdp(B, B_RTP)))
+        sip(t_200 + 0.005, True, _sip(f"ACK sip:123456789@{B} SIP/2.0", "1 ACK", True))
+        info = f"INFO sip:123456789@{B} SIP/2.0"
+        sip(1.5, True, _sip(info, "2 INFO", True, "Signal=7\r\nDuration=160\r\n"))
+        sip(1.51, False, _sip("SIP/2.0 200 OK", "2 INFO", True))
+    t0 = t_200 + 0.02
+    lost_seq = 40
+    ts_a, ts_b = 1000, 90000
+    for i in range(packets):
+        t = t0 + i * 0.020
+        if i != lost_seq:
+            body = rtp_payload(100 + i, ts_a + 160 * i, 0x11111111, 8, b"\xd5" * 160, i == 0)
+            out.append((t + rng.uniform(0, 0.002), udp_frame(A, B, A_RTP, B_RTP, body)))
+        body = rtp_payload(7000 + i, ts_b + 160 * i, 0x22222222, 8, b"\xd5" * 160, i == 0)
+        out.append((t + 0.003 + rng.uniform(0, 0.004), udp_frame(B, A, B_RTP, A_RTP, body)))
+    # digit 5 from A as RFC 4733 events, after the audio, on the same SSRC
+    ev_seq, ev_ts = 100 + packets, ts_a + 160 * packets
+    for k in range(4):
+        end = 0x80 if k >= 2 else 0
+        payload = struct.pack("!BBH", 5, end | 10, 160 * (k + 1))
+        body = rtp_payload(ev_seq + k, ev_ts, 0x11111111, 101, payload, k == 0)
+        out.append((t0 + packets * 0.020 + k * 0.02, udp_frame(A, B, A_RTP, B_RTP, body)))
+    t_end = t0 + packets * 0.020 + 0.2
+    if with_sip:
+        sip(t_end, True, _sip(f"BYE sip:123456789@{B} SIP/2.0", "3 BYE", True))
+        sip(t_end + 0.01, False, _sip("SIP/2.0 200 OK", "3 BYE", True))
+    if background:
+        for k in range(50):
+            t = 0.05 + k * 0.05
+            out.append((t, udp_frame("10.9.9.9", "10.9.9.1", 33000 + k, 53,
+                                     struct.pack("!HHHHHH", k, 0x0100, 1, 0, 0, 0)
+                                     + b"\x07example\x03com\x00\x00\x01\x00\x01")))
+            out.append((t + 0.001, tcp_frame("10.9.9.9", "10.9.9.2", 44000, 80, 1 + 40 * k, 1,
+                                             0x18, b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n"[:40])))
+    if malformed:
+        # an RTP header that claims 15 CSRCs but carries none, on the A->B stream
+        bad = bytes([0x8F, 8]) + struct.pack("!HII", 100 + packets + 10, 0, 0x11111111)
+        out.append((t_end - 0.05, udp_frame(A, B, A_RTP, B_RTP, bad)))
+    out.sort(key=lambda item: item[0])
+    with CaptureWriter(path, linktype, fmt) as writer:
+        for t, pkt in out:
+            writer.write(1_700_000_000.0 + t, pkt)
+    if truncate_tail:
+        data = path.read_bytes()
+        path.write_bytes(data[:-20])
+    return SyntheticCall(
+        path=path,
+        setup_ms=(t_200 - t_invite) * 1000.0,
+        packets_per_direction=packets,
+        lost_a_to_b=1,
+        digits_rtp="5",
+        digits_info="7" if with_sip else "",
+    )
