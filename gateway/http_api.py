@@ -9,7 +9,8 @@ for every change when no token is configured). Invalid bodies get 422 naming eac
     GET    /rooms                   rooms and their registration state
     POST   /rooms/{name}/register   register the room again                      (token)
     GET    /calls                   calls in progress
-    POST   /calls                   {"room", "meeting_id", "passcode"?, ...}       (token)
+    POST   /calls                   {"room", "meeting_id", "passcode"?, ...} or
+                                    {"room", "invitation": "<invitation text>"}   (token)
     DELETE /calls/{call_id}         hang up                                      (token)
     GET    /ports                   the CRC port pool
     GET    /cdrs?limit=&room=       call detail records, newest first
@@ -38,7 +39,7 @@ from starlette.routing import Route
 
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from gateway.store import Cdr, PoolState
-from signaling.dialstring import DialStringError, DialTarget
+from signaling.dialstring import DialStringError, DialTarget, parse_invitation
 
 __all__ = [
     "CallInfo",
@@ -112,6 +113,10 @@ class StartCall(BaseModel):
     host_key: SecretStr | None = None
     protocol: Literal["sip", "h323"] = "sip"
     host: str | None = Field(default=None, description="CRC host (SIP default zoomcrc.com)")
+    invitation: str | None = Field(
+        default=None, max_length=20000, repr=False,
+        description="invitation text: fills meeting_id, passcode (and the H.323 host)",
+    )
 
     @field_validator("meeting_id")
     @classmethod
@@ -151,6 +156,20 @@ class GatewayControl(Protocol):
     async def ports(self) -> PoolState: ...
 
     async def cdrs(self, limit: int, room: str | None) -> Sequence[Cdr]: ...
+
+
+def _from_invitation(payload: dict[str, Any]) -> dict[str, Any]:
+    """Fill ``meeting_id``, ``passcode`` and (H.323) ``host`` from the invitation text, unless
+    the body gives them."""
+    info = parse_invitation(payload["invitation"])
+    filled = dict(payload)
+    if info.meeting_id and "meeting_id" not in filled:
+        filled["meeting_id"] = info.meeting_id
+    if info.passcode and "passcode" not in filled:
+        filled["passcode"] = info.passcode
+    if filled.get("protocol") == "h323" and "host" not in filled and info.h323_targets:
+        filled["host"] = info.h323_targets[0].host
+    return filled
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -233,6 +252,11 @@ def create_app(
             return _invalid([{"field": "body", "message": "not valid JSON"}])
         if not isinstance(payload, dict):
             return _invalid([{"field": "body", "message": "expected a JSON object"}])
+        if isinstance(payload.get("invitation"), str):
+            try:
+                payload = _from_invitation(payload)
+            except DialStringError as exc:
+                return _invalid([{"field": "invitation", "message": f"{exc.field}: {exc.rule}"}])
         try:
             body = StartCall.model_validate(payload)
             body.target()

@@ -175,3 +175,39 @@ def test_health_and_readiness_on_a_real_uvicorn(store: Store) -> None:
             await server.stop()
 
     run(main())
+
+
+INVITATION = """Join by SIP
+87654321012@zoomcrc.com
+
+Join by H.323
+162.255.37.11 (US West)
+Meeting ID: 876 5432 1012
+Passcode: 2267511544
+"""
+
+
+def test_a_call_from_an_invitation(store: Store) -> None:
+    control, client, _ = make(store)
+
+    async def main() -> None:
+        async with client:
+            sip = await client.post("/calls", headers=GOOD,
+                                    json={"room": "boardroom", "invitation": INVITATION})
+            assert sip.status_code == 201, sip.text
+            assert sip.json()["target"] == "87654321012@zoomcrc.com"
+            h323 = await client.post("/calls", headers=GOOD, json={
+                "room": "huddle", "invitation": INVITATION, "protocol": "h323"})
+            assert h323.status_code == 201, h323.text
+            assert h323.json()["target"] == "162.255.37.11##87654321012"
+            bad = await client.post("/calls", headers=GOOD,
+                                    json={"room": "huddle", "invitation": "hello"})
+            assert bad.status_code == 422
+            assert bad.json()["detail"][0]["field"] == "invitation"
+            assert "2267511544" not in sip.text + h323.text
+
+    run(main())
+    first, second = control.started
+    assert first.passcode is not None
+    assert first.passcode.get_secret_value() == "2267511544"
+    assert "2267511544" not in repr(first)
