@@ -36,32 +36,23 @@ class SignalingCapture:
     unreadable: int
 
 
-def _raw_bytes(layer: Any, name: str) -> bytes | None:
-    try:
-        value = layer.get_field(name)
-    except AttributeError:
-        return None
-    if value is None:
-        return None
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    text = str(value)
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        return None
-
-
 def _field(layer: Any, name: str) -> str | None:
+    """A field's value as text (the first one of a raw ``[hex, offset, ...]`` list)."""
     try:
         value = layer.get_field(name)
     except AttributeError:
-        return None
-    if value is None:
         return None
     if isinstance(value, list):
         value = value[0] if value else None
     return None if value is None else str(value)
+
+
+def _raw_bytes(layer: Any, name: str) -> bytes | None:
+    text = _field(layer, name)
+    try:
+        return None if text is None else bytes.fromhex(text)
+    except ValueError:
+        return None
 
 
 def _addresses(packet: Any) -> tuple[str, str, str]:

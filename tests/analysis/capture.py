@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import signal
 import socket
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from tests.harness import Baresip, PeerError, free_port
-from tests.harness._process import spawn, stop_process
+from tests.harness._process import Peer, spawn, stop_process
 
 __all__ = ["CallFacts", "TsharkCapture", "capture_baresip_call"]
 
 
-class TsharkCapture:
+class TsharkCapture(Peer):
     """``tshark -i lo -f BPF -w FILE`` started by us and stopped by PID (SIGINT, so the file is
     complete). :meth:`start` returns only once packets really reach the file: tshark prints
     "Capturing on" a little before it writes, so probe datagrams are sent to ``probe_port``
@@ -30,7 +30,7 @@ class TsharkCapture:
         self.path, self.bpf, self.probe_port = path, bpf, probe_port
         self.file_format = file_format
         self.log_path = path.with_suffix(path.suffix + ".log")
-        self._proc = None
+        self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 15.0) -> Self:
         self.log_path.write_text("")
@@ -52,22 +52,14 @@ class TsharkCapture:
                 time.sleep(0.02)
         return self
 
-    def stop(self) -> None:
-        if self._proc is not None:
-            time.sleep(0.3)  # let the last packets reach the file
-            stop_process(self._proc, signal.SIGINT, timeout=5.0)
-            self._proc = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def stop(self) -> float:
+        """Stop tshark by its PID (SIGINT, so the file is complete); returns the seconds."""
+        if self._proc is None:
+            return 0.0
+        time.sleep(0.3)  # let the last packets reach the file
+        took = stop_process(self._proc, signal.SIGINT, timeout=5.0)
+        self._proc = None
+        return took
 
 
 @dataclass(frozen=True)
