@@ -59,13 +59,14 @@ class _TokenState:
         self.token: _Token | None = None
         self.fetches = 0
         self.thread_lock = threading.Lock()
+        self._locks_guard = threading.Lock()
         self._async_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
 
     def async_lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
-        with self.thread_lock:
+        with self._locks_guard:
             lock = self._async_locks.get(loop)
             if lock is None:
                 lock = self._async_locks[loop] = asyncio.Lock()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Literal, Self
 
 import httpx
 
@@ -29,7 +29,7 @@ from api_client._transport import (
     SyncSender,
 )
 from api_client.auth import PortSipPasswordAuth, ZoomServerToServerAuth
-from api_client.ratelimit import RateLimiter
+from api_client.ratelimit import RateLimiter, shared_limiter
 from api_client.retry import RetryPolicy
 
 __all__ = [
@@ -218,11 +218,27 @@ def _portsip_auth(
     )
 
 
+def _zoom_limiter(
+    credentials: ZoomCredentials, limiter: RateLimiter | None | Literal["auto"]
+) -> RateLimiter | None:
+    """``"auto"``: Zoom's Pro-plan caps, shared by every client of the account in this process,
+    when talking to api.zoom.us; no client-side limit elsewhere (emulator, test servers)."""
+    if limiter != "auto":
+        return limiter
+    if credentials.base_url.rstrip("/") == ZOOM_API_URL:
+        return shared_limiter(credentials.account_id, "pro")
+    return None
+
+
 class AsyncZoomClient(_AsyncBase, ar.AsyncZoomResources):
     """Async Zoom client. Resources: ``crc``, ``meetings``, ``managed_rooms``, ``room_templates``,
     ``room_connectors`` (seed), ``sip_phones`` (seed/old form), ``sip_phones_v2``
     (``/sip_phones/phones``), ``h323_devices``, ``sip_trunk``, ``numbers``, ``porting``,
-    ``number_blocks`` and ``emulator`` (emulator-only)."""
+    ``number_blocks`` and ``emulator`` (emulator-only).
+
+    ``limiter="auto"`` (the default) applies Zoom's Pro-plan caps, shared by every client of the
+    account, when ``base_url`` is api.zoom.us; pass a :class:`RateLimiter` or ``None`` to choose.
+    """
 
     def __init__(
         self,
@@ -231,7 +247,7 @@ class AsyncZoomClient(_AsyncBase, ar.AsyncZoomResources):
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter | None | Literal["auto"] = "auto",
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -243,7 +259,7 @@ class AsyncZoomClient(_AsyncBase, ar.AsyncZoomResources):
             transport=transport,
             timeout=timeout,
             retry=retry,
-            limiter=limiter,
+            limiter=_zoom_limiter(credentials, limiter),
             sleep=sleep,
             clock=clock,
         )
@@ -263,7 +279,7 @@ class ZoomClient(_SyncBase, sr.SyncZoomResources):
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter | None | Literal["auto"] = "auto",
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -275,7 +291,7 @@ class ZoomClient(_SyncBase, sr.SyncZoomResources):
             transport=transport,
             timeout=timeout,
             retry=retry,
-            limiter=limiter,
+            limiter=_zoom_limiter(credentials, limiter),
             sleep=sleep,
             clock=clock,
         )

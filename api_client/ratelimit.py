@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["RateLabel", "RateLimiter", "ZOOM_PLAN_RATES"]
+__all__ = ["RateLabel", "RateLimiter", "ZOOM_PLAN_RATES", "shared_limiter"]
 
 
 class RateLabel(StrEnum):
@@ -102,3 +102,17 @@ class RateLimiter:
             if bucket.tokens >= 0:
                 return 0.0
             return -bucket.tokens / bucket.rate
+
+
+_SHARED: dict[tuple[str, str], RateLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiter(account: str, plan: str = "pro") -> RateLimiter:
+    """One limiter per account and plan in this process: Zoom counts requests per account, so
+    every client of the account must draw from the same buckets."""
+    with _SHARED_LOCK:
+        limiter = _SHARED.get((account, plan))
+        if limiter is None:
+            limiter = _SHARED[(account, plan)] = RateLimiter.for_plan(plan)
+        return limiter

@@ -240,3 +240,22 @@ def test_auth_reprs_hold_no_secret() -> None:
     pbx = PortSipPasswordAuth(PORTSIP_BASE, "admin", SECRET)
     assert SECRET not in repr(zoom) and SECRET not in repr(pbx)
     assert SECRET not in repr(vars(zoom)) or "_basic" in vars(zoom)  # kept only inside BasicAuth
+
+
+def test_a_failed_token_fetch_releases_the_lock_and_the_get_is_retried(
+    zoom_credentials: ZoomCredentials, fake: FakeZoom
+) -> None:
+    failures = [1]
+
+    def flaky_token(request: httpx.Request) -> httpx.Response:
+        if failures:
+            failures.pop()
+            raise httpx.ConnectError("token endpoint unreachable", request=request)
+        return FakeZoom.token(fake, request)
+
+    fake.token = flaky_token  # type: ignore[method-assign]
+    fake.on("GET", PORTS, httpx.Response(200, json=CRC))
+    slept: list[float] = []
+    with ZoomClient(zoom_credentials, transport=httpx.MockTransport(fake), sleep=slept.append) as api:
+        assert api.crc.ports().ports_in_use == 1
+    assert len(slept) == 1 and fake.tokens_issued == 1

@@ -332,3 +332,37 @@ def test_async_twin_against_the_emulator(emulator: EmulatorServer) -> None:
             assert await pbx.conference_rooms.list().to_list() == []
 
     asyncio.run(main())
+
+
+def test_remaining_crud_endpoints_against_the_emulator(emulator: EmulatorServer) -> None:
+    from api_client.models import (
+        ManagedRoomUpdate,
+        PhoneNumberCreate,
+        PhoneNumberUpdate,
+        RoomTemplateUpdate,
+        SipPhoneV2Update,
+    )
+
+    with ZoomClient(emulator.zoom_credentials()) as zoom:
+        room = zoom.managed_rooms.create(ManagedRoomCreate(
+            name="Board", manage_type="SIP Proxy", device_type="Lifesize Icon"))
+        zoom.managed_rooms.update(room.id, ManagedRoomUpdate(name="Boardroom"))
+        assert [r.name for r in zoom.managed_rooms.list()] == ["Boardroom"]
+        template = zoom.room_templates.create(RoomTemplateCreate(name="SD", call_rate=768))
+        zoom.room_templates.update(template.id, RoomTemplateUpdate(call_rate=2048))
+        assert zoom.room_templates.get(template.id).call_rate == 2048
+        phone = zoom.sip_phones_v2.create(SipPhoneV2Create(
+            authorization_name="r3", domain="sip.company.com", user_name="u3", password="pw",
+            user_email="r3@company.com"))
+        zoom.sip_phones_v2.update(phone.phone_id, SipPhoneV2Update(display_number="+14155550123"))
+        assert zoom.sip_phones_v2.get(phone.phone_id).display_number == "+14155550123"
+        number = zoom.numbers.create(PhoneNumberCreate(phone_number="+14155550777",
+                                                       capabilities=["voice", "sms"]))
+        zoom.numbers.update(number.id, PhoneNumberUpdate(display_name="Lobby"))
+        fetched = zoom.numbers.get(number.id)
+        assert (fetched.display_name, fetched.capabilities) == ("Lobby", ["voice", "sms"])
+        with pytest.raises(ConflictError):
+            zoom.numbers.create(PhoneNumberCreate(phone_number="+14155550777"))
+        block = zoom.number_blocks.create(NumberBlockCreate(country="US", size=2))
+        assert [b.id for b in zoom.number_blocks.list()] == [block.id]
+        assert zoom.number_blocks.get(block.id).size == 2

@@ -102,3 +102,15 @@ def test_limiter_rejects_bad_rates_and_plans() -> None:
     with pytest.raises(ValueError, match="unknown plan 'gold'"):
         RateLimiter.for_plan("gold")
     assert RateLimiter.for_plan("pro").reserve(RateLabel.LIGHT, 0.0) == 0.0
+
+
+def test_real_zoom_gets_a_shared_pro_limiter_and_other_hosts_none() -> None:
+    from api_client import ZoomClient, ZoomCredentials
+    from api_client.ratelimit import shared_limiter
+
+    real = ZoomCredentials("acct-shared", "c", "s")
+    with ZoomClient(real) as one, ZoomClient(real) as two:
+        assert one.config.limiter is two.config.limiter is shared_limiter("acct-shared")
+    local = ZoomCredentials("acct-shared", "c", "s", base_url="http://127.0.0.1:9/v2")
+    with ZoomClient(local) as emulated:
+        assert emulated.config.limiter is None
