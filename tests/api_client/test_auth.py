@@ -259,3 +259,25 @@ def test_a_failed_token_fetch_releases_the_lock_and_the_get_is_retried(
     with ZoomClient(zoom_credentials, transport=httpx.MockTransport(fake), sleep=slept.append) as api:
         assert api.crc.ports().ports_in_use == 1
     assert len(slept) == 1 and fake.tokens_issued == 1
+
+
+def test_concurrent_rejections_fetch_one_replacement_token(
+    zoom_credentials: ZoomCredentials, fake: FakeZoom
+) -> None:
+    """12 concurrent requests share token-1, all see it rejected (code 124), and together fetch
+    exactly one replacement."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return fake.token(request)
+        if request.headers["Authorization"] == "Bearer token-1":
+            return httpx.Response(401, json={"code": 124, "message": "Access token is expired."})
+        return httpx.Response(200, json=CRC)
+
+    async def main() -> None:
+        async with AsyncZoomClient(zoom_credentials, transport=httpx.MockTransport(handler)) as api:
+            results = await asyncio.gather(*(api.crc.ports() for _ in range(12)))
+        assert all(r.ports_in_use == 1 for r in results)
+
+    asyncio.run(main())
+    assert fake.tokens_issued == 2
