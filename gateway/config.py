@@ -30,7 +30,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from gateway.dialplan import DEFAULT_RULES, DialPlan, DialPlanError, DialRule
 from gateway.yamlmarks import ConfigIssue, dotted, mark_of, read_yaml
@@ -470,8 +475,24 @@ def check_config(
     name, root, data, issues = read_yaml(path)
     if root is None and path is not None and issues:
         return None, issues
+    odd = [key for key in data if not isinstance(key, str)]
+    if odd:
+        return None, issues + [
+            ConfigIssue(name, *mark_of(root, (str(key),)), str(key),
+                        "section names must be words (rooms, zoom, ports, ...)")
+            for key in odd
+        ]
     try:
         config = GatewayConfig(**data)
+    except SettingsError as exc:
+        # An environment override that is not valid JSON where a list or section is expected.
+        field_name = str(exc).split('"')[1] if '"' in str(exc) else ""
+        variable = f"CRCGW_{field_name.upper()}"
+        return None, issues + [ConfigIssue(
+            name, *mark_of(root, (field_name,)), field_name,
+            f"the environment variable {variable} (or {variable}__...) cannot be read: "
+            "lists and sections must be JSON there",
+        )]
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
             loc = tuple(error["loc"])

@@ -215,3 +215,14 @@ def test_cli_config_show(tmp_path: Path) -> None:
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["http"]["bind"] == "127.0.0.1:8080" and "password" not in json.dumps(data["rooms"])
+
+
+def test_odd_keys_and_unreadable_environment_values_are_errors_not_crashes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, issues = check_config(write(tmp_path, "1: foo\n"))
+    assert [(i.line, i.location) for i in issues] == [(1, "1")]
+    monkeypatch.setenv("CRCGW_SIP__LISTEN", "not json")
+    _, issues = check_config(write(tmp_path, "ports: {}\nsip: {}\n"))
+    assert [(i.line, i.location) for i in issues] == [(2, "sip")]
+    assert "CRCGW_SIP" in issues[0].message and "JSON" in issues[0].message
