@@ -29,11 +29,14 @@ from media.resampler import Resampler, tone_snr_db
 __all__ = [
     "MIXER_COUNTS",
     "RESAMPLE_PAIRS",
+    "RING",
     "MixerResult",
     "ResamplerResult",
+    "resample_methods",
     "run_mixer",
     "run_resampler",
     "talk_frames",
+    "tone",
 ]
 
 MIXER_COUNTS = (3, 9, 50, 200)
@@ -138,7 +141,7 @@ def run_mixer(
     return results
 
 
-def _tone(rate: int) -> npt.NDArray[np.float32]:
+def tone(rate: int) -> npt.NDArray[np.float32]:
     return (0.5 * np.sin(2 * np.pi * TONE_HZ * np.arange(rate) / rate)).astype(np.float32)
 
 
@@ -147,7 +150,9 @@ def _middle_snr(samples: npt.NDArray[Any], rate: int) -> float:
     return tone_snr_db(samples[int(0.1 * n) : int(0.9 * n)], rate, TONE_HZ, skip=0)
 
 
-def _methods(rate_in: int, rate_out: int) -> dict[str, Callable[[npt.NDArray[np.float32]], Any]]:
+def resample_methods(
+    rate_in: int, rate_out: int
+) -> dict[str, Callable[[npt.NDArray[np.float32]], Any]]:
     import av
     from scipy import signal
 
@@ -188,8 +193,8 @@ def run_resampler(
 ) -> list[ResamplerResult]:
     results = []
     for rate_in, rate_out in pairs:
-        x = _tone(rate_in)
-        methods = _methods(rate_in, rate_out)
+        x = tone(rate_in)
+        methods = resample_methods(rate_in, rate_out)
         best = dict.fromkeys(methods, math.inf)
         outputs: dict[str, Any] = {}
         for r in range(rounds):

@@ -40,6 +40,8 @@ from media.testpattern import pattern_i420
 
 __all__ = [
     "VIDEO_CASES",
+    "FfmpegGraph",
+    "OpenCvSlices",
     "VideoResult",
     "copy_rate",
     "run_video",
@@ -113,7 +115,7 @@ class VideoResult:
         }
 
 
-class _OpenCvSlices:
+class OpenCvSlices:
     """The straightforward OpenCV compositor: exact letterbox, whole sources, cv2.resize."""
 
     def __init__(self, placements: Sequence[Placement], width: int, height: int) -> None:
@@ -141,7 +143,7 @@ class _OpenCvSlices:
         return self.buffer
 
 
-class _FfmpegGraph:
+class FfmpegGraph:
     """FFmpeg through PyAV: buffer -> scale -> xstack (-> pad) -> buffersink, one thread."""
 
     def __init__(self, placements: Sequence[Placement], width: int, height: int) -> None:
@@ -255,16 +257,16 @@ def run_video(
         tiles = comp.tile_rects(n)
         ours = [comp.plan(sw, sh, t) for t in tiles]
         exact = [fit(sw, sh, t, snap=0.0) for t in tiles]
-        ocv = _OpenCvSlices(exact, width, height)
-        ff = _FfmpegGraph(exact, width, height)
+        ocv = OpenCvSlices(exact, width, height)
+        ff = FfmpegGraph(exact, width, height)
 
         def run_crcgw(i: int, comp: Compositor = comp, n: int = n) -> object:
             return comp.compose(sets[i % 2][:n])
 
-        def run_opencv(i: int, ocv: _OpenCvSlices = ocv, n: int = n) -> object:
+        def run_opencv(i: int, ocv: OpenCvSlices = ocv, n: int = n) -> object:
             return ocv.compose(sets[i % 2][:n])
 
-        def run_ffmpeg(i: int, ff: _FfmpegGraph = ff, n: int = n) -> object:
+        def run_ffmpeg(i: int, ff: FfmpegGraph = ff, n: int = n) -> object:
             return ff.compose(av_sets[i % 2][:n])
 
         fps = _time_rounds(

@@ -56,6 +56,12 @@ def bench_command(
     part: Annotated[
         str, typer.Option("--part", help="What to measure: all, video or audio.")
     ] = "all",
+    layouts: Annotated[
+        str, typer.Option("--layouts", help="Comma-separated video layouts.")
+    ] = "LAYOUT1,LAYOUT4,LAYOUT6,LAYOUT9",
+    sizes: Annotated[
+        str, typer.Option("--sizes", help="Comma-separated output sizes.")
+    ] = "1280x720,1920x1080",
     as_json: Json = False,
 ) -> None:
     """Compositor vs FFmpeg (PyAV) vs OpenCV, mixer at N=3..200, resampler vs scipy and PyAV.
@@ -66,7 +72,24 @@ def bench_command(
     if part not in ("all", "video", "audio"):
         fail(f"--part: expected all, video or audio, got {part!r}")
     from media.benchmark_audio import run_mixer, run_resampler
-    from media.benchmark_video import VIDEO_CASES, copy_rate, run_video, single_thread
+    from media.benchmark_video import copy_rate, run_video, single_thread
+    from media.layouts import Layout
+
+    cases = []
+    try:
+        chosen = [Layout.parse(name).value for name in layouts.split(",") if name.strip()]
+        for size in sizes.split(","):
+            w, _, h = size.strip().partition("x")
+            if not (w.isdigit() and h.isdigit()) or int(w) % 2 or int(h) % 2 or int(w) < 16:
+                fail(f"--sizes: expected even WIDTHxHEIGHT values like 1280x720, got {size!r}")
+        for name in chosen:
+            if name == "LAYOUT0":
+                fail("--layouts: expected fixed layouts (LAYOUT1..LAYOUT9), got LAYOUT0")
+            for size in sizes.split(","):
+                w, _, h = size.strip().partition("x")
+                cases.append((name, (int(w), int(h))))
+    except ValueError as exc:
+        fail(f"--layouts: {exc}")
 
     single_thread()
     rounds = 3 if quick else 7
@@ -76,7 +99,7 @@ def bench_command(
         report["copy_rate_gbps"] = round(rate / 1e9, 2)
         if not as_json:
             console.print(f"numpy copy rate: {rate / 1e9:.1f} GB/s (read + write)")
-        video = run_video(VIDEO_CASES, rounds=rounds, frames=10 if quick else 25, rate=rate)
+        video = run_video(cases, rounds=rounds, frames=10 if quick else 25, rate=rate)
         report["video"] = [r.as_dict() for r in video]
         if not as_json:
             print_table(
