@@ -135,6 +135,7 @@ class RedirectService:
         self._servers: list[asyncio.AbstractServer] = []
         self._udp: list[asyncio.DatagramTransport] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
         self._listen: list[str] = []
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -183,6 +184,9 @@ class RedirectService:
             udp.close()
         for server in self._servers:
             server.close()
+        for writer in list(self._writers):
+            writer.close()
+        for server in self._servers:
             await server.wait_closed()
         self._udp.clear()
         self._servers.clear()
@@ -211,6 +215,7 @@ class RedirectService:
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         source = (str(peer[0]), int(peer[1]))
+        self._writers.add(writer)
 
         def reply(data: bytes) -> None:
             if not writer.is_closing():
@@ -239,6 +244,7 @@ class RedirectService:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._writers.discard(writer)
             writer.close()
 
     # -- the protocol -------------------------------------------------------------------------
@@ -341,7 +347,13 @@ class RedirectService:
             lease: Lease | None = None
             already = True
         else:
-            lease = await self.ports.acquire(lease_id, caller, safe_target)
+            try:
+                lease = await self.ports.acquire(lease_id, caller, safe_target)
+            except Exception:  # noqa: BLE001 - the store is down: say so, do not go silent
+                log.exception("redirect %s: the port store failed", request.call_id)
+                self._final(key, tx, source, 503, "Service Unavailable",
+                            ("Retry-After", str(self.settings.retry_after)))
+                return
             already = False
         if lease is None and not already:
             status = self.settings.busy_status

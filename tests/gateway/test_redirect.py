@@ -360,3 +360,39 @@ def test_settings_from_the_configuration_and_ipv6_listening(tmp_path: Path) -> N
             store.close()
 
     run(main)
+
+
+def test_a_failing_store_gives_503_not_silence(tmp_path: Path) -> None:
+    class BrokenGate:  # the real pool whose database has gone away
+        def __init__(self, pool: PortPool) -> None:
+            self.pool = pool
+
+        async def acquire(self, call_id: str, room: str, target: str) -> Lease | None:
+            self.pool.store.close()
+            return await self.pool.acquire(call_id, room, target)
+
+        async def release(self, call_id: str) -> Lease | None:
+            return None
+
+    async def main() -> None:
+        async with gateway(tmp_path, gate=BrokenGate) as gw:
+            client = UdpClient()
+            replies = await exchange(client, invite("123456789", client.port), gw.udp)
+            assert [r.status for r in replies] == [100, 503]
+            assert replies[1].header("Retry-After") == "30"
+            client.close()
+
+    run(main)
+
+
+def test_close_drops_open_tcp_connections(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with gateway(tmp_path) as gw:
+            reader, writer = await asyncio.open_connection(*gw.tcp)
+            writer.write(invite("gw", 5999, transport="TCP", method="OPTIONS"))
+            assert (await asyncio.wait_for(reader.read(65536), 2)).startswith(b"SIP/2.0 200")
+            await gw.service.close()
+            assert await asyncio.wait_for(reader.read(65536), 2) == b""
+            writer.close()
+
+    run(main)
