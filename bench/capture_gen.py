@@ -65,20 +65,28 @@ def _ipv4(src: str, dst: str, proto: int, body: bytes, ident: int = 0) -> bytes:
     ) + body
 
 
+def _ipv6(src: str, dst: str, proto: int, body: bytes) -> bytes:
+    import ipaddress
+
+    return struct.pack("!IHBB", 6 << 28, len(body), proto, 64) + (
+        ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed + body
+    )
+
+
 def udp_frame(src: str, dst: str, sport: int, dport: int, payload: bytes) -> bytes:
-    """An IPv4/UDP packet (no link header)."""
+    """An IPv4 or IPv6 (if ``src`` has a colon) UDP packet, without link header."""
     udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-    return _ipv4(src, dst, 17, udp)
+    return _ipv6(src, dst, 17, udp) if ":" in src else _ipv4(src, dst, 17, udp)
 
 
 def tcp_frame(
     src: str, dst: str, sport: int, dport: int, seq: int, ack: int, flags: int, payload: bytes
 ) -> bytes:
-    """An IPv4/TCP packet (flags: 0x02 SYN, 0x10 ACK, 0x18 PSH+ACK, 0x11 FIN+ACK)."""
+    """An IPv4 or IPv6 TCP packet (flags: 0x02 SYN, 0x10 ACK, 0x18 PSH+ACK, 0x11 FIN+ACK)."""
     tcp = struct.pack(
         "!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags, 65535, 0, 0
     ) + payload
-    return _ipv4(src, dst, 6, tcp)
+    return _ipv6(src, dst, 6, tcp) if ":" in src else _ipv4(src, dst, 6, tcp)
 
 
 def rtp_payload(
@@ -89,12 +97,16 @@ def rtp_payload(
     ) + payload
 
 
-def _link_header(linktype: int) -> bytes:
+def _link_header(linktype: int, ip_version: int = 4, vlan: int | None = None) -> bytes:
+    ethertype = 0x86DD if ip_version == 6 else 0x0800
     if linktype == LINKTYPE_ETHERNET:
-        return b"\x00\x00\x00\x00\x00\x02" + b"\x00\x00\x00\x00\x00\x01" + b"\x08\x00"
+        macs = b"\x00\x00\x00\x00\x00\x02" + b"\x00\x00\x00\x00\x00\x01"
+        tag = struct.pack("!HH", 0x8100, vlan) if vlan is not None else b""
+        return macs + tag + struct.pack("!H", ethertype)
     if linktype == LINKTYPE_LINUX_SLL:
-        # packet type 0 (to us), ARPHRD_ETHER, address length 6, address, protocol IPv4
-        return struct.pack("!HHH8sH", 0, 1, 6, b"\x00\x00\x00\x00\x00\x01\x00\x00", 0x0800)
+        # packet type 0 (to us), ARPHRD_ETHER, address length 6, address, protocol
+        return struct.pack("!HHH8sH", 0, 1, 6, b"\x00\x00\x00\x00\x00\x01\x00\x00",
+                           ethertype)
     if linktype == LINKTYPE_RAW:
         return b""
     raise ValueError(f"unsupported link type {linktype}")
@@ -103,11 +115,14 @@ def _link_header(linktype: int) -> bytes:
 class CaptureWriter:
     """Write IPv4 packets to a pcap or pcapng file with the given link type."""
 
-    def __init__(self, path: Path, linktype: int = LINKTYPE_ETHERNET, fmt: str = "pcap") -> None:
+    def __init__(
+        self, path: Path, linktype: int = LINKTYPE_ETHERNET, fmt: str = "pcap",
+        vlan: int | None = None,
+    ) -> None:
         if fmt not in ("pcap", "pcapng"):
             raise ValueError(f"format {fmt!r}: pcap or pcapng")
-        self.path, self.linktype, self.fmt = path, linktype, fmt
-        self._header = _link_header(linktype)
+        self.path, self.linktype, self.fmt, self.vlan = path, linktype, fmt, vlan
+        _link_header(linktype)  # unsupported link types fail here
         self._file: BinaryIO | None = None
         self.count = 0
 
@@ -134,8 +149,9 @@ class CaptureWriter:
     def write(self, time_s: float, ip_packet: bytes, orig_len: int | None = None) -> None:
         """Append one packet; ``orig_len`` larger than the data marks it truncated."""
         assert self._file is not None, "use CaptureWriter as a context manager"
-        data = self._header + ip_packet
-        length = orig_len + len(self._header) if orig_len is not None else len(data)
+        header = _link_header(self.linktype, ip_packet[0] >> 4 if ip_packet else 4, self.vlan)
+        data = header + ip_packet
+        length = orig_len + len(header) if orig_len is not None else len(data)
         if self.fmt == "pcap":
             sec = int(time_s)
             usec = int(round((time_s - sec) * 1e6))

@@ -20,8 +20,9 @@ from bench.capture_gen import (
 __all__ = ["SyntheticCall", "write_synthetic_call"]
 
 A, B = "192.0.2.10", "198.51.100.20"
+A6, B6 = "2001:db8::a", "2001:db8:1::b"
 A_RTP, B_RTP = 40000, 50000
-CALL_ID = "synthetic-1@192.0.2.10"
+CALL_ID = "synthetic-1@room"
 
 
 @dataclass(frozen=True)
@@ -34,16 +35,18 @@ class SyntheticCall:
     digits_info: str
 
 
-def _sip(first: str, cseq: str, to_tag: bool, body: str = "", extra: str = "") -> bytes:
+def _sip(
+    first: str, cseq: str, to_tag: bool, body: str = "", extra: str = "", a: str = A, b: str = B
+) -> bytes:
     headers = [
         first,
-        f"Via: SIP/2.0/UDP {A}:5060;branch=z9hG4bK-{abs(hash(first + cseq)) % 10**8}",
+        f"Via: SIP/2.0/UDP {_host(a)}:5060;branch=z9hG4bK-{abs(hash(first + cseq)) % 10**8}",
         "Max-Forwards: 70",
-        f"From: \"Room\" <sip:room@{A}>;tag=a1",
-        f"To: <sip:123456789@{B}>" + (";tag=b2" if to_tag else ""),
+        f"From: \"Room\" <sip:room@{_host(a)}>;tag=a1",
+        f"To: <sip:123456789@{_host(b)}>" + (";tag=b2" if to_tag else ""),
         f"Call-ID: {CALL_ID}",
         f"CSeq: {cseq}",
-        f"Contact: <sip:room@{A}:5060>",
+        f"Contact: <sip:room@{_host(a)}:5060>",
     ]
     if extra:
         headers.append(extra)
@@ -54,9 +57,14 @@ def _sip(first: str, cseq: str, to_tag: bool, body: str = "", extra: str = "") -
     return ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
 
 
+def _host(addr: str) -> str:
+    return f"[{addr}]" if ":" in addr else addr
+
+
 def _sdp(addr: str, port: int) -> str:
+    family = "IP6" if ":" in addr else "IP4"
     return (
-        f"v=0\r\no=- 1 1 IN IP4 {addr}\r\ns=-\r\nc=IN IP4 {addr}\r\nt=0 0\r\n"
+        f"v=0\r\no=- 1 1 IN {family} {addr}\r\ns=-\r\nc=IN {family} {addr}\r\nt=0 0\r\n"
         f"m=audio {port} RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
         "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
     )
@@ -74,14 +82,17 @@ def write_synthetic_call(
     with_sip: bool = True,
     truncate_tail: bool = False,
     packets: int = 150,
+    ipv6: bool = False,
+    vlan: int | None = None,
 ) -> SyntheticCall:
+    a, b = (A6, B6) if ipv6 else (A, B)
     rng = random.Random(7)
     out: list[tuple[float, bytes]] = []
     t_invite, t_200 = 0.100, 0.350
     seq_tcp = {"a": 1000, "b": 5000}
 
     def sip(t: float, from_a: bool, payload: bytes) -> None:
-        src, dst = (A, B) if from_a else (B, A)
+        src, dst = (a, b) if from_a else (b, a)
         sport, dport = (5062, sip_port) if from_a else (sip_port, 5062)
         if transport == "udp":
             out.append((t, udp_frame(src, dst, sport, dport, payload)))
@@ -97,19 +108,20 @@ def write_synthetic_call(
 
     if with_sip:
         if transport == "tcp":
-            out.append((t_invite - 0.002, tcp_frame(A, B, 5062, sip_port, 999, 0, 0x02, b"")))
-            out.append((t_invite - 0.0015, tcp_frame(B, A, sip_port, 5062, 4999, 1000, 0x12,
+            out.append((t_invite - 0.002, tcp_frame(a, b, 5062, sip_port, 999, 0, 0x02, b"")))
+            out.append((t_invite - 0.0015, tcp_frame(b, a, sip_port, 5062, 4999, 1000, 0x12,
                                                      b"")))
-            out.append((t_invite - 0.001, tcp_frame(A, B, 5062, sip_port, 1000, 5000, 0x10, b"")))
-        invite = f"INVITE sip:123456789@{B} SIP/2.0"
-        sip(t_invite, True, _sip(invite, "1 INVITE", False, _sdp(A, A_RTP)))
-        sip(t_invite + 0.010, False, _sip("SIP/2.0 100 Trying", "1 INVITE", False))
-        sip(t_invite + 0.050, False, _sip("SIP/2.0 180 Ringing", "1 INVITE", True))
-        sip(t_200, False, _sip("SIP/2.0 200 OK", "1 INVITE", True, _sdp(B, B_RTP)))
-        sip(t_200 + 0.005, True, _sip(f"ACK sip:123456789@{B} SIP/2.0", "1 ACK", True))
-        info = f"INFO sip:123456789@{B} SIP/2.0"
-        sip(1.5, True, _sip(info, "2 INFO", True, "Signal=7\r\nDuration=160\r\n"))
-        sip(1.51, False, _sip("SIP/2.0 200 OK", "2 INFO", True))
+            out.append((t_invite - 0.001, tcp_frame(a, b, 5062, sip_port, 1000, 5000, 0x10, b"")))
+        uri = f"sip:123456789@{_host(b)}"
+        sip(t_invite, True, _sip(f"INVITE {uri} SIP/2.0", "1 INVITE", False, _sdp(a, A_RTP),
+                                 a=a, b=b))
+        sip(t_invite + 0.010, False, _sip("SIP/2.0 100 Trying", "1 INVITE", False, a=a, b=b))
+        sip(t_invite + 0.050, False, _sip("SIP/2.0 180 Ringing", "1 INVITE", True, a=a, b=b))
+        sip(t_200, False, _sip("SIP/2.0 200 OK", "1 INVITE", True, _sdp(b, B_RTP), a=a, b=b))
+        sip(t_200 + 0.005, True, _sip(f"ACK {uri} SIP/2.0", "1 ACK", True, a=a, b=b))
+        sip(1.5, True, _sip(f"INFO {uri} SIP/2.0", "2 INFO", True,
+                            "Signal=7\r\nDuration=160\r\n", a=a, b=b))
+        sip(1.51, False, _sip("SIP/2.0 200 OK", "2 INFO", True, a=a, b=b))
     t0 = t_200 + 0.02
     lost_seq = 40
     ts_a, ts_b = 1000, 90000
@@ -117,20 +129,20 @@ def write_synthetic_call(
         t = t0 + i * 0.020
         if i != lost_seq:
             body = rtp_payload(100 + i, ts_a + 160 * i, 0x11111111, 8, b"\xd5" * 160, i == 0)
-            out.append((t + rng.uniform(0, 0.002), udp_frame(A, B, A_RTP, B_RTP, body)))
+            out.append((t + rng.uniform(0, 0.002), udp_frame(a, b, A_RTP, B_RTP, body)))
         body = rtp_payload(7000 + i, ts_b + 160 * i, 0x22222222, 8, b"\xd5" * 160, i == 0)
-        out.append((t + 0.003 + rng.uniform(0, 0.004), udp_frame(B, A, B_RTP, A_RTP, body)))
+        out.append((t + 0.003 + rng.uniform(0, 0.004), udp_frame(b, a, B_RTP, A_RTP, body)))
     # digit 5 from A as RFC 4733 events, after the audio, on the same SSRC
     ev_seq, ev_ts = 100 + packets, ts_a + 160 * packets
     for k in range(4):
         end = 0x80 if k >= 2 else 0
         payload = struct.pack("!BBH", 5, end | 10, 160 * (k + 1))
         body = rtp_payload(ev_seq + k, ev_ts, 0x11111111, 101, payload, k == 0)
-        out.append((t0 + packets * 0.020 + k * 0.02, udp_frame(A, B, A_RTP, B_RTP, body)))
+        out.append((t0 + packets * 0.020 + k * 0.02, udp_frame(a, b, A_RTP, B_RTP, body)))
     t_end = t0 + packets * 0.020 + 0.2
     if with_sip:
-        sip(t_end, True, _sip(f"BYE sip:123456789@{B} SIP/2.0", "3 BYE", True))
-        sip(t_end + 0.01, False, _sip("SIP/2.0 200 OK", "3 BYE", True))
+        sip(t_end, True, _sip(f"BYE {uri} SIP/2.0", "3 BYE", True, a=a, b=b))
+        sip(t_end + 0.01, False, _sip("SIP/2.0 200 OK", "3 BYE", True, a=a, b=b))
     if background:
         for k in range(50):
             t = 0.05 + k * 0.05
@@ -142,9 +154,9 @@ def write_synthetic_call(
     if malformed:
         # an RTP header that claims 15 CSRCs but carries none, on the A->B stream
         bad = bytes([0x8F, 8]) + struct.pack("!HII", 100 + packets + 10, 0, 0x11111111)
-        out.append((t_end - 0.05, udp_frame(A, B, A_RTP, B_RTP, bad)))
+        out.append((t_end - 0.05, udp_frame(a, b, A_RTP, B_RTP, bad)))
     out.sort(key=lambda item: item[0])
-    with CaptureWriter(path, linktype, fmt) as writer:
+    with CaptureWriter(path, linktype, fmt, vlan) as writer:
         for t, pkt in out:
             writer.write(1_700_000_000.0 + t, pkt)
     if truncate_tail:

@@ -14,17 +14,19 @@ import pytest
 from bench.capture_gen import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_RAW
 from gateway.analysis.report import analyse_capture
 from tests.analysis.conftest import need_tshark
-from tests.analysis.synthetic import A_RTP, B_RTP, A, B, write_synthetic_call
-from tests.analysis.wireshark_ref import wireshark_streams
+from tests.analysis.synthetic import A6, A_RTP, B6, B_RTP, A, B, write_synthetic_call
+from tests.analysis.wireshark_ref import endpoint, wireshark_streams
 
 pytestmark = [need_tshark, pytest.mark.capture]
 
 
-def _check(path: Path, sip_ports: tuple[int, ...] = (), with_sip: bool = True) -> None:
+def _check(
+    path: Path, sip_ports: tuple[int, ...] = (), with_sip: bool = True, a: str = A, b: str = B
+) -> None:
     report = analyse_capture(path, sip_ports)
     streams = {s.src: s for s in report.streams}
-    assert set(streams) == {f"{A}:{A_RTP}", f"{B}:{B_RTP}"}
-    a_to_b, b_to_a = streams[f"{A}:{A_RTP}"], streams[f"{B}:{B_RTP}"]
+    assert set(streams) == {endpoint(a, A_RTP), endpoint(b, B_RTP)}
+    a_to_b, b_to_a = streams[endpoint(a, A_RTP)], streams[endpoint(b, B_RTP)]
     assert a_to_b.stats.lost == 1 and b_to_a.stats.lost == 0
     assert b_to_a.stats.packets == 150 and a_to_b.stats.packets == 149 + 4
     assert a_to_b.dtmf == "5" and b_to_a.dtmf == ""
@@ -54,6 +56,12 @@ def test_link_types_and_file_formats(tmp_path: Path, linktype: int, fmt: str) ->
     path = tmp_path / f"call.{fmt}"
     write_synthetic_call(path, linktype=linktype, fmt=fmt)
     _check(path)
+
+
+def test_ipv6_behind_a_vlan_tag(tmp_path: Path) -> None:
+    path = tmp_path / "v6.pcapng"
+    write_synthetic_call(path, fmt="pcapng", ipv6=True, vlan=42, transport="tcp")
+    _check(path, a=A6, b=B6)
 
 
 def test_sip_over_tcp_split_across_segments(tmp_path: Path) -> None:
