@@ -54,7 +54,10 @@ def explain_registration_failure(
     said = f"{code} {reason}".strip() if code else reason
     if tls_problems or (code in (502, 503, 171) and _is_tls_failure(reason)):
         checks = "; ".join(TLS_PROBLEMS.get(p, p) for p in tls_problems) or TLS_PROBLEMS["unknown"]
-        return f"{endpoint}: TLS to {where} failed certificate verification: {checks} ({said})"
+        return (
+            f"{endpoint}: the TLS connection to registrar {registrar} failed certificate "
+            f"verification: {checks} ({said})"
+        )
     if _is_dns_failure(reason):
         return f"{endpoint}: cannot resolve the address of {where}: check the name and DNS ({said})"
     if code in (401, 407):

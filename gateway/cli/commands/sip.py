@@ -1,0 +1,384 @@
+"""``crcgw register`` and ``crcgw dial``: one SIP registration or one call, as a room would.
+
+Both run the pjsua2 engine (:mod:`signaling.pjsua`) for the length of the command, print what
+happened (``--json`` for scripts) and exit 0 only on success: registered, or call connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import socket
+import time
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+
+from gateway.cli.output import console, emit_json, fail, print_table
+from signaling.dialstring import DialStringError, DialTarget, parse
+from signaling.dialstring.ivr import DEFAULT_FIRST_DELAY_S, DEFAULT_GAP_S, IvrStep, ivr_steps
+from signaling.pjsua import SipEngine
+from signaling.sip.address import HostPort, is_sip_uri, parse_host_port
+from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig, TlsSettings
+from signaling.sip.dtmf import check_digits
+from signaling.sip.errors import SipError
+from signaling.sip.events import CallStateChanged, CallStats, DtmfReceived, RegistrationStatus
+from signaling.sip.types import CallPhase, DtmfMethod, RegState, Transport
+
+__all__ = ["register"]
+
+Registrar = Annotated[
+    str | None, typer.Option("--registrar", help="Registrar HOST[:PORT] (IPv6 as [ADDR]:PORT).")
+]
+User = Annotated[str | None, typer.Option("--user", help="SIP user name (and auth user).")]
+PasswordEnv = Annotated[
+    str | None,
+    typer.Option("--password-env", help="Name of the environment variable holding the password."),
+]
+TransportOpt = Annotated[
+    Transport, typer.Option("--transport", help="udp, tcp, tls, or auto (TLS, TCP, UDP in turn).")
+]
+Ca = Annotated[
+    str | None, typer.Option("--ca", help="CA file to verify the TLS server (default: system).")
+]
+Insecure = Annotated[
+    bool, typer.Option("--insecure", help="Accept any TLS certificate (logs a warning).")
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for an answer.")]
+
+
+def _password(env: str | None) -> str:
+    if env is None:
+        fail("--password-env is required with --user")
+    if env not in os.environ:
+        fail(f"--password-env: environment variable {env} is not set")
+    return os.environ[env]
+
+
+def _host_port(text: str, option: str) -> HostPort:
+    try:
+        return parse_host_port(text)
+    except SipError as exc:
+        fail(f"{option}: {exc}")
+
+
+def _local_addresses(host: str, port: int) -> tuple[str, str | None]:
+    """The local IPv4 (and IPv6) address the system routes to ``host`` (no packet is sent)."""
+    try:
+        ip = ipaddress.ip_address(host)
+        family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        address = host
+    except ValueError:
+        try:
+            info = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        except socket.gaierror as exc:
+            fail(f"cannot resolve {host}: {exc.strerror} (check the name and DNS)")
+        family, address = info[0][0], str(info[0][4][0])
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((address, port))
+        except OSError as exc:
+            fail(f"no route to {host}: {exc.strerror}")
+        local = str(probe.getsockname()[0])
+    if family == socket.AF_INET6:
+        return ("127.0.0.1" if local == "::1" else "0.0.0.0"), local
+    return local, None
+
+
+def _engine_config(
+    host: HostPort, ca: str | None, insecure: bool, timeout: float, verbose: bool
+) -> EngineConfig:
+    if ca is not None and not os.path.isfile(ca):
+        fail(f"--ca: no such file: {ca}")
+    bind4, bind6 = _local_addresses(host.host, host.port or 5060)
+    return EngineConfig(
+        bind_address=bind4,
+        bind_address6=bind6,
+        tls=TlsSettings(verify=not insecure, ca_file=ca),
+        register_timeout_s=timeout,
+        pjsip_log_level=4 if verbose else 1,
+    )
+
+
+def _quiet_pjsip() -> bool:
+    """Keep PJSIP's own log lines off stderr unless ``-v`` was given; True when verbose."""
+    verbose = logging.getLogger().getEffectiveLevel() < logging.WARNING
+    if not verbose:
+        logging.getLogger("signaling.pjsua.pjsip").setLevel(logging.CRITICAL)
+    return verbose
+
+
+# -- crcgw register --------------------------------------------------------------------------------
+
+
+def _status_dict(status: RegistrationStatus) -> dict[str, Any]:
+    data = asdict(status)
+    data["state"] = status.state.value
+    data["transport"] = status.transport.value
+    return data
+
+
+async def _register(
+    endpoint: EndpointConfig, config: EngineConfig
+) -> tuple[RegistrationStatus, RegistrationStatus | None]:
+    async with SipEngine(config) as engine:
+        status = await engine.register(endpoint, timeout=config.register_timeout_s + 2)
+        if not status.ok:
+            return status, None
+        mark = engine.events.mark()
+        await engine.set_registration(endpoint.name, False)
+        try:
+            off = await engine.wait_registration(
+                endpoint.name,
+                config.register_timeout_s,
+                mark,
+                (RegState.UNREGISTERED, RegState.FAILED),
+            )
+        except TimeoutError:
+            off = None
+        return status, off
+
+
+def register_command(
+    registrar: Registrar = None,
+    user: User = None,
+    password_env: PasswordEnv = None,
+    transport: TransportOpt = Transport.UDP,
+    ca: Ca = None,
+    insecure: Insecure = False,
+    expires: Annotated[int, typer.Option("--expires", help="Registration expiry, seconds.")] = 300,
+    auth_user: Annotated[
+        str | None, typer.Option("--auth-user", help="Authorization name, if not the user.")
+    ] = None,
+    domain: Annotated[
+        str | None, typer.Option("--domain", help="SIP domain (default: the registrar host).")
+    ] = None,
+    timeout: Timeout = 10.0,
+    as_json: Json = False,
+) -> None:
+    """Register once at a registrar, print the outcome, status code and time, then unregister."""
+    if registrar is None or user is None:
+        fail("--registrar and --user are required")
+    password = _password(password_env)
+    host = _host_port(registrar, "--registrar")
+    verbose = _quiet_pjsip()
+    config = _engine_config(host, ca, insecure, timeout, verbose)
+    try:
+        endpoint = EndpointConfig(
+            name=user,
+            user=user,
+            password=password,
+            registrar=registrar,
+            domain=domain,
+            auth_user=auth_user,
+            transport=transport,
+            expires_s=expires,
+        )
+        status, off = asyncio.run(_register(endpoint, config))
+    except (SipError, TimeoutError) as exc:
+        fail(str(exc) or "no answer in time", 1)
+    unregistered = off is not None and off.state is RegState.UNREGISTERED
+    if as_json:
+        emit_json({**_status_dict(status), "registrar": registrar, "unregistered": unregistered})
+    else:
+        print_table(
+            f"REGISTER {user} at {registrar}",
+            ("field", "value"),
+            [
+                ("outcome", status.state.value),
+                ("transport", status.transport.value),
+                ("status", f"{status.code} {status.reason}".strip()),
+                ("time", f"{status.duration_ms:.1f} ms" if status.duration_ms else "-"),
+                ("expires", f"{status.expires_s} s" if status.expires_s else "-"),
+                ("unregistered", "yes" if unregistered else "-"),
+            ],
+        )
+    if not status.ok:
+        fail(status.explanation or "registration failed", 1)
+
+
+# -- crcgw dial ------------------------------------------------------------------------------------
+
+
+def _target(text: str) -> tuple[str | DialTarget, DialTarget | None, str]:
+    """What to dial, the parsed Zoom dial string (if it is one) and a form safe to print."""
+    try:
+        target = parse(text)
+    except DialStringError as exc:
+        if is_sip_uri(text) and "##" not in text:
+            return text.strip(), None, text.strip()  # any other SIP URI
+        fail(f"TARGET: not a SIP URI or Zoom dial string: {exc}")
+    if target.protocol == "h323":
+        fail(
+            f"{target.without_secrets().dial_string()} is an H.323 dial string: "
+            "crcgw dial places SIP calls only for now"
+        )
+    return target, target, target.without_secrets().sip_uri()
+
+
+def _event_row(event: CallStateChanged, started: float) -> dict[str, Any]:
+    return {
+        "t_ms": round((event.at - started) * 1000, 1),
+        "event": event.phase.value,
+        "code": event.code,
+        "reason": event.reason,
+        "explanation": event.explanation,
+    }
+
+
+async def _dial(
+    config: EngineConfig,
+    endpoint: EndpointConfig | None,
+    target: str | DialTarget,
+    options: CallOptions,
+    steps: tuple[IvrStep, ...],
+    duration: float,
+    as_json: bool,
+) -> tuple[list[dict[str, Any]], CallStats | None, bool, str]:
+    rows: list[dict[str, Any]] = []
+    async with SipEngine(config) as engine:
+        if endpoint is not None:
+            await engine.add_endpoint(endpoint)
+        started = time.monotonic()
+        call = await engine.dial(
+            target, endpoint=endpoint.name if endpoint else None, options=options, ivr=steps
+        )
+
+        def show(event: object) -> None:
+            if isinstance(event, CallStateChanged) and event.call_id == call:
+                row = _event_row(event, started)
+                rows.append(row)
+                if not as_json:
+                    code = f" {event.code} {event.reason}" if event.code else ""
+                    console.print(
+                        f"{row['t_ms']:>9.1f} ms  {event.phase.value}{code}",
+                        markup=False,
+                        highlight=False,
+                    )
+            elif isinstance(event, DtmfReceived) and event.call_id == call and not as_json:
+                console.print(f"{'':>12}  DTMF received ({event.method.value})", markup=False)
+
+        for event in engine.events.since(0):
+            show(event)
+        engine.add_listener(show)
+        end = await engine.wait_call(call, timeout=options.timeout_s + 5)
+        connected = end.phase is CallPhase.CONNECTED
+        if connected:
+            try:
+                await engine.wait_call(call, {CallPhase.DISCONNECTED}, duration)
+            except TimeoutError:
+                await engine.hangup(call)
+                await engine.wait_call(call, {CallPhase.DISCONNECTED}, 5)
+        stats = await engine.call_stats(call)
+        final = engine.call_phases.get(call)
+        explanation = (final.explanation if final else None) or ""
+        return rows, stats, connected, explanation
+
+
+def dial_command(
+    target: Annotated[str, typer.Argument(help="SIP URI or Zoom dial string (MID.PASS@host).")],
+    registrar: Registrar = None,
+    user: User = None,
+    password_env: PasswordEnv = None,
+    transport: TransportOpt = Transport.UDP,
+    ca: Ca = None,
+    insecure: Insecure = False,
+    dtmf: Annotated[
+        str | None, typer.Option("--dtmf", help="DTMF digits to send after answer.")
+    ] = None,
+    ivr: Annotated[
+        bool,
+        typer.Option("--ivr", help="Dial without passcode/host key and send them by DTMF."),
+    ] = False,
+    ivr_first: Annotated[
+        float, typer.Option("--ivr-first", help="Seconds after answer for the first IVR entry.")
+    ] = DEFAULT_FIRST_DELAY_S,
+    ivr_gap: Annotated[
+        float, typer.Option("--ivr-gap", help="Seconds between IVR entries.")
+    ] = DEFAULT_GAP_S,
+    dtmf_info: Annotated[
+        bool, typer.Option("--dtmf-info", help="Send DTMF as SIP INFO instead of RFC 4733.")
+    ] = False,
+    duration: Annotated[
+        float, typer.Option("--duration", help="Seconds to stay connected before hanging up.")
+    ] = 5.0,
+    timeout: Timeout = 30.0,
+    as_json: Json = False,
+) -> None:
+    """Place one SIP call and print its events and statistics; exit 0 only if it connected."""
+    if dtmf is not None and ivr:
+        fail("--dtmf and --ivr exclude each other")
+    dial_as, parsed, shown = _target(target)
+    steps: tuple[IvrStep, ...] = ()
+    if ivr:
+        if parsed is None:
+            fail("--ivr needs a Zoom dial string (MEETING.PASSCODE..HOSTKEY@host)")
+        try:
+            steps = ivr_steps(parsed, first_delay_s=ivr_first, gap_s=ivr_gap)
+        except ValueError as exc:
+            fail(f"--ivr: {exc}")
+        dial_as = parsed.without_secrets()
+    try:
+        if dtmf is not None:
+            check_digits(dtmf)
+        options = CallOptions(
+            dtmf=dtmf,
+            dtmf_method=DtmfMethod.SIP_INFO if dtmf_info else DtmfMethod.RFC4733,
+            timeout_s=timeout,
+            transport=None if registrar else transport,
+        )
+    except SipError as exc:
+        fail(str(exc))
+    endpoint: EndpointConfig | None = None
+    if registrar is not None or user is not None:
+        if registrar is None or user is None:
+            fail("--registrar and --user go together")
+        route = _host_port(registrar, "--registrar")
+        endpoint = EndpointConfig(
+            name=user,
+            user=user,
+            password=_password(password_env),
+            registrar=registrar,
+            transport=transport,
+            register=False,
+        )
+    else:
+        uri = dial_as if isinstance(dial_as, str) else dial_as.sip_uri()
+        host_part = uri.split("@", 1)[-1].split(";", 1)[0]
+        route = _host_port(host_part, "TARGET")
+    verbose = _quiet_pjsip()
+    config = _engine_config(route, ca, insecure, timeout, verbose)
+    try:
+        rows, stats, connected, explanation = asyncio.run(
+            _dial(config, endpoint, dial_as, options, steps, duration, as_json)
+        )
+    except (SipError, TimeoutError) as exc:
+        fail(str(exc) or "no answer in time", 1)
+    stats_dict = asdict(stats) if stats else {}
+    if as_json:
+        emit_json(
+            {
+                "target": shown,
+                "connected": connected,
+                "events": rows,
+                "stats": stats_dict,
+                "explanation": explanation or None,
+            }
+        )
+    elif stats is not None:
+        print_table(
+            f"Call to {shown}",
+            ("statistic", "value"),
+            [(k, "-" if v is None else v) for k, v in stats_dict.items() if k != "call_id"],
+        )
+    if not connected:
+        fail(f"call to {shown} did not connect: {explanation or 'no answer'}", 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("register")(register_command)
+    app.command("dial")(dial_command)
