@@ -28,18 +28,25 @@ class PostgresStore(SqlStore):
     def __init__(self, url: str, ttl: float = 90.0, *, connect_timeout: float = 10.0) -> None:
         super().__init__(ttl)
         self.url = url
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = psycopg.connect(
-            url, autocommit=True, connect_timeout=int(max(1, connect_timeout))
-        )
+        self._connect_timeout = int(max(1, connect_timeout))
+        self._closed = False
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = self._connect()
         with self._tx() as cur:
             cur.run("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
             for statement in self._schema():
                 cur.run(statement)
 
+    def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=self._connect_timeout)
+
     @contextmanager
     def _transaction(self, *, pool_lock: bool) -> Iterator[Cursor]:
-        if self._conn is None:
+        if self._closed or self._conn is None:
             raise RuntimeError("the store is closed")
+        if self._conn.broken or self._conn.closed:
+            # The server restarted or the link dropped: the operation that noticed failed,
+            # this one reconnects (and fails again if the server is still away).
+            self._conn = self._connect()
         with self._conn.transaction(), self._conn.cursor() as raw:
             cur = Cursor(raw, "%s")
             if pool_lock:
@@ -47,6 +54,7 @@ class PostgresStore(SqlStore):
             yield cur
 
     def _close(self) -> None:
+        self._closed = True
         if self._conn is not None:
             self._conn.close()
             self._conn = None

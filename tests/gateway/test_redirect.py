@@ -396,3 +396,21 @@ def test_close_drops_open_tcp_connections(tmp_path: Path) -> None:
             writer.close()
 
     run(main)
+
+
+def test_reconcile_leaves_redirect_holds_alone_and_reclaims_forgotten_ones(
+    tmp_path: Path,
+) -> None:
+    async def main() -> None:
+        async with gateway(tmp_path, pool_size=5, hold=30) as gw:
+            client = UdpClient()
+            await exchange(client, invite("123456789", client.port, call_id="kept"), gw.udp)
+            pool = PortPool(gw.store, "gw", grace=0)
+            # a lease of ours that no call or redirect knows about (e.g. from a bug or crash)
+            assert await pool.acquire("orphan", "room", "t") is not None
+            result = await pool.reconcile_once(None, gw.service.live_call_ids, 5)
+            assert [lease.call_id for lease in result.reclaim] == ["orphan"]
+            assert [lease.call_id for lease in gw.store.leases()] == ["redirect:kept"]
+            client.close()
+
+    run(main)

@@ -99,3 +99,24 @@ def test_bad_urls_are_refused() -> None:
         open_store("mysql://localhost/x")
     with pytest.raises(ValueError):
         open_store("sqlite:///x", ttl=0)
+
+
+@pytest.mark.postgres
+def test_postgres_store_reconnects_after_the_link_drops(pg_url: str) -> None:
+    import psycopg
+
+    store = open_store(pg_url, ttl=10)
+    store.set_pool_size(3)
+    assert store.acquire("a", "room", "t", "gw", now=1.0) is not None
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    with pytest.raises(psycopg.OperationalError):
+        store.acquire("b", "room", "t", "gw", now=2.0)  # the call that finds the link dead
+    assert store.acquire("b", "room", "t", "gw", now=2.0) is not None  # reconnected
+    assert store.pool_state().leased == 2
+    store.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        store.pool_state()
