@@ -221,8 +221,9 @@ async def create_sip_uri(ctx: Ctx) -> Response:
     meeting_id = _meeting_id(ctx)
     request = validate(MeetingSipUriRequest, await ctx.json())
     user = meeting_id
-    if request.passcode is not None:
-        user += "." + request.passcode.get_secret_value()
+    if request.passcode is not None:  # an opaque token, never the passcode itself
+        token = hashlib.sha256(f"sip:{meeting_id}:{request.passcode.get_secret_value()}".encode())
+        user += "." + str(int(token.hexdigest()[:12], 16) % 10**10).zfill(10)
     return JSONResponse(
         {
             "sip_dialing": f"{user}@{CRC_DOMAIN}",

@@ -271,3 +271,16 @@ def test_crcgw_emulator_serves_until_stopped(tmp_path: Path) -> None:
         _, stderr = proc.communicate(timeout=10)
     assert db.exists()
     assert b"Zoom at http://127.0.0.1:" in stderr
+
+
+def test_dial_in_and_number_blocks(env: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEETING_PASSCODE", "777123")
+    dial = run("crc", "dial-in", "12345678910", "--passcode-env", "MEETING_PASSCODE", "--json")
+    report = dial.json()
+    assert report["sip_uri"].startswith("12345678910.") and "777123" not in dial.stdout
+    assert report["h323_ip_addresses"][:2] == ["162.255.37.11", "162.255.36.11"]
+    block = run("numbers", "blocks", "create", "--size", "3", "--area-code", "312", "--json").json()
+    assert len(block["phone_numbers"]) == 3
+    assert [b["id"] for b in run("numbers", "blocks", "list", "--json").json()] == [block["id"]]
+    assert run("numbers", "blocks", "release", block["id"]).code == 0
+    assert run("numbers", "blocks", "list", "--json").json() == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,31 @@ def register(app: typer.Typer) -> None:
             )
 
         emit(usage, as_json, show)
+
+    @crc.command("dial-in")
+    def dial_in(
+        meeting_id: str = typer.Argument(..., help="The meeting id (9-11 digits)."),
+        passcode_env: str | None = typer.Option(
+            None, help="Environment variable holding the passcode for Zoom's POST sip_dialing."
+        ),
+        as_json: bool = JsonOption,
+        config: Path | None = ConfigOption,
+    ) -> None:
+        """How a room joins a meeting: Zoom's SIP URI (POST /meetings/{id}/sip_dialing) and the
+        H.323 addresses of its invitation (GET /meetings/{id}/invitation)."""
+        passcode = None
+        if passcode_env is not None:
+            if passcode_env not in os.environ:
+                fail(f"environment variable {passcode_env} is not set")
+            passcode = os.environ[passcode_env]
+        with zoom_client(config) as zoom:
+            uri = zoom.meetings.create_sip_uri(meeting_id, passcode)
+            addresses = zoom.meetings.h323_ip_addresses(meeting_id)
+        report = {"meeting_id": meeting_id, "sip_uri": uri.sip_dialing,
+                  "expire_in": uri.expire_in, "h323_ip_addresses": addresses}
+
+        def show(_: Any) -> None:
+            print_table(f"Dial-in for meeting {meeting_id}", ("SIP URI", "valid (s)", "H.323"),
+                        [(uri.sip_dialing, uri.expire_in, ", ".join(addresses))])
+
+        emit(report, as_json, show)

@@ -9,7 +9,12 @@ from typing import Annotated, Any
 
 import typer
 
-from api_client.models import BillingAddress, PortingOrderCreate, PortingOrderUpdate
+from api_client.models import (
+    BillingAddress,
+    NumberBlockCreate,
+    PortingOrderCreate,
+    PortingOrderUpdate,
+)
 from gateway.cli.commands._api_common import (
     ConfigOption,
     JsonOption,
@@ -23,6 +28,7 @@ from gateway.cli.output import console, fail
 __all__ = ["register"]
 
 NUMBER_COLUMNS = ("id", "phone_number", "type", "status", "capabilities", "assignee")
+BLOCK_COLUMNS = ("id", "country", "area_code", "type", "size", "phone_numbers")
 ORDER_COLUMNS = ("order_id", "status", "phone_numbers", "submitted_at", "estimated_completion")
 
 
@@ -125,11 +131,51 @@ def _register_port(numbers: typer.Typer) -> None:
              show_rows("Portability", ("phone_number", "portable", "reason"), result.results))
 
 
+def _register_blocks(numbers: typer.Typer) -> None:
+    blocks = typer.Typer(help="Blocks of consecutive numbers.", no_args_is_help=True)
+    numbers.add_typer(blocks, name="blocks")
+
+    @blocks.command("list")
+    def list_blocks(as_json: bool = JsonOption, config: Path | None = ConfigOption) -> None:
+        """List number blocks."""
+        with zoom_client(config) as zoom:
+            items = zoom.number_blocks.list().to_list()
+        emit(items, as_json, show_rows("Number blocks", BLOCK_COLUMNS, items))
+
+    @blocks.command("create")
+    def create_block(
+        size: int = typer.Option(..., help="How many consecutive numbers (1..1000)."),
+        country: str = typer.Option("US", help="ISO country code."),
+        area_code: str | None = typer.Option(None, help="Area code."),
+        number_type: str = typer.Option(
+            "local", "--type", help="local, toll_free, national or mobile."
+        ),
+        as_json: bool = JsonOption,
+        config: Path | None = ConfigOption,
+    ) -> None:
+        """Reserve a block of consecutive numbers."""
+        body = validated(NumberBlockCreate, {"size": size, "country": country,
+                                             "area_code": area_code, "type": number_type})
+        with zoom_client(config) as zoom:
+            block = zoom.number_blocks.create(body)
+        emit(block, as_json, show_rows("Number block", BLOCK_COLUMNS, [block]))
+
+    @blocks.command("release")
+    def release_block(block_id: str = typer.Argument(..., help="The block id."),
+                      as_json: bool = JsonOption, config: Path | None = ConfigOption) -> None:
+        """Release a number block and its numbers."""
+        with zoom_client(config) as zoom:
+            zoom.number_blocks.delete(block_id)
+        emit({"id": block_id, "released": True}, as_json,
+             lambda _: console.print(f"released number block {block_id}"))
+
+
 def register(app: typer.Typer) -> None:
-    numbers = typer.Typer(help="Phone numbers: search, provision, assign, port.",
+    numbers = typer.Typer(help="Phone numbers: search, provision, assign, port, blocks.",
                           no_args_is_help=True)
     app.add_typer(numbers, name="numbers")
     _register_port(numbers)
+    _register_blocks(numbers)
 
     @numbers.command("search")
     def search(
