@@ -228,3 +228,21 @@ def test_incoming_call_answered_by_command_or_refused_after_ring_timeout(
         assert ended.code == 480
 
     run_engine(engine_config(kamailio, ring_timeout_s=0.5), scenario)
+
+
+def test_early_media_before_answer(baresip_factory: Callable[..., Baresip]) -> None:
+    early = baresip_factory("ed", answer="early")  # answers 183 with SDP, never 200
+
+    async def scenario(engine: SipEngine) -> None:
+        call = await engine.dial(early.direct_uri, options=CallOptions(timeout_s=2.0))
+        phase = await engine.wait_call(call, {CallPhase.EARLY_MEDIA, CallPhase.CONNECTED}, 5)
+        assert phase.phase is CallPhase.EARLY_MEDIA and phase.code == 183
+        await asyncio.sleep(0.6)
+        stats = await engine.call_stats(call)
+        assert stats.tx_packets > 5  # the early media session runs before any answer
+        media = [e for e in engine.events.since(0) if isinstance(e, MediaStateChanged)]
+        assert media and media[0].active and media[0].codec
+        ended = await engine.wait_call(call, {CallPhase.DISCONNECTED}, 5)
+        assert "no answer within 2 s" in (ended.explanation or "")
+
+    run_engine(engine_config(), scenario)
