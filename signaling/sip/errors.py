@@ -4,14 +4,13 @@
 
     SipError
     ├── SipConfigError (ValueError)   bad endpoint/engine/call settings, bad address or URI
-    ├── EngineError                   the engine is not running, was closed, or pjsua2 refused
-    │   └── EngineClosed
-    └── CallFailed                    a call ended before it connected (code, reason)
+    └── EngineError                   the engine is not running, was closed, or pjsua2 refused
+        └── EngineClosed
 """
 
 from __future__ import annotations
 
-__all__ = ["CallFailed", "EngineClosed", "EngineError", "SipConfigError", "SipError"]
+__all__ = ["EngineClosed", "EngineError", "SipConfigError", "SipError"]
 
 
 class SipError(Exception):
@@ -28,12 +27,3 @@ class EngineError(SipError):
 
 class EngineClosed(EngineError):
     """The engine was closed (or never started)."""
-
-
-class CallFailed(SipError):
-    """A call ended before it connected."""
-
-    def __init__(self, message: str, code: int | None = None, reason: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
