@@ -14,8 +14,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import socket
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -368,6 +370,10 @@ class GatewayConfig(BaseSettings):
     )
 
     data_dir: Path = Field(default_factory=default_data_dir)
+    instance_id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$",
+        description="this gateway's id in a shared store (default: host name + data dir)",
+    )
     rooms: list[RoomConfig] = Field(default_factory=list)
     zoom: ZoomConfig | None = None
     portsip: PortSipConfig | None = None
@@ -402,6 +408,16 @@ class GatewayConfig(BaseSettings):
     @property
     def store_url(self) -> str:
         return self.store.url or f"sqlite:///{self.data_dir / 'crcgw.sqlite3'}"
+
+    @property
+    def owner_id(self) -> str:
+        """The owner of this gateway's port leases: ``instance_id``, else the host name and a
+        digest of the data directory. Stable across restarts, so a restarted gateway frees what
+        it held before (:meth:`gateway.ports.PortPool.restart`)."""
+        if self.instance_id:
+            return self.instance_id
+        digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:8]
+        return f"{socket.gethostname()}-{digest}"
 
     @property
     def uses_emulator(self) -> bool:

@@ -52,7 +52,9 @@ def test_the_example_file_is_valid(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         monkeypatch.setenv(name, f"value-of-{name}")
     # every reference resolves except the password file, which exists on a real host only
     _, issues = check_config(EXAMPLE)
-    assert [(i.line, i.location) for i in issues] == [(22, "rooms[1].password_file")]
+    line = 1 + EXAMPLE.read_text().splitlines().index(
+        "    password_file: /etc/crcgw/huddle-3.password")
+    assert [(i.line, i.location) for i in issues] == [(line, "rooms[1].password_file")]
     assert "cannot read /etc/crcgw/huddle-3.password" in issues[0].message
 
 
@@ -182,8 +184,12 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         load_config(path)
 
 
-def test_defaults_without_a_file_object() -> None:
-    assert GatewayConfig().lifecycle.on_shutdown == "hangup"
+def test_defaults_without_a_file_object(tmp_path: Path) -> None:
+    config = GatewayConfig(data_dir=tmp_path)
+    assert config.lifecycle.on_shutdown == "hangup"
+    assert config.owner_id == GatewayConfig(data_dir=tmp_path).owner_id  # stable
+    assert config.owner_id != GatewayConfig(data_dir=tmp_path / "other").owner_id
+    assert GatewayConfig(instance_id="gw-a").owner_id == "gw-a"
 
 
 # -- the command line -------------------------------------------------------------------------
