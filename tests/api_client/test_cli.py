@@ -284,3 +284,36 @@ def test_dial_in_and_number_blocks(env: EmulatorServer, monkeypatch: pytest.Monk
     assert [b["id"] for b in run("numbers", "blocks", "list", "--json").json()] == [block["id"]]
     assert run("numbers", "blocks", "release", block["id"]).code == 0
     assert run("numbers", "blocks", "list", "--json").json() == []
+
+
+def test_real_zoom_404_on_seed_paths_explains_the_alternative(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.cli.commands import crc as crc_module
+
+    def not_found(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return httpx.Response(404, json={"code": 404, "message": "Not found"})
+
+    def fake_client(config: object = None) -> object:
+        from api_client import ZoomClient, ZoomCredentials
+
+        return _closing(ZoomClient(ZoomCredentials("a", "c", "s"),
+                                   transport=httpx.MockTransport(not_found)))
+
+    monkeypatch.setattr(crc_module, "zoom_client", fake_client)
+    outcome = run("crc", "ports")
+    assert outcome.code == 1
+    assert "GET /metrics/crc" in outcome.stderr and "HTTP 404" in outcome.stderr
+
+
+def _closing(client: Any) -> Any:
+    from contextlib import contextmanager
+
+    from gateway.cli.commands._api_common import api_errors
+
+    @contextmanager
+    def managed() -> Iterator[Any]:
+        with api_errors(), client:
+            yield client
+
+    return managed()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from api_client import NotFoundError
+from api_client.clients import ZOOM_API_URL
 from gateway.cli.commands._api_common import ConfigOption, JsonOption, emit, zoom_client
 from gateway.cli.output import console, fail, print_table
 
@@ -24,6 +28,18 @@ def _date(text: str | None, name: str) -> dt.date | None:
         fail(f"{name}: expected a date YYYY-MM-DD (got {text!r})")
 
 
+@contextmanager
+def _seed_path_hint(base_url: str) -> Iterator[None]:
+    """The seed's live CRC paths are not Zoom's: say what to use instead when Zoom answers 404."""
+    try:
+        yield
+    except NotFoundError as exc:
+        if base_url.rstrip("/") != ZOOM_API_URL:
+            raise
+        fail(f"{exc} (api.zoom.us has no live CRC port API: use --from/--to, which reads "
+             "GET /metrics/crc, or the gateway's configured pool size)", exit_code=1)
+
+
 def register(app: typer.Typer) -> None:
     crc = typer.Typer(
         help="Cloud Room Connector: settings and port usage (Zoom, or the embedded emulator).",
@@ -35,7 +51,7 @@ def register(app: typer.Typer) -> None:
     def settings(as_json: bool = JsonOption, config: Path | None = ConfigOption) -> None:
         """Show CRC settings: enabled, SIP URI, H.323 addresses, ports allocated and in use
         (seed path /accounts/{accountId}/crc, served by the emulator; not a Zoom API)."""
-        with zoom_client(config) as zoom:
+        with zoom_client(config) as zoom, _seed_path_hint(zoom.credentials.base_url):
             value = zoom.crc.settings()
 
         def show(_: Any) -> None:
@@ -77,7 +93,8 @@ def register(app: typer.Typer) -> None:
 
                 emit(metrics, as_json, show_metrics)
                 return
-            usage = zoom.crc.ports()
+            with _seed_path_hint(zoom.credentials.base_url):
+                usage = zoom.crc.ports()
 
         def show(_: Any) -> None:
             print_table(
