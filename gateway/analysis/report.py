@@ -208,8 +208,6 @@ def build_report(
     streams = sorted((analyser.report(f, names) for f, names in selected),
                      key=lambda s: s.first_frame)
     all_notes = list(notes)
-    if malformed:
-        all_notes.append(f"{malformed} malformed packet(s) (tshark expert info)")
     if not calls and not streams:
         all_notes.append("no SIP or H.225 call and no RTP stream found")
     return AnalysisReport(capture, calls, other, streams, malformed, unreadable, all_notes)

@@ -48,14 +48,15 @@ def _show(report: AnalysisReport, ladders: bool) -> None:
             console.print()
     print_table(
         f"RTP streams ({len(report.streams)}; jitter over audio packets, RFC 3550)",
-        ("ssrc", "src", "dst", "PT", "codec", "packets", "lost", "seq err", "dup",
-         "jitter ms", "max jitter", "max delta", "MOS", "DTMF"),
+        ("ssrc", "src", "dst", "codec", "pkts", "lost", "seq err/dup", "jitter ms mean/max",
+         "max \u0394 ms", "MOS", "DTMF"),
         (
             (
-                f"0x{s.ssrc:08x}", s.src, s.dst, s.payload_type, s.codec, s.stats.packets,
-                f"{s.stats.lost} ({100 * s.stats.loss_fraction:.1f}%)", s.stats.sequence_errors,
-                s.stats.duplicates, _fmt(s.stats.mean_jitter_ms, 3), _fmt(s.stats.max_jitter_ms, 3),
-                _fmt(s.stats.max_delta_ms, 3), _fmt(s.mos, 2), s.dtmf or "-",
+                f"0x{s.ssrc:08x}", s.src, s.dst, f"{s.codec} ({s.payload_type})",
+                s.stats.packets, f"{s.stats.lost} ({100 * s.stats.loss_fraction:.1f}%)",
+                f"{s.stats.sequence_errors}/{s.stats.duplicates}",
+                f"{s.stats.mean_jitter_ms:.2f}/{s.stats.max_jitter_ms:.2f}",
+                f"{s.stats.max_delta_ms:.1f}", _fmt(s.mos, 2), s.dtmf or "-",
             )
             for s in report.streams
         ),
