@@ -129,7 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.parallel < 1 or args.dials < 0:
         parser.error("--parallel must be >= 1 and --dials >= 0")
-    store = open_store(args.url, ttl=args.ttl)
+    try:
+        store = open_store(args.url, ttl=args.ttl)
+    except Exception as exc:  # noqa: BLE001 - one line, no traceback
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        sys.stderr.write(f"hammer: cannot open the store: {type(exc).__name__}: {first}\n")
+        return 2
     try:
         run(store, args.owner, args.dials, parallel=args.parallel, hold=args.hold,
             heartbeat=args.heartbeat, hold_forever=args.hold_forever,
