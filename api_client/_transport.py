@@ -27,7 +27,7 @@ from api_client.errors import (
 )
 from api_client.ratelimit import RateLimiter
 from api_client.redact import redact_url
-from api_client.retry import RetryPolicy
+from api_client.retry import RetryPolicy, parse_retry_after
 
 __all__ = ["AsyncSender", "ClientState", "SenderConfig", "SyncSender"]
 
@@ -94,7 +94,10 @@ def _outcome(
                 request_id=error.request_id,
             )
     else:
-        delay = config.retry.retry_status(call.method, response.status_code, attempt)
+        hint = parse_retry_after(response.headers.get("retry-after"), config.wall_clock())
+        delay = config.retry.retry_status(
+            call.method, response.status_code, attempt, hint[0] if hint else None
+        )
     if delay is None or isinstance(error, DailyRateLimitError):
         raise error
     return _Retry(delay)

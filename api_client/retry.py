@@ -94,13 +94,21 @@ class RetryPolicy:
         jittered: float = base + self.rng.uniform(-spread, spread)
         return max(0.0, jittered)
 
-    def retry_status(self, method: str, status_code: int, attempt: int) -> float | None:
-        """Delay before retrying a 408/5xx answer, or ``None`` to give up."""
+    def retry_status(
+        self, method: str, status_code: int, attempt: int, retry_after: float | None = None
+    ) -> float | None:
+        """Delay before retrying a 408/5xx answer, or ``None`` to give up. A ``Retry-After``
+        (503 often has one) lengthens the backoff, up to ``max_retry_after``."""
         if attempt > self.max_retries or method.upper() not in IDEMPOTENT_METHODS:
             return None
         if status_code not in _RETRYABLE_STATUS:
             return None
-        return self.backoff(attempt)
+        delay = self.backoff(attempt)
+        if retry_after is not None:
+            if retry_after > self.max_retry_after:
+                return None
+            delay = max(delay, retry_after)
+        return delay
 
     def retry_connection(self, method: str, attempt: int) -> float | None:
         """Delay before retrying after a connection error or timeout, or ``None`` to give up."""

@@ -13,12 +13,14 @@ An ASGI app (Starlette, served by uvicorn) with its state in SQLite:
   ``GET /v2/metrics/crc`` is computed from the calls' history.
 
 Start it in-process with :func:`run_emulator` (a context manager yielding an
-:class:`EmulatorServer` on a free loopback port) or from the command line with
+:class:`EmulatorServer` on a free loopback port; ``async with EmulatorServer()`` from async code)
+or from the command line with
 ``crcgw emulator --port N [--db FILE]``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import threading
@@ -34,7 +36,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api_client.clients import PortSipCredentials, ZoomClient, ZoomCredentials
+from api_client.clients import AsyncZoomClient, PortSipCredentials, ZoomClient, ZoomCredentials
 from api_client.emulator._core import Emulator, EmulatorSettings
 from api_client.emulator._numbers_routes import number_routes
 from api_client.emulator._portsip_routes import portsip_app_routes
@@ -182,6 +184,26 @@ class EmulatorServer:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    async def __aenter__(self) -> Self:
+        """``async with EmulatorServer() as emu:`` starts it without blocking the event loop."""
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await asyncio.to_thread(self.stop)
+
+    async def astart_call(
+        self, device_id: str | None = None, meeting_id: str | None = None
+    ) -> EmulatorCall:
+        """Async :meth:`start_call` (for the gateway's embedded mode)."""
+        async with AsyncZoomClient(self.zoom_credentials(self.settings.account_id)) as client:
+            return await client.emulator.start_call(device_id, meeting_id)
+
+    async def aend_call(self, call_id: str) -> None:
+        async with AsyncZoomClient(self.zoom_credentials(self.settings.account_id)) as client:
+            await client.emulator.end_call(call_id)
 
 
 @contextmanager

@@ -368,3 +368,16 @@ def test_remaining_crud_endpoints_against_the_emulator(emulator: EmulatorServer)
         block = zoom.number_blocks.create(NumberBlockCreate(country="US", size=2))
         assert [b.id for b in zoom.number_blocks.list()] == [block.id]
         assert zoom.number_blocks.get(block.id).size == 2
+
+
+def test_async_start_and_call_reporting() -> None:
+    async def main() -> tuple[int, int]:
+        async with EmulatorServer(settings=EmulatorSettings(ports_allocated=3)) as emu:
+            call = await emu.astart_call("room-async", MEETING)
+            async with AsyncZoomClient(emu.zoom_credentials()) as zoom:
+                during = (await zoom.crc.ports()).ports_in_use
+                await emu.aend_call(call.id)
+                after = (await zoom.crc.ports()).ports_in_use
+        return during, after
+
+    assert asyncio.run(main()) == (1, 0)

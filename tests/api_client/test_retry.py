@@ -67,6 +67,9 @@ def test_only_idempotent_methods_retry_server_errors() -> None:
     assert policy.retry_status("GET", 503, policy.max_retries + 1) is None
     assert policy.retry_connection("POST", 1) is None
     assert policy.retry_connection("GET", 1) == 0.5
+    assert policy.retry_status("GET", 503, 1, retry_after=5.0) == 5.0  # Retry-After lengthens
+    assert policy.retry_status("GET", 503, 3, retry_after=0.1) == 2.0  # but never shortens
+    assert policy.retry_status("GET", 503, 1, retry_after=3600.0) is None
 
 
 def test_rate_limited_retry_uses_retry_after_unless_too_far() -> None:

@@ -63,6 +63,16 @@ def test_5xx_on_get_is_retried_with_backoff_and_counted(
     assert sleeps.delays == [0.5, 1.0, 2.0]
 
 
+def test_503_retry_after_is_honoured(
+    zoom_credentials: ZoomCredentials, fake: FakeZoom, sleeps: Sleeps
+) -> None:
+    fake.on("GET", PORTS, [httpx.Response(503, headers={"Retry-After": "4"}),
+                          httpx.Response(200, json=CRC)])
+    with client(zoom_credentials, fake, sleeps) as api:
+        api.crc.ports()
+    assert sleeps.delays == [4.0]
+
+
 def test_5xx_gives_up_after_max_retries(
     zoom_credentials: ZoomCredentials, fake: FakeZoom, sleeps: Sleeps
 ) -> None:
