@@ -64,7 +64,8 @@ def live_capture(tshark: str, tmp_path: Path) -> Callable[[str], AbstractContext
                 time.sleep(0.05)
             _wait_until_capturing(pcap, probe, deadline)
             yield pcap
-            time.sleep(0.3)  # let the last packets reach the capture
+            # packets are written in order: once a last probe is in the file, so is the traffic
+            _wait_until_capturing(pcap, probe, time.monotonic() + 20)
         finally:
             process.send_signal(signal.SIGINT)
             try:
