@@ -146,6 +146,10 @@ class AsyncSender:
                 raise
             except httpx.TransportError as exc:
                 delay = _connection_retry(config, call, exc, attempt)
+            except httpx.HTTPError as exc:  # decoding, redirects: not worth a retry
+                raise ApiConnectionError(
+                    f"{type(exc).__name__}: {exc}", endpoint=call.endpoint
+                ) from exc
             else:
                 result = _outcome(config, call, response, attempt)
                 if not isinstance(result, _Retry):
@@ -181,6 +185,10 @@ class SyncSender:
                 raise
             except httpx.TransportError as exc:
                 delay = _connection_retry(config, call, exc, attempt)
+            except httpx.HTTPError as exc:  # decoding, redirects: not worth a retry
+                raise ApiConnectionError(
+                    f"{type(exc).__name__}: {exc}", endpoint=call.endpoint
+                ) from exc
             else:
                 result = _outcome(config, call, response, attempt)
                 if not isinstance(result, _Retry):

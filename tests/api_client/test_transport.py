@@ -328,3 +328,15 @@ def test_empty_path_parameters_fail_before_any_io(
         with pytest.raises(ValueError, match="page_size must be 1..300"):
             api.sip_phones.list(page_size=301)
     assert fake.requests == [] and fake.token_requests == []
+
+
+def test_other_httpx_errors_become_api_errors(
+    zoom_credentials: ZoomCredentials, fake: FakeZoom, sleeps: Sleeps
+) -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise httpx.DecodingError("bad gzip", request=request)
+
+    fake.on("GET", PORTS, broken)
+    with client(zoom_credentials, fake, sleeps) as api, pytest.raises(ApiConnectionError) as caught:
+        api.crc.ports()
+    assert "DecodingError" in str(caught.value) and sleeps.delays == []
