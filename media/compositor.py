@@ -14,6 +14,7 @@ leaves, the source size changes, the speaker border moves); gutters are painted 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from media._checks import check_array, check_choice
 from media.colour import i420_planes, rgb_to_yuv
 from media.layouts import FIT_MODES, MAX_VISIBLE, Layout, Placement, Rect, fit, resolve_layout
 from media.layouts import tile_rects as layout_tile_rects
-from media.scaling import HAVE_OPENCV, ScalePlan
+from media.scaling import HAVE_OPENCV, ScalePlan, cv2
 
 __all__ = ["PIXEL_FORMATS", "Compositor"]
 
@@ -40,6 +41,17 @@ def _check_rgb(name: str, colour: Any) -> RGB:
     ):
         raise ValueError(f"{name}: expected an (r, g, b) tuple of 0..255 integers, got {colour!r}")
     return (int(colour[0]), int(colour[1]), int(colour[2]))
+
+
+@dataclass(frozen=True)
+class _TilePlan:
+    """Everything about one (source size, tile) pair that does not change between frames."""
+
+    placement: Placement
+    scaler: ScalePlan
+    crops: tuple[tuple[slice, slice], ...]
+    views: tuple[U8, ...]
+    prefetch: bool
 
 
 class Compositor:
@@ -88,7 +100,7 @@ class Compositor:
         else:
             self.buffer = np.empty((height, width, 3), np.uint8)
             self._planes = (self.buffer,)
-        self._plans: dict[tuple[int, int, Rect], tuple[Placement, ScalePlan]] = {}
+        self._plans: dict[tuple[int, int, Rect], _TilePlan] = {}
         self._tiles_by_count: dict[int, tuple[Rect, ...]] = {}
         self._shown: tuple[Rect, ...] = ()
         self._tile_state: list[object] = []
@@ -133,9 +145,9 @@ class Compositor:
 
     def plan(self, source_width: int, source_height: int, tile: Rect) -> Placement:
         """The (cached) placement of a source of this size in ``tile``."""
-        return self._plan(source_width, source_height, tile)[0]
+        return self._plan(source_width, source_height, tile).placement
 
-    def _plan(self, sw: int, sh: int, tile: Rect) -> tuple[Placement, ScalePlan]:
+    def _plan(self, sw: int, sh: int, tile: Rect) -> _TilePlan:
         key = (sw, sh, tile)
         cached = self._plans.get(key)
         if cached is None:
@@ -147,7 +159,16 @@ class Compositor:
                 placement.content.h,
                 use_opencv=self.use_opencv,
             )
-            cached = self._plans[key] = (placement, scaler)
+            s, c = placement.source, placement.content
+            crops, views = [], []
+            for index, plane in enumerate(self._planes):
+                d = 2 if index and self.pixel_format == "yuv420p" else 1
+                crops.append(np.s_[s.y // d : (s.y + s.h) // d, s.x // d : (s.x + s.w) // d])
+                views.append(plane[c.y // d : (c.y + c.h) // d, c.x // d : (c.x + c.w) // d])
+            prefetch = self.use_opencv and scaler.kernel != "copy"
+            cached = self._plans[key] = _TilePlan(
+                placement, scaler, tuple(crops), tuple(views), prefetch
+            )
         return cached
 
     # -- composing -----------------------------------------------------------------------------
@@ -215,12 +236,19 @@ class Compositor:
                     self._tile_state[slot] = "empty+border"
                 continue
             src_planes, sw, sh = self._source_planes(index, frame)  # type: ignore[arg-type]
-            placement, scaler = self._plan(sw, sh, tile)
+            plan = self._plan(sw, sh, tile)
+            placement = plan.placement
             state = (sw, sh, bordered)
             if self._tile_state[slot] != state and placement.content != tile:
                 self._fill(self._planes, (tile.x, tile.y, tile.w, tile.h), self._bg)
             self._tile_state[slot] = state
-            self._draw(src_planes, placement, scaler)
+            if plan.prefetch:
+                # OpenCV's kernels keep few reads in flight and crawl on a frame that is not
+                # cached; one streaming read first pulls it into L2 (2-3x faster on fresh frames)
+                cv2.sumElems(frame)
+            apply = plan.scaler.apply
+            for src, crop, view in zip(src_planes, plan.crops, plan.views, strict=True):
+                apply(src[crop], view)
             if bordered:
                 self._draw_border(tile)
         return self.buffer
@@ -235,12 +263,3 @@ class Compositor:
             return None
         self._shown = ()  # the buffer was not updated: repaint everything next time
         return frame
-
-    def _draw(self, src_planes: tuple[U8, ...], placement: Placement, scaler: ScalePlan) -> None:
-        s, c = placement.source, placement.content
-        for index, (src, dst) in enumerate(zip(src_planes, self._planes, strict=True)):
-            d = 2 if index else 1
-            scaler.apply(
-                src[s.y // d : (s.y + s.h) // d, s.x // d : (s.x + s.w) // d],
-                dst[c.y // d : (c.y + c.h) // d, c.x // d : (c.x + c.w) // d],
-            )

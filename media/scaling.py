@@ -14,9 +14,9 @@ Kernel choice (``src`` and ``dst``: crop and content sizes of a :class:`~media.l
   averaging is measured by ``crcgw media bench``);
 - ``area``: generic area average for other ratios below 1/2 (OpenCV ``INTER_AREA``).
 
-Before an OpenCV kernel runs, one streaming read (``cv2.sumElems``) pulls the source crop into the
-cache: ``cv2.resize`` keeps too few memory reads in flight to stream a frame that is not cached, and
-this prefetch makes the whole tile 2-3x faster on frames fresh from a decoder.
+The compositor makes one streaming read (``cv2.sumElems``) of each source frame before its
+kernels run: ``cv2.resize`` keeps too few memory reads in flight to stream a frame that is not
+cached, and that prefetch makes a tile 2-3x faster on frames fresh from a decoder.
 
 Without OpenCV (or with ``use_opencv=False``) a pure-numpy kernel gives the same geometry: exact
 area averaging for every downscale and bilinear for upscales, as separable gathers with
@@ -42,6 +42,7 @@ except ImportError:  # pragma: no cover - exercised by forcing use_opencv=False
 
 __all__ = [
     "HAVE_OPENCV",
+    "cv2",
     "ScalePlan",
     "axis_weights",
     "choose_kernel",
@@ -187,9 +188,6 @@ class ScalePlan:
         if not self.use_opencv:
             resize_numpy(src, dst)
             return
-        # OpenCV's resize keeps few reads in flight and crawls on a source that is not cached;
-        # one fast streaming read first pulls the crop into L2 (2-3x faster for uncached sources).
-        cv2.sumElems(src)
         if self.kernel == "box":
             self._box(src, dst, self.scale.denominator)
         elif self.kernel == "rational":
