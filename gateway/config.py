@@ -271,15 +271,27 @@ class PortsConfig(_Section):
 
 class StoreConfig(_Section):
     """Where leases and call records live: ``sqlite:///PATH`` or ``postgresql://…``. Empty: a
-    SQLite file ``crcgw.sqlite3`` in the data directory."""
+    SQLite file ``crcgw.sqlite3`` in the data directory. A PostgreSQL password comes from
+    ``password_env``/``password_file`` (or libpq's own ``PGPASSWORD``/``~/.pgpass``), never
+    from the URL."""
+
+    _secrets: ClassVar[tuple[str, ...]] = ("password",)
 
     url: str | None = None
+    password: Any = _literal_secret("password")
+    password_env: EnvName | None = None
+    password_file: Path | None = None
 
     @field_validator("url")
     @classmethod
     def _scheme(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^(sqlite:///.+|postgres(ql)?://\S+)$", value):
             raise ValueError("expected sqlite:///PATH or postgresql://USER@HOST/DB")
+        if value is not None and re.match(r"^postgres(ql)?://[^/@]*:[^/@]*@", value):
+            raise ValueError(
+                "the URL must not carry a password: use store.password_env: VARIABLE or "
+                "store.password_file: PATH (or PGPASSWORD / ~/.pgpass)"
+            )
         return value
 
 
@@ -430,11 +442,16 @@ class GatewayConfig(BaseSettings):
     def http_token(self, environ: Mapping[str, str] | None = None) -> SecretStr | None:
         return self.http.secret("token", environ)
 
+    def store_password(self, environ: Mapping[str, str] | None = None) -> SecretStr | None:
+        return self.store.secret("password", environ)
+
     def secret_problems(
         self, environ: Mapping[str, str] | None = None
     ) -> list[tuple[tuple[str | int, ...], str]]:
         """``(location, message)`` for every secret reference that cannot be resolved now."""
-        sections: list[tuple[tuple[str | int, ...], _Section]] = [(("http",), self.http)]
+        sections: list[tuple[tuple[str | int, ...], _Section]] = [
+            (("http",), self.http), (("store",), self.store)
+        ]
         sections += [(("rooms", i), room) for i, room in enumerate(self.rooms)]
         if self.zoom is not None:
             sections.append((("zoom",), self.zoom))

@@ -15,6 +15,8 @@ owner's leases expire ``ttl`` seconds after its last heartbeat.
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 from gateway.store._records import CDR_FIELDS, Cdr, Lease, PoolState
 from gateway.store._sql import SqlStore
 
@@ -28,9 +30,9 @@ class StoreUrlError(ValueError):
     """The store URL is neither ``sqlite:///PATH`` nor ``postgresql://…``."""
 
 
-def open_store(url: str, ttl: float = 90.0) -> SqlStore:
+def open_store(url: str, ttl: float = 90.0, password: SecretStr | None = None) -> SqlStore:
     """Open (and create if needed) the store at ``url``; leases live ``ttl`` seconds past their
-    owner's last heartbeat."""
+    owner's last heartbeat. ``password``: the PostgreSQL password (kept out of the URL)."""
     if url.startswith("sqlite:///"):
         from gateway.store.sqlite import SqliteStore
 
@@ -39,5 +41,5 @@ def open_store(url: str, ttl: float = 90.0) -> SqlStore:
     if url.startswith(("postgresql://", "postgres://")):
         from gateway.store.postgres import PostgresStore
 
-        return PostgresStore(url, ttl)
+        return PostgresStore(url, ttl, password=password)
     raise StoreUrlError("store URL must be sqlite:///PATH or postgresql://USER@HOST/DB")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+from pydantic import SecretStr
 
 from gateway.store._sql import Cursor, SqlStore
 
@@ -25,9 +26,17 @@ class PostgresStore(SqlStore):
 
     _REAL = "DOUBLE PRECISION"
 
-    def __init__(self, url: str, ttl: float = 90.0, *, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        ttl: float = 90.0,
+        *,
+        password: SecretStr | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
         super().__init__(ttl)
         self.url = url
+        self._password = password
         self._connect_timeout = int(max(1, connect_timeout))
         self._closed = False
         self._conn: psycopg.Connection[tuple[object, ...]] | None = self._connect()
@@ -37,7 +46,14 @@ class PostgresStore(SqlStore):
                 cur.run(statement)
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
-        return psycopg.connect(self.url, autocommit=True, connect_timeout=self._connect_timeout)
+        if self._password is None:
+            return psycopg.connect(self.url, autocommit=True,
+                                   connect_timeout=self._connect_timeout)
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=self._connect_timeout,
+                               password=self._password.get_secret_value())
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.url!r}, ttl={self.ttl})"
 
     @contextmanager
     def _transaction(self, *, pool_lock: bool) -> Iterator[Cursor]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from gateway.config import check_config, load_config
 from gateway.store import Store, StoreUrlError, open_store
+from tests.gateway.pgserver import PgServer
 
 
 def test_unknown_pool_size_refuses_every_acquire(store: Store) -> None:
@@ -120,3 +124,33 @@ def test_postgres_store_reconnects_after_the_link_drops(pg_url: str) -> None:
     store.close()
     with pytest.raises(RuntimeError, match="closed"):
         store.pool_state()
+
+
+@pytest.mark.postgres
+def test_postgres_password_comes_from_the_configuration_not_the_url(
+    pg_server: PgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_server.url, autocommit=True) as admin:
+        admin.execute("CREATE ROLE crcgw_pw LOGIN PASSWORD 'pw-secret-1'")
+        admin.execute("CREATE DATABASE crcgw_pw_db OWNER crcgw_pw")
+        hba = pg_server.data / "pg_hba.conf"
+        hba.write_text("host all crcgw_pw 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+        admin.execute("SELECT pg_reload_conf()")
+    url = f"postgresql://crcgw_pw@127.0.0.1:{pg_server.port}/crcgw_pw_db"
+    with pytest.raises(psycopg.OperationalError):
+        open_store(url)
+    config_file = tmp_path / "crcgw.yaml"
+    config_file.write_text(f"store:\n  url: {url}\n  password_env: GW_DB_PASSWORD\n")
+    monkeypatch.setenv("GW_DB_PASSWORD", "pw-secret-1")
+    config = load_config(config_file)
+    store = open_store(config.store_url, password=config.store_password())
+    store.set_pool_size(1)
+    assert store.acquire("a", "room", "t", "gw", now=1.0) is not None
+    assert "pw-secret-1" not in repr(store) + repr(config)
+    store.close()
+    config_file.write_text(f"store:\n  url: {url.replace('crcgw_pw@', 'crcgw_pw:x@')}\n")
+    _, issues = check_config(config_file)
+    assert [(i.line, i.location) for i in issues] == [(2, "store.url")]
+    assert "must not carry a password" in issues[0].message
