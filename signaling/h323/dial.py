@@ -176,7 +176,7 @@ async def dial(
     if isinstance(target, str):
         target = parse(target)
     if target.protocol != "h323" or not target.host:
-        raise ValueError(f"not an H.323 dial string: {target}")
+        raise ValueError(f"not an H.323 dial string: {target.without_secrets()}")
     remote = (target.host, port or target.port or DEFAULT_PORT)
     run = _DialRun(
         target,

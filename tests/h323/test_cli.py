@@ -172,7 +172,7 @@ def test_register_h323_rejected_exits_1() -> None:
     ("args", "message"),
     [
         (["h323-dial", "127.0.0.1##12"], "crcgw: error: bad dial string: meeting_id"),
-        (["h323-dial", "123456789@zoomcrc.com"], "crcgw: error: not an H.323 dial string"),
+        (["h323-dial", "123456789.97531@zoomcrc.com"], "crcgw: error: not an H.323 dial string"),
         (
             ["register-h323", "--gatekeeper", "127.0.0.1", "--alias", "r", "--ttl", "0"],
             "crcgw: error: --ttl must be a positive number of seconds (got 0)",
@@ -187,7 +187,7 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None
     result = crcgw(*args)
     assert result.returncode == 2
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and "97531" not in result.stderr
 
 
 def test_dial_through_a_gatekeeper() -> None:

@@ -64,7 +64,10 @@ def run_h323_dial(
     except DialStringError as exc:
         fail(f"bad dial string: {exc}")
     if parsed.protocol != "h323":
-        fail(f"not an H.323 dial string (expected HOST[:PORT]##MEETING[#PASSCODE...]): {parsed}")
+        fail(
+            "not an H.323 dial string (expected HOST[:PORT]##MEETING[#PASSCODE...]): "
+            f"{parsed.without_secrets()}"
+        )
     if timeout <= 0:
         fail("--timeout must be positive")
     options: dict[str, Any] = {}
