@@ -15,11 +15,15 @@ from signaling.h323 import H323Peer, dial, tpkt
 from signaling.h323.gatekeeper import GatekeeperServer
 from signaling.h323.h225 import Alias, CallMessage
 from signaling.h323.h245 import summarize
+from signaling.h323.q931 import MessageType, Q931Message
 from signaling.h323.ras_client import RasClient
 from tests.h323.conftest import free_port
 from tests.h323.pdml import Packet, dissect, tcp_payloads
 
 pytestmark = pytest.mark.capture
+
+# Q.931 over TPKT is found by tshark's TCP heuristic on any port (tshark 4.0 offers no
+# ``-d tcp.port==N,q931``); RAS on a non-standard UDP port needs ``-d udp.port==N,h225``.
 
 MEETING = "123456789#97531#308"
 H225_V4 = "0.0.8.2250.0.4"
@@ -160,6 +164,32 @@ def test_everything_crcgw_sends_dissects_cleanly_and_as_sent(
     ]
     assert ras[2].show("h225.timeToLive") == ["60"] and ras[3].show("h225.timeToLive") == ["60"]
     assert ras[3].show("h225.endpointIdentifier") == ras[8].show("h225.endpointIdentifier")
+
+
+def test_the_judge_flags_a_broken_message(
+    tshark: str, live_capture: Callable[[str], AbstractContextManager[Path]]
+) -> None:
+    """The check above can fail: a user-user IE with undecodable PER is flagged by tshark."""
+    broken = tpkt.encode(bytes(Q931Message(MessageType.ALERTING, 7, True, user_user=b"\x20\xff")))
+
+    async def serve_once(port: int) -> None:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(broken)
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", port)
+        async with server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            await reader.read()
+            writer.close()
+            await writer.wait_closed()
+
+    port = free_port()
+    with live_capture(f"tcp port {port}") as pcap:
+        asyncio.run(asyncio.wait_for(serve_once(port), 10))
+    packets = dissect(tshark, pcap, "q931")
+    assert len(packets) == 1 and packets[0].malformed
 
 
 # -- a real H.323 call recorded by others ---------------------------------------------------------
