@@ -88,6 +88,15 @@ class Mixer:
         self._gains = np.ones(n, np.float32)  # per mix-minus row
         self._full_gain = np.ones(1, np.float32)
         self._limiting_rows = 0
+        self._last_count = 0
+
+    def levels_dbfs(self) -> npt.NDArray[np.float64]:
+        """RMS level (dBFS) of each input of the last tick, from the mixer's float copy."""
+        xf = self._xf[: self._last_count]
+        energy = np.einsum("ij,ij->i", xf, xf) / self.samples
+        with np.errstate(divide="ignore"):
+            result: npt.NDArray[np.float64] = 10 * np.log10(energy.astype(np.float64) / 32768.0**2)
+        return result
 
     @property
     def gains(self) -> F32:
@@ -132,6 +141,7 @@ class Mixer:
             self._gains[n:] = 1.0  # rows past the current count start fresh when used again
         xf = self._xf[:n]
         np.copyto(xf, x)
+        self._last_count = n
         total = np.dot(self._ones[:n], xf, out=self._total)  # exact: integer sums < 2**24
         minus16 = self._minus16[:n]
         gains = self._gains[:n]

@@ -29,7 +29,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from media.compositor import Compositor
 from media.layouts import Layout
-from media.mixer import Mixer, levels_dbfs
+from media.mixer import Mixer
 from media.pacing import FramePacer, LatestFrame
 from media.resampler import RATES, Resampler
 from media.speaker import ActiveSpeakerDetector
@@ -250,7 +250,7 @@ class MixedAudioTrack(MediaStreamTrack):
         for row, fifo in zip(self._block, self._fifos, strict=True):
             fifo.take(row)
         result = self.mixer.mix(self._block)
-        self.detector.update(levels_dbfs(self._block), self._clock())
+        self.detector.update(self.mixer.levels_dbfs(), self._clock())
         pcm = result.full if self.exclude is None else result.minus[self.exclude]
         frame = av.AudioFrame.from_ndarray(pcm[None, :].copy(), format="s16", layout="mono")
         frame.sample_rate = rate

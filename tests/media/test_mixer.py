@@ -81,6 +81,14 @@ def test_levels_dbfs() -> None:
     assert levels[2] == pytest.approx(-20.0, abs=0.01)
 
 
+def test_levels_of_the_last_tick_match_levels_dbfs() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.integers(-3000, 3000, (5, 320)).astype(np.int16)
+    mixer = Mixer(16000, capacity=5)
+    mixer.mix(x)
+    assert np.allclose(mixer.levels_dbfs(), levels_dbfs(x))
+
+
 def test_two_hundred_participants() -> None:
     rng = np.random.default_rng(0)
     x = rng.integers(-50, 50, (200, 960)).astype(np.int16)
