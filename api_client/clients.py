@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal, Self
+from typing import Literal, Self, TypedDict, Unpack
 
 import httpx
 
@@ -33,10 +33,12 @@ from api_client.ratelimit import RateLimiter, shared_limiter
 from api_client.retry import RetryPolicy
 
 __all__ = [
+    "AsyncOptions",
     "AsyncPortSipClient",
     "AsyncZoomClient",
     "PortSipClient",
     "PortSipCredentials",
+    "SyncOptions",
     "ZoomClient",
     "ZoomCredentials",
 ]
@@ -102,28 +104,50 @@ class _Lifecycle:
         self.state = ClientState.OPENED
 
 
+class AsyncOptions(TypedDict, total=False):
+    """Keyword options of the async clients."""
+
+    transport: httpx.AsyncBaseTransport | None
+    timeout: httpx.Timeout
+    retry: RetryPolicy | None
+    sleep: Callable[[float], Awaitable[None]] | None
+    clock: Callable[[], float]
+
+
+class SyncOptions(TypedDict, total=False):
+    """Keyword options of the sync clients."""
+
+    transport: httpx.BaseTransport | None
+    timeout: httpx.Timeout
+    retry: RetryPolicy | None
+    sleep: Callable[[float], None] | None
+    clock: Callable[[], float]
+
+
+_HEADERS = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+
+
 class _AsyncBase(_Lifecycle):
     def __init__(
         self,
         base_url: str,
         auth: httpx.Auth,
-        *,
-        transport: httpx.AsyncBaseTransport | None,
-        timeout: httpx.Timeout,
-        retry: RetryPolicy | None,
         limiter: RateLimiter | None,
-        sleep: Callable[[float], Awaitable[None]] | None,
-        clock: Callable[[], float],
+        options: AsyncOptions,
     ) -> None:
         self.http = httpx.AsyncClient(
             base_url=_base(base_url),
             auth=auth,
-            transport=transport,
-            timeout=timeout,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            transport=options.get("transport"),
+            timeout=options.get("timeout", DEFAULT_TIMEOUT),
+            headers=_HEADERS,
         )
-        self.config = SenderConfig(retry=retry or RetryPolicy(), limiter=limiter, clock=clock)
-        self.send = AsyncSender(self.http, self.config, sleep or asyncio.sleep)
+        self.config = SenderConfig(
+            retry=options.get("retry") or RetryPolicy(),
+            limiter=limiter,
+            clock=options.get("clock", time.monotonic),
+        )
+        self.send = AsyncSender(self.http, self.config, options.get("sleep") or asyncio.sleep)
 
     async def request(self, call: Call[object]) -> object:
         """Send any :class:`~api_client._call.Call` (escape hatch for endpoints not wrapped)."""
@@ -154,23 +178,22 @@ class _SyncBase(_Lifecycle):
         self,
         base_url: str,
         auth: httpx.Auth,
-        *,
-        transport: httpx.BaseTransport | None,
-        timeout: httpx.Timeout,
-        retry: RetryPolicy | None,
         limiter: RateLimiter | None,
-        sleep: Callable[[float], None] | None,
-        clock: Callable[[], float],
+        options: SyncOptions,
     ) -> None:
         self.http = httpx.Client(
             base_url=_base(base_url),
             auth=auth,
-            transport=transport,
-            timeout=timeout,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            transport=options.get("transport"),
+            timeout=options.get("timeout", DEFAULT_TIMEOUT),
+            headers=_HEADERS,
         )
-        self.config = SenderConfig(retry=retry or RetryPolicy(), limiter=limiter, clock=clock)
-        self.send = SyncSender(self.http, self.config, sleep or time.sleep)
+        self.config = SenderConfig(
+            retry=options.get("retry") or RetryPolicy(),
+            limiter=limiter,
+            clock=options.get("clock", time.monotonic),
+        )
+        self.send = SyncSender(self.http, self.config, options.get("sleep") or time.sleep)
 
     def request(self, call: Call[object]) -> object:
         """Send any :class:`~api_client._call.Call` (escape hatch for endpoints not wrapped)."""
@@ -236,6 +259,7 @@ class AsyncZoomClient(_AsyncBase, ar.AsyncZoomResources):
     (``/sip_phones/phones``), ``h323_devices``, ``sip_trunk``, ``numbers``, ``porting``,
     ``number_blocks`` and ``emulator`` (emulator-only).
 
+    Options (:class:`AsyncOptions`): ``transport``, ``timeout``, ``retry``, ``sleep``, ``clock``.
     ``limiter="auto"`` (the default) applies Zoom's Pro-plan caps, shared by every client of the
     account, when ``base_url`` is api.zoom.us; pass a :class:`RateLimiter` or ``None`` to choose.
     """
@@ -244,25 +268,13 @@ class AsyncZoomClient(_AsyncBase, ar.AsyncZoomResources):
         self,
         credentials: ZoomCredentials,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
         limiter: RateLimiter | None | Literal["auto"] = "auto",
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        **options: Unpack[AsyncOptions],
     ) -> None:
         self.credentials = credentials
-        self.auth = _zoom_auth(credentials, clock)
-        super().__init__(
-            credentials.base_url,
-            self.auth,
-            transport=transport,
-            timeout=timeout,
-            retry=retry,
-            limiter=_zoom_limiter(credentials, limiter),
-            sleep=sleep,
-            clock=clock,
-        )
+        self.auth = _zoom_auth(credentials, options.get("clock", time.monotonic))
+        limit = _zoom_limiter(credentials, limiter)
+        _AsyncBase.__init__(self, credentials.base_url, self.auth, limit, options)
         ar.AsyncZoomResources.__init__(self, self.send, credentials.account_id)
 
     def __repr__(self) -> str:
@@ -270,31 +282,19 @@ class AsyncZoomClient(_AsyncBase, ar.AsyncZoomResources):
 
 
 class ZoomClient(_SyncBase, sr.SyncZoomResources):
-    """Sync twin of :class:`AsyncZoomClient` (same resources, same builders)."""
+    """Sync twin of :class:`AsyncZoomClient`: same resources and builders (:class:`SyncOptions`)."""
 
     def __init__(
         self,
         credentials: ZoomCredentials,
         *,
-        transport: httpx.BaseTransport | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
         limiter: RateLimiter | None | Literal["auto"] = "auto",
-        sleep: Callable[[float], None] | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        **options: Unpack[SyncOptions],
     ) -> None:
         self.credentials = credentials
-        self.auth = _zoom_auth(credentials, clock)
-        super().__init__(
-            credentials.base_url,
-            self.auth,
-            transport=transport,
-            timeout=timeout,
-            retry=retry,
-            limiter=_zoom_limiter(credentials, limiter),
-            sleep=sleep,
-            clock=clock,
-        )
+        self.auth = _zoom_auth(credentials, options.get("clock", time.monotonic))
+        limit = _zoom_limiter(credentials, limiter)
+        _SyncBase.__init__(self, credentials.base_url, self.auth, limit, options)
         sr.SyncZoomResources.__init__(self, self.send, credentials.account_id)
 
     def __repr__(self) -> str:
@@ -302,30 +302,12 @@ class ZoomClient(_SyncBase, sr.SyncZoomResources):
 
 
 class AsyncPortSipClient(_AsyncBase, ar.AsyncPortSipResources):
-    """Async PortSIP PBX client; resource ``conference_rooms``."""
+    """Async PortSIP PBX client; resource ``conference_rooms`` (options: :class:`AsyncOptions`)."""
 
-    def __init__(
-        self,
-        credentials: PortSipCredentials,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, credentials: PortSipCredentials, **options: Unpack[AsyncOptions]) -> None:
         self.credentials = credentials
-        self.auth = _portsip_auth(credentials, clock)
-        super().__init__(
-            credentials.base_url,
-            self.auth,
-            transport=transport,
-            timeout=timeout,
-            retry=retry,
-            limiter=None,
-            sleep=sleep,
-            clock=clock,
-        )
+        self.auth = _portsip_auth(credentials, options.get("clock", time.monotonic))
+        _AsyncBase.__init__(self, credentials.base_url, self.auth, None, options)
         ar.AsyncPortSipResources.__init__(self, self.send)
 
     def __repr__(self) -> str:
@@ -333,30 +315,12 @@ class AsyncPortSipClient(_AsyncBase, ar.AsyncPortSipResources):
 
 
 class PortSipClient(_SyncBase, sr.SyncPortSipResources):
-    """Sync twin of :class:`AsyncPortSipClient`."""
+    """Sync twin of :class:`AsyncPortSipClient` (options: :class:`SyncOptions`)."""
 
-    def __init__(
-        self,
-        credentials: PortSipCredentials,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, credentials: PortSipCredentials, **options: Unpack[SyncOptions]) -> None:
         self.credentials = credentials
-        self.auth = _portsip_auth(credentials, clock)
-        super().__init__(
-            credentials.base_url,
-            self.auth,
-            transport=transport,
-            timeout=timeout,
-            retry=retry,
-            limiter=None,
-            sleep=sleep,
-            clock=clock,
-        )
+        self.auth = _portsip_auth(credentials, options.get("clock", time.monotonic))
+        _SyncBase.__init__(self, credentials.base_url, self.auth, None, options)
         sr.SyncPortSipResources.__init__(self, self.send)
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ that is not writable), and say so on stderr.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,6 +37,7 @@ __all__ = [
     "JsonOption",
     "api_errors",
     "emit",
+    "parse_date",
     "portsip_client",
     "show_rows",
     "validated",
@@ -189,6 +191,16 @@ def api_errors() -> Iterator[None]:
         fail(_validation_message(exc))
     except ValueError as exc:
         fail(str(exc))
+
+
+def parse_date(text: str | None, name: str) -> dt.date | None:
+    """An option's ``YYYY-MM-DD`` date; bad input exits 2 naming the option."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(f"{name}: expected a date YYYY-MM-DD (got {text!r})")
 
 
 def validated(model: type[M], data: Mapping[str, Any]) -> M:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,19 +12,16 @@ import typer
 
 from api_client import NotFoundError
 from api_client.clients import ZOOM_API_URL
-from gateway.cli.commands._api_common import ConfigOption, JsonOption, emit, zoom_client
+from gateway.cli.commands._api_common import (
+    ConfigOption,
+    JsonOption,
+    emit,
+    parse_date,
+    zoom_client,
+)
 from gateway.cli.output import console, fail, print_table
 
 __all__ = ["register"]
-
-
-def _date(text: str | None, name: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        fail(f"{name}: expected a date YYYY-MM-DD (got {text!r})")
 
 
 @contextmanager
@@ -75,7 +71,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show CRC port usage: live figures (seed /accounts/{accountId}/crc/ports), or with
         --from/--to the hourly peaks from Zoom's GET /metrics/crc (real Zoom accounts)."""
-        first, last = _date(start, "--from"), _date(end, "--to")
+        first, last = parse_date(start, "--from"), parse_date(end, "--to")
         if (first is None) != (last is None):
             fail("--from and --to go together")
         with zoom_client(config) as zoom:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +18,7 @@ from gateway.cli.commands._api_common import (
     ConfigOption,
     JsonOption,
     emit,
+    parse_date,
     show_rows,
     validated,
     zoom_client,
@@ -30,15 +30,6 @@ __all__ = ["register"]
 NUMBER_COLUMNS = ("id", "phone_number", "type", "status", "capabilities", "assignee")
 BLOCK_COLUMNS = ("id", "country", "area_code", "type", "size", "phone_numbers")
 ORDER_COLUMNS = ("order_id", "status", "phone_numbers", "submitted_at", "estimated_completion")
-
-
-def _date(text: str | None, name: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        fail(f"{name}: expected a date YYYY-MM-DD (got {text!r})")
 
 
 def _register_port(numbers: typer.Typer) -> None:
@@ -77,7 +68,7 @@ def _register_port(numbers: typer.Typer) -> None:
             "authorized_person": authorized_person,
             "billing_address": validated(BillingAddress, {"address": address, "city": city,
                                                           "state": state, "zip": zip_code}),
-            "requested_port_date": _date(date, "--date"), **secrets,
+            "requested_port_date": parse_date(date, "--date"), **secrets,
         })
         with zoom_client(config) as zoom:
             order = zoom.porting.create(body)
@@ -105,7 +96,7 @@ def _register_port(numbers: typer.Typer) -> None:
                authorized_person: str | None = typer.Option(None, help="Who authorises the port."),
                as_json: bool = JsonOption, config: Path | None = ConfigOption) -> None:
         """Change a porting order."""
-        body = validated(PortingOrderUpdate, {"requested_port_date": _date(date, "--date"),
+        body = validated(PortingOrderUpdate, {"requested_port_date": parse_date(date, "--date"),
                                               "authorized_person": authorized_person})
         with zoom_client(config) as zoom:
             zoom.porting.update(order_id, body)
