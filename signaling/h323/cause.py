@@ -9,11 +9,13 @@
 from __future__ import annotations
 
 __all__ = [
+    "CALL_REJECTED",
     "CAUSE_TEXT",
+    "INVALID_MESSAGE",
     "NORMAL_CLEARING",
     "REASON_CAUSE",
+    "TIMER_EXPIRY",
     "USER_BUSY",
-    "CALL_REJECTED",
     "cause_for_reason",
     "describe",
     "explain",
@@ -23,6 +25,8 @@ __all__ = [
 NORMAL_CLEARING = 16
 USER_BUSY = 17
 CALL_REJECTED = 21
+INVALID_MESSAGE = 95
+TIMER_EXPIRY = 102  # recovery on timer expiry
 
 #: ITU-T Q.850 cause values (the ones room systems and gateways actually send).
 CAUSE_TEXT: dict[int, str] = {

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from signaling.dialstring import DialTarget, parse
 from signaling.h323.call import CallEvent, CallState, OutgoingCall
-from signaling.h323.cause import NORMAL_CLEARING, explain
+from signaling.h323.cause import INVALID_MESSAGE, NORMAL_CLEARING, TIMER_EXPIRY, explain
 from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout, RasRejected
 from signaling.h323.h225 import Alias, CallMessage, transport_from_value
 from signaling.h323.h245 import H245Session, fast_start_proposals, summarize
@@ -30,8 +30,6 @@ __all__ = ["DEFAULT_PORT", "DialEvent", "DialResult", "dial", "masked_user_part"
 
 DEFAULT_PORT = 1720
 AliasForm = Literal["dialledDigits", "h323-ID"]
-TIMER_EXPIRY = 102  # Q.850: recovery on timer expiry
-INVALID_MESSAGE = 95
 
 
 def masked_user_part(target: DialTarget) -> str:
@@ -104,7 +102,10 @@ class DialResult:
     def outcome(self) -> str:
         """One line for people: ``connected``, ``released: 17 user busy``, or the error."""
         if self.connected:
-            return "connected" + (" (H.245 complete)" if self.h245_ready else "")
+            text = "connected" + (" (H.245 complete)" if self.h245_ready else "")
+            if self.cause is not None:  # set only when the far end released
+                text += f"; cleared by the far end: cause {self.cause} {self.cause_text}"
+            return text
         if self.cause is not None:
             reason = f", reason {self.reason}" if self.reason else ""
             return f"released by the far end: cause {self.cause} {self.cause_text}{reason}"

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from signaling.h323._service import AsyncService
 from signaling.h323.call import Answer, CallEvent, CallState, IncomingCall
+from signaling.h323.cause import INVALID_MESSAGE, NORMAL_CLEARING, TIMER_EXPIRY
 from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout
 from signaling.h323.h225 import Alias, CallMessage
 from signaling.h323.q931 import MessageType
@@ -56,7 +57,8 @@ class H323Peer(AsyncService):
 
     ``port=0`` picks a free port (read :attr:`port` after :meth:`start`). ``read_timeout`` bounds
     every wait for the caller's next message; ``cause`` overrides the Release Complete cause of
-    ``busy`` (17) and ``reject`` (21).
+    ``busy`` (17) and ``reject`` (21). ``ring`` delays Connect after Alerting; ``hangup_after``
+    makes the peer clear a connected call itself (Release Complete, cause 16) after that long.
     """
 
     def __init__(
@@ -67,6 +69,8 @@ class H323Peer(AsyncService):
         answer: Answer = "connect",
         cause: int | None = None,
         read_timeout: float = 30.0,
+        ring: float = 0.0,
+        hangup_after: float | None = None,
         on_call_end: Callable[[PeerCall], None] | None = None,
     ) -> None:
         if answer not in ANSWERS:
@@ -75,6 +79,8 @@ class H323Peer(AsyncService):
         self.answer: Answer = answer
         self.cause = cause
         self.read_timeout = read_timeout
+        self.ring = ring
+        self.hangup_after = hangup_after
         self.on_call_end = on_call_end
         self.calls: list[PeerCall] = []
         self._requested_port = port
@@ -128,19 +134,31 @@ class H323Peer(AsyncService):
 
     async def _run(self, channel: SignalChannel, record: PeerCall) -> None:
         call: IncomingCall | None = None
+        loop = asyncio.get_running_loop()
+        hangup_at: float | None = None
         while True:
+            wait = self.read_timeout
+            if hangup_at is not None:
+                wait = hangup_at - loop.time()
             try:
-                message = await channel.receive(self.read_timeout)
-            except (H323DecodeError, H323Timeout, H323ConnectionError) as exc:
+                if wait <= 0:
+                    raise H323Timeout("hang-up time")
+                message = await channel.receive(wait)
+            except H323Timeout as exc:
+                if call is not None and hangup_at is not None and loop.time() >= hangup_at:
+                    await _send(channel, call.release(NORMAL_CLEARING), record)
+                    return
+                record.error = str(exc)
+                log.warning("h323 peer: %s from %s", exc, record.remote)
+                if call is not None:
+                    await _send(channel, call.release(TIMER_EXPIRY), record)
+                return
+            except (H323DecodeError, H323ConnectionError) as exc:
                 if not isinstance(exc, H323ConnectionError):
                     record.error = str(exc)
                     log.warning("h323 peer: %s from %s", exc, record.remote)
                     if call is not None:
-                        await _send(
-                            channel,
-                            call.release(95 if isinstance(exc, ValueError) else 102),
-                            record,
-                        )
+                        await _send(channel, call.release(INVALID_MESSAGE), record)
                 return
             record.received.append(message.name)
             if call is None:
@@ -161,6 +179,10 @@ class H323Peer(AsyncService):
                     record.called_digits = message.q931.called_number.digits
             replies, events = call.receive(message)
             for reply in replies:
+                if reply.q931.message_type == MessageType.CONNECT:
+                    await asyncio.sleep(self.ring)  # Alerting went out: let it ring
+                    if self.hangup_after is not None:
+                        hangup_at = loop.time() + self.ring + self.hangup_after
                 await _send(channel, reply, record)
                 if reply.q931.message_type == MessageType.RELEASE_COMPLETE:
                     return

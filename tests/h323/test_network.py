@@ -307,3 +307,19 @@ def test_setup_timeout_bounds_a_chatty_far_end() -> None:
     assert "Status" in [e.message for e in result.events]
     assert result.events[-1].message == "Release Complete"
     assert "cause 102 recovery on timer expiry" in result.events[-1].detail
+
+
+def test_peer_rings_then_clears_the_call_itself() -> None:
+    async def scenario() -> Any:
+        async with H323Peer(ring=0.3, hangup_after=0.2) as peer:
+            return await dial(f"127.0.0.1:{peer.port}##123456789", timeout=5, hold=10)
+
+    result = run(scenario())
+    at = {e.message: e.at for e in result.events if e.direction == "received"}
+    assert at["Connect"] - at["Alerting"] >= 0.29
+    assert result.connected and result.cause == 16 and result.duration < 5
+    assert result.events[-1].direction == "received"
+    assert result.events[-1].message == "Release Complete"
+    assert result.outcome == (
+        "connected (H.245 complete); cleared by the far end: cause 16 normal call clearing"
+    )

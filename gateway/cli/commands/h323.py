@@ -200,9 +200,18 @@ def register(root: typer.Typer) -> None:
         cause: Annotated[
             int | None, typer.Option("--cause", help="Q.931 cause for busy/reject (1-127).")
         ] = None,
+        ring: Annotated[
+            float, typer.Option("--ring", help="Seconds between Alerting and Connect.")
+        ] = 0.0,
+        hangup_after: Annotated[
+            float | None,
+            typer.Option("--hangup-after", help="Clear connected calls after this many seconds."),
+        ] = None,
         json_output: Json = False,
     ) -> None:
         """Run the project's own H.323 answering peer in the foreground until interrupted."""
+        if ring < 0 or (hangup_after is not None and hangup_after < 0):
+            fail("--ring and --hangup-after must not be negative")
         if answer not in ANSWERS:
             fail(f"--answer must be one of {', '.join(ANSWERS)} (got {answer!r})")
         if cause is not None and not 1 <= cause <= 127:
@@ -224,7 +233,15 @@ def register(root: typer.Typer) -> None:
             else:
                 console.print(_peer_line(call), highlight=False)
 
-        peer = H323Peer(host, port, answer=answer, cause=cause, on_call_end=report)
+        peer = H323Peer(
+            host,
+            port,
+            answer=answer,
+            cause=cause,
+            ring=ring,
+            hangup_after=hangup_after,
+            on_call_end=report,
+        )
         try:
             asyncio.run(_serve_peer(peer, json_output))
         except OSError as exc:
