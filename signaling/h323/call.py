@@ -20,6 +20,7 @@ from signaling.h323.cause import (
     cause_for_reason,
     reason_for_cause,
 )
+from signaling.h323.errors import H323DecodeError
 from signaling.h323.h225 import (
     Alias,
     CallMessage,
@@ -50,8 +51,9 @@ class CallState(Enum):
 
 @dataclass(frozen=True, slots=True)
 class CallEvent:
-    """Something the far end did: ``proceeding``, ``alerting``, ``connected``, ``released``,
-    ``h245-ready``, ``facility`` or ``status``; ``cause`` and ``reason`` for ``released``."""
+    """Something the far end did: ``proceeding``, ``alerting``, ``progress``, ``connected``,
+    ``released``, ``h245-ready``, ``h245-undecodable``, ``facility`` or ``status``; ``cause``
+    and ``reason`` for ``released``."""
 
     kind: str
     cause: int | None = None
@@ -111,7 +113,10 @@ class _Leg:
             return []
         replies: list[bytes] = []
         for data in message.uu.h245_control:
-            replies += self.h245.receive(data)
+            try:
+                replies += self.h245.receive(data)
+            except H323DecodeError:  # one bad tunnelled message does not end the call
+                events.append(CallEvent("h245-undecodable"))
         if self.h245.ready and not self.h245_reported:
             self.h245_reported = True
             events.append(CallEvent("h245-ready"))
@@ -191,6 +196,8 @@ class OutgoingCall(_Leg):
             events.append(CallEvent("connected"))
         elif kind == MessageType.FACILITY and message.uu and message.uu.body != "empty":
             events.append(CallEvent("facility", reason=_facility_reason(message.uu)))
+        elif kind == MessageType.PROGRESS:
+            events.append(CallEvent("progress"))
         elif kind == MessageType.STATUS:
             cause = message.q931.cause.value if message.q931.cause else None
             events.append(CallEvent("status", cause))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from signaling.h323 import per
-from signaling.h323.call import CallEvent, CallState, IncomingCall, OutgoingCall
+from signaling.h323.call import CallEvent, CallState, IncomingCall, OutgoingCall, build_message
 from signaling.h323.gatekeeper import Gatekeeper
-from signaling.h323.h225 import Alias, CallMessage
+from signaling.h323.h225 import Alias, CallMessage, UserInformation, alerting_uuie
 from signaling.h323.h245 import (
     H245Session,
     fast_start_proposals,
@@ -291,3 +291,25 @@ def test_gatekeeper_ignores_garbage() -> None:
     gk = Gatekeeper()
     assert gk.handle(b"\xff\xff\xff", 0.0) is None
     assert gk.received == ["undecodable"]
+
+
+def test_undecodable_tunnelled_h245_does_not_end_the_call() -> None:
+    caller = outgoing()
+    caller.setup()
+    alerting = build_message(
+        MessageType.ALERTING,
+        0x1234,
+        True,
+        UserInformation("alerting", alerting_uuie(GUID), True, (b"\xff\xff\xff",)),
+    )
+    replies, events = caller.receive(wire(alerting))
+    assert [e.kind for e in events] == ["h245-undecodable", "alerting"]
+    assert caller.state is CallState.ALERTING
+    assert [r.name for r in replies] == ["Facility"]  # our own TCS and MSD still go out
+
+
+def test_progress_is_reported() -> None:
+    caller = outgoing()
+    caller.setup()
+    progress = CallMessage(Q931Message(MessageType.PROGRESS, 0x1234, True), None)
+    assert caller.receive(wire(progress))[1] == [CallEvent("progress")]
