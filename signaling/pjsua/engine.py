@@ -18,11 +18,11 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Callable, Collection, Sequence
-from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from signaling.dialstring import DialTarget
 from signaling.dialstring.ivr import IvrStep
+from signaling.pjsua._base import EngineBase
 from signaling.pjsua._worker import Worker
 from signaling.sip.address import HostPort, add_transport_param, dial_uri, parse_host_port
 from signaling.sip.autoselect import TransportMemory, auto_candidates, probe_port
@@ -46,18 +46,16 @@ __all__ = ["SipEngine"]
 logger = logging.getLogger("signaling.pjsua")
 T = TypeVar("T")
 
-_FINAL_REG = (RegState.REGISTERED, RegState.FAILED)
 _END = frozenset({CallPhase.CONNECTED, CallPhase.DISCONNECTED})
 
 
-class SipEngine:
+class SipEngine(EngineBase):
     """One pjsua2 stack serving many endpoints and calls. Use ``async with`` or
     :meth:`start` / :meth:`close` (idempotent; also runs at interpreter exit)."""
 
     def __init__(self, config: EngineConfig | None = None) -> None:
+        super().__init__()
         self.config = config or EngineConfig()
-        self.events: EventLog[EngineEvent] = EventLog()
-        self.registrations: dict[str, RegistrationStatus] = {}
         self.call_phases: dict[str, CallStateChanged] = {}
         self._call_marks: dict[str, int] = {}
         self._listeners: list[Callable[[EngineEvent], None]] = []
@@ -98,17 +96,6 @@ class SipEngine:
         worker.stop()
         worker.join(30.0)
         atexit.unregister(self.close_sync)
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @property
     def running(self) -> bool:
@@ -171,30 +158,7 @@ class SipEngine:
             return self.registrations[endpoint.name]
         return await self.wait_registration(endpoint.name, timeout, since=mark)
 
-    async def wait_registration(
-        self,
-        name: str,
-        timeout: float | None = None,
-        since: int | None = None,
-        states: Collection[RegState] = _FINAL_REG,
-    ) -> RegistrationStatus:
-        """The next status of ``name`` in ``states`` (after ``since``, default now)."""
-        wait = timeout if timeout is not None else self.config.register_timeout_s + 2
-        event = await self.events.wait_for(
-            lambda e: (
-                isinstance(e, RegistrationChanged)
-                and e.endpoint == name
-                and e.status.state in states
-            ),
-            wait,
-            since,
-        )
-        assert isinstance(event, RegistrationChanged)
-        status = event.status
-        self._learn(name, status)
-        return status
-
-    def _learn(self, name: str, status: RegistrationStatus) -> None:
+    def _registration_seen(self, name: str, status: RegistrationStatus) -> None:
         worker = self._worker
         endpoint = worker.endpoints.get(name) if worker else None
         address = (

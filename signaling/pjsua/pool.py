@@ -20,15 +20,14 @@ import sys
 import threading
 from collections.abc import Collection, Sequence
 from multiprocessing.connection import Connection
-from types import TracebackType
 from typing import Any, Self
 
 from signaling.dialstring import DialTarget
 from signaling.dialstring.ivr import IvrStep
+from signaling.pjsua._base import EngineBase
 from signaling.pjsua._worker import MAX_ACCOUNTS
 from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig
 from signaling.sip.errors import EngineClosed, EngineError, SipConfigError
-from signaling.sip.eventlog import EventLog
 from signaling.sip.events import (
     CallStateChanged,
     CallStats,
@@ -36,7 +35,7 @@ from signaling.sip.events import (
     RegistrationChanged,
     RegistrationStatus,
 )
-from signaling.sip.types import CallPhase, DtmfMethod, RegState
+from signaling.sip.types import CallPhase, DtmfMethod
 
 __all__ = ["SipEnginePool"]
 
@@ -151,34 +150,23 @@ class _Shard:
         self._conn = None
 
 
-class SipEnginePool:
+class SipEnginePool(EngineBase):
     """The :class:`SipEngine` API over as many engine processes as the endpoints need."""
 
     def __init__(self, config: EngineConfig | None = None, per_engine: int = MAX_ACCOUNTS - 1):
         if not 1 <= per_engine <= MAX_ACCOUNTS - 1:
             raise SipConfigError(f"per_engine must be 1-{MAX_ACCOUNTS - 1}")
+        super().__init__()
         self.config = config or EngineConfig()
         self.per_engine = per_engine
-        self.events: EventLog[EngineEvent] = EventLog()
-        self.registrations: dict[str, RegistrationStatus] = {}
         self._shards: list[_Shard] = []
         self._by_endpoint: dict[str, _Shard] = {}
         self._grow = asyncio.Lock()
         self._closed = False
 
     async def start(self) -> Self:
+        """Engines start on demand, as endpoints are added."""
         return self
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @property
     def engine_count(self) -> int:
@@ -246,27 +234,6 @@ class SipEnginePool:
         status: RegistrationStatus = await shard.call("register", endpoint, timeout)
         self.registrations[endpoint.name] = status
         return status
-
-    async def wait_registration(
-        self,
-        name: str,
-        timeout: float | None = None,
-        since: int | None = None,
-        states: Collection[RegState] = (RegState.REGISTERED, RegState.FAILED),
-    ) -> RegistrationStatus:
-        wait = timeout if timeout is not None else self.config.register_timeout_s + 2
-        self._shard_of(name)
-        event = await self.events.wait_for(
-            lambda e: (
-                isinstance(e, RegistrationChanged)
-                and e.endpoint == name
-                and e.status.state in states
-            ),
-            wait,
-            since,
-        )
-        assert isinstance(event, RegistrationChanged)
-        return event.status
 
     async def set_registration(self, name: str, on: bool) -> None:
         await self._shard_of(name).call("set_registration", name, on)

@@ -261,3 +261,14 @@ def test_only_one_engine_per_process(kamailio: Kamailio) -> None:
         assert status.ok  # the first engine is unharmed
 
     run_engine(engine_config(kamailio), scenario)
+
+
+def test_unresolvable_registrar_is_explained_as_dns(kamailio: Kamailio) -> None:
+    async def scenario(engine: SipEngine) -> None:
+        config = replace(endpoint(kamailio, "alice", "tcp"), registrar="nosuchhost.invalid")
+        status = await engine.register(config)
+        assert status.state is RegState.FAILED and status.code == 502
+        text = status.explanation or ""
+        assert "cannot resolve" in text and "nosuchhost.invalid" in text and "TCP" in text
+
+    run_engine(engine_config(kamailio), scenario)

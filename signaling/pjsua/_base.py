@@ -1,0 +1,67 @@
+"""What :class:`SipEngine` and :class:`SipEnginePool` share: the event log, registration
+snapshots and waits, and the ``async with`` protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from types import TracebackType
+from typing import Self
+
+from signaling.sip.config import EngineConfig
+from signaling.sip.eventlog import EventLog
+from signaling.sip.events import EngineEvent, RegistrationChanged, RegistrationStatus
+from signaling.sip.types import RegState
+
+__all__ = ["FINAL_REG_STATES", "EngineBase"]
+
+FINAL_REG_STATES = (RegState.REGISTERED, RegState.FAILED)
+
+
+class EngineBase:
+    config: EngineConfig
+
+    def __init__(self) -> None:
+        self.events: EventLog[EngineEvent] = EventLog()
+        self.registrations: dict[str, RegistrationStatus] = {}
+
+    async def start(self) -> Self:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def wait_registration(
+        self,
+        name: str,
+        timeout: float | None = None,
+        since: int | None = None,
+        states: Collection[RegState] = FINAL_REG_STATES,
+    ) -> RegistrationStatus:
+        """The next status of endpoint ``name`` in ``states`` (after ``since``, default now)."""
+        wait = timeout if timeout is not None else self.config.register_timeout_s + 2
+        event = await self.events.wait_for(
+            lambda e: (
+                isinstance(e, RegistrationChanged)
+                and e.endpoint == name
+                and e.status.state in states
+            ),
+            wait,
+            since,
+        )
+        assert isinstance(event, RegistrationChanged)
+        self._registration_seen(name, event.status)
+        return event.status
+
+    def _registration_seen(self, name: str, status: RegistrationStatus) -> None:
+        """Hook for subclasses (the engine learns which AUTO transport worked)."""
