@@ -125,6 +125,9 @@ class H323Peer(AsyncService):
             await self._run(channel, record)
         except asyncio.CancelledError:
             record.error = "peer shut down"
+        except Exception as exc:  # one bad call must not take the server down
+            record.error = f"internal error: {type(exc).__name__}: {exc}"
+            log.exception("h323 peer: call from %s", record.remote)
         finally:
             await channel.close()
             if self.on_call_end is not None:
