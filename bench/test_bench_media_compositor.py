@@ -43,9 +43,9 @@ def _runner(method: str, layout: str, size: tuple[int, int], sources: list[list[
         compose = comp.compose
     else:
         exact = [fit(*SOURCE_SIZE, t, snap=0.0) for t in tiles]
-        if method == "opencv":
+        if method in ("opencv", "opencv-lin"):
             sets = [s[:n] for s in sources]
-            compose = OpenCvSlices(exact, *size).compose
+            compose = OpenCvSlices(exact, *size, linear=method == "opencv-lin").compose
         else:
             sets = [
                 [av.VideoFrame.from_ndarray(f, format="yuv420p") for f in s[:n]] for s in sources
@@ -61,7 +61,7 @@ def _runner(method: str, layout: str, size: tuple[int, int], sources: list[list[
     return run
 
 
-@pytest.mark.parametrize("method", ["crcgw", "ffmpeg", "opencv"])
+@pytest.mark.parametrize("method", ["crcgw", "ffmpeg", "opencv", "opencv-lin"])
 @pytest.mark.parametrize(("layout", "size"), CASES, ids=IDS)
 def test_compose_10_frames(
     benchmark: Any, sources: list[list[Any]], layout: str, size: tuple[int, int], method: str
