@@ -21,7 +21,7 @@ class EndpointSink(Protocol):
     def on_reg_state(self, name: str, code: int, reason: str, expiration: int) -> None: ...
     def on_incoming_call(self, name: str, pj_call_id: int) -> None: ...
     def on_transport_state(
-        self, reliable: bool, state: int, remote: str, reason: str, verify_status: int
+        self, kind: str, state: int, remote: str, reason: str, verify_status: int
     ) -> None: ...
 
 
@@ -43,14 +43,14 @@ class PjEndpoint(pj.Endpoint):  # type: ignore[misc]
             tls = prm.tlsInfo
             remote = str(tls.remoteAddr) if not tls.isEmpty() else ""
             verify = int(tls.verifyStatus) if not tls.isEmpty() else 0
-            reliable = str(prm.type).lower().startswith(("tcp", "tls"))
+            kind = str(prm.type).lower()  # "tcp", "tls", "tcp6", ...
             reason = ""
             if prm.lastError:
                 try:
                     reason = self.utilStrError(prm.lastError)
                 except pj.Error:
                     reason = f"error {prm.lastError}"
-            self._sink.on_transport_state(reliable, int(prm.state), remote, reason, verify)
+            self._sink.on_transport_state(kind, int(prm.state), remote, reason, verify)
         except Exception:
             logger.exception("onTransportState")
 

@@ -452,16 +452,16 @@ class Worker(CallCore):
         return ()
 
     def on_transport_state(
-        self, reliable: bool, state: int, remote: str, reason: str, verify_status: int
+        self, kind: str, state: int, remote: str, reason: str, verify_status: int
     ) -> None:
         now = time.monotonic()
         problems = tls_problem_names(verify_status) if verify_status else ()
         if problems:
             self._tls_problems[remote] = (now, problems)
             self._tls_problems[""] = (now, problems)
-        if state != pj.PJSIP_TP_STATE_DISCONNECTED:
+        if state != pj.PJSIP_TP_STATE_DISCONNECTED or not kind.startswith(("tcp", "tls")):
             return
-        transport = Transport.TLS if (remote or verify_status) else Transport.TCP
+        transport = Transport.TLS if kind.startswith("tls") else Transport.TCP
         self.emit(TransportDisconnected(now, transport, remote, reason, problems))
         # A dropped connection loses the registration binding: re-register soon, with backoff.
         for endpoint in self.endpoints.values():

@@ -125,23 +125,30 @@ def test_unreachable_registrar(kamailio: Kamailio) -> None:
     run_engine(engine_config(kamailio), scenario)
 
 
+@pytest.mark.parametrize("transport", ["tcp", "tls"])
 def test_reregisters_with_backoff_after_kamailio_restarts(
-    kamailio_factory: Callable[..., Kamailio],
+    kamailio_factory: Callable[..., Kamailio], transport: str
 ) -> None:
     kam = kamailio_factory(users={"alice": "alicepw", "bob": "bobpw"})
 
     async def scenario(engine: SipEngine) -> None:
-        tcp = await engine.register(endpoint(kam, "alice", "tcp"))
-        assert tcp.state is RegState.REGISTERED
+        first = await engine.register(endpoint(kam, "alice", transport))
+        assert first.state is RegState.REGISTERED
         assert kam.contacts("alice")
         mark = engine.events.mark()
         await asyncio.to_thread(kam.stop)
         # the dropped connection is noticed, the retry finds nobody (503), backoff continues
-        await engine.events.wait_for(lambda e: isinstance(e, TransportDisconnected), 5, mark)
-        failed = await engine.wait_registration("alice-tcp", 5, mark, (RegState.FAILED,))
+        dropped = await engine.events.wait_for(
+            lambda e: isinstance(e, TransportDisconnected), 5, mark
+        )
+        assert isinstance(dropped, TransportDisconnected)
+        assert dropped.transport is Transport(transport)
+        failed = await engine.wait_registration(f"alice-{transport}", 5, mark, (RegState.FAILED,))
         assert failed.code == 503
         kam.start()  # main thread: PR_SET_PDEATHSIG
-        back = await engine.wait_registration("alice-tcp", 10, mark, (RegState.REGISTERED,))
+        back = await engine.wait_registration(
+            f"alice-{transport}", 10, mark, (RegState.REGISTERED,)
+        )
         assert back.code == 200
         assert kam.contacts("alice")
         failures = [
