@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from signaling.pjsua import SipEngine, SipEnginePool
-from signaling.sip.config import EndpointConfig, TlsSettings
+from signaling.sip.config import EndpointConfig, NatSettings, TlsSettings
 from signaling.sip.errors import EngineError, SipConfigError
 from signaling.sip.events import RegistrationChanged, TransportDisconnected
 from signaling.sip.types import RegState, Transport
 from tests.harness import Kamailio, free_port, make_self_signed_cert
+from tests.harness.stun import StunServer
 from tests.sip.helpers import endpoint, engine_config, run_engine
 
 pytestmark = pytest.mark.sip
@@ -279,3 +280,14 @@ def test_unresolvable_registrar_is_explained_as_dns(kamailio: Kamailio) -> None:
         assert "cannot resolve" in text and "nosuchhost.invalid" in text and "TCP" in text
 
     run_engine(engine_config(kamailio), scenario)
+
+
+def test_stun_server_is_queried_when_configured(kamailio: Kamailio) -> None:
+    with StunServer() as stun:
+
+        async def scenario(engine: SipEngine) -> None:
+            status = await engine.register(endpoint(kamailio, "room169", "udp"))
+            assert status.ok, status.explanation
+
+        run_engine(engine_config(kamailio, nat=NatSettings(stun_server=stun.address)), scenario)
+        assert stun.requests >= 1
