@@ -6,17 +6,21 @@ Run: ``.venv/bin/python -m pytest bench/test_bench_api_client.py --benchmark-onl
 Budgets: the typed client within 1.3x of bare httpx for a typical GET (the CRC port figures the
 gateway polls, and a 30-device page); a page of 300 phone numbers validated in under 1 ms.
 
-The server is a minimal keep-alive HTTP/1.1 responder on 127.0.0.1 that answers every request
-with one canned body, so the figures are the clients' own cost, not a web framework's.
+The server is a minimal keep-alive HTTP/1.1 responder on 127.0.0.1, in its own process, that
+answers every request with one canned body, so the figures are the clients' own cost, not a web
+framework's.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -111,15 +115,44 @@ class CannedServer:
             thread.join(1)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[CannedServer]:
+def serve_forever() -> None:
+    """Entry point of the server process: print the port, serve until terminated."""
     canned = CannedServer()
-    yield canned
-    canned.close()
+    sys.stdout.write(f"{canned.port}\n")
+    sys.stdout.flush()
+    threading.Event().wait()
+
+
+class ServerProcess:
+    """The canned server in its own process, so that it never competes with the clients for
+    the GIL (in-process server threads made the ratios swing with the GIL switch interval)."""
+
+    def __init__(self) -> None:
+        root = Path(__file__).resolve().parents[1]
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c",
+             "from bench.test_bench_api_client import serve_forever; serve_forever()"],
+            cwd=root, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        )
+        assert self._proc.stdout is not None
+        self.port = int(self._proc.stdout.readline())
+
+    def close(self) -> None:
+        self._proc.terminate()
+        self._proc.wait(10)
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerProcess]:
+    process = ServerProcess()
+    yield process
+    process.close()
 
 
 @pytest.fixture
-def typed(server: CannedServer) -> Iterator[ZoomClient]:
+def typed(server: ServerProcess) -> Iterator[ZoomClient]:
     clear_token_cache()
     creds = ZoomCredentials("acct", "client", "secret",
                             base_url=f"http://127.0.0.1:{server.port}/v2")
@@ -129,7 +162,7 @@ def typed(server: CannedServer) -> Iterator[ZoomClient]:
 
 
 @pytest.fixture
-def bare(server: CannedServer) -> Iterator[Callable[[str], object]]:
+def bare(server: ServerProcess) -> Iterator[Callable[[str], object]]:
     base = f"http://127.0.0.1:{server.port}/v2"
     headers = {"Authorization": "Bearer bench-token", "Accept": "application/json"}
     with httpx.Client(base_url=base, headers=headers) as client:
@@ -165,7 +198,7 @@ def test_typed_client_get_device_page(benchmark, typed: ZoomClient) -> None:  # 
 
 
 def _interleaved_ratio(typed_call: Callable[[], object], bare_call: Callable[[], object],
-                       rounds: int = 30, batch: int = 40) -> tuple[float, float, float]:
+                       rounds: int = 60, batch: int = 30) -> tuple[float, float, float]:
     """Time per request of each, measured in alternating batches so that both see the same
     machine, as the best batch of each (the machine is shared: noise only ever adds time), and
     their ratio."""
