@@ -317,3 +317,33 @@ def _closing(client: Any) -> Any:
             yield client
 
     return managed()
+
+
+def test_credentials_from_the_gateway_config_file(
+    emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "crcgw.yaml"
+    config.write_text(
+        "zoom:\n"
+        "  account_id: acct-from-file\n"
+        "  client_id: client-from-file\n"
+        "  client_secret_env: FILE_ZOOM_SECRET\n"
+        f"  base_url: {emulator.zoom_url}\n"
+        "portsip:\n"
+        f"  url: {emulator.portsip_url}\n"
+        "  user: admin\n"
+        "  password_env: FILE_PBX_PASSWORD\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("FILE_ZOOM_SECRET", "file-secret-value")
+    monkeypatch.setenv("FILE_PBX_PASSWORD", "admin")
+    assigned = run("trunk", "assign", "--config", str(config), "--json")
+    assert assigned.json()["account_id"] == "acct-from-file"
+    assert "using the embedded emulator" not in assigned.stderr
+    assert run("rooms", "list", "--config", str(config), "--json").json() == []
+    monkeypatch.setenv("CRCGW_CONFIG", str(config))
+    assert run("crc", "ports", "--json").json()["ports_allocated"] == 10
+    monkeypatch.delenv("FILE_ZOOM_SECRET")
+    broken = run("crc", "ports")
+    assert broken.code == 2 and "FILE_ZOOM_SECRET" in broken.stderr
+    assert "file-secret-value" not in broken.stderr

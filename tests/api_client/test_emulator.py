@@ -381,3 +381,25 @@ def test_async_start_and_call_reporting() -> None:
         return during, after
 
     assert asyncio.run(main()) == (1, 0)
+
+
+def test_emulator_can_insist_on_credentials(
+    emulator_factory: Callable[..., EmulatorServer],
+) -> None:
+    from api_client import ZoomCredentials
+
+    server = emulator_factory(settings=EmulatorSettings(
+        accept_any_credentials=False, client_id="only-me", client_secret="right-secret",
+        portsip_users={"pbxadmin": "pbx-pass"}))
+    wrong = ZoomCredentials("acct", "only-me", "wrong-secret", base_url=server.zoom_url)
+    with ZoomClient(wrong) as zoom, pytest.raises(AuthenticationError) as caught:
+        zoom.crc.ports()
+    assert caught.value.code == "invalid_client" and "wrong-secret" not in str(caught.value)
+    right = ZoomCredentials("acct", "only-me", "right-secret", base_url=server.zoom_url)
+    with ZoomClient(right) as zoom:
+        assert zoom.crc.ports().ports_allocated == 10
+    with PortSipClient(PortSipCredentials("admin", "admin", base_url=server.portsip_url)) as pbx:
+        with pytest.raises(AuthenticationError):
+            pbx.conference_rooms.list().to_list()
+    with PortSipClient(server.portsip_credentials()) as pbx:
+        assert pbx.conference_rooms.list().to_list() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +30,13 @@ def _limits(pairs: list[str], name: str) -> dict[str, float]:
     return limits
 
 
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if value is None:
+        fail(f"environment variable {name} is not set")
+    return value
+
+
 def register(app: typer.Typer) -> None:
     @app.command("emulator")
     def emulator(
@@ -50,6 +58,16 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Requests per day of a label, e.g. heavy=1000 (repeatable)."),
         ] = None,
         token_ttl: int = typer.Option(3600, help="Lifetime of Zoom access tokens (seconds)."),
+        client_id: str | None = typer.Option(
+            None, help="Accept only this Zoom client id (default: any credentials)."
+        ),
+        client_secret_env: str | None = typer.Option(
+            None, help="Environment variable holding the only Zoom client secret accepted."
+        ),
+        portsip_user: str = typer.Option("admin", help="PortSIP user name."),
+        portsip_password_env: str | None = typer.Option(
+            None, help="Environment variable holding the PortSIP password (default: admin)."
+        ),
     ) -> None:
         """Serve the local emulator: Zoom under /v2 (token at /oauth/token, any client
         credentials) and PortSIP under /api (admin/admin). Calls reported to
@@ -62,8 +80,19 @@ def register(app: typer.Typer) -> None:
                 fail(f"--plan: expected one of {', '.join(ZOOM_PLAN_RATES)} (got {plan!r})")
             rates = {str(k): v for k, v in ZOOM_PLAN_RATES[plan].items()} | rates
         daily = {k: int(v) for k, v in _limits(daily_limit or [], "--daily-limit").items()}
-        settings = EmulatorSettings(ports_allocated=ports_allocated, token_ttl=token_ttl,
-                                    rate_limits=rates, daily_limits=daily)
+        if (client_id is None) != (client_secret_env is None):
+            fail("--client-id and --client-secret-env go together")
+        settings = EmulatorSettings(
+            ports_allocated=ports_allocated,
+            token_ttl=token_ttl,
+            rate_limits=rates,
+            daily_limits=daily,
+            accept_any_credentials=client_id is None,
+            client_id=client_id,
+            client_secret=_env(client_secret_env) if client_secret_env else None,
+            portsip_users={portsip_user: _env(portsip_password_env) if portsip_password_env
+                           else "admin"},
+        )
         typer.echo(f"crcgw emulator: Zoom at http://{host}:{port}/v2, PortSIP at "
                    f"http://{host}:{port}/api (Ctrl-C stops)", err=True)
         try:
