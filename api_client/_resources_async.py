@@ -48,12 +48,27 @@ from api_client.models.numbers import (
     ManagedNumberPage,
     NumberInventory,
     PhoneNumber,
+    PhoneNumberCreate,
     PhoneNumberPage,
+    PhoneNumberUpdate,
     ProvisionNumbers,
     ProvisionResult,
 )
-from api_client.models.porting import PortabilityResult, ValidatePortability
-from api_client.models.rooms import ConferenceRoom, ConferenceRoomPage
+from api_client.models.porting import (
+    PortabilityResult,
+    PortingOrder,
+    PortingOrderCreate,
+    PortingOrderPage,
+    PortingOrderUpdate,
+    ValidatePortability,
+)
+from api_client.models.rooms import (
+    ConferenceRoom,
+    ConferenceRoomCreate,
+    ConferenceRoomCreated,
+    ConferenceRoomPage,
+    ConferenceRoomUpdate,
+)
 from api_client.models.trunk import SipTrunkSettings
 
 __all__ = [
@@ -219,7 +234,11 @@ class AsyncSipTrunk:
         await self.update(SipTrunkSettings(enable=False), account_id=account_id, encoding=encoding)
 
 
-class AsyncNumbers(AsyncCrudResource[PhoneNumber, PhoneNumberPage, PhoneNumber, Any, Any]):
+class AsyncNumbers(
+    AsyncCrudResource[
+        PhoneNumber, PhoneNumberPage, PhoneNumber, PhoneNumberCreate, PhoneNumberUpdate
+    ]
+):
     """Phone numbers: seed ``/phone/numbers…`` (CRUD, search, provisioning, inventory, assignment,
     toll-free) and Zoom's ``/number_management/numbers``."""
 
@@ -302,7 +321,11 @@ class AsyncNumbers(AsyncCrudResource[PhoneNumber, PhoneNumberPage, PhoneNumber, 
         )
 
 
-class AsyncPorting(AsyncCrudResource[Any, Any, Any, Any, Any]):
+class AsyncPorting(
+    AsyncCrudResource[
+        PortingOrder, PortingOrderPage, PortingOrder, PortingOrderCreate, PortingOrderUpdate
+    ]
+):
     """Porting orders: list, create, get, update, ``delete`` (cancel) and ``validate``."""
 
     def __init__(self, send: _transport.AsyncSender) -> None:
@@ -318,7 +341,15 @@ class AsyncPorting(AsyncCrudResource[Any, Any, Any, Any, Any]):
         return await self._send(numbers_ep.validate_porting(request))
 
 
-class AsyncConferenceRooms(AsyncCrudResource[ConferenceRoom, ConferenceRoomPage, Any, Any, Any]):
+class AsyncConferenceRooms(
+    AsyncCrudResource[
+        ConferenceRoom,
+        ConferenceRoomPage,
+        ConferenceRoomCreated,
+        ConferenceRoomCreate,
+        ConferenceRoomUpdate,
+    ]
+):
     """PortSIP conference rooms: update is a POST, delete a POST to ``…/destroy``."""
 
     def __init__(self, send: _transport.AsyncSender) -> None:
