@@ -129,8 +129,7 @@ class Mixer:
         elif (new < 1.0).any():
             rows *= new[:, None]
         gains[:] = new
-        np.rint(rows, out=rows)
-        np.copyto(out, rows, casting="unsafe")
+        np.rint(rows, out=out, casting="unsafe")  # in range: every row peaks under threshold
         return int(np.count_nonzero(new < 1.0))
 
     def mix(self, frames: I16) -> MixResult:
