@@ -28,16 +28,19 @@ from signaling.h323.h225 import (
     alerting_uuie,
     call_proceeding_uuie,
     connect_uuie,
+    facility_uuie,
     release_complete_uuie,
     setup_uuie,
     status_uuie,
+    transport_from_value,
 )
 from signaling.h323.h245 import H245Session, end_session
 from signaling.h323.q931 import BearerCapability, Cause, MessageType, PartyNumber, Q931Message
 
 __all__ = ["Answer", "CallEvent", "CallState", "IncomingCall", "OutgoingCall", "build_message"]
 
-Answer = Literal["connect", "busy", "reject"]
+Answer = Literal["connect", "busy", "reject", "forward"]
+FORWARD_REASONS = ("callForwarded", "routeCallToMC", "routeCallToGatekeeper")
 
 
 class CallState(Enum):
@@ -149,6 +152,8 @@ class OutgoingCall(_Leg):
     destination_address: tuple[str, int] | None = None
     source_address: tuple[str, int] | None = None
     fast_start: list[bytes] | None = None
+    forward_to: tuple[str, int] | None = None
+    forward_aliases: list[Alias] = field(default_factory=list)
 
     def setup(self) -> CallMessage:
         self.state = CallState.SETUP_SENT
@@ -195,7 +200,15 @@ class OutgoingCall(_Leg):
             self.state = CallState.CONNECTED
             events.append(CallEvent("connected"))
         elif kind == MessageType.FACILITY and message.uu and message.uu.body != "empty":
-            events.append(CallEvent("facility", reason=_facility_reason(message.uu)))
+            reason = _facility_reason(message.uu)
+            address = message.uu.uuie.get("alternativeAddress")
+            target = transport_from_value(address) if address is not None else None
+            if reason in FORWARD_REASONS and target is not None:
+                self.forward_to = target
+                self.forward_aliases = message.uu.aliases("alternativeAliasAddress")
+                events.append(CallEvent("forwarded", reason=reason))
+            else:
+                events.append(CallEvent("facility", reason=reason))
         elif kind == MessageType.PROGRESS:
             events.append(CallEvent("progress"))
         elif kind == MessageType.STATUS:
@@ -204,7 +217,8 @@ class OutgoingCall(_Leg):
         elif kind == MessageType.STATUS_ENQUIRY:
             return [self._status()], events
         tunnelling = bool(message.uu and message.uu.h245_tunnelling)
-        if self.h245 is not None and tunnelling and not self.h245.started:
+        starting = tunnelling and self.forward_to is None  # no H.245 with a redirecting end
+        if self.h245 is not None and starting and not self.h245.started:
             replies = self.h245.start() + replies
         return ([self.tunnel(replies)] if replies else []), events
 
@@ -229,16 +243,25 @@ class IncomingCall(_Leg):
 
     ``answer="connect"`` sends Call Proceeding and Alerting, then Connect once the tunnelled H.245
     is complete (at once when the caller does not tunnel); ``busy`` and ``reject`` answer the Setup
-    with Release Complete, cause 17 (user busy) or 21 (call rejected) unless ``cause`` is given.
+    with Release Complete, cause 17 (user busy) or 21 (call rejected) unless ``cause`` is given;
+    ``forward`` redirects the caller to ``forward_to`` (Facility callForwarded, then Release
+    Complete with reason facilityCallDeflection).
     """
 
     answer: Answer = "connect"
     cause: int | None = None
+    forward_to: tuple[str, int] | None = None
     setup: CallMessage | None = None
 
     @classmethod
     def from_setup(
-        cls, message: CallMessage, *, answer: Answer, random_number: int, cause: int | None = None
+        cls,
+        message: CallMessage,
+        *,
+        answer: Answer,
+        random_number: int,
+        cause: int | None = None,
+        forward_to: tuple[str, int] | None = None,
     ) -> IncomingCall:
         uu = message.uu
         tunnelling = bool(uu and uu.h245_tunnelling)
@@ -250,6 +273,7 @@ class IncomingCall(_Leg):
             H245Session(random_number) if tunnelling else None,
             answer=answer,
             cause=cause,
+            forward_to=forward_to,
         )
 
     def receive(self, message: CallMessage) -> tuple[list[CallMessage], list[CallEvent]]:
@@ -280,6 +304,24 @@ class IncomingCall(_Leg):
         return ([self.tunnel(replies)] if replies else []), events
 
     def _answer_setup(self) -> list[CallMessage]:
+        if self.answer == "forward" and self.forward_to is not None:
+            facility = self.message(
+                MessageType.FACILITY,
+                "facility",
+                facility_uuie(
+                    "callForwarded", self.call_identifier, self.conference_id, self.forward_to
+                ),
+                [],
+            )
+            self.state = CallState.RELEASED
+            release = self.message(
+                MessageType.RELEASE_COMPLETE,
+                "releaseComplete",
+                release_complete_uuie("facilityCallDeflection", self.call_identifier),
+                [],
+                cause=Cause(NORMAL_CLEARING),
+            )
+            return [facility, release]
         if self.answer != "connect":
             default = USER_BUSY if self.answer == "busy" else CALL_REJECTED
             return [self.release(self.cause if self.cause is not None else default)]

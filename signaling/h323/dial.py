@@ -13,7 +13,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from signaling.dialstring import DialTarget, parse
@@ -29,6 +29,7 @@ from signaling.h323.transport import SignalChannel, open_channel
 __all__ = ["DEFAULT_PORT", "DialEvent", "DialResult", "dial", "masked_user_part", "meeting_aliases"]
 
 DEFAULT_PORT = 1720
+MAX_FORWARDS = 3
 AliasForm = Literal["dialledDigits", "h323-ID"]
 
 
@@ -267,6 +268,40 @@ class _DialRun:
             self.note("info", "RAS disengaged")
 
     async def call(
+        self,
+        call: OutgoingCall,
+        remote: tuple[str, int],
+        hold: float,
+        fast_start: bool,
+        setup_timeout: float,
+    ) -> None:
+        """The call, following Facility callForwarded redirections up to MAX_FORWARDS times."""
+        for hop in range(MAX_FORWARDS + 1):
+            await self._call_once(call, remote, hold, fast_start, setup_timeout)
+            if call.forward_to is None or self.result.connected:
+                return
+            if hop == MAX_FORWARDS:
+                self.result.error = f"forwarded more than {MAX_FORWARDS} times"
+                return
+            remote = call.forward_to
+            self.note("info", "forwarded", f"to {remote[0]}:{remote[1]}")
+            self.result.remote = f"{remote[0]}:{remote[1]}"
+            self.result.cause = self.result.reason = self.result.error = None
+            call = replace(
+                call,
+                call_reference=secrets.randbelow(0x7FFF) + 1,
+                conference_id=os.urandom(16),
+                call_identifier=os.urandom(16),
+                h245=H245Session(secrets.randbelow(1 << 24)),
+                state=CallState.IDLE,
+                h245_reported=False,
+                destination=call.forward_aliases or call.destination,
+                forward_to=None,
+                forward_aliases=[],
+            )
+            self.result.call_reference = call.call_reference
+
+    async def _call_once(
         self,
         call: OutgoingCall,
         remote: tuple[str, int],

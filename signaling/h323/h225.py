@@ -175,9 +175,17 @@ def release_complete_uuie(reason: str | None, call_identifier: bytes) -> dict[st
     return uuie
 
 
-def facility_uuie(reason: str, call_identifier: bytes, conference_id: bytes) -> dict[str, Any]:
-    return {
-        "protocolIdentifier": PROTOCOL_IDENTIFIER,
+def facility_uuie(
+    reason: str,
+    call_identifier: bytes,
+    conference_id: bytes,
+    alternative_address: tuple[str, int] | None = None,
+) -> dict[str, Any]:
+    """Facility-UUIE; ``callForwarded`` with ``alternative_address`` redirects the caller."""
+    uuie: dict[str, Any] = {"protocolIdentifier": PROTOCOL_IDENTIFIER}
+    if alternative_address is not None:
+        uuie["alternativeAddress"] = transport_address(*alternative_address)
+    return uuie | {
         "conferenceID": conference_id,
         "reason": (reason, 0),
         "callIdentifier": {"guid": call_identifier},

@@ -32,7 +32,7 @@ from signaling.h323.transport import SignalChannel
 __all__ = ["ANSWERS", "H323Peer", "PeerCall"]
 
 log = logging.getLogger(__name__)
-ANSWERS: tuple[Answer, ...] = ("connect", "busy", "reject")
+ANSWERS: tuple[Answer, ...] = ("connect", "busy", "reject", "forward")
 
 
 @dataclass(slots=True)
@@ -58,7 +58,8 @@ class H323Peer(AsyncService):
     ``port=0`` picks a free port (read :attr:`port` after :meth:`start`). ``read_timeout`` bounds
     every wait for the caller's next message; ``cause`` overrides the Release Complete cause of
     ``busy`` (17) and ``reject`` (21). ``ring`` delays Connect after Alerting; ``hangup_after``
-    makes the peer clear a connected call itself (Release Complete, cause 16) after that long.
+    makes the peer clear a connected call itself (Release Complete, cause 16) after that long;
+    ``answer="forward"`` redirects every caller to ``forward_to`` (Facility callForwarded).
     """
 
     def __init__(
@@ -71,10 +72,14 @@ class H323Peer(AsyncService):
         read_timeout: float = 30.0,
         ring: float = 0.0,
         hangup_after: float | None = None,
+        forward_to: tuple[str, int] | None = None,
         on_call_end: Callable[[PeerCall], None] | None = None,
     ) -> None:
         if answer not in ANSWERS:
             raise ValueError(f"answer must be one of {', '.join(ANSWERS)} (got {answer!r})")
+        if (answer == "forward") != (forward_to is not None):
+            raise ValueError("answer 'forward' goes with forward_to, and only with it")
+        self.forward_to = forward_to
         self.host = host
         self.answer: Answer = answer
         self.cause = cause
@@ -172,6 +177,7 @@ class H323Peer(AsyncService):
                     message,
                     answer=self.answer,
                     cause=self.cause,
+                    forward_to=self.forward_to,
                     random_number=secrets.randbelow(1 << 24),
                 )
                 if message.uu is not None:

@@ -179,7 +179,7 @@ def test_register_h323_rejected_exits_1() -> None:
         ),
         (
             ["h323-peer", "--answer", "maybe"],
-            "crcgw: error: --answer must be one of connect, busy, reject (got 'maybe')",
+            "crcgw: error: --answer must be one of connect, busy, reject, forward (got 'maybe')",
         ),
     ],
 )

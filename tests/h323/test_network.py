@@ -323,3 +323,33 @@ def test_peer_rings_then_clears_the_call_itself() -> None:
     assert result.outcome == (
         "connected (H.245 complete); cleared by the far end: cause 16 normal call clearing"
     )
+
+
+def test_forwarded_call_is_followed() -> None:
+    async def scenario() -> Any:
+        async with H323Peer() as final:
+            forwarder = H323Peer(answer="forward", forward_to=("127.0.0.1", final.port))
+            async with forwarder:
+                result = await dial(f"127.0.0.1:{forwarder.port}##123456789", timeout=5)
+                await asyncio.sleep(0.05)
+                return result, forwarder.calls, final.calls, final.port
+
+    result, forwarded, answered, final_port = run(scenario())
+    assert result.connected and result.remote == f"127.0.0.1:{final_port}"
+    messages = [e.message for e in result.events]
+    assert messages[:5] == ["TCP connected", "Setup", "Facility", "Release Complete", "forwarded"]
+    assert forwarded[0].sent == ["Facility", "Release Complete"]
+    assert answered[0].connected and answered[0].destination[0].value == "123456789"
+
+
+def test_forwarding_loops_are_cut() -> None:
+    async def scenario() -> Any:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        async with H323Peer(port=port, answer="forward", forward_to=("127.0.0.1", port)):
+            return await dial(f"127.0.0.1:{port}##123456789", timeout=5)
+
+    result = run(scenario())
+    assert not result.connected and result.error == "forwarded more than 3 times"
+    assert [e.message for e in result.events].count("forwarded") == 3

@@ -279,3 +279,33 @@ def _tsaps(value: Any) -> list[int]:
     if isinstance(value, (tuple, list)):
         return [p for v in value for p in _tsaps(v)]
     return []
+
+
+def test_forwarding_dissects_as_sent(
+    tshark: str, live_capture: Callable[[str], AbstractContextManager[Path]]
+) -> None:
+    forward_port, final_port = free_port(), free_port()
+
+    async def scenario() -> Any:
+        async with (
+            H323Peer(port=final_port),
+            H323Peer(port=forward_port, answer="forward", forward_to=("127.0.0.1", final_port)),
+        ):
+            return await dial(f"127.0.0.1:{forward_port}##123456789", timeout=5)
+
+    with live_capture(f"tcp port {forward_port}") as pcap:
+        result = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert result.connected
+    packets = dissect(tshark, pcap, "q931 or _ws.malformed")
+    assert [p.number for p in packets if p.malformed] == []
+    assert [p.choice("h225.h323_message_body")[0] for p in packets] == [
+        "setup",
+        "facility",
+        "releaseComplete",
+    ]
+    facility, release = packets[1], packets[2]
+    assert facility.show("h225.alternativeAddress") == ["0"]  # ipAddress
+    assert facility.show("h225.ipV4_port") == [str(final_port)]
+    assert "callForwarded" in " ".join(facility.shownames.get("h225.reason", []))
+    assert release.choice("h225.reason") == ["facilityCallDeflection"]
+    assert release.show("q931.cause_value") == ["16"]

@@ -195,7 +195,10 @@ def register(root: typer.Typer) -> None:
             int, typer.Option("--port", help="TCP port (0: any free port).")
         ] = DEFAULT_PORT,
         answer: Annotated[
-            str, typer.Option("--answer", help="connect, busy (cause 17) or reject (cause 21).")
+            str,
+            typer.Option(
+                "--answer", help="connect, busy (cause 17), reject (cause 21) or forward."
+            ),
         ] = "connect",
         cause: Annotated[
             int | None, typer.Option("--cause", help="Q.931 cause for busy/reject (1-127).")
@@ -207,9 +210,18 @@ def register(root: typer.Typer) -> None:
             float | None,
             typer.Option("--hangup-after", help="Clear connected calls after this many seconds."),
         ] = None,
+        forward_to: Annotated[
+            str | None,
+            typer.Option("--forward-to", help="With --answer forward: redirect to HOST:PORT."),
+        ] = None,
         json_output: Json = False,
     ) -> None:
         """Run the project's own H.323 answering peer in the foreground until interrupted."""
+        forward = None
+        if (answer == "forward") != (forward_to is not None):
+            fail("--answer forward and --forward-to HOST:PORT go together")
+        if forward_to is not None:
+            forward = _split_host(forward_to, DEFAULT_PORT)
         if ring < 0 or (hangup_after is not None and hangup_after < 0):
             fail("--ring and --hangup-after must not be negative")
         if answer not in ANSWERS:
@@ -240,6 +252,7 @@ def register(root: typer.Typer) -> None:
             cause=cause,
             ring=ring,
             hangup_after=hangup_after,
+            forward_to=forward,
             on_call_end=report,
         )
         try:
