@@ -127,8 +127,8 @@ def zoom_routes(emulator: Emulator, collection: Collection) -> list[Route]:
     async def update(ctx: Ctx) -> Response:
         assert collection.update_model is not None
         item_id = ctx.param("item_id")
-        doc = _find(ctx, collection, item_id)
-        body = validate(collection.update_model, await ctx.json())
+        body = validate(collection.update_model, await ctx.json())  # read before the document:
+        doc = _find(ctx, collection, item_id)  # no await between reading and writing it
         doc.update(
             body.model_dump(mode="json", exclude_none=True, context={"reveal_secrets": True})
         )
@@ -223,8 +223,8 @@ def portsip_routes(emulator: Emulator, collection: Collection) -> list[Route]:
 
     async def update(ctx: Ctx) -> Response:
         assert collection.update_model is not None
-        doc = find(ctx)
         body = validate(collection.update_model, await ctx.json())
+        doc = find(ctx)
         doc.update(
             body.model_dump(mode="json", exclude_none=True, context={"reveal_secrets": True})
         )

@@ -242,8 +242,8 @@ def _number(ctx: Ctx) -> dict[str, Any]:
 
 
 async def assign(ctx: Ctx) -> Response:
-    doc = _number(ctx)
     request = validate(AssignNumber, await ctx.json())
+    doc = _number(ctx)
     if doc.get("assignee"):
         raise ZoomFault(409, 409, "The number is already assigned; unassign it first.")
     doc["assignee"] = {"type": request.assignee_type, "id": request.assignee_id}

@@ -403,3 +403,17 @@ def test_emulator_can_insist_on_credentials(
             pbx.conference_rooms.list().to_list()
     with PortSipClient(server.portsip_credentials()) as pbx:
         assert pbx.conference_rooms.list().to_list() == []
+
+
+def test_concurrent_calls_never_exceed_the_pool(emulator: EmulatorServer) -> None:
+    async def main() -> tuple[int, int, int]:
+        async with AsyncZoomClient(emulator.zoom_credentials()) as zoom:
+            await zoom.emulator.configure(ports_allocated=5)
+            outcomes = await asyncio.gather(
+                *(zoom.emulator.start_call(f"room-{i}") for i in range(30)), return_exceptions=True
+            )
+            started = [o for o in outcomes if not isinstance(o, BaseException)]
+            refused = [o for o in outcomes if isinstance(o, ConflictError)]
+            return len(started), len(refused), (await zoom.crc.ports()).ports_in_use
+
+    assert asyncio.run(main()) == (5, 25, 5)
