@@ -180,8 +180,11 @@ class Compositor:
             return planes, planes[0].shape[1], planes[0].shape[0]
         check_array(name, frame, dtype=np.uint8, ndim=3)
         h, w, channels = frame.shape
-        if channels != 3 or h % 2 or w % 2:
-            raise ValueError(f"{name}: expected rgb24 shape (even h, even w, 3), got {frame.shape}")
+        if channels != 3 or h < 2 or w < 2:
+            raise ValueError(f"{name}: expected rgb24 shape (h >= 2, w >= 2, 3), got {frame.shape}")
+        if h % 2 or w % 2:  # the geometry works on even sizes: drop an odd last row or column
+            h, w = h & ~1, w & ~1
+            frame = frame[:h, :w]
         return (frame,), w, h
 
     def compose(self, frames: Sequence[Any], speaker: int | None = None) -> U8:

@@ -123,6 +123,14 @@ def test_rgb24_output() -> None:
         assert np.all(out[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w] == 10 * i)
 
 
+def test_rgb24_sources_of_odd_size() -> None:
+    comp = Compositor("LAYOUT1", 64, 36, "rgb24")
+    out = comp.compose([np.full((73, 129, 3), 77, np.uint8)])
+    assert np.all(out[comp.plan(128, 72, comp.tile_rects(1)[0]).content.y :] == 77)
+    with pytest.raises(ValueError, match=r"frames\[0\]: expected rgb24 shape \(h >= 2, w >= 2, 3\)"):
+        comp.compose([np.zeros((36, 64, 4), np.uint8)])
+
+
 def test_single_full_size_participant_is_returned_without_a_copy() -> None:
     frame = pattern_i420(320, 180)
     comp = Compositor("LAYOUT1", 320, 180)
