@@ -31,12 +31,23 @@ def tshark() -> str:
     return path
 
 
+def shared_pcap(name: str) -> Path:
+    path = SHARED_TESTDATA / "pcaps" / name
+    if not path.is_file():
+        pytest.skip(f"../shared/testdata/pcaps/{name} is absent")
+    return path
+
+
 @pytest.fixture
 def rtp_example() -> Path:
-    path = SHARED_TESTDATA / "pcaps" / "rtp_example.raw"
-    if not path.is_file():
-        pytest.skip("../shared/testdata/pcaps/rtp_example.raw is absent")
-    return path
+    """A real H.323 call (Setup … Connect, H.245 on its own TCP connection)."""
+    return shared_pcap("rtp_example.raw")
+
+
+@pytest.fixture
+def ras_background() -> Path:
+    """A SIP capture whose background traffic holds real RAS (GRQ, RRQ, RRJ, RCF …)."""
+    return shared_pcap("SIP_CALL_RTP_G711")
 
 
 @pytest.fixture

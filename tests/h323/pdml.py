@@ -54,8 +54,8 @@ def dissect(tshark: str, pcap: Path, display_filter: str, *options: str) -> list
     return packets
 
 
-def tcp_payloads(tshark: str, pcap: Path, display_filter: str) -> dict[int, bytes]:
-    """Frame number -> TCP payload bytes, for frames matching ``display_filter``."""
+def payloads(tshark: str, pcap: Path, display_filter: str, proto: str = "tcp") -> dict[int, bytes]:
+    """Frame number -> ``tcp.payload`` (or ``udp.payload``) bytes of matching frames."""
     output = subprocess.run(
         [
             tshark,
@@ -68,7 +68,7 @@ def tcp_payloads(tshark: str, pcap: Path, display_filter: str) -> dict[int, byte
             "-e",
             "frame.number",
             "-e",
-            "tcp.payload",
+            f"{proto}.payload",
         ],
         capture_output=True,
         text=True,

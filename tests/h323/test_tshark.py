@@ -16,9 +16,10 @@ from signaling.h323.gatekeeper import GatekeeperServer
 from signaling.h323.h225 import Alias, CallMessage
 from signaling.h323.h245 import summarize
 from signaling.h323.q931 import MessageType, Q931Message
+from signaling.h323.ras import RasMessage
 from signaling.h323.ras_client import RasClient
 from tests.h323.conftest import free_port
-from tests.h323.pdml import Packet, dissect, tcp_payloads
+from tests.h323.pdml import Packet, dissect, payloads
 
 pytestmark = pytest.mark.capture
 
@@ -204,11 +205,11 @@ def _our_messages(payload: bytes) -> list[bytes]:
 
 def test_reference_call_decodes_like_wireshark(tshark: str, rtp_example: Path) -> None:
     packets = {p.number: p for p in dissect(tshark, rtp_example, "q931 or h245")}
-    payloads = tcp_payloads(tshark, rtp_example, "q931 or h245")
-    assert len(packets) == 15 and payloads.keys() == packets.keys()
+    frames = payloads(tshark, rtp_example, "q931 or h245")
+    assert len(packets) == 15 and frames.keys() == packets.keys()
     h245_seen: list[str] = []
     for number, packet in packets.items():
-        messages = _our_messages(payloads[number])
+        messages = _our_messages(frames[number])
         if packet.show("q931.message_type"):
             (payload,) = messages
             message = CallMessage.parse(payload)
@@ -309,3 +310,36 @@ def test_forwarding_dissects_as_sent(
     assert "callForwarded" in " ".join(facility.shownames.get("h225.reason", []))
     assert release.choice("h225.reason") == ["facilityCallDeflection"]
     assert release.show("q931.cause_value") == ["16"]
+
+
+def test_reference_ras_decodes_like_wireshark(tshark: str, ras_background: Path) -> None:
+    packets = {p.number: p for p in dissect(tshark, ras_background, "h225")}
+    datagrams = payloads(tshark, ras_background, "h225", "udp")
+    assert len(packets) == 24 and datagrams.keys() == packets.keys()
+    names: set[str] = set()
+    for number, packet in packets.items():
+        message = RasMessage.decode(datagrams[number])
+        names.add(message.name)
+        body = message.body
+        assert [message.name] == packet.choice("h225.RasMessage")
+        assert [str(message.sequence_number)] == packet.show("h225.requestSeqNum")
+        if "protocolIdentifier" in body:
+            assert [".".join(map(str, body["protocolIdentifier"]))] == packet.show(
+                "h225.protocolIdentifier"
+            )
+        if message.reject_reason is not None:
+            assert [message.reject_reason] == packet.choice("h225.rejectReason")
+        for key, field in (
+            ("timeToLive", "h225.timeToLive"),
+            ("endpointIdentifier", "h225.endpointIdentifier"),
+            ("gatekeeperIdentifier", "h225.gatekeeperIdentifier"),
+        ):
+            assert ([str(body[key])] if key in body else []) == packet.show(field)
+        if "keepAlive" in body:
+            assert [str(int(body["keepAlive"]))] == packet.show("h225.keepAlive")
+        aliases = [a for k in ("terminalAlias", "endpointAlias") for a in body.get(k, ())]
+        assert [v for kind, v in aliases if kind == "h323-ID"] == packet.show("h225.h323_ID")
+        assert [v for kind, v in aliases if kind == "dialledDigits"] == packet.show(
+            "h225.dialledDigits"
+        )
+    assert {"gatekeeperRequest", "registrationReject", "registrationConfirm"} <= names
