@@ -281,7 +281,8 @@ class RedirectService:
             return message
 
         if request.problem is not None:
-            if request.method != "ACK":
+            # Without a Via there is nowhere to send a response (RFC 3261 18.2.2): drop it.
+            if request.method != "ACK" and request.header_values("via"):
                 answer(*request.problem)
             return
         method = request.method

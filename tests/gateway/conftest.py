@@ -10,6 +10,7 @@ import pytest
 
 from gateway.store import Store, open_store
 from tests.gateway.pgserver import PgServer, pg_bin_dir
+from tests.gateway.sipclient import OPEN_CLIENTS
 
 _db_numbers = itertools.count(1)
 
@@ -55,3 +56,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         yield st
     finally:
         st.close()
+
+
+@pytest.fixture(autouse=True)
+def close_udp_clients() -> Iterator[None]:
+    """Close the test SIP clients a failing test left open (no ResourceWarning on top)."""
+    yield
+    for client in list(OPEN_CLIENTS):
+        client.close()

@@ -59,8 +59,13 @@ class Reply:
         return None
 
 
+#: Every client still open: the ``close_udp_clients`` fixture closes them after each test.
+OPEN_CLIENTS: set[UdpClient] = set()
+
+
 class UdpClient:
     def __init__(self) -> None:
+        OPEN_CLIENTS.add(self)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.setblocking(False)
@@ -78,19 +83,41 @@ class UdpClient:
             return None
         return Reply(data)
 
-    async def replies(self, quiet: float = 0.2) -> list[Reply]:
-        """Every reply until none arrives for ``quiet`` seconds."""
-        out = []
-        while (reply := await self.recv(quiet)) is not None:
+    async def replies(self, quiet: float = 0.2, final_within: float = 10.0) -> list[Reply]:
+        """Replies until a final one (>= 200) has come and then none for ``quiet`` seconds.
+        A final is awaited for up to ``final_within`` seconds (0: stop at the first quiet gap),
+        so a slow, loaded machine does not cut an exchange short."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + final_within
+        out: list[Reply] = []
+        while True:
+            waiting = final_within > 0 and not any(r.status >= 200 for r in out)
+            reply = await self.recv(max(quiet, deadline - loop.time()) if waiting else quiet)
+            if reply is None:
+                return out
             out.append(reply)
-        return out
 
     async def replies_after(self, data: bytes, server: tuple[str, int],
-                            quiet: float = 0.2) -> list[Reply]:
+                            quiet: float = 0.2, final_within: float = 10.0) -> list[Reply]:
         await self.send(data, server)
-        return await self.replies(quiet)
+        return await self.replies(quiet, final_within)
+
+    async def until_finals(self, statuses: set[int], within: float = 10.0,
+                           quiet: float = 0.3) -> list[Reply]:
+        """Replies until every status in ``statuses`` was seen (or ``within`` seconds), then
+        until none arrives for ``quiet`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        out: list[Reply] = []
+        while True:
+            missing = statuses - {r.status for r in out}
+            reply = await self.recv(max(quiet, deadline - loop.time()) if missing else quiet)
+            if reply is None:
+                return out
+            out.append(reply)
 
     def close(self) -> None:
+        OPEN_CLIENTS.discard(self)
         self.sock.close()
 
 
@@ -100,9 +127,9 @@ def address(listen: str) -> tuple[str, int]:
 
 
 async def exchange(client: UdpClient, request: bytes, server: tuple[str, int],
-                   quiet: float = 0.2) -> list[Reply]:
+                   quiet: float = 0.2, final_within: float = 10.0) -> list[Reply]:
     """Send ``request``, collect the replies, and ACK a final INVITE answer as a UAC must."""
-    replies = await client.replies_after(request, server, quiet)
+    replies = await client.replies_after(request, server, quiet, final_within)
     finals = [r for r in replies if r.status >= 300]
     if finals and request.startswith(b"INVITE "):
         await client.send(ack_for(request, finals[0].raw), server)
