@@ -184,7 +184,7 @@ async def dial(
         target,
         DialResult(f"{target.host}##{masked_user_part(target)}", f"{remote[0]}:{remote[1]}"),
         clock,
-        timeout,
+        _Plan(timeout, hold, fast_start, setup_timeout),
     )
     call = OutgoingCall(
         secrets.randbelow(0x7FFF) + 1,
@@ -199,13 +199,13 @@ async def dial(
     run.result.call_reference = call.call_reference
     try:
         if gatekeeper is None:
-            await run.call(call, remote, hold, fast_start, setup_timeout)
+            await run.call(call, remote)
         else:
             ras = RasClient(
                 gatekeeper, call.source, gatekeeper_port=gatekeeper_port, timeout=min(timeout, 3.0)
             )
             async with ras:
-                await run.admitted_call(ras, call, remote, hold, fast_start, setup_timeout)
+                await run.admitted_call(ras, call, remote)
     except (RasRejected, H323Timeout, H323ConnectionError) as exc:
         run.result.error = f"gatekeeper: {exc}"
         run.note("info", "gatekeeper", str(exc))
@@ -213,16 +213,25 @@ async def dial(
     return run.result
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    timeout: float
+    hold: float
+    fast_start: bool
+    setup_timeout: float
+
+
 class _DialRun:
     """One dial's bookkeeping: the result being filled and the clock its events use."""
 
     def __init__(
-        self, target: DialTarget, result: DialResult, clock: Callable[[], float], timeout: float
+        self, target: DialTarget, result: DialResult, clock: Callable[[], float], plan: _Plan
     ) -> None:
         self.target = target
         self.result = result
         self.clock = clock
-        self.timeout = timeout
+        self.plan = plan
+        self.timeout = plan.timeout
         self.start = clock()
 
     def note(
@@ -235,9 +244,6 @@ class _DialRun:
         ras: RasClient,
         call: OutgoingCall,
         remote: tuple[str, int],
-        hold: float,
-        fast_start: bool,
-        setup_timeout: float,
     ) -> None:
         endpoint = await ras.register()
         self.note(
@@ -262,7 +268,7 @@ class _DialRun:
         )
         self.result.remote = f"{address[0]}:{address[1]}"
         try:
-            await self.call(call, address, hold, fast_start, setup_timeout)
+            await self.call(call, address)
         finally:
             await ras.disengage(**identifiers)
             self.note("info", "RAS disengaged")
@@ -271,13 +277,10 @@ class _DialRun:
         self,
         call: OutgoingCall,
         remote: tuple[str, int],
-        hold: float,
-        fast_start: bool,
-        setup_timeout: float,
     ) -> None:
         """The call, following Facility callForwarded redirections up to MAX_FORWARDS times."""
         for hop in range(MAX_FORWARDS + 1):
-            await self._call_once(call, remote, hold, fast_start, setup_timeout)
+            await self._call_once(call, remote)
             if call.forward_to is None or self.result.connected:
                 return
             if hop == MAX_FORWARDS:
@@ -305,9 +308,6 @@ class _DialRun:
         self,
         call: OutgoingCall,
         remote: tuple[str, int],
-        hold: float,
-        fast_start: bool,
-        setup_timeout: float,
     ) -> None:
         try:
             channel = await open_channel(remote[0], remote[1], self.timeout)
@@ -318,16 +318,15 @@ class _DialRun:
         self.note("info", "TCP connected", f"{local[0]}:{local[1]} -> {self.result.remote}")
         call.destination_address = channel.remote_address
         call.source_address = local
-        if fast_start:
+        if self.plan.fast_start:
             call.fast_start = fast_start_proposals(local[0], (local[1] & ~1) or 5000)
         try:
-            await self._signal(channel, call, hold, setup_timeout)
+            await self._signal(channel, call)
         finally:
             await channel.close()
 
-    async def _signal(
-        self, channel: SignalChannel, call: OutgoingCall, hold: float, setup_timeout: float
-    ) -> None:
+    async def _signal(self, channel: SignalChannel, call: OutgoingCall) -> None:
+        hold, setup_timeout = self.plan.hold, self.plan.setup_timeout
         setup = call.setup()
         forms = ", ".join(alias.kind for alias in call.destination)
         extra = f"; fastStart {len(call.fast_start)} channels" if call.fast_start else ""
