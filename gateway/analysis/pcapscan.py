@@ -13,6 +13,9 @@ IPv4 fragments are marked, not reassembled (tshark reassembles them in the signa
 
 from __future__ import annotations
 
+import gzip
+import mmap
+import os
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,7 +85,7 @@ class PacketColumns:
         return self.data[start : start + max(n, 0)].tobytes()
 
 
-def _records_pcap(buf: bytes) -> tuple[I64, I64, I64, I64, bool]:
+def _records_pcap(buf: bytes | mmap.mmap) -> tuple[I64, I64, I64, I64, bool]:
     magic = struct.unpack_from("<I", buf, 0)[0]
     if magic in (0xA1B2C3D4, 0xA1B23C4D):
         endian = "<"
@@ -126,7 +129,7 @@ def _u32(data: U8, offset: I64, endian: str) -> I64:
     return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]
 
 
-def _records_pcapng(buf: bytes) -> tuple[I64, I64, I64, I64, bool]:
+def _records_pcapng(buf: bytes | mmap.mmap) -> tuple[I64, I64, I64, I64, bool]:
     starts: list[int] = []
     lens: list[int] = []
     ts_ns: list[int] = []
@@ -231,12 +234,27 @@ def _network_offsets(
     return l3, version
 
 
+def _open(path: Path) -> bytes | mmap.mmap:
+    """The file's bytes: memory-mapped (a day of traffic is not copied), or decompressed when
+    it is gzip-compressed (tshark reads ``.pcap.gz`` too)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+            if head == b"\x1f\x8b":
+                f.seek(0)
+                with gzip.open(f) as z:
+                    return z.read()
+            if not head or os.fstat(f.fileno()).st_size < 4:
+                return b""
+            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        detail = getattr(exc, "strerror", None) or exc
+        raise CaptureError(f"cannot read {path}: {detail}") from exc
+
+
 def scan_capture(path: Path) -> PacketColumns:
     """Read the frame, IP and transport headers of every packet of ``path``."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CaptureError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    raw = _open(path)
     if len(raw) < 4:
         raise CaptureError(f"{path} is not a capture file (pcap or pcapng)")
     if struct.unpack_from("<I", raw, 0)[0] == 0x0A0D0D0A:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.analysis.errors import CaptureError
 from gateway.analysis.pcapscan import PacketColumns, write_subset
 from signaling.ladder import H225Message
 from signaling.sipmsg import SipMessage
@@ -27,6 +28,7 @@ __all__ = ["SignalingCapture", "read_signaling"]
 log = logging.getLogger(__name__)
 
 _JSON_PROTOCOLS = "frame ip ipv6 udp tcp sip q931 h225"
+_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -108,37 +110,53 @@ def read_signaling(
     capture ``cols``."""
     if not frames:
         return SignalingCapture([], [], 0)
-    import pyshark  # the I/O edge: imported only when there is signalling to read
+    from pyshark.capture.capture import TSharkCrashException
 
     kept = list(frames)
-    sip: list[SipMessage] = []
-    h225: list[H225Message] = []
-    unreadable = 0
     with tempfile.TemporaryDirectory(prefix="crcgw-analyze-") as tmp:
         sub = Path(tmp) / "signaling.pcapng"
         write_subset(cols, kept, sub)
-        cap = pyshark.FileCapture(
-            str(sub),
-            display_filter="sip || q931",
-            use_json=True,
-            include_raw=True,
-            keep_packets=False,
-            custom_parameters=[*tshark_opts, "-j", _JSON_PROTOCOLS],
-        )
-        try:
-            for packet in cap:
-                index = int(packet.frame_info.number) - 1
-                frame = kept[index] if 0 <= index < len(kept) else 0
-                time_s = float(cols.time_s[frame - 1]) if frame else 0.0
-                try:
-                    layers = {layer.layer_name for layer in packet.layers}
-                    if "sip" in layers:
-                        sip.extend(_sip_messages(packet, time_s, frame))
-                    if "q931" in layers:
-                        h225.extend(_h225_messages(packet, time_s, frame))
-                except (AttributeError, KeyError, ValueError) as exc:
-                    unreadable += 1
-                    log.debug("frame %d: %s", frame, exc)
-        finally:
-            cap.close()
+        for attempt in range(_ATTEMPTS):
+            try:
+                return _read_subset(sub, cols, kept, tshark_opts)
+            except TSharkCrashException as exc:
+                # pyshark reports a child it could not reap (asyncio child watchers racing
+                # under load) as a tshark crash; the sub-capture is ours, so read it again.
+                log.debug("pyshark attempt %d: %s", attempt + 1, exc)
+                failure: Exception = exc
+    raise CaptureError(f"tshark failed on the signalling frames: {failure}")
+
+
+def _read_subset(
+    sub: Path, cols: PacketColumns, kept: Sequence[int], tshark_opts: Sequence[str]
+) -> SignalingCapture:
+    import pyshark  # the I/O edge: imported only when there is signalling to read
+
+    sip: list[SipMessage] = []
+    h225: list[H225Message] = []
+    unreadable = 0
+    cap = pyshark.FileCapture(
+        str(sub),
+        display_filter="sip || q931",
+        use_json=True,
+        include_raw=True,
+        keep_packets=False,
+        custom_parameters=[*tshark_opts, "-j", _JSON_PROTOCOLS],
+    )
+    try:
+        for packet in cap:
+            index = int(packet.frame_info.number) - 1
+            frame = kept[index] if 0 <= index < len(kept) else 0
+            time_s = float(cols.time_s[frame - 1]) if frame else 0.0
+            try:
+                layers = {layer.layer_name for layer in packet.layers}
+                if "sip" in layers:
+                    sip.extend(_sip_messages(packet, time_s, frame))
+                if "q931" in layers:
+                    h225.extend(_h225_messages(packet, time_s, frame))
+            except (AttributeError, KeyError, ValueError) as exc:
+                unreadable += 1
+                log.debug("frame %d: %s", frame, exc)
+    finally:
+        cap.close()
     return SignalingCapture(sip, h225, unreadable)

@@ -128,3 +128,13 @@ def test_cli_rejects_a_diagram_that_is_not_svg(tmp_path: Path) -> None:
     write_synthetic_call(path)
     proc = _cli(str(path), "--diagram", str(tmp_path / "ladder.png"))
     assert proc.returncode == 2 and ".svg" in proc.stderr
+
+
+def test_gzip_compressed_capture(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "call.pcapng"
+    write_synthetic_call(path, fmt="pcapng")
+    packed = tmp_path / "call.pcapng.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    _check(packed)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gateway.analysis.diagram import ladder_svg
-from gateway.analysis.errors import CaptureError
-from gateway.analysis.report import AnalysisReport, analyse_capture, report_json
 from gateway.cli.output import console, emit_json, fail, print_table
-from signaling.ladder import render_ladder
+
+if TYPE_CHECKING:
+    from gateway.analysis.report import AnalysisReport
 
 __all__ = ["register"]
 
@@ -21,6 +20,8 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 
 
 def _show(report: AnalysisReport, ladders: bool) -> None:
+    from signaling.ladder import render_ladder
+
     calls = report.calls
     print_table(
         f"Calls ({len(calls)})",
@@ -76,7 +77,9 @@ def _show(report: AnalysisReport, ladders: bool) -> None:
 
 
 def analyze(
-    capture: Annotated[Path, typer.Argument(help="A pcap or pcapng capture file.")],
+    capture: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A pcap or pcapng capture file (or .gz).")
+    ],
     sip_port: Annotated[
         list[int] | None,
         typer.Option("--sip-port", help="Also decode this UDP/TCP port as SIP (repeatable)."),
@@ -99,6 +102,11 @@ def analyze(
 ) -> None:
     """Analyse a SIP or H.323 capture: calls and their ladders, set-up times, final responses,
     auth challenges, re-INVITEs, DTMF; RTP streams with loss, jitter, max delta and MOS."""
+    # imported here: numpy, scipy and pyshark are not needed by the other commands
+    from gateway.analysis.diagram import ladder_svg
+    from gateway.analysis.errors import CaptureError
+    from gateway.analysis.report import analyse_capture, report_json
+
     if diagram is not None and diagram.suffix.lower() != ".svg":
         fail(f"--diagram {diagram}: only .svg pictures are written")
     try:
