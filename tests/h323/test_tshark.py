@@ -12,12 +12,15 @@ from typing import Any
 import pytest
 
 from signaling.h323 import H323Peer, dial, tpkt
+from signaling.h323.call import OutgoingCall
+from signaling.h323.errors import RasRejected
 from signaling.h323.gatekeeper import GatekeeperServer
 from signaling.h323.h225 import Alias, CallMessage
 from signaling.h323.h245 import summarize
 from signaling.h323.q931 import MessageType, Q931Message
-from signaling.h323.ras import RasMessage
+from signaling.h323.ras import RasEndpoint, RasMessage, RegistrationState
 from signaling.h323.ras_client import RasClient
+from signaling.h323.transport import open_channel
 from tests.h323.conftest import free_port
 from tests.h323.pdml import Packet, dissect, payloads
 
@@ -343,3 +346,88 @@ def test_reference_ras_decodes_like_wireshark(tshark: str, ras_background: Path)
             "h225.dialledDigits"
         )
     assert {"gatekeeperRequest", "registrationReject", "registrationConfirm"} <= names
+
+
+async def _status_and_rejections(call_port: int, ras_port: int) -> None:
+    async with H323Peer(port=call_port):
+        channel = await open_channel("127.0.0.1", call_port, 5)
+        caller = OutgoingCall(
+            77,
+            bytes(16),
+            bytes(range(16)),
+            False,
+            None,
+            destination=[Alias.digits("123456789")],
+            source=[Alias.h323_id("crcgw")],
+        )
+        await channel.send(caller.setup())
+        for _ in range(3):  # Call Proceeding, Alerting, Connect (no tunnel: connects at once)
+            await channel.receive(5)
+        await channel.send(CallMessage(Q931Message(MessageType.STATUS_ENQUIRY, 77), None))
+        status = await channel.receive(5)
+        assert status.name == "Status"
+        await channel.send(caller.release())
+        await channel.close()
+    async with GatekeeperServer(port=ras_port, reject_registration="duplicateAlias") as gk:
+        async with RasClient(
+            "127.0.0.1", [Alias.h323_id("room1")], gatekeeper_port=ras_port, discover=False
+        ) as client:
+            with pytest.raises(RasRejected):
+                await client.register()
+        arq = RasEndpoint([Alias.h323_id("x")], ("127.0.0.1", 1), ("127.0.0.1", 1))
+        arq.state, arq.endpoint_id = RegistrationState.REGISTERED, "nobody"  # pretend: ARJ
+        request = arq.admit(
+            0.0,
+            destination=[],
+            destination_address=("127.0.0.1", 1),
+            call_reference=1,
+            conference_id=bytes(16),
+            call_identifier=bytes(16),
+        )
+        assert RasMessage.decode(gk.gatekeeper.handle(request[0], 0.0) or b"").name == (
+            "admissionReject"
+        )
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            asyncio.DatagramProtocol, remote_addr=("127.0.0.1", ras_port)
+        )
+        transport.sendto(request[0])  # the same ARQ on the wire, answered with ARJ
+        await asyncio.sleep(0.2)
+        transport.close()
+
+
+def test_status_and_rejections_dissect_as_sent(
+    tshark: str, live_capture: Callable[[str], AbstractContextManager[Path]]
+) -> None:
+    call_port, ras_port = free_port(), free_port(2)
+    with live_capture(f"tcp port {call_port} or udp port {ras_port}") as pcap:
+        asyncio.run(asyncio.wait_for(_status_and_rejections(call_port, ras_port), 30))
+    packets = dissect(
+        tshark, pcap, "q931 or h225 or _ws.malformed", "-d", f"udp.port=={ras_port},h225"
+    )
+    assert [p.number for p in packets if p.malformed] == []
+    bodies = [p.choice("h225.h323_message_body") for p in packets if p.show("q931.message_type")]
+    assert bodies == [
+        ["setup"],
+        ["callProceeding"],
+        ["alerting"],
+        ["connect"],
+        [],
+        ["status"],
+        ["releaseComplete"],
+    ]
+    (status,) = [p for p in packets if p.choice("h225.h323_message_body") == ["status"]]
+    assert status.show("q931.cause_value") == ["30"]
+    ras = [
+        (p.choice("h225.RasMessage")[0], p.choice("h225.rejectReason"))
+        for p in packets
+        if p.show("h225.RasMessage")
+    ]
+    assert ras == [
+        ("registrationRequest", []),
+        ("registrationReject", ["duplicateAlias"]),
+        ("admissionRequest", []),
+        ("admissionReject", ["callerNotRegistered"]),
+    ]
+    (rrj,) = [p for p in packets if p.choice("h225.RasMessage") == ["registrationReject"]]
+    assert rrj.show("h225.h323_ID") == ["room1"]  # the duplicate alias, as sent
