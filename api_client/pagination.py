@@ -8,9 +8,10 @@ pagers send the calls and yield items, page after page, to the end.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from api_client._call import Call
 
@@ -18,16 +19,6 @@ __all__ = ["AsyncPager", "PageSpec", "SyncPager", "skip_top_pages", "token_pages
 
 P = TypeVar("P")
 T = TypeVar("T")
-
-
-class _TokenPage(Protocol):
-    @property
-    def next_page_token(self) -> str | None: ...
-
-
-class _CountPage(Protocol):
-    @property
-    def count(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -75,17 +66,18 @@ class AsyncPager(Generic[P, T]):
         self._send = send
         self._spec = spec
 
-    async def pages(self) -> AsyncIterator[P]:
+    async def pages(self) -> AsyncGenerator[P, None]:
         call: Call[P] | None = self._spec.first
         while call is not None:
             page = await self._send(call)
             yield page
             call = self._spec.next_call(call, page)
 
-    async def _items(self) -> AsyncIterator[T]:
-        async for page in self.pages():
-            for item in self._spec.items(page):
-                yield item
+    async def _items(self) -> AsyncGenerator[T, None]:
+        async with aclosing(self.pages()) as pages:
+            async for page in pages:
+                for item in self._spec.items(page):
+                    yield item
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()
@@ -93,10 +85,11 @@ class AsyncPager(Generic[P, T]):
     async def to_list(self, limit: int | None = None) -> list[T]:
         """Collect items (at most ``limit``), fetching only the pages needed."""
         out: list[T] = []
-        async for item in self:
-            if limit is not None and len(out) >= limit:
-                break
-            out.append(item)
+        async with aclosing(self._items()) as items:
+            async for item in items:
+                if limit is not None and len(out) >= limit:
+                    break
+                out.append(item)
         return out
 
 

@@ -415,3 +415,32 @@ def test_skip_top_pages_are_walked_to_the_count(fake: FakeZoom) -> None:
         got = [room.id for room in pbx.conference_rooms.list(page_size=3)]
     assert got == [f"r{i}" for i in range(7)]
     assert [r.url.params["skip"] for r in fake.requests] == ["0", "3", "6"]
+
+
+def test_async_pager_fetches_only_the_pages_it_needs(fake: FakeZoom, zoom_credentials: Any) -> None:
+    def pages(request: httpx.Request) -> httpx.Response:
+        index = int(request.url.params.get("next_page_token") or 0)
+        return httpx.Response(200, json={"devices": [{"id": f"d{index}{j}"} for j in range(3)],
+                                         "next_page_token": str(index + 1)})  # endless
+
+    fake.on("GET", "/v2/h323/devices", pages)
+
+    async def main() -> list[str]:
+        async with AsyncZoomClient(zoom_credentials, transport=httpx.MockTransport(fake)) as api:
+            first = await api.h323_devices.list(page_size=3).to_list(limit=4)
+            pages_seen = [p async for p in _take(api.h323_devices.list(page_size=3).pages(), 2)]
+            assert len(pages_seen) == 2
+            return [d.id for d in first]
+
+    assert asyncio.run(main()) == ["d00", "d01", "d02", "d10"]
+    assert len(fake.requests) == 2 + 2
+
+
+async def _take(pages: Any, count: int) -> Any:
+    seen = 0
+    async for page in pages:
+        yield page
+        seen += 1
+        if seen == count:
+            await pages.aclose()
+            return
