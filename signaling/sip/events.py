@@ -71,6 +71,8 @@ class IncomingCall:
     call_id: str
     endpoint: str
     remote_uri: str
+    local_uri: str = ""
+    """The dialled URI as the caller's To header carries it (a room's dial string)."""
 
 
 @dataclass(frozen=True, slots=True)
