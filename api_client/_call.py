@@ -28,7 +28,17 @@ from api_client.ratelimit import RateLabel
 from api_client.redact import redact
 from api_client.retry import IDEMPOTENT_METHODS, is_daily_limit, parse_retry_after
 
-__all__ = ["Call", "Params", "decode", "empty", "model", "path", "status_error", "validated"]
+__all__ = [
+    "Call",
+    "Params",
+    "decode",
+    "empty",
+    "model",
+    "op",
+    "path",
+    "status_error",
+    "validated",
+]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -93,6 +103,31 @@ def _query_value(value: str | int | float | bool) -> str | int | float:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
+
+
+def op(
+    method: str,
+    template: str,
+    decoder: Callable[[bytes], T],
+    *,
+    ids: Mapping[str, str | int] | None = None,
+    params: Params | None = None,
+    json: Any = None,
+    multipart: Mapping[str, str] | None = None,
+    label: RateLabel | None = None,
+) -> Call[T]:
+    """A :class:`Call` named after its path template: ``op("GET", "/h323/devices/{deviceId}",
+    model(H323Device), ids={"deviceId": device_id})`` is ``GET /h323/devices/{deviceId}``."""
+    return Call(
+        method,
+        path(template, **(ids or {})),
+        f"{method} {template}",
+        decoder,
+        params=params,
+        json=json,
+        multipart=multipart,
+        label=label,
+    )
 
 
 # -- decoders ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any, Generic, Literal, TypeVar, cast
 
 from pydantic import BaseModel
 
-from api_client._call import Call, Params, empty, model, path
+from api_client._call import Call, Params, empty, model, op
 from api_client.models._base import RequestModel
 from api_client.ratelimit import RateLabel
 
@@ -65,47 +65,27 @@ class Crud(Generic[Item, Page, Created, Create, Update]):
         """The items of one page (the list under ``items_field``)."""
         return cast(Sequence[Item], getattr(page, self.items_field))
 
-    def _item_path(self, item_id: str, suffix: str = "") -> tuple[str, str]:
-        concrete = path(f"{self.collection}/{{{self.id_name}}}{suffix}", **{self.id_name: item_id})
-        return concrete, f"{self.collection}/{{{self.id_name}}}{suffix}"
+    def _item(self, suffix: str = "") -> str:
+        return f"{self.collection}/{{{self.id_name}}}{suffix}"
 
     def list(self, params: Params | None = None) -> Call[Page]:
-        return Call(
-            "GET",
-            self.collection,
-            f"GET {self.collection}",
-            model(self.page),
-            params=params,
-            label=self.list_label,
-        )
+        return op("GET", self.collection, model(self.page), params=params, label=self.list_label)
 
     def get(self, item_id: str) -> Call[Item]:
-        concrete, name = self._item_path(item_id)
-        return Call("GET", concrete, f"GET {name}", model(self.item), label=self.label)
+        ids = {self.id_name: item_id}
+        return op("GET", self._item(), model(self.item), ids=ids, label=self.label)
 
     def create(self, body: Create) -> Call[Created]:
-        return Call(
-            "POST",
-            self.collection,
-            f"POST {self.collection}",
-            model(self.created),
-            json=_check(body, self.create_body),
-            label=self.label,
-        )
+        wire = _check(body, self.create_body)
+        return op("POST", self.collection, model(self.created), json=wire, label=self.label)
 
     def update(self, item_id: str, body: Update) -> Call[None]:
-        concrete, name = self._item_path(item_id)
-        return Call(
-            self.update_method,
-            concrete,
-            f"{self.update_method} {name}",
-            empty,
-            json=_check(body, self.update_body),
-            label=self.label,
-        )
+        wire = _check(body, self.update_body)
+        ids = {self.id_name: item_id}
+        return op(self.update_method, self._item(), empty, ids=ids, json=wire, label=self.label)
 
     def delete(self, item_id: str) -> Call[None]:
-        concrete, name = self._item_path(item_id, self.delete_suffix)
-        return Call(
-            self.delete_method, concrete, f"{self.delete_method} {name}", empty, label=self.label
+        ids = {self.id_name: item_id}
+        return op(
+            self.delete_method, self._item(self.delete_suffix), empty, ids=ids, label=self.label
         )

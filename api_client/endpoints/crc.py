@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from api_client._call import Call, empty, model, path
-from api_client.endpoints._common import Crud, page_size
+from api_client._call import Call, empty, model, op
+from api_client.endpoints._common import Crud
 from api_client.models._base import RequestModel
 from api_client.models.crc import (
     CrcPortMetrics,
@@ -73,22 +73,22 @@ ROOM_CONNECTORS = Crud(
 
 def crc_settings(account_id: str) -> Call[CrcSettings]:
     """Seed (non-Zoom): ``GET /accounts/{accountId}/crc``."""
-    return Call(
+    return op(
         "GET",
-        path("/accounts/{accountId}/crc", accountId=account_id),
-        "GET /accounts/{accountId}/crc",
+        "/accounts/{accountId}/crc",
         model(CrcSettings),
+        ids={"accountId": account_id},
         label=LIGHT,
     )
 
 
 def update_crc_settings(account_id: str, update: CrcSettingsUpdate) -> Call[None]:
     """Seed (non-Zoom): ``PATCH /accounts/{accountId}/crc``."""
-    return Call(
+    return op(
         "PATCH",
-        path("/accounts/{accountId}/crc", accountId=account_id),
-        "PATCH /accounts/{accountId}/crc",
+        "/accounts/{accountId}/crc",
         empty,
+        ids={"accountId": account_id},
         json=update.to_wire(),
         label=LIGHT,
     )
@@ -96,11 +96,11 @@ def update_crc_settings(account_id: str, update: CrcSettingsUpdate) -> Call[None
 
 def crc_ports(account_id: str) -> Call[CrcPortUsage]:
     """Seed (non-Zoom): ``GET /accounts/{accountId}/crc/ports``."""
-    return Call(
+    return op(
         "GET",
-        path("/accounts/{accountId}/crc/ports", accountId=account_id),
-        "GET /accounts/{accountId}/crc/ports",
+        "/accounts/{accountId}/crc/ports",
         model(CrcPortUsage),
+        ids={"accountId": account_id},
         label=LIGHT,
     )
 
@@ -111,10 +111,9 @@ def crc_port_metrics(start: dt.date, end: dt.date) -> Call[CrcPortMetrics]:
         raise ValueError(f"to ({end}) is before from ({start})")
     if (end - start).days > 31:
         raise ValueError("Zoom answers at most one month of CRC port usage")
-    return Call(
+    return op(
         "GET",
         "/metrics/crc",
-        "GET /metrics/crc",
         model(CrcPortMetrics),
         params={"from": start.isoformat(), "to": end.isoformat()},
         label=RateLabel.HEAVY,
@@ -125,38 +124,33 @@ def participant_identifier_code(expires_in: int | None = None) -> Call[Participa
     """Zoom: ``GET /crc/participant_identifier_code`` (``expires_in`` >= 30, default 43200)."""
     if expires_in is not None and expires_in < 30:
         raise ValueError(f"expires_in must be >= 30 seconds (got {expires_in})")
-    return Call(
+    return op(
         "GET",
         "/crc/participant_identifier_code",
-        "GET /crc/participant_identifier_code",
         model(ParticipantIdentifierCode),
         params={"expires_in": expires_in},
         label=LIGHT,
     )
 
 
-def page_params(size: int | None) -> dict[str, int | None]:
-    return {"page_size": page_size(size)}
-
-
 def seed_sip_dialing(meeting_id: str) -> Call[SeedSipDialing]:
     """Seed (non-Zoom): ``GET /meetings/{meetingId}/sip_dialing``."""
-    return Call(
+    return op(
         "GET",
-        path("/meetings/{meetingId}/sip_dialing", meetingId=meeting_id),
-        "GET /meetings/{meetingId}/sip_dialing",
+        "/meetings/{meetingId}/sip_dialing",
         model(SeedSipDialing),
+        ids={"meetingId": meeting_id},
         label=MEDIUM,
     )
 
 
 def create_sip_uri(meeting_id: str, request: MeetingSipUriRequest) -> Call[MeetingSipUri]:
     """Zoom: ``POST /meetings/{meetingId}/sip_dialing``."""
-    return Call(
+    return op(
         "POST",
-        path("/meetings/{meetingId}/sip_dialing", meetingId=meeting_id),
-        "POST /meetings/{meetingId}/sip_dialing",
+        "/meetings/{meetingId}/sip_dialing",
         model(MeetingSipUri),
+        ids={"meetingId": meeting_id},
         json=request.to_wire(),
         label=MEDIUM,
     )
@@ -164,21 +158,21 @@ def create_sip_uri(meeting_id: str, request: MeetingSipUriRequest) -> Call[Meeti
 
 def seed_h323_dialing(meeting_id: str) -> Call[H323Dialing]:
     """Seed (non-Zoom): ``GET /meetings/{meetingId}/h323_dialing``."""
-    return Call(
+    return op(
         "GET",
-        path("/meetings/{meetingId}/h323_dialing", meetingId=meeting_id),
-        "GET /meetings/{meetingId}/h323_dialing",
+        "/meetings/{meetingId}/h323_dialing",
         model(H323Dialing),
+        ids={"meetingId": meeting_id},
         label=MEDIUM,
     )
 
 
 def meeting_invitation(meeting_id: str) -> Call[MeetingInvitation]:
     """Zoom: ``GET /meetings/{meetingId}/invitation`` (its text lists the H.323 addresses)."""
-    return Call(
+    return op(
         "GET",
-        path("/meetings/{meetingId}/invitation", meetingId=meeting_id),
-        "GET /meetings/{meetingId}/invitation",
+        "/meetings/{meetingId}/invitation",
         model(MeetingInvitation),
+        ids={"meetingId": meeting_id},
         label=LIGHT,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from api_client._call import Call, empty, path
+from api_client._call import Call, empty, op
 from api_client.endpoints._common import Crud
 from api_client.models.devices import (
     H323Device,
@@ -66,11 +66,11 @@ def assign_sip_trunk(
     JSON; 204 on success."""
     if encoding not in ("multipart", "json"):
         raise ValueError(f"encoding must be 'multipart' or 'json' (got {encoding!r})")
-    return Call(
+    return op(
         "PATCH",
-        path("/accounts/{accountId}/sip_trunk/settings", accountId=account_id),
-        "PATCH /accounts/{accountId}/sip_trunk/settings",
+        "/accounts/{accountId}/sip_trunk/settings",
         empty,
+        ids={"accountId": account_id},
         json=settings.to_wire() if encoding == "json" else None,
         multipart=settings.to_form() if encoding == "multipart" else None,
         label=RateLabel.LIGHT,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api_client._call import Call, empty, model, path
+from api_client._call import Call, empty, model, op
 from api_client.models.emulator import (
     EmulatorCall,
     EmulatorCallList,
@@ -14,40 +14,23 @@ from api_client.models.emulator import (
 
 def start_call(request: StartCall) -> Call[EmulatorCall]:
     """Emulator-only: ``POST /_emulator/calls`` (409 when every CRC port is busy)."""
-    return Call(
-        "POST",
-        "/_emulator/calls",
-        "POST /_emulator/calls",
-        model(EmulatorCall),
-        json=request.to_wire(),
-    )
+    return op("POST", "/_emulator/calls", model(EmulatorCall), json=request.to_wire())
 
 
 def end_call(call_id: str) -> Call[None]:
     """Emulator-only: ``DELETE /_emulator/calls/{callId}``."""
-    return Call(
-        "DELETE",
-        path("/_emulator/calls/{callId}", callId=call_id),
-        "DELETE /_emulator/calls/{callId}",
-        empty,
-    )
+    return op("DELETE", "/_emulator/calls/{callId}", empty, ids={"callId": call_id})
 
 
 def list_calls() -> Call[EmulatorCallList]:
     """Emulator-only: ``GET /_emulator/calls`` (active calls)."""
-    return Call("GET", "/_emulator/calls", "GET /_emulator/calls", model(EmulatorCallList))
+    return op("GET", "/_emulator/calls", model(EmulatorCallList))
 
 
 def get_config() -> Call[EmulatorConfig]:
-    return Call("GET", "/_emulator/config", "GET /_emulator/config", model(EmulatorConfig))
+    return op("GET", "/_emulator/config", model(EmulatorConfig))
 
 
 def update_config(update: EmulatorConfigUpdate) -> Call[EmulatorConfig]:
     """Emulator-only: ``PATCH /_emulator/config``."""
-    return Call(
-        "PATCH",
-        "/_emulator/config",
-        "PATCH /_emulator/config",
-        model(EmulatorConfig),
-        json=update.to_wire(),
-    )
+    return op("PATCH", "/_emulator/config", model(EmulatorConfig), json=update.to_wire())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api_client._call import Call, empty, model, path
+from api_client._call import Call, empty, model, op
 from api_client.endpoints._common import Crud, page_size
 from api_client.models._base import RequestModel
 from api_client.models.numbers import (
@@ -84,10 +84,9 @@ def search_available(
     if area_code is not None and not (area_code.isdigit() and 1 <= len(area_code) <= 6):
         raise ValueError(f"area_code must be 1..6 digits (got {area_code!r})")
     where = "/phone/numbers/toll_free/available" if toll_free else "/phone/numbers/available"
-    return Call(
+    return op(
         "GET",
         where,
-        f"GET {where}",
         model(AvailableNumberPage),
         params={
             "country": country,
@@ -103,10 +102,9 @@ def search_available(
 def provision(request: ProvisionNumbers, *, toll_free: bool = False) -> Call[ProvisionResult]:
     """``POST /phone/numbers/provision`` (or ``POST /phone/numbers/toll_free``)."""
     where = "/phone/numbers/toll_free" if toll_free else "/phone/numbers/provision"
-    return Call(
+    return op(
         "POST",
         where,
-        f"POST {where}",
         model(ProvisionResult),
         json=request.to_wire(),
         label=HEAVY,
@@ -115,22 +113,16 @@ def provision(request: ProvisionNumbers, *, toll_free: bool = False) -> Call[Pro
 
 def inventory() -> Call[NumberInventory]:
     """``GET /phone/numbers/inventory``."""
-    return Call(
-        "GET",
-        "/phone/numbers/inventory",
-        "GET /phone/numbers/inventory",
-        model(NumberInventory),
-        label=LIGHT,
-    )
+    return op("GET", "/phone/numbers/inventory", model(NumberInventory), label=LIGHT)
 
 
 def assign(number_id: str, request: AssignNumber) -> Call[PhoneNumber]:
     """``POST /phone/numbers/{numberId}/assign``."""
-    return Call(
+    return op(
         "POST",
-        path("/phone/numbers/{numberId}/assign", numberId=number_id),
-        "POST /phone/numbers/{numberId}/assign",
+        "/phone/numbers/{numberId}/assign",
         model(PhoneNumber),
+        ids={"numberId": number_id},
         json=request.to_wire(),
         label=LIGHT,
     )
@@ -138,21 +130,20 @@ def assign(number_id: str, request: AssignNumber) -> Call[PhoneNumber]:
 
 def unassign(number_id: str) -> Call[None]:
     """``DELETE /phone/numbers/{numberId}/assign``."""
-    return Call(
+    return op(
         "DELETE",
-        path("/phone/numbers/{numberId}/assign", numberId=number_id),
-        "DELETE /phone/numbers/{numberId}/assign",
+        "/phone/numbers/{numberId}/assign",
         empty,
+        ids={"numberId": number_id},
         label=LIGHT,
     )
 
 
 def list_numbers(where: str, size: int | None, **filters: str | None) -> Call[PhoneNumberPage]:
     """``GET /phone/numbers``, ``/phone/numbers/unassigned`` or ``/phone/numbers/toll_free``."""
-    return Call(
+    return op(
         "GET",
         where,
-        f"GET {where}",
         model(PhoneNumberPage),
         params={"page_size": page_size(size), **filters},
         label=LIGHT,
@@ -161,10 +152,9 @@ def list_numbers(where: str, size: int | None, **filters: str | None) -> Call[Ph
 
 def validate_porting(request: ValidatePortability) -> Call[PortabilityResult]:
     """``POST /phone/porting/validate``."""
-    return Call(
+    return op(
         "POST",
         "/phone/porting/validate",
-        "POST /phone/porting/validate",
         model(PortabilityResult),
         json=request.to_wire(),
         label=MEDIUM,
@@ -179,10 +169,9 @@ def managed_numbers(
     keyword: str | None = None,
 ) -> Call[ManagedNumberPage]:
     """Zoom: ``GET /number_management/numbers`` (``page_size`` up to 200)."""
-    return Call(
+    return op(
         "GET",
         "/number_management/numbers",
-        "GET /number_management/numbers",
         model(ManagedNumberPage),
         params={
             "page_size": page_size(size, 200),
