@@ -237,10 +237,11 @@ class RedirectService:
                         if fatal:
                             return
                         break
-                    self._spawn(message, reply, source, "tcp", stream=not fatal)
-                    if fatal:
-                        await asyncio.sleep(0.05)  # let the 400 go out, then drop the link
+                    if fatal:  # answer (400) before dropping the link: framing is lost
+                        await self.handle(message, reply, source, "tcp")
+                        await writer.drain()
                         return
+                    self._spawn(message, reply, source, "tcp", stream=True)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
