@@ -1,0 +1,197 @@
+"""The stand-in connector as a SIP service: a pjsua2 engine that answers calls like a meeting.
+
+Runs in a process of its own (pjsua2 allows one engine per process), started by the gateway's
+embedded mode, ``crcgw demo`` and the tests through :class:`StandinProcess`. It reports every
+joined call to the API emulator (one CRC port in use until the call ends) and prints one JSON
+line per event on stdout, which is how its parent follows what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.standin.session import Action, ConnectorSession, Meeting, Phase
+from signaling.pjsua import SipEngine
+from signaling.sip.config import EndpointConfig, EngineConfig
+from signaling.sip.events import CallStateChanged, DtmfReceived, EngineEvent, IncomingCall
+from signaling.sip.types import CallPhase, Transport
+
+__all__ = ["EmulatorMeetings", "StandinConnector", "standin_host_key"]
+
+log = logging.getLogger(__name__)
+
+StartReport = Callable[[str], Awaitable[str | None]]
+EndReport = Callable[[str], Awaitable[None]]
+
+
+def standin_host_key(meeting_id: str) -> str:
+    """The stand-in's host key for a meeting: eight digits derived from its ID (stable)."""
+    digest = hashlib.sha256(f"crcgw-standin-host:{meeting_id}".encode()).hexdigest()
+    return str(int(digest[:12], 16) % 100_000_000).zfill(8)
+
+
+class EmulatorMeetings(Mapping[str, Meeting]):
+    """Every 9-11 digit meeting ID exists, with the emulator's passcode for it.
+
+    ``passcode_of`` is the emulator's own rule (``api_client.emulator.meeting_passcode``), so what
+    the API's dial-in information says and what the stand-in accepts always agree.
+    """
+
+    def __init__(self, passcode_of: Callable[[str], str]) -> None:
+        self._passcode_of = passcode_of
+
+    def __getitem__(self, meeting_id: str) -> Meeting:
+        if not (meeting_id.isdigit() and meeting_id.isascii() and 9 <= len(meeting_id) <= 11):
+            raise KeyError(meeting_id)
+        return Meeting(meeting_id, self._passcode_of(meeting_id), standin_host_key(meeting_id))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def dialled_user(local_uri: str) -> str:
+    """The user part of ``"Name" <sip:USER@host;params>``."""
+    uri = local_uri.split("<", 1)[-1].split(">", 1)[0]
+    uri = uri.split(":", 1)[1] if uri.lower().startswith(("sip:", "sips:")) else uri
+    return uri.split("@", 1)[0] if "@" in uri else ""
+
+
+@dataclass
+class _Call:
+    session: ConnectorSession
+    report_id: str | None = None
+    joined_at: float | None = None
+    digits: str = ""
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class StandinConnector:
+    """Answer calls on ``host:port`` (UDP and TCP) and walk each caller through the IVR."""
+
+    def __init__(
+        self,
+        meetings: Mapping[str, Meeting],
+        *,
+        host: str = "127.0.0.1",
+        port: int,
+        on_join: StartReport | None = None,
+        on_leave: EndReport | None = None,
+        emit: Callable[[dict[str, Any]], None] = lambda event: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.meetings = meetings
+        self.host = host
+        self.port = port
+        self._on_join = on_join
+        self._on_leave = on_leave
+        self._emit = emit
+        self._clock = clock
+        self._calls: dict[str, _Call] = {}
+        self._queue: asyncio.Queue[EngineEvent] = asyncio.Queue()
+        self.engine = SipEngine(
+            EngineConfig(
+                bind_address=host,
+                sip_port=port,
+                transports=(Transport.UDP, Transport.TCP),
+                codecs=("PCMU", "PCMA", "G722"),
+                user_agent="crcgw-standin",
+                pjsip_log_level=1,
+            )
+        )
+
+    def _event(self, kind: str, call_id: str, **data: Any) -> None:
+        record = {"event": kind, "call": call_id, **data}
+        if call_id in self._calls:
+            self._calls[call_id].events.append(record)
+        self._emit(record)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with self.engine:
+            self.engine.add_listener(self._queue.put_nowait)
+            await self.engine.add_endpoint(
+                EndpointConfig(name="crc", user="crc", domain=self.host, register=False)
+            )
+            self._emit({"event": "listening", "sip": [f"udp://{self.host}:{self.port}",
+                                                      f"tcp://{self.host}:{self.port}"]})
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    event = await asyncio.wait_for(self._queue.get(), 0.5)
+                    await self._handle(event)
+                await self._tick()
+            for call_id in list(self._calls):
+                await self._finish(call_id, "connector stopped")
+
+    async def _handle(self, event: EngineEvent) -> None:
+        if isinstance(event, IncomingCall):
+            user = dialled_user(event.local_uri)
+            session = ConnectorSession(self.meetings, user, now=self._clock())
+            self._calls[event.call_id] = _Call(session)
+            self._event("incoming", event.call_id, dialled=user.split(".", 1)[0])
+            await self.engine.answer(event.call_id, 200)
+            await self._apply(event.call_id, session.start())
+        elif isinstance(event, DtmfReceived) and event.call_id in self._calls:
+            call = self._calls[event.call_id]
+            call.digits += event.digit
+            await self._apply(event.call_id, call.session.digit(event.digit, self._clock()))
+        elif isinstance(event, CallStateChanged) and event.phase is CallPhase.DISCONNECTED:
+            if event.call_id in self._calls:
+                await self._finish(event.call_id, event.reason or "caller hung up")
+
+    async def _tick(self) -> None:
+        now = self._clock()
+        for call_id, call in list(self._calls.items()):
+            await self._apply(call_id, call.session.tick(now))
+
+    async def _apply(self, call_id: str, actions: list[Action]) -> None:
+        call = self._calls[call_id]
+        for action in actions:
+            if action.kind == "prompt":
+                self._event("prompt", call_id, asks=action.detail)
+            elif action.kind == "join":
+                call.joined_at = self._clock()
+                if self._on_join is not None:
+                    try:
+                        call.report_id = await self._on_join(action.detail)
+                    except Exception as exc:  # noqa: BLE001 - reported, the call goes on
+                        log.warning("could not report the call to the API: %s", exc)
+                self._event("joined", call_id, meeting_id=action.detail,
+                            digits_received=len(call.digits))
+            elif action.kind == "host":
+                self._event("host", call_id)
+            elif action.kind == "hangup":
+                self._event("rejected", call_id, reason=action.detail, code=action.code)
+                with contextlib.suppress(Exception):
+                    await self.engine.hangup(call_id, action.code)
+                await self._finish(call_id, action.detail)
+
+    async def _finish(self, call_id: str, reason: str) -> None:
+        call = self._calls.pop(call_id, None)
+        if call is None:
+            return
+        if call.session.phase is not Phase.ENDED:
+            with contextlib.suppress(Exception):
+                await self.engine.hangup(call_id)
+        if call.report_id is not None and self._on_leave is not None:
+            try:
+                await self._on_leave(call.report_id)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("could not report the end of the call to the API: %s", exc)
+        self._emit({"event": "ended", "call": call_id, "reason": reason,
+                    "joined": call.joined_at is not None, "host": call.session.host_claimed})
+
+
+def print_event(event: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()

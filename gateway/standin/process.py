@@ -1,0 +1,160 @@
+"""Start and follow the stand-in connector in a child process (its own pjsua2 engine)."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from types import TracebackType
+from typing import Any, Self
+
+__all__ = ["StandinError", "StandinProcess", "free_port"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+class StandinError(RuntimeError):
+    """The stand-in connector did not start or did not report what was expected."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free for both UDP and TCP on ``host`` right now (SIP listens on both)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(50):
+        with socket.socket(family, socket.SOCK_STREAM) as tcp:
+            tcp.bind((host, 0))
+            port = int(tcp.getsockname()[1])
+            with socket.socket(family, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    raise StandinError(f"no free UDP+TCP port on {host}")
+
+
+def _die_with_parent() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class StandinProcess:
+    """``with StandinProcess(emulator_url=...) as crc:`` dial ``sip:MID@crc.address``."""
+
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int | None = None, emulator_url: str | None = None
+    ) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.emulator_url = emulator_url
+        self.events: list[dict[str, Any]] = []
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._process: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
+        self._stderr: list[str] = []
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> Self:
+        command = [sys.executable, "-m", "gateway.standin", "--host", self.host,
+                   "--port", str(self.port)]
+        if self.emulator_url:
+            command += ["--emulator", self.emulator_url]
+        self._process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - nothing else runs in the child yet
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True, name="standin-reader")
+        self._reader.start()
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        try:
+            self.wait_for("listening", timeout=timeout)
+        except StandinError:
+            self.stop()
+            raise
+        return self
+
+    def _read(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        for line in self._process.stdout:
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if isinstance(event, dict):
+                    self._queue.put(event)
+
+    def _drain_stderr(self) -> None:
+        assert self._process is not None and self._process.stderr is not None
+        for line in self._process.stderr:
+            self._stderr.append(line.rstrip())
+            del self._stderr[:-50]
+
+    def wait_for(self, kind: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
+        """The first event of ``kind`` (with the given fields), old or new, within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.events:
+                if event.get("event") == kind and all(event.get(k) == v for k, v in match.items()):
+                    return event
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if self._process is not None and self._process.poll() is not None:
+                self._pump(0.1)
+                if not any(e.get("event") == kind for e in self.events):
+                    tail = " | ".join(self._stderr[-3:])
+                    raise StandinError(f"the stand-in connector exited: {tail or 'no output'}")
+            self._pump(min(left, 0.2))
+        raise StandinError(f"the stand-in connector reported no {kind!r} within {timeout:.0f} s")
+
+    def _pump(self, wait: float) -> None:
+        try:
+            self.events.append(self._queue.get(timeout=wait))
+            while True:
+                self.events.append(self._queue.get_nowait())
+        except queue.Empty:
+            return
+
+    def stop(self, timeout: float = 10.0) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        if self._reader is not None:
+            self._reader.join(2)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+        self._queue_to_events()
+
+    def _queue_to_events(self) -> None:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self.events.append(self._queue.get_nowait())
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
