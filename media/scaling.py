@@ -7,8 +7,8 @@ Kernel choice (``src`` and ``dst``: crop and content sizes of a :class:`~media.l
 
 - ``copy``: equal sizes;
 - ``area2``: exact 2:1 area average (OpenCV's SIMD ``INTER_AREA`` fast path);
-- ``box``: exact k:1 area average for k >= 3 (a k x k box filter sampled at block centres: the
-  box mean at a block's centre pixel *is* the block's area average);
+- ``box``: exact k:1 area average for k >= 3 (integer sums of k rows, a transpose, sums of k rows
+  again, one rounding division, a transpose back into the output slice);
 - ``linear``: 2-tap bilinear for upscaling and for downscaling ratios above 1/2, where the area
   footprint of an output pixel spans at most two or three source pixels (PSNR against exact area
   averaging is measured by ``crcgw media bench``);
@@ -197,19 +197,20 @@ class ScalePlan:
             cv2.resize(src, (dst.shape[1], dst.shape[0]), dst=dst, interpolation=mode)
 
     def _box(self, src: U8, dst: U8, k: int) -> None:
-        """k:1 area average: running mean of k rows, transpose, the same again, transpose back.
-
-        Each step is an OpenCV ``addWeighted`` on row-strided views (one rounding per step, so
-        the result is within one level of the exact average).
-        """
+        """Exact k:1 area average: integer sums of k rows (uint16), transpose, sums of k rows,
+        one rounding division, transpose back into ``dst``."""
         tail = src.shape[2:]
-        rows = dst.shape[0]
-        mid = self._buffer("rows", (rows, src.shape[1], *tail))
-        _mean_rows(src, mid, k)
-        turned = self._buffer("turned", (src.shape[1], rows, *tail))
-        cv2.transpose(mid, dst=turned)
-        small = self._buffer("small", (dst.shape[1], rows, *tail))
-        _mean_rows(turned, small, k)
+        rows, cols = dst.shape[0], dst.shape[1]
+        acc = self._buffer("rows", (rows, src.shape[1], *tail), np.uint16)
+        np.add.reduce(src.reshape(rows, k, *src.shape[1:]), axis=1, dtype=np.uint16, out=acc)
+        turned = self._buffer("turned", (src.shape[1], rows, *tail), np.uint16)
+        cv2.transpose(acc, dst=turned)
+        acc2 = self._buffer("cols", (cols, rows, *tail), np.uint16)
+        cv2.add(turned[0::k], turned[1::k], dst=acc2)
+        for i in range(2, k):
+            cv2.add(acc2, turned[i::k], dst=acc2)
+        small = self._buffer("small", (cols, rows, *tail))
+        cv2.convertScaleAbs(acc2, dst=small, alpha=1.0 / (k * k))
         cv2.transpose(small, dst=dst)
 
     def _rational(self, src: U8, dst: U8, p: int, q: int) -> None:
@@ -224,13 +225,6 @@ class ScalePlan:
         small = self._buffer("small", (dst.shape[1], rows, *tail))
         _reduce_rows(turned, small, taps, p, q)
         cv2.transpose(small, dst=dst)
-
-
-def _mean_rows(src: U8, dst: U8, k: int) -> None:
-    """``dst[i] = mean(src[k*i : k*i + k])`` as a running mean of row-strided views."""
-    cv2.addWeighted(src[0::k], 0.5, src[1::k], 0.5, 0.0, dst=dst)
-    for i in range(2, k):
-        cv2.addWeighted(dst, i / (i + 1), src[i::k], 1 / (i + 1), 0.0, dst=dst)
 
 
 def _reduce_rows(
