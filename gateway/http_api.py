@@ -54,6 +54,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Largest request body the API reads (an invitation text fits many times over).
+MAX_BODY = 64 * 1024
+
 
 @dataclass(frozen=True)
 class RoomInfo:
@@ -246,8 +249,13 @@ def create_app(
         return JSONResponse({"calls": [asdict(call) for call in await control.calls()]})
 
     async def start_call(request: Request) -> Response:
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                return _error(413, f"request body over {MAX_BODY} bytes")
         try:
-            payload = json.loads(await request.body() or b"null")
+            payload = json.loads(raw or b"null")
         except (ValueError, UnicodeDecodeError):
             return _invalid([{"field": "body", "message": "not valid JSON"}])
         if not isinstance(payload, dict):

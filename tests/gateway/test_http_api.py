@@ -211,3 +211,13 @@ def test_a_call_from_an_invitation(store: Store) -> None:
     assert first.passcode is not None
     assert first.passcode.get_secret_value() == "2267511544"
     assert "2267511544" not in repr(first)
+
+
+def test_an_oversized_body_is_refused_unread(store: Store) -> None:
+    _, client, _ = make(store)
+
+    async def main() -> httpx.Response:
+        async with client:
+            return await client.post("/calls", content=b"x" * (200 * 1024), headers=GOOD)
+
+    assert run(main()).status_code == 413
