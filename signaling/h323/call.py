@@ -21,6 +21,7 @@ from signaling.h323.cause import (
     reason_for_cause,
 )
 from signaling.h323.errors import H323DecodeError
+from signaling.h323.faststart import answer_fast_start, parse_channels
 from signaling.h323.h225 import (
     Alias,
     CallMessage,
@@ -55,12 +56,14 @@ class CallState(Enum):
 @dataclass(frozen=True, slots=True)
 class CallEvent:
     """Something the far end did: ``proceeding``, ``alerting``, ``progress``, ``connected``,
-    ``released``, ``h245-ready``, ``h245-undecodable``, ``facility`` or ``status``; ``cause``
-    and ``reason`` for ``released``."""
+    ``released``, ``h245-ready``, ``h245-undecodable``, ``fast-start`` (``reason`` the codec,
+    ``detail`` where to send RTP), ``forwarded``, ``facility`` or ``status``; ``cause`` and
+    ``reason`` for ``released``."""
 
     kind: str
     cause: int | None = None
     reason: str | None = None
+    detail: str = ""
 
 
 def build_message(
@@ -154,6 +157,15 @@ class OutgoingCall(_Leg):
     fast_start: list[bytes] | None = None
     forward_to: tuple[str, int] | None = None
     forward_aliases: list[Alias] = field(default_factory=list)
+    media_accepted: bool = False
+
+    def _fast_start_answer(self, elements: tuple[bytes, ...]) -> list[CallEvent]:
+        for channel in parse_channels(elements):
+            if channel.direction == "transmit" and channel.rtp is not None:
+                self.media_accepted = True
+                host, port = channel.rtp
+                return [CallEvent("fast-start", reason=channel.codec, detail=f"{host}:{port}")]
+        return []
 
     def setup(self) -> CallMessage:
         self.state = CallState.SETUP_SENT
@@ -187,6 +199,8 @@ class OutgoingCall(_Leg):
             self.state = CallState.RELEASED
             events.append(_released(message))
             return [], events
+        if self.fast_start and message.uu and message.uu.fast_start and not self.media_accepted:
+            events += self._fast_start_answer(message.uu.fast_start)
         if kind == MessageType.CALL_PROCEEDING and self.state is CallState.SETUP_SENT:
             self.state = CallState.PROCEEDING
             events.append(CallEvent("proceeding"))
@@ -251,6 +265,8 @@ class IncomingCall(_Leg):
     answer: Answer = "connect"
     cause: int | None = None
     forward_to: tuple[str, int] | None = None
+    media_address: tuple[str, int] | None = None  # advertised in a fastStart answer
+    fast_start_codec: str | None = None
     setup: CallMessage | None = None
 
     @classmethod
@@ -262,6 +278,7 @@ class IncomingCall(_Leg):
         random_number: int,
         cause: int | None = None,
         forward_to: tuple[str, int] | None = None,
+        media_address: tuple[str, int] | None = None,
     ) -> IncomingCall:
         uu = message.uu
         tunnelling = bool(uu and uu.h245_tunnelling)
@@ -274,6 +291,7 @@ class IncomingCall(_Leg):
             answer=answer,
             cause=cause,
             forward_to=forward_to,
+            media_address=media_address,
         )
 
     def receive(self, message: CallMessage) -> tuple[list[CallMessage], list[CallEvent]]:
@@ -326,10 +344,14 @@ class IncomingCall(_Leg):
             default = USER_BUSY if self.answer == "busy" else CALL_REJECTED
             return [self.release(self.cause if self.cause is not None else default)]
         opening = self.h245.start() if self.h245 is not None else []
+        answer: list[bytes] = []
+        offered = self.setup.uu.fast_start if self.setup and self.setup.uu else ()
+        if offered and self.media_address is not None:
+            answer, self.fast_start_codec = answer_fast_start(offered, *self.media_address)
         proceeding = self.message(
             MessageType.CALL_PROCEEDING,
             "callProceeding",
-            call_proceeding_uuie(self.call_identifier),
+            call_proceeding_uuie(self.call_identifier, answer),
             opening,
         )
         alerting = self.message(

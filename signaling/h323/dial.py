@@ -20,8 +20,9 @@ from signaling.dialstring import DialTarget, parse
 from signaling.h323.call import CallEvent, CallState, OutgoingCall
 from signaling.h323.cause import INVALID_MESSAGE, NORMAL_CLEARING, TIMER_EXPIRY, explain
 from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout, RasRejected
+from signaling.h323.faststart import fast_start_proposals
 from signaling.h323.h225 import Alias, CallMessage, transport_from_value
-from signaling.h323.h245 import H245Session, fast_start_proposals, summarize
+from signaling.h323.h245 import H245Session, summarize
 from signaling.h323.ras import RAS_PORT
 from signaling.h323.ras_client import RasClient
 from signaling.h323.transport import SignalChannel, open_channel
@@ -89,6 +90,7 @@ class DialResult:
     connected: bool = False
     h245_ready: bool = False
     call_reference: int | None = None
+    media: dict[str, str] | None = None  # fastStart accepted: codec and where to send RTP
     cause: int | None = None
     reason: str | None = None
     error: str | None = None
@@ -121,6 +123,7 @@ class DialResult:
             "connected": self.connected,
             "h245_ready": self.h245_ready,
             "call_reference": self.call_reference,
+            "media": self.media,
             "cause": self.cause,
             "cause_text": self.cause_text,
             "reason": self.reason,
@@ -399,3 +402,5 @@ def _apply(event: CallEvent, result: DialResult) -> None:
     elif event.kind == "released":
         result.cause = event.cause
         result.reason = event.reason
+    elif event.kind == "fast-start":
+        result.media = {"codec": event.reason or "", "remote_rtp": event.detail}

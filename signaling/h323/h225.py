@@ -142,14 +142,17 @@ def setup_uuie(
     return uuie
 
 
-def call_proceeding_uuie(call_identifier: bytes) -> dict[str, Any]:
-    return {
+def call_proceeding_uuie(
+    call_identifier: bytes, fast_start: list[bytes] | None = None
+) -> dict[str, Any]:
+    uuie: dict[str, Any] = {
         "protocolIdentifier": PROTOCOL_IDENTIFIER,
         "destinationInfo": endpoint_type(),
         "callIdentifier": {"guid": call_identifier},
-        "multipleCalls": False,
-        "maintainConnection": False,
     }
+    if fast_start:
+        uuie["fastStart"] = list(fast_start)
+    return uuie | {"multipleCalls": False, "maintainConnection": False}
 
 
 def alerting_uuie(call_identifier: bytes) -> dict[str, Any]:

@@ -1,13 +1,12 @@
 """The H.245 needed to reach Connect over the H.225.0 tunnel, sans I/O.
 
-Builders for TerminalCapabilitySet (G.711), MasterSlaveDetermination, their acknowledgements,
-endSessionCommand and the OpenLogicalChannel proposals of fastStart; :class:`H245Session` runs
-both procedures and says when they are complete (:attr:`H245Session.ready`).
+Builders for TerminalCapabilitySet (G.711), MasterSlaveDetermination, their acknowledgements and
+endSessionCommand; :class:`H245Session` runs both procedures and says when they are complete
+(:attr:`H245Session.ready`). fastStart lives in :mod:`~signaling.h323.faststart`.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,7 +18,6 @@ __all__ = [
     "H245Session",
     "H245Summary",
     "end_session",
-    "fast_start_proposals",
     "master_slave_determination",
     "msd_ack",
     "summarize",
@@ -112,56 +110,6 @@ def msd_ack(decision: Literal["master", "slave"]) -> H245Message:
 
 def end_session() -> H245Message:
     return ("command", ("endSessionCommand", ("disconnect", 0)))
-
-
-def _unicast(host: str, port: int) -> tuple[str, Any]:
-    address = ipaddress.ip_address(host)
-    if address.version == 4:
-        ip = ("iPAddress", {"network": address.packed, "tsapIdentifier": port})
-    else:
-        ip = ("iP6Address", {"network": address.packed, "tsapIdentifier": port})
-    return ("unicastAddress", ip)
-
-
-def fast_start_proposals(
-    host: str, rtp_port: int, codecs: tuple[str, ...] = G711_CODECS, frames: int = 20
-) -> list[bytes]:
-    """fastStart elements: per codec, one channel we transmit and one we receive on ``rtp_port``."""
-    proposals: list[bytes] = []
-    rtcp = _unicast(host, rtp_port + 1)
-    for codec in codecs:
-        audio = ("audioData", (codec, frames))
-        transmit = {
-            "forwardLogicalChannelNumber": len(proposals) + 1,
-            "forwardLogicalChannelParameters": {
-                "dataType": audio,
-                "multiplexParameters": (
-                    "h2250LogicalChannelParameters",
-                    {"sessionID": 1, "mediaControlChannel": rtcp},
-                ),
-            },
-        }
-        receive = {
-            "forwardLogicalChannelNumber": len(proposals) + 2,
-            "forwardLogicalChannelParameters": {
-                "dataType": ("nullData", 0),
-                "multiplexParameters": ("none", 0),
-            },
-            "reverseLogicalChannelParameters": {
-                "dataType": audio,
-                "multiplexParameters": (
-                    "h2250LogicalChannelParameters",
-                    {
-                        "sessionID": 1,
-                        "mediaChannel": _unicast(host, rtp_port),
-                        "mediaControlChannel": rtcp,
-                    },
-                ),
-            },
-        }
-        proposals.append(per.encode_open_logical_channel(transmit))
-        proposals.append(per.encode_open_logical_channel(receive))
-    return proposals
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ class PeerCall:
     called_digits: str | None = field(default=None, repr=False)
     h245_tunnelling: bool = False
     fast_start: int = 0
+    fast_start_codec: str | None = None
     connected: bool = False
     released_cause: int | None = None
     error: str | None = None
@@ -60,6 +61,8 @@ class H323Peer(AsyncService):
     ``busy`` (17) and ``reject`` (21). ``ring`` delays Connect after Alerting; ``hangup_after``
     makes the peer clear a connected call itself (Release Complete, cause 16) after that long;
     ``answer="forward"`` redirects every caller to ``forward_to`` (Facility callForwarded).
+    A fastStart offer is answered with G.711 and ``rtp_port`` as the peer's RTP address (the
+    peer itself sends and receives no media).
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class H323Peer(AsyncService):
         ring: float = 0.0,
         hangup_after: float | None = None,
         forward_to: tuple[str, int] | None = None,
+        rtp_port: int = 5004,
         on_call_end: Callable[[PeerCall], None] | None = None,
     ) -> None:
         if answer not in ANSWERS:
@@ -80,6 +84,7 @@ class H323Peer(AsyncService):
         if (answer == "forward") != (forward_to is not None):
             raise ValueError("answer 'forward' goes with forward_to, and only with it")
         self.forward_to = forward_to
+        self.rtp_port = rtp_port
         self.host = host
         self.answer: Answer = answer
         self.cause = cause
@@ -178,6 +183,7 @@ class H323Peer(AsyncService):
                     answer=self.answer,
                     cause=self.cause,
                     forward_to=self.forward_to,
+                    media_address=(channel.local_address[0], self.rtp_port),
                     random_number=secrets.randbelow(1 << 24),
                 )
                 if message.uu is not None:
@@ -187,6 +193,7 @@ class H323Peer(AsyncService):
                 if message.q931.called_number is not None:
                     record.called_digits = message.q931.called_number.digits
             replies, events = call.receive(message)
+            record.fast_start_codec = call.fast_start_codec
             for reply in replies:
                 if reply.q931.message_type == MessageType.CONNECT:
                     await asyncio.sleep(self.ring)  # Alerting went out: let it ring

@@ -353,3 +353,15 @@ def test_forwarding_loops_are_cut() -> None:
     result = run(scenario())
     assert not result.connected and result.error == "forwarded more than 3 times"
     assert [e.message for e in result.events].count("forwarded") == 3
+
+
+def test_fast_start_is_answered_by_the_peer() -> None:
+    async def scenario() -> Any:
+        async with H323Peer(rtp_port=6000) as peer:
+            result = await dial(f"127.0.0.1:{peer.port}##123456789", timeout=5, fast_start=True)
+            await asyncio.sleep(0.05)
+            return result, peer.calls[0]
+
+    result, call = run(scenario())
+    assert result.media == {"codec": "g711Ulaw64k", "remote_rtp": "127.0.0.1:6000"}
+    assert call.fast_start_codec == "g711Ulaw64k"

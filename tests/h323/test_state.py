@@ -6,11 +6,11 @@ import pytest
 
 from signaling.h323 import per
 from signaling.h323.call import CallEvent, CallState, IncomingCall, OutgoingCall, build_message
+from signaling.h323.faststart import answer_fast_start, fast_start_proposals, parse_channels
 from signaling.h323.gatekeeper import Gatekeeper
 from signaling.h323.h225 import Alias, CallMessage, UserInformation, alerting_uuie
 from signaling.h323.h245 import (
     H245Session,
-    fast_start_proposals,
     master_slave_determination,
     summarize,
 )
@@ -313,3 +313,35 @@ def test_progress_is_reported() -> None:
     caller.setup()
     progress = CallMessage(Q931Message(MessageType.PROGRESS, 0x1234, True), None)
     assert caller.receive(wire(progress))[1] == [CallEvent("progress")]
+
+
+def test_fast_start_answer_round_trip() -> None:
+    offer = fast_start_proposals("10.0.0.2", 5000, codecs=("g711Alaw64k", "g711Ulaw64k"))
+    answer, codec = answer_fast_start(offer, "10.0.0.9", 7000)
+    assert codec == "g711Alaw64k"  # the caller's first choice that we support
+    channels = parse_channels(answer)
+    assert [(c.number, c.direction, c.codec) for c in channels] == [
+        (1, "transmit", "g711Alaw64k"),
+        (2, "receive", "g711Alaw64k"),
+    ]
+    assert channels[0].rtp == ("10.0.0.9", 7000) and channels[0].rtcp == ("10.0.0.9", 7001)
+    assert channels[1].rtp == ("10.0.0.2", 5000)  # where we send: the caller's receive address
+
+
+def test_fast_start_nothing_in_common() -> None:
+    offer = fast_start_proposals("10.0.0.2", 5000, codecs=("g711Alaw64k",))
+    assert answer_fast_start(offer, "10.0.0.9", 7000, codecs=("g711Ulaw64k",)) == ([], None)
+    assert parse_channels([b"\xff"]) == []
+
+
+def test_caller_learns_where_to_send_media() -> None:
+    caller = outgoing()
+    caller.fast_start = fast_start_proposals("127.0.0.1", 5000)
+    setup = wire(caller.setup())
+    callee = IncomingCall.from_setup(
+        setup, answer="connect", random_number=9, media_address=("127.0.0.1", 6000)
+    )
+    proceeding = wire(callee.receive(setup)[0][0])
+    assert callee.fast_start_codec == "g711Ulaw64k"
+    events = caller.receive(proceeding)[1]
+    assert CallEvent("fast-start", reason="g711Ulaw64k", detail="127.0.0.1:6000") in events

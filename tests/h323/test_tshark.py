@@ -145,6 +145,14 @@ def test_everything_crcgw_sends_dissects_cleanly_and_as_sent(
     # the fastStart proposals: transmit and receive for each codec, 20 ms
     assert connected[0].show("h245.g711Ulaw64k") == ["20", "20"]
     assert connected[0].show("h245.g711Alaw64k") == ["20", "20"]
+    # the peer's fastStart answer in Call Proceeding: G.711 µ-law, its RTP port 5004 (RTCP 5005)
+    proceeding = connected[1]
+    assert proceeding.choice("h225.h323_message_body") == ["callProceeding"]
+    assert proceeding.show("h225.fastStart") == ["2"]
+    # two fastStart channels, then the capability table of the tunnelled TCS
+    assert proceeding.show("h245.g711Ulaw64k") == ["20", "20", "20"]
+    assert {"5004", "5005"} <= set(proceeding.show("h245.tsapIdentifier"))
+    assert seen["connected"].media == {"codec": "g711Ulaw64k", "remote_rtp": "127.0.0.1:5004"}
 
     # -- RAS: every request and answer, sequence numbers echoed ----------------------------------
     ras = [p for p in packets if p.show("h225.RasMessage")]
