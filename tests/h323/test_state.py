@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from signaling.h323 import per
 from signaling.h323.call import CallEvent, CallState, IncomingCall, OutgoingCall, build_message
 from signaling.h323.faststart import answer_fast_start, fast_start_proposals, parse_channels
 from signaling.h323.gatekeeper import Gatekeeper
-from signaling.h323.h225 import Alias, CallMessage, UserInformation, alerting_uuie
+from signaling.h323.h225 import (
+    Alias,
+    CallMessage,
+    UserInformation,
+    alerting_uuie,
+    call_proceeding_uuie,
+    connect_uuie,
+    facility_uuie,
+)
 from signaling.h323.h245 import (
     H245Session,
     master_slave_determination,
@@ -345,3 +355,48 @@ def test_caller_learns_where_to_send_media() -> None:
     assert callee.fast_start_codec == "g711Ulaw64k"
     events = caller.receive(proceeding)[1]
     assert CallEvent("fast-start", reason="g711Ulaw64k", detail="127.0.0.1:6000") in events
+
+
+def _pool() -> list[CallMessage]:
+    """Messages a far end might send, in any order, including odd ones."""
+    callee_leg = IncomingCall(0x1234, CONF, GUID, True, H245Session(5))
+    tcs = callee_leg.h245.start() if callee_leg.h245 else []
+    return [
+        wire(m)
+        for m in (
+            callee_leg.message(
+                MessageType.CALL_PROCEEDING, "callProceeding", call_proceeding_uuie(GUID), tcs
+            ),
+            callee_leg.message(MessageType.ALERTING, "alerting", alerting_uuie(GUID), []),
+            callee_leg.message(MessageType.CONNECT, "connect", connect_uuie(CONF, GUID), []),
+            callee_leg.tunnel([b"\x00", b"\xff\xff"]),
+            callee_leg.message(
+                MessageType.FACILITY,
+                "facility",
+                facility_uuie("callForwarded", GUID, CONF, ("10.0.0.1", 1720)),
+                [],
+            ),
+            CallMessage(Q931Message(MessageType.STATUS, 0x1234, True), None),
+            CallMessage(Q931Message(MessageType.STATUS_ENQUIRY, 0x1234, True), None),
+            CallMessage(Q931Message(MessageType.PROGRESS, 0x1234, True), None),
+            CallMessage(Q931Message(0x42, 0x1234, True), None),
+            callee_leg.release(17),
+        )
+    ]
+
+
+POOL = _pool()
+
+
+@given(st.lists(st.integers(0, len(POOL) - 1), max_size=12))
+@settings(max_examples=150, deadline=None)
+def test_any_message_order_is_handled(order: list[int]) -> None:
+    caller = outgoing()
+    caller.setup()
+    for index in order:
+        released = caller.state is CallState.RELEASED
+        replies, events = caller.receive(POOL[index])
+        if released:
+            assert replies == [] and events == []
+        for reply in replies:
+            assert CallMessage.parse(bytes(reply)).q931.call_reference == 0x1234
