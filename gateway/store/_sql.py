@@ -154,7 +154,12 @@ class SqlStore(ABC):
 
     @property
     def pool_size(self) -> int | None:
+        """The pool size (``None`` until known); assigning it calls :meth:`set_pool_size`."""
         return self.pool_state().size
+
+    @pool_size.setter
+    def pool_size(self, size: int | None) -> None:
+        self.set_pool_size(size)
 
     def set_pool_size(self, size: int | None) -> None:
         """Set how many ports the account has (from the API, or from the configuration)."""

@@ -12,8 +12,13 @@ from tests.gateway.pgserver import PgServer
 
 
 def test_unknown_pool_size_refuses_every_acquire(store: Store) -> None:
-    assert store.pool_state().size is None
+    assert store.pool_state().size is None and store.pool_size is None
     assert store.acquire("c1", "room", "t", "gw", now=100.0) is None
+    store.pool_size = 1
+    assert store.pool_size == 1
+    assert store.acquire("c1", "room", "t", "gw", now=100.0) is not None
+    with pytest.raises(ValueError):
+        store.set_pool_size(-1)
 
 
 def test_acquire_stops_at_the_pool_size_and_release_frees(store: Store) -> None:
