@@ -98,7 +98,9 @@ def _secret_hash(secret: str) -> str:
 class CachedTokenAuth(httpx.Auth):
     """Bearer auth with a cached, shared, single-flight token; subclasses build token requests."""
 
-    requires_response_body = True
+    # The flows below read error bodies themselves (to see Zoom's code 124); success bodies are
+    # left to the client, so no response is read twice.
+    requires_response_body = False
     endpoint = "POST /oauth/token"
 
     def __init__(
@@ -213,8 +215,12 @@ class CachedTokenAuth(httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        token = yield from self._sync_token()
-        response = yield from self._sync_send(self._authorize(request, token))
+        token = self._fresh()  # the fast path takes no lock
+        if token is None:
+            token = yield from self._sync_token()
+        response = yield self._authorize(request, token)
+        if response.status_code >= 400:  # only error bodies are read here (code 124)
+            response.read()
         if self._rejected(response):
             self._flush(token)
             token = yield from self._sync_token()
@@ -237,7 +243,8 @@ class CachedTokenAuth(httpx.Auth):
                         await answer.aread()
                     token = self._store(answer)
         response = yield self._authorize(request, token)
-        await response.aread()
+        if response.status_code >= 400:  # only error bodies are read here (code 124)
+            await response.aread()
         if self._rejected(response):
             self._flush(token)
             async with self._state.async_lock():
