@@ -422,3 +422,34 @@ def test_reconcile_leaves_redirect_holds_alone_and_reclaims_forgotten_ones(
             client.close()
 
     run(main)
+
+
+def test_cdr_recorder_writes_one_record_per_answer(tmp_path: Path) -> None:
+    from gateway.redirect import cdr_recorder
+
+    async def main() -> None:
+        store = open_store(f"sqlite:///{tmp_path / 'cdr.sqlite3'}")
+        store.set_pool_size(1)
+        service = RedirectService(DialPlan(), PortPool(store, "gw"), RedirectSettings(),
+                                  on_event=cdr_recorder(store, "gw"))
+        (listen,) = await service.start(["udp://127.0.0.1:0"])
+        client = UdpClient()
+        for user, call_id in (("123456789*55", "ok"), ("alice", "nope"), ("987654321", "full")):
+            await exchange(client, invite(user, client.port, call_id=call_id), address(listen))
+        for _ in range(100):
+            if len(store.cdrs()) == 3:
+                break
+            await asyncio.sleep(0.02)
+        records = {c.call_id: c for c in store.cdrs()}
+        assert {k: (v.outcome, v.sip_code, v.direction) for k, v in records.items()} == {
+            "redirect:ok": ("redirected", 302, "redirect"),
+            "redirect:nope": ("no-route", 404, "redirect"),
+            "redirect:full": ("no-port", 503, "redirect"),
+        }
+        assert records["redirect:ok"].target == "123456789@zoomcrc.com"  # no passcode
+        assert records["redirect:ok"].room == "room1"
+        client.close()
+        await service.close()
+        store.close()
+
+    run(main)
