@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Self
 
-from tests.harness._process import (
+from gateway.peers.process import (
     Peer,
     PeerError,
     free_port,
@@ -57,7 +57,7 @@ def kamailio_available() -> bool:
 
 
 class Kamailio(Peer):
-    """One Kamailio instance on free loopback ports (UDP+TCP share ``sip_port``; TLS ``tls_port``)."""
+    """One Kamailio on free loopback ports (UDP and TCP share ``sip_port``; TLS ``tls_port``)."""
 
     def __init__(
         self,
@@ -185,7 +185,7 @@ class Kamailio(Peer):
         return self.stop_s
 
     def restart(self) -> Self:
-        """Stop and start again on the same ports, certificate and users (registrations are lost)."""
+        """Stop and start again on the same ports, certificate and users (registrations lost)."""
         self.stop()
         return self.start()
 

@@ -1,113 +1,73 @@
-"""``crcgw demo``: the main job on embedded defaults, no account and no external server.
-
-Until the gateway daemon lands, the demo shows the dial-string engine at work on a sample meeting:
-the SIP and H.323 strings a room dials, the IVR digits it sends after answer, the reading of an
-invitation, and what a malformed string is told.
-"""
+"""``crcgw demo``: the main job on embedded defaults, no account and no external server."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.output import console, emit_json, print_table
-from signaling.dialstring import (
-    CRC_REGIONS,
-    DialStringError,
-    DialTarget,
-    parse,
-    parse_invitation,
-    split_for_ivr,
-)
+from gateway.cli.output import console, emit_json, fail, print_table
 
 __all__ = ["register"]
 
-SAMPLE_MEETING = "824 1937 4650"
-SAMPLE_PASSCODE = "6083311947"
-SAMPLE_HOST_KEY = "271828"
-SAMPLE_INVITATION = f"""Join Zoom Meeting
-https://example.zoom.us/j/82419374650
 
-Meeting ID: {SAMPLE_MEETING}
-Passcode: WebOnly7
-
-Join by SIP
-82419374650@zoomcrc.com
-
-Join by H.323
-162.255.37.11 (US West)
-213.19.144.110 (Amsterdam Netherlands)
-Meeting ID: {SAMPLE_MEETING}
-Passcode: {SAMPLE_PASSCODE}
-"""
-ROOM_MACRO_STRINGS = (
-    "82419374650.6083311947..271828@zoomcrc.com",
-    "sip:82419374650.@zoomcrc.com;transport=tls",
-    "162.255.37.11##82419374650##308",
-    "82419374650.608331194X@zoomcrc.com",
-)
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}{unit}"
+    return f"{value}{unit}"
 
 
-def _demo_report() -> dict[str, Any]:
-    sip = DialTarget.sip(SAMPLE_MEETING, passcode=SAMPLE_PASSCODE, layout="308")
-    host = DialTarget.sip(SAMPLE_MEETING, passcode=SAMPLE_PASSCODE, host_key=SAMPLE_HOST_KEY)
-    h323 = [
-        DialTarget.h323(SAMPLE_MEETING, host=r.address, passcode=SAMPLE_PASSCODE)
-        for r in CRC_REGIONS[:3]
-    ]
-    dial, steps = split_for_ivr(host)
-    parsed: list[dict[str, Any]] = []
-    for text in ROOM_MACRO_STRINGS:
-        try:
-            parsed.append({"input": text, "ok": True, **parse(text).as_dict()})
-        except DialStringError as exc:
-            parsed.append({"input": text, "ok": False, "error": str(exc)})
-    invitation = parse_invitation(SAMPLE_INVITATION)
-    return {
-        "ok": all(item["ok"] for item in parsed[:3]) and not parsed[3]["ok"],
-        "built": [sip.as_dict(), host.as_dict(), *(t.as_dict() for t in h323)],
-        "ivr": {
-            "dial": dial.sip_uri(),
-            "steps": [{"field": s.field, "digits": s.digits, "at_s": s.at_s} for s in steps],
-        },
-        "parsed": parsed,
-        "invitation": [t.dial_string() for t in invitation.targets],
-    }
+def _show(report: dict[str, Any]) -> None:
+    reg, call, ports = report["registration"], report["call"], report["ports"]
+    rtp = call["rtp"]
+    verdict = "[bold green]OK[/]" if report["ok"] else "[bold red]FAILED[/]"
+    print_table(
+        f"crcgw demo: meeting {report['meeting_id']}",
+        ("stage", "result"),
+        [
+            ("registration", f"{reg['room']} {reg['state']} ({_fmt(reg['code'])}) over "
+                             f"{reg['transport']} in {_fmt(reg['duration_ms'], ' ms')}"),
+            ("call set-up", f"{'connected' if call['connected'] else 'not connected'}, "
+                            f"INVITE to 200 in {_fmt(call['setup_ms'], ' ms')}"),
+            ("DTMF (IVR passcode)", "accepted" if call["dtmf_ok"] else "not accepted"),
+            ("RTP", f"{rtp['codec'] or '-'}: {rtp['tx_packets']} sent, {rtp['rx_packets']} "
+                    f"received, {_fmt(rtp['lost'])} lost, jitter {_fmt(rtp['jitter_ms'], ' ms')}"),
+            *(
+                (f"CRC ports {when}", f"{ports[when]['in_use']} of {ports[when]['allocated']} "
+                                      "in use")
+                for when in ("before", "during", "after")
+            ),
+        ],
+    )
+    console.print(f"result: {verdict}")
 
 
 def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    hold: Annotated[float, typer.Option("--hold", min=0.5, max=60,
+                                        help="Seconds to stay in the call.")] = 3.0,
 ) -> None:
-    """Run the main job on embedded defaults and print a report (no account needed)."""
-    report = _demo_report()
+    """Run the gateway on embedded defaults: register a room, dial a meeting, report, exit."""
+    from gateway.demo import DemoError, run_demo
+
+    logging.getLogger("signaling").setLevel(logging.ERROR)
+
+    def progress(line: str) -> None:
+        if not as_json:
+            console.print(f"[dim]·[/] {line}", highlight=False)
+
+    try:
+        report = asyncio.run(run_demo(progress, hold_s=hold))
+    except DemoError as exc:
+        fail(str(exc), 1)
     if as_json:
         emit_json(report)
     else:
-        console.print("[bold]crcgw demo[/]: dial strings for meeting 824 1937 4650")
-        print_table(
-            "What a room system dials",
-            ("protocol", "dial"),
-            ((b["protocol"], b.get("sip_uri") or b["dial_string"]) for b in report["built"]),
-        )
-        print_table(
-            f"IVR after answer (dial {report['ivr']['dial']})",
-            ("at", "field", "digits"),
-            ((f"+{s['at_s']:.1f} s", s["field"], s["digits"]) for s in report["ivr"]["steps"]),
-        )
-        print_table(
-            "Room-macro strings, parsed",
-            ("input", "result"),
-            (
-                (p["input"], p["dial_string"] if p["ok"] else f"error: {p['error']}")
-                for p in report["parsed"]
-            ),
-        )
-        print_table(
-            "From the invitation (H.323 passcode, never the web one)",
-            ("dial",),
-            ((d,) for d in report["invitation"]),
-        )
+        _show(report)
     if not report["ok"]:
         raise typer.Exit(1)
 

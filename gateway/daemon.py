@@ -1,0 +1,330 @@
+"""The gateway daemon: rooms registered, meetings dialled and redirected, CRC ports in sync.
+
+:class:`Gateway` composes the pieces and implements :class:`gateway.http_api.GatewayControl`:
+
+- the SIP core (:mod:`signaling.pjsua`) registers every configured room and places calls;
+- the API client talks to Zoom, or to the embedded emulator when no account is configured, in
+  which case a stand-in for Zoom's connector (:mod:`gateway.standin`) answers the calls;
+- the port pool (:mod:`gateway.ports`) leases a CRC port for every call and redirect and
+  reconciles with the API's usage;
+- the redirect service (:mod:`gateway.redirect`) answers digits-only INVITEs with 302;
+- the control API (:mod:`gateway.http_api`) serves health, readiness, metrics and changes.
+
+``async with Gateway(config) as gw:`` starts it; leaving the block stops it in order: stop
+accepting, hang up calls, release leases, unregister, close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from api_client import AsyncZoomClient
+from api_client.clients import ZoomCredentials
+from api_client.emulator import EmulatorServer
+from gateway.calls import CallTracker
+from gateway.config import GatewayConfig, RoomConfig, parse_host_port
+from gateway.http_api import (
+    CallInfo,
+    ControlError,
+    HttpServer,
+    Readiness,
+    RoomInfo,
+    StartCall,
+    create_app,
+)
+from gateway.metrics import GatewayMetrics
+from gateway.ports import PortPool, UsageSource
+from gateway.redirect import RedirectService, RedirectSettings
+from gateway.standin.process import StandinProcess
+from gateway.store import Cdr, PoolState, open_store
+from gateway.usage import metrics_usage, seed_usage
+from signaling.dialstring import DialStringError, DialTarget
+from signaling.pjsua import SipEngine, SipEnginePool
+from signaling.sip.config import EndpointConfig, EngineConfig, TlsSettings
+from signaling.sip.types import RegState, Transport
+
+__all__ = ["Gateway", "GatewayError"]
+
+log = logging.getLogger(__name__)
+
+#: pjsua2 holds at most 8 accounts per process; more rooms go to an engine pool.
+_ROOMS_PER_ENGINE = 7
+_EMULATED_POOL_SIZE = 10
+
+
+class GatewayError(RuntimeError):
+    """The gateway could not start: the message says which part and why."""
+
+
+def endpoint_for(room: RoomConfig, password: str) -> EndpointConfig:
+    return EndpointConfig(
+        name=room.name,
+        user=room.user,
+        password=password,
+        registrar=room.registrar,
+        auth_user=room.auth_user,
+        transport=Transport(room.transport),
+        expires_s=room.expires,
+        outbound_proxy=room.outbound_proxy,
+    )
+
+
+class Gateway:
+    """The daemon. ``sip_listen``/``http_bind`` override the configuration (``crcgw serve``)."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        environ: Mapping[str, str] | None = None,
+        sip_listen: Sequence[str] | None = None,
+        http_bind: str | None = None,
+        standin: bool | None = None,
+        call_timeout_s: float = 60.0,
+        ivr_first_delay_s: float = 2.0,
+        ivr_gap_s: float = 1.5,
+    ) -> None:
+        self.config = config
+        self.environ = os.environ if environ is None else environ
+        self.sip_listen = list(sip_listen) if sip_listen is not None else list(config.sip.listen)
+        self.http_bind = http_bind or config.http.bind
+        self.use_standin = config.uses_emulator if standin is None else standin
+        self.call_timeout_s = call_timeout_s
+        self.ivr_first_delay_s = ivr_first_delay_s
+        self.ivr_gap_s = ivr_gap_s
+        self.metrics = GatewayMetrics()
+        self.started_at: float | None = None
+        self.emulator: EmulatorServer | None = None
+        self.standin: StandinProcess | None = None
+        self.zoom: AsyncZoomClient | None = None
+        self.engine: SipEngine | SipEnginePool | None = None
+        self.pool: PortPool | None = None
+        self.tracker: CallTracker | None = None
+        self.redirect: RedirectService | None = None
+        self.http: HttpServer | None = None
+        self.listening: list[str] = []
+        self.http_address: str | None = None
+        self._stop = asyncio.Event()
+        self._background: list[asyncio.Task[None]] = []
+        self._rooms = {room.name: room for room in config.rooms}
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        config = self.config
+        Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+        password = config.store_password(self.environ)
+        store = open_store(config.store_url, ttl=config.ports.lease_ttl, password=password)
+        self.pool = PortPool(store, config.owner_id, metrics=self.metrics)
+        await self.pool.restart()
+        usage = await self._start_api()
+        if self.use_standin:
+            zoom_url = self.emulator.zoom_url if self.emulator else None
+            # On this thread (not a worker): the child's PDEATHSIG follows the forking thread.
+            self.standin = StandinProcess(emulator_url=zoom_url).start()
+            log.info("stand-in connector answering at %s", self.standin.address)
+        await self._start_engine()
+        self.tracker = CallTracker(
+            self._engine(), self.pool, call_timeout_s=self.call_timeout_s,
+            ivr_first_delay_s=self.ivr_first_delay_s, ivr_gap_s=self.ivr_gap_s,
+        )
+        pool_size = config.ports.pool_size
+        self._background.append(asyncio.create_task(self.pool.run(
+            usage, self._live_calls, configured_size=pool_size,
+            reconcile_interval=config.ports.reconcile_interval,
+            heartbeat_interval=config.ports.heartbeat_interval, stop=self._stop,
+        ), name="port-pool"))
+        self.redirect = RedirectService(
+            config.dial_plan(), self.pool, RedirectSettings.from_config(config.sip),
+            metrics=self.metrics,
+        )
+        self.listening = await self.redirect.start(self.sip_listen)
+        host, port = parse_host_port(self.http_bind, 8080)
+        app = create_app(self, token=config.http_token(self.environ), metrics=self.metrics)
+        self.http = HttpServer(app, host, 8080 if port is None else port)
+        self.http_address = await self.http.start()
+        self.started_at = time.time()
+        log.info("gateway up: SIP %s, HTTP %s", ", ".join(self.listening), self.http_address)
+
+    async def _start_api(self) -> UsageSource | None:
+        config = self.config
+        if config.uses_emulator:
+            self.emulator = EmulatorServer(Path(config.data_dir) / "emulator.sqlite3")
+            await self.emulator.__aenter__()
+            credentials = self.emulator.zoom_credentials(self.emulator.settings.account_id)
+            self.zoom = AsyncZoomClient(credentials)
+            return seed_usage(self.zoom)
+        zoom = config.zoom
+        assert zoom is not None
+        secret = zoom.secret("client_secret", self.environ)
+        if secret is None:
+            raise GatewayError("zoom: set client_secret_env or client_secret_file")
+        self.zoom = AsyncZoomClient(ZoomCredentials(
+            zoom.account_id, zoom.client_id, secret.get_secret_value(), base_url=zoom.base_url
+        ))
+        if "api.zoom.us" in zoom.base_url:
+            return metrics_usage(self.zoom)  # real Zoom: only /metrics/crc (see gateway.usage)
+        return seed_usage(self.zoom)
+
+    async def _start_engine(self) -> None:
+        tls = TlsSettings()
+        ca = next((r.tls_ca for r in self.config.rooms if r.tls_ca), None)
+        if any(r.tls_insecure for r in self.config.rooms):
+            tls = TlsSettings(verify=False)
+        elif ca is not None:
+            tls = TlsSettings(ca_file=str(ca))
+        engine_config = EngineConfig(tls=tls, pjsip_log_level=2)
+        many = len(self.config.rooms) > _ROOMS_PER_ENGINE
+        self.engine = SipEnginePool(engine_config) if many else SipEngine(engine_config)
+        await self.engine.start()
+        for room in self.config.rooms:
+            secret = room.secret("password", self.environ)
+            endpoint = endpoint_for(room, secret.get_secret_value() if secret else "")
+            await self.engine.add_endpoint(endpoint)
+
+    def _engine(self) -> SipEngine | SipEnginePool:
+        if self.engine is None:
+            raise ControlError(503, "the SIP core is not running")
+        return self.engine
+
+    def _live_calls(self) -> set[str]:
+        live = self.tracker.live_call_ids() if self.tracker else set()
+        if self.redirect is not None:
+            live |= self.redirect.live_call_ids()
+        return live
+
+    async def stop(self) -> None:
+        """Stop accepting, hang up, release, unregister, close: each step bounded."""
+        self._stop.set()
+        timeout = self.config.lifecycle.shutdown_timeout
+        if self.http is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.http.stop(), timeout)
+        if self.redirect is not None:
+            await self.redirect.close()
+        if self.tracker is not None:
+            await self.tracker.close(timeout)
+        for task in self._background:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout)
+        if self.engine is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.engine.close(), timeout + 5)
+        if self.standin is not None:
+            self.standin.stop()
+        if self.zoom is not None:
+            await self.zoom.aclose()
+        if self.emulator is not None:
+            await self.emulator.__aexit__(None, None, None)
+        if self.pool is not None:
+            await asyncio.to_thread(self.pool.store.close)
+        self.http = self.redirect = self.tracker = self.engine = None
+        self.standin = self.emulator = self.zoom = self.pool = None
+
+    async def wait_stopped(self) -> None:
+        await self._stop.wait()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    # -- dialling -----------------------------------------------------------------------------
+
+    def default_target(self, request: StartCall) -> DialTarget:
+        """The request's target; with the stand-in and no host given, the stand-in's address."""
+        target = request.target()
+        if self.standin is not None and request.host is None and request.protocol == "sip":
+            target = target._replace(host=self.standin.host, port=self.standin.port)
+        return target
+
+    async def dial(self, room: str, target: DialTarget, *, ivr: bool = True) -> CallInfo:
+        if room not in self._rooms:
+            raise ControlError(404, f"no room {room!r}")
+        if self.tracker is None:
+            raise ControlError(503, "the gateway is not running")
+        if target.protocol != "sip":
+            raise ControlError(422, "rooms dial SIP targets; H.323 is dialled by crcgw dial")
+        return await self.tracker.start(room, target, ivr=ivr)
+
+    # -- GatewayControl -----------------------------------------------------------------------
+
+    def ready(self) -> Readiness:
+        checks = {
+            "sip_core": self.engine is not None,
+            "redirect": bool(self.listening),
+            "store": self.pool is not None,
+            "api": self.zoom is not None,
+        }
+        return Readiness(all(checks.values()), list(self.listening), checks)
+
+    async def rooms(self) -> Sequence[RoomInfo]:
+        engine = self.engine
+        out = []
+        counts: dict[str, int] = {}
+        for room in self.config.rooms:
+            status = engine.registrations.get(room.name) if engine is not None else None
+            state = status.state.value if status else RegState.UNREGISTERED.value
+            counts[state] = counts.get(state, 0) + 1
+            out.append(RoomInfo(
+                room.name, f"sip:{room.user}@{room.registrar}", room.transport, state,
+                status.code if status else None, status.reason if status else None,
+                status.expires_s if status else None, room.h323_alias,
+            ))
+        for state in RegState:
+            self.metrics.registrations.labels(state.value).set(counts.get(state.value, 0))
+        return out
+
+    async def reregister(self, room: str) -> RoomInfo:
+        if room not in self._rooms:
+            raise ControlError(404, f"no room {room!r}")
+        await self._engine().set_registration(room, True)
+        return next(r for r in await self.rooms() if r.name == room)
+
+    async def calls(self) -> Sequence[CallInfo]:
+        tracker = self.tracker
+        calls = [c.info for c in tracker.calls.values()] if tracker else []
+        live = [c for c in calls if c.ended_at is None]
+        self.metrics.calls.labels("live").set(len(live))
+        return live
+
+    async def start_call(self, request: StartCall) -> CallInfo:
+        try:
+            target = self.default_target(request)
+        except DialStringError as exc:
+            raise ControlError(422, str(exc)) from None
+        return await self.dial(request.room, target)
+
+    async def hangup(self, call_id: str) -> CallInfo:
+        if self.tracker is None:
+            raise ControlError(503, "the gateway is not running")
+        return await self.tracker.hangup(call_id)
+
+    async def ports(self) -> PoolState:
+        if self.pool is None:
+            raise ControlError(503, "the gateway is not running")
+        return await self.pool.status()
+
+    async def cdrs(self, limit: int, room: str | None) -> Sequence[Cdr]:
+        if self.pool is None:
+            raise ControlError(503, "the gateway is not running")
+        return await asyncio.to_thread(self.pool.store.cdrs, limit, room)
