@@ -213,10 +213,7 @@ def _target(text: str) -> tuple[str | DialTarget, DialTarget | None, str]:
             return text.strip(), None, text.strip()  # any other SIP URI
         fail(f"TARGET: not a SIP URI or Zoom dial string: {exc}")
     if target.protocol == "h323":
-        fail(
-            f"{target.without_secrets().dial_string()} is an H.323 dial string: "
-            "crcgw dial places SIP calls only for now"
-        )
+        return target, target, target.without_secrets().dial_string()
     return target, target, target.without_secrets().sip_uri()
 
 
@@ -280,7 +277,14 @@ async def _dial(
 
 
 def dial_command(
-    target: Annotated[str, typer.Argument(help="SIP URI or Zoom dial string (MID.PASS@host).")],
+    target: Annotated[
+        str,
+        typer.Argument(help="SIP URI, Zoom dial string (MID.PASS@host) or H.323 (IP##MID#PASS)."),
+    ],
+    protocol: Annotated[
+        str | None,
+        typer.Option("--protocol", help="sip or h323 (default: from the form of TARGET)."),
+    ] = None,
     registrar: Registrar = None,
     user: User = None,
     password_env: PasswordEnv = None,
@@ -312,7 +316,16 @@ def dial_command(
     """Place one SIP call and print its events and statistics; exit 0 only if it connected."""
     if dtmf is not None and ivr:
         fail("--dtmf and --ivr exclude each other")
+    if protocol not in (None, "sip", "h323"):
+        fail(f"--protocol must be sip or h323 (got {protocol!r})")
     dial_as, parsed, shown = _target(target)
+    is_h323 = parsed is not None and parsed.protocol == "h323"
+    if protocol == "h323" or (protocol is None and is_h323):
+        from gateway.cli.commands.h323 import run_h323_dial
+
+        raise typer.Exit(run_h323_dial(target, timeout=timeout, json_output=as_json, hold=duration))
+    if is_h323:
+        fail(f"{shown} is an H.323 dial string: leave out --protocol sip")
     steps: tuple[IvrStep, ...] = ()
     if ivr:
         if parsed is None:
