@@ -230,7 +230,8 @@ def _sequence_figures(seq: IntArray, ext_ts: IntArray, in_time: BoolArray) -> tu
     gaps = in_time[1:] & (cur > prev_high + 1)
     late = cur <= prev_high
     errors = int(np.count_nonzero(gaps | late))
-    duplicates = n - len(np.unique(ext_seq))
+    steps = np.diff(ext_seq)
+    duplicates = 0 if bool(np.all(steps > 0)) else n - len(np.unique(ext_seq))
     return expected, errors, duplicates
 
 
@@ -248,22 +249,22 @@ def _running_mean(values: FloatArray, counts: IntArray) -> float:
 
 
 def _regular(payload_type: IntArray, marker: BoolArray, in_time: BoolArray) -> BoolArray:
-    cn = np.isin(payload_type, list(CN_PAYLOAD_TYPES))
+    cn: BoolArray = (payload_type == 13) | (payload_type == 19)  # CN_PAYLOAD_TYPES
     after_cn = np.zeros(len(cn), dtype=np.bool_)
     after_cn[1:] = cn[:-1]
-    regular = ~marker & ~cn & ~after_cn & in_time
+    regular: BoolArray = ~marker & ~cn & ~after_cn & in_time
     regular[0] = False
     return regular
 
 
 def _jitter(
-    cols: RtpColumns, clock: FloatArray
+    cols: RtpColumns, ext_ts: IntArray, clock: FloatArray
 ) -> tuple[float, float, float]:
-    """(mean, max, last) running interarrival jitter in ms over the given (audio) packets."""
+    """(mean, max, last) running interarrival jitter in ms over the given (audio) packets,
+    ``ext_ts`` being their extended timestamps."""
     n = len(cols.arrival_s)
     if n < 2:
         return 0.0, 0.0, 0.0
-    ext_ts = unwrap(cols.timestamp, 32)
     in_time, prev = _previous_in_time(ext_ts)
     t_ms = cols.arrival_s * 1000.0
     nominal_ms = (ext_ts - ext_ts[prev]).astype(np.float64) / (clock / 1000.0)
@@ -278,8 +279,7 @@ def _jitter(
     return mean, float(np.max(running[idx])), float(running[-1])
 
 
-def _deltas(cols: RtpColumns, ext_ts: IntArray) -> tuple[float, float]:
-    in_time, prev = _previous_in_time(ext_ts)
+def _deltas(cols: RtpColumns, in_time: BoolArray, prev: IntArray) -> tuple[float, float]:
     delta_ms = (cols.arrival_s - cols.arrival_s[prev]) * 1000.0
     regular = _regular(cols.payload_type, cols.marker, in_time)
     idx = np.flatnonzero(regular)
@@ -322,9 +322,9 @@ def analyse_stream(
     """
     n = len(cols.arrival_s)
     ext_ts = unwrap(cols.timestamp, 32)
-    in_time, _ = _previous_in_time(ext_ts)
+    in_time, prev = _previous_in_time(ext_ts)
     expected, errors, duplicates = _sequence_figures(cols.seq, ext_ts, in_time)
-    max_delta, mean_delta = _deltas(cols, ext_ts)
+    max_delta, mean_delta = _deltas(cols, in_time, prev)
 
     pts, counts = np.unique(cols.payload_type, return_counts=True)
     audio_pts = [
@@ -332,7 +332,11 @@ def analyse_stream(
         for p in pts
         if int(p) not in event_payload_types and clock_rates.get(int(p), 0) > 0
     ]
-    audio_mask = np.isin(cols.payload_type, audio_pts)
+    rate_of = np.zeros(128, dtype=np.float64)
+    for p in audio_pts:
+        rate_of[p & 0x7F] = clock_rates[p]
+    packet_rate = rate_of[cols.payload_type & 0x7F]
+    audio_mask = packet_rate > 0
     main_pt: int | None = None
     candidates = [
         (int(c), int(p))
@@ -341,15 +345,11 @@ def analyse_stream(
     ]
     if candidates:
         main_pt = max(candidates)[1]
-    audio = cols.take(audio_mask)
     mean_j = max_j = last_j = 0.0
-    if len(audio.arrival_s):
-        clock = np.array(
-            [clock_rates[int(p)] for p in audio.payload_type], dtype=np.float64
-        ) if len(audio_pts) > 1 else np.full(
-            len(audio.arrival_s), float(clock_rates[audio_pts[0]])
-        )
-        mean_j, max_j, last_j = _jitter(audio, clock)
+    if audio_mask.any():
+        audio = cols.take(audio_mask) if not audio_mask.all() else cols
+        audio_ts = ext_ts[audio_mask] if audio is not cols else ext_ts
+        mean_j, max_j, last_j = _jitter(audio, audio_ts, packet_rate[audio_mask])
     return RtpStreamStats(
         packets=n,
         expected=expected,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 __all__ = [
     "SdpMedia",
@@ -121,7 +122,7 @@ class SipMessage:
         )
 
     # --- start line -------------------------------------------------------------------------
-    @property
+    @cached_property
     def kind(self) -> str:
         """``"request"``, ``"response"`` or ``"unknown"``."""
         if _STATUS.match(self.start_line):
@@ -130,17 +131,17 @@ class SipMessage:
             return "request"
         return "unknown"
 
-    @property
+    @cached_property
     def method(self) -> str | None:
         m = _REQUEST.match(self.start_line)
         return m.group(1).upper() if m else None
 
-    @property
+    @cached_property
     def status_code(self) -> int | None:
         m = _STATUS.match(self.start_line)
         return int(m.group(2)) if m else None
 
-    @property
+    @cached_property
     def reason(self) -> str:
         m = _STATUS.match(self.start_line)
         return (m.group(3) or "").strip() if m else ""
@@ -158,11 +159,11 @@ class SipMessage:
         key = name.lower()
         return [value for hname, value in self.headers if hname == key]
 
-    @property
+    @cached_property
     def call_id(self) -> str:
         return self.header("call-id") or ""
 
-    @property
+    @cached_property
     def cseq(self) -> tuple[int, str]:
         """``(number, METHOD)``; ``(-1, "")`` when missing or unreadable."""
         value = self.header("cseq") or ""
@@ -171,33 +172,33 @@ class SipMessage:
             return int(parts[0]), parts[1].upper()
         return -1, ""
 
-    @property
+    @cached_property
     def from_uri(self) -> str:
         return uri_of(self.header("from") or "")
 
-    @property
+    @cached_property
     def to_uri(self) -> str:
         return uri_of(self.header("to") or "")
 
-    @property
+    @cached_property
     def from_tag(self) -> str | None:
         m = _TAG.search(_outside_brackets(self.header("from") or ""))
         return m.group(1) if m else None
 
-    @property
+    @cached_property
     def to_tag(self) -> str | None:
         m = _TAG.search(_outside_brackets(self.header("to") or ""))
         return m.group(1) if m else None
 
-    @property
+    @cached_property
     def content_type(self) -> str:
         return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
 
-    @property
+    @cached_property
     def has_sdp(self) -> bool:
         return self.content_type == "application/sdp" and bool(self.body.strip())
 
-    @property
+    @cached_property
     def label(self) -> str:
         """Short text for a ladder arrow: ``INVITE (SDP)``, ``180 Ringing``, ``INFO dtmf 5``."""
         if self.kind == "response":

@@ -28,7 +28,7 @@ import numpy as np
 from gateway.analysis.errors import CaptureError
 from gateway.analysis.pcapscan import scan_capture
 from gateway.analysis.select import FlowKey, RtpTable, rtp_candidates, signaling_frames
-from gateway.analysis.signaling_capture import read_signaling
+from gateway.analysis.signaling_capture import read_signaling, read_sip_datagrams
 from gateway.analysis.tshark_streams import StreamPass, tshark_options
 from media.quality import estimate_mos
 from media.rtpstats import (
@@ -291,8 +291,11 @@ def analyse_capture(
     cols = scan_capture(capture)  # fails fast on what is not a capture
     stream_pass = StreamPass(capture, options)
     try:
-        signaling = read_signaling(cols, signaling_frames(cols, sip_ports), options)
-        calls = sip_calls(signaling.sip) + h225_calls(signaling.h225)
+        where = signaling_frames(cols, sip_ports)
+        datagrams = read_sip_datagrams(cols, where.datagrams)
+        reassembled = read_signaling(cols, where.reassembly, options)
+        sip = sorted(datagrams.sip + reassembled.sip, key=lambda m: (m.time_s, m.frame))
+        calls = sip_calls(sip) + h225_calls(reassembled.h225)
         calls.sort(key=lambda c: c.start_s)
         analyser = StreamAnalyser(rtp_candidates(cols), calls)
         analyser.precompute()
@@ -319,6 +322,6 @@ def analyse_capture(
                 f"{ident.packets} packets, the header scan {counted}"
             )
     return build_report(
-        str(capture), analyser, selected, calls, sip_other_dialogs(signaling.sip), malformed,
-        signaling.unreadable, notes,
+        str(capture), analyser, selected, calls, sip_other_dialogs(sip), malformed,
+        datagrams.unreadable + reassembled.unreadable, notes,
     )

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from gateway.analysis.pcapscan import PacketColumns
 
-__all__ = ["FlowKey", "RtpTable", "rtp_candidates", "signaling_frames"]
+__all__ = ["FlowKey", "RtpTable", "SignalingFrames", "rtp_candidates", "signaling_frames"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -62,40 +62,51 @@ def _prefix32(cols: PacketColumns, rows: I64) -> I64:
     return cols.be32(cols.payload[rows])
 
 
-def signaling_frames(cols: PacketColumns, sip_ports: Sequence[int] = ()) -> list[int]:
-    """Frames (1-based) to copy for the pyshark pass: UDP datagrams that look like SIP or use a
-    SIP port, IPv4 fragments, and every packet of TCP connections that carry SIP or H.225.0."""
+@dataclass(frozen=True)
+class SignalingFrames:
+    """Where the signalling is (1-based frame numbers, ascending)."""
+
+    datagrams: list[int]
+    """Whole UDP datagrams that look like SIP or use a SIP port: read directly."""
+    reassembly: list[int]
+    """Every packet of TCP connections carrying SIP or H.225.0, and IPv4 fragments: these need
+    tshark's reassembly (the pyshark pass)."""
+
+
+def signaling_frames(cols: PacketColumns, sip_ports: Sequence[int] = ()) -> SignalingFrames:
     transport = (cols.proto == 17) | (cols.proto == 6)
-    has4 = transport & (cols.payload_len >= 4)
-    rows = np.flatnonzero(has4)
+    rows = np.flatnonzero(transport & (cols.payload_len >= 4))
     looks_sip = np.zeros(cols.frames, dtype=np.bool_)
+    q931 = np.zeros(cols.frames, dtype=np.bool_)
     if len(rows):
         prefix = _prefix32(cols, rows)
         wanted = np.array([int.from_bytes(p, "big") for p in _SIP_PREFIXES], dtype=np.int64)
         looks_sip[rows] = np.isin(prefix, wanted)
         # TPKT (version 3) carrying Q.931 (protocol discriminator 8): H.225.0 call signalling
-        tpkt = (prefix >> 16) == 0x0300
-        q931 = np.zeros(len(rows), dtype=np.bool_)
-        long_enough = cols.payload_len[rows] >= 5
-        q931[long_enough] = cols.byte(cols.payload[rows[long_enough]] + 4) == 8
-        looks_sip[rows] |= (cols.proto[rows] == 6) & tpkt & q931
-    ports = np.array([*_SIP_PORTS, *sip_ports, _H225_PORT], dtype=np.int64)
-    on_port = transport & (np.isin(cols.sport, ports) | np.isin(cols.dport, ports))
-    on_port &= ~((cols.proto == 17) & np.isin(cols.sport, [_H225_PORT]))
-    keep = (looks_sip | on_port) & transport
-    keep |= cols.fragment
+        tpkt = rows[((prefix >> 16) == 0x0300) & (cols.payload_len[rows] >= 5)]
+        q931[tpkt] = cols.byte(cols.payload[tpkt] + 4) == 8
+    sip_port = np.isin(cols.sport, [*_SIP_PORTS, *sip_ports]) | np.isin(
+        cols.dport, [*_SIP_PORTS, *sip_ports]
+    )
+    h225_port = (cols.sport == _H225_PORT) | (cols.dport == _H225_PORT)
+    udp = (cols.proto == 17) & ~cols.fragment
+    datagrams = udp & (looks_sip | sip_port) & (cols.payload_len > 0)
     tcp = np.flatnonzero(cols.proto == 6)
+    keep = cols.fragment.copy()
     if len(tcp):
-        # whole connections: key the unordered address/port pair
+        marked = looks_sip[tcp] | sip_port[tcp] | q931[tcp] | h225_port[tcp]
+        # whole connections: one integer per unordered (address, port) pair
         a = (cols.src[tcp] << 16) | cols.sport[tcp]
         b = (cols.dst[tcp] << 16) | cols.dport[tcp]
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        pairs = np.stack([lo, hi], axis=1)
-        _, conn = np.unique(pairs, axis=0, return_inverse=True)
-        conn = conn.reshape(-1)
-        marked = np.unique(conn[keep[tcp]])
-        keep[tcp[np.isin(conn, marked)]] = True
-    return (np.flatnonzero(keep) + 1).tolist()
+        ends, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+        inverse = inverse.reshape(-1)
+        ia, ib = inverse[: len(tcp)], inverse[len(tcp) :]
+        conn = np.minimum(ia, ib) * len(ends) + np.maximum(ia, ib)
+        keep[tcp[np.isin(conn, conn[marked])]] = True
+    return SignalingFrames(
+        datagrams=(np.flatnonzero(datagrams) + 1).tolist(),
+        reassembly=(np.flatnonzero(keep) + 1).tolist(),
+    )
 
 
 def rtp_candidates(cols: PacketColumns) -> RtpTable:

@@ -1,8 +1,11 @@
-"""The signalling of ``crcgw analyze``, read with pyshark from a small sub-capture.
+"""The signalling of ``crcgw analyze``: SIP datagrams read directly, the rest with pyshark.
 
 :func:`gateway.analysis.select.signaling_frames` listed the frames that may carry SIP or
-Q.931/H.225.0, with every segment of their TCP connections. Those frames are copied into a
-temporary pcapng file by our own writer (cheap even for a day of traffic) and pyshark dissects
+Q.931/H.225.0. A SIP datagram is one whole message (RFC 3261 18.3), so its bytes go straight to
+our SIP reader: pyshark costs about 1 ms per packet in the mode used below, ten times tshark's
+own statistics pass on a capture full of short calls. What needs tshark's reassembly (SIP and
+H.225.0 over TCP, split across segments, and IP fragments) is copied, with every segment of
+those connections, into a temporary pcapng file by our own writer, and pyshark dissects
 that file in JSON mode with raw bytes (``use_json=True, include_raw=True``), restricted to the
 protocols read here (``-j``). Every SIP message becomes a :class:`signaling.sipmsg.SipMessage`
 parsed by our own code from its raw bytes; every Q.931 message an
@@ -23,7 +26,7 @@ from gateway.analysis.pcapscan import PacketColumns, write_subset
 from signaling.ladder import H225Message
 from signaling.sipmsg import SipMessage
 
-__all__ = ["SignalingCapture", "read_signaling"]
+__all__ = ["SignalingCapture", "read_signaling", "read_sip_datagrams"]
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +104,38 @@ def _h225_messages(packet: Any, time_s: float, frame: int) -> Iterator[H225Messa
         yield H225Message(time_s, src, dst, call_ref, mtype, frame, cause)
 
 
+def read_sip_datagrams(cols: PacketColumns, frames: Sequence[int]) -> SignalingCapture:
+    """SIP messages of the listed UDP datagrams (1-based frames); what is not a SIP request
+    or response (keep-alives, other protocols on a SIP port) is counted as unreadable."""
+    sip: list[SipMessage] = []
+    unreadable = 0
+    for frame in frames:
+        i = frame - 1
+        payload = cols.payload_bytes(i)
+        if not payload.strip():
+            continue  # CRLF keep-alive (RFC 5626)
+        src = _endpoint(cols.addresses[int(cols.src[i])], int(cols.sport[i]))
+        dst = _endpoint(cols.addresses[int(cols.dst[i])], int(cols.dport[i]))
+        msg = SipMessage.parse(payload, time_s=float(cols.time_s[i]), src=src, dst=dst,
+                               transport="UDP", frame=frame)
+        if msg.kind == "unknown" or not msg.call_id:
+            unreadable += 1
+            continue
+        sip.append(msg)
+    return SignalingCapture(sip, [], unreadable)
+
+
+def _endpoint(ip: str, port: int) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
 def read_signaling(
     cols: PacketColumns,
     frames: Sequence[int],
     tshark_opts: Sequence[str] = (),
 ) -> SignalingCapture:
     """Read every SIP and Q.931 message in the listed ``frames`` (1-based) of the scanned
-    capture ``cols``."""
+    capture ``cols`` with pyshark (JSON mode with raw bytes, over a sub-capture)."""
     if not frames:
         return SignalingCapture([], [], 0)
     from pyshark.capture.capture import TSharkCrashException
