@@ -150,6 +150,10 @@ class Gateway:
             ivr_first_delay_s=self.ivr_first_delay_s, ivr_gap_s=self.ivr_gap_s,
         )
         pool_size = config.ports.pool_size
+        try:  # know the pool's size before accepting calls; the loop keeps it in sync after
+            await self.pool.reconcile_once(usage, self._live_calls, pool_size)
+        except Exception as exc:  # noqa: BLE001 - the loop retries; calls wait for a size
+            log.warning("first port reconcile failed: %s", exc)
         self._background.append(asyncio.create_task(self.pool.run(
             usage, self._live_calls, configured_size=pool_size,
             reconcile_interval=config.ports.reconcile_interval,

@@ -1,0 +1,50 @@
+"""A running gateway on embedded defaults with one room registered at a private Kamailio."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from gateway.config import GatewayConfig, HttpConfig, PortsConfig, RoomConfig, SipConfig
+from gateway.daemon import Gateway
+from gateway.peers.kamailio import Kamailio, kamailio_available
+
+ROOM = "room-a"
+ROOM_PASSWORD = secrets.token_hex(6)
+TOKEN = secrets.token_hex(16)
+ENVIRON = {"ROOM_A_PASSWORD": ROOM_PASSWORD, "CRCGW_TOKEN": TOKEN}
+
+pytestmark = pytest.mark.skipif(not kamailio_available(), reason="kamailio is not installed")
+
+
+@pytest.fixture(scope="module")
+def registrar() -> Iterator[Kamailio]:
+    if not kamailio_available():
+        pytest.skip("kamailio is not installed")
+    with Kamailio({ROOM: ROOM_PASSWORD}) as kamailio:
+        yield kamailio
+
+
+def gateway_config(data_dir: Path, registrar: Kamailio, **ports: float) -> GatewayConfig:
+    return GatewayConfig(
+        data_dir=data_dir,
+        rooms=[RoomConfig(name=ROOM, registrar=registrar.address("udp"), user=ROOM,
+                          password_env="ROOM_A_PASSWORD")],
+        sip=SipConfig(listen=["udp://127.0.0.1:0"]),
+        http=HttpConfig(bind="127.0.0.1:0", token_env="CRCGW_TOKEN"),
+        ports=PortsConfig(**ports),  # type: ignore[arg-type]
+    )
+
+
+@asynccontextmanager
+async def running_gateway(config: GatewayConfig) -> AsyncIterator[Gateway]:
+    async with Gateway(config, environ=ENVIRON, ivr_first_delay_s=0.5, ivr_gap_s=0.5) as gw:
+        assert gw.engine is not None
+        await gw.engine.wait_registration(ROOM, timeout=15, since=0)
+        yield gw
+        await asyncio.sleep(0)
