@@ -256,11 +256,14 @@ def replicate_calls(
     rtp_tiles: int,
     stagger_s: float = 0.5,
     old_ip: str = "127.0.0.1",
+    tcp_every: int = 0,
 ) -> list[tuple[float, bytes]]:
     """``calls`` copies of the call in ``packets`` (SIP over UDP + RTP), each with its RTP tiled
     ``rtp_tiles`` times; returns ``(time, IPv4 packet)`` sorted by time.
 
     The side that sends the first INVITE becomes 10.X.Y.1 in copy N (X.Y = N), the other 10.X.Y.2.
+    With ``tcp_every=K``, every K-th copy carries its SIP over one TCP connection instead (with
+    its handshake; each message split over two segments).
     """
     invite = next(p for p in packets if p.proto == 17 and p.payload.startswith(b"INVITE "))
     caller_ports = {invite.sport}
@@ -297,13 +300,32 @@ def replicate_calls(
                 rtp_span = max(rtp_span, dt)
                 out.append((t, udp_frame(src, dst, sport, dport, body)))
         extra = rtp_span
+        over_tcp = tcp_every > 0 and n % tcp_every == 0
+        seq = {a: 1_000_000, b: 2_000_000}
+        if over_tcp:
+            t_syn = invite.time_s + t0 - 0.002
+            ports = (invite.sport, invite.dport)
+            out.append((t_syn, tcp_frame(a, b, *ports, seq[a] - 1, 0, 0x02, b"")))
+            out.append((t_syn + 0.0005, tcp_frame(b, a, ports[1], ports[0], seq[b] - 1, seq[a],
+                                                  0x12, b"")))
+            out.append((t_syn + 0.001, tcp_frame(a, b, *ports, seq[a], seq[b], 0x10, b"")))
         for p in sip:
             from_caller = p.sport in caller_ports or p.src == invite.src and p.sport == invite.sport
             src, dst = (a, b) if from_caller else (b, a)
             payload = _rewrite_sip(p.payload, old_ip.encode(), src.encode(), suffix)
             # messages after the media (BYE and its answer) move with the extended media
             shift = extra if p.time_s > t_end_rtp - 0.05 else 0.0
-            out.append((p.time_s + t0 + shift, udp_frame(src, dst, p.sport, p.dport, payload)))
+            t = p.time_s + t0 + shift
+            if not over_tcp:
+                out.append((t, udp_frame(src, dst, p.sport, p.dport, payload)))
+                continue
+            sport, dport = (invite.sport, invite.dport) if from_caller else (
+                invite.dport, invite.sport)
+            cut = len(payload) // 2
+            for k, part in enumerate((payload[:cut], payload[cut:])):
+                out.append((t + k * 0.0002, tcp_frame(src, dst, sport, dport, seq[src],
+                                                      seq[dst], 0x18, part)))
+                seq[src] += len(part)
     out.sort(key=lambda item: item[0])
     return out
 

@@ -1,9 +1,10 @@
 """``crcgw analyze`` on a day of calls, against tshark's own statistics pass on the same file.
 
 The capture is made here: one real call between two baresip UAs on loopback is captured with
-tshark, then :func:`bench.capture_gen.replicate_calls` turns it into 40 calls (own addresses,
-Call-IDs, SSRCs; RTP tiled with shifted sequence numbers and timestamps) of more than 200,000
-packets, written by our own pcap writer.
+tshark, then :func:`bench.capture_gen.replicate_calls` turns it into 100 calls (own addresses,
+Call-IDs, SSRCs; RTP tiled with shifted sequence numbers and timestamps; every fourth call with
+its SIP over TCP, each message split in two segments) of more than 200,000 packets, written by
+our own pcap writer.
 
 Target: the full analysis takes at most twice ``tshark -q -z rtp,streams -z sip,stat``.
 Run: ``.venv/bin/python -m pytest bench/test_bench_analyze.py --benchmark-only -s``
@@ -28,7 +29,8 @@ pytestmark = [
 ]
 
 MIN_PACKETS = 200_000
-CALLS = 40
+CALLS = 100
+TCP_EVERY = 4
 ROUNDS = 5
 
 
@@ -46,7 +48,7 @@ def day_capture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     rtp = sum(1 for p in packets if p.proto == 17 and p.payload[:1] == b"\x80")
     tiles = math.ceil(MIN_PACKETS / (CALLS * max(rtp, 1)))
     day = tmp / "day.pcap"
-    count = write_packets(day, replicate_calls(packets, CALLS, tiles))
+    count = write_packets(day, replicate_calls(packets, CALLS, tiles, tcp_every=TCP_EVERY))
     assert count >= MIN_PACKETS
     return day, count
 
@@ -72,6 +74,8 @@ def test_bench_analyze_vs_tshark_stats(benchmark, day_capture: tuple[Path, int])
     assert report is not None
     result = benchmark.pedantic(analyse_capture, args=(capture,), rounds=1, iterations=1)
     assert len(result.calls) == CALLS
+    assert sum(1 for c in result.calls if c.events[0].label.startswith("INVITE")) == CALLS
+    assert all(c.final_code == 200 for c in result.calls)
     assert sum(s.stats.packets for s in result.streams) >= MIN_PACKETS * 0.95
     assert all(s.stats.lost == 0 for s in result.streams)
     tshark_best, ours_best = min(tshark_runs), min(ours_runs)
