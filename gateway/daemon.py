@@ -137,7 +137,8 @@ class Gateway:
         password = config.store_password(self.environ)
         store = open_store(config.store_url, ttl=config.ports.lease_ttl, password=password)
         self.pool = PortPool(store, config.owner_id, metrics=self.metrics)
-        await self.pool.restart()
+        for lease in await self.pool.restart():
+            await asyncio.to_thread(self._close_interrupted_cdr, lease.call_id)
         usage = await self._start_api()
         if self.use_standin:
             zoom_url = self.emulator.zoom_url if self.emulator else None
@@ -170,6 +171,13 @@ class Gateway:
         self.http_address = await self.http.start()
         self.started_at = time.time()
         log.info("gateway up: SIP %s, HTTP %s", ", ".join(self.listening), self.http_address)
+
+    def _close_interrupted_cdr(self, call_id: str) -> None:
+        """A call whose gateway died mid-call: its record ends now, as ``interrupted``."""
+        assert self.pool is not None
+        cdr = self.pool.store.cdr(call_id)
+        if cdr is not None and cdr.ended_at is None:
+            self.pool.store.update_cdr(call_id, ended_at=time.time(), outcome="interrupted")
 
     async def _start_api(self) -> UsageSource | None:
         config = self.config
