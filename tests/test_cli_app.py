@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -47,10 +45,3 @@ def test_completion_is_offered() -> None:
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.startswith("crcgw ")
-
-
-def test_demo_json_reports_ok() -> None:
-    result = runner.invoke(app, ["demo", "--json"])
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
-    assert report["ok"] is True
