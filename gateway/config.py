@@ -202,6 +202,10 @@ class RoomConfig(_Section):
     tls_ca: Path | None = None
     tls_insecure: bool = False
     h323_alias: str | None = Field(default=None, min_length=1, max_length=64)
+    h323_ip: str | None = Field(
+        default=None, min_length=1, max_length=255,
+        description="the room system's own address, for its Zoom H.323 device record",
+    )
 
     @field_validator("registrar", "outbound_proxy")
     @classmethod
