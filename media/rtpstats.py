@@ -38,7 +38,6 @@ __all__ = [
     "analyse_stream",
     "estimate_clock_rate",
     "event_digits",
-    "group_streams",
     "unwrap",
 ]
 
@@ -368,22 +367,6 @@ def analyse_stream(
         duration_s=float(cols.arrival_s[-1] - cols.arrival_s[0]),
         wrong_timestamps=int(np.count_nonzero(~in_time)),
     )
-
-
-def group_streams(*keys: npt.NDArray[np.int64]) -> list[npt.NDArray[np.intp]]:
-    """Split packet rows into streams: rows with equal values in every key column, each list of
-    row indices in arrival (row) order, streams ordered by their first row."""
-    if not keys or len(keys[0]) == 0:
-        return []
-    stacked = np.stack(keys, axis=1)
-    _, first, inverse = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.flatnonzero(np.diff(inverse[order])) + 1
-    groups = np.split(order, bounds)
-    groups.sort(key=lambda g: int(g[0]))
-    del first
-    return groups
 
 
 def event_digits(

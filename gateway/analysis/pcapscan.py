@@ -70,6 +70,11 @@ class PacketColumns:
     def frames(self) -> int:
         return len(self.time_s)
 
+    @property
+    def unsupported_link_types(self) -> list[int]:
+        """Link types present in the file whose frames this scan cannot read."""
+        return sorted({int(v) for v in np.unique(self.link)} - _SUPPORTED)
+
     def be16(self, offset: I64) -> I64:
         d = self.data
         return (d[offset].astype(np.int64) << 8) | d[offset + 1]

@@ -305,6 +305,9 @@ def analyse_capture(
     notes = []
     if cols.truncated_file:
         notes.append("the capture file ends in the middle of a packet (cut short)")
+    if cols.unsupported_link_types:
+        kinds = ", ".join(str(k) for k in cols.unsupported_link_types)
+        notes.append(f"frames with link type {kinds} are not read by the header scan")
     index = {key: i for i, key in enumerate(analyser.table.flows)}
     selected: list[tuple[int, str]] = []
     for ident in streams:
