@@ -160,6 +160,7 @@ class Gateway:
             reconcile_interval=config.ports.reconcile_interval,
             heartbeat_interval=config.ports.heartbeat_interval, stop=self._stop,
         ), name="port-pool"))
+        self._background.append(asyncio.create_task(self._refresh_metrics(), name="metrics"))
         self.redirect = RedirectService(
             config.dial_plan(), self.pool, RedirectSettings.from_config(config.sip),
             metrics=self.metrics,
@@ -214,6 +215,15 @@ class Gateway:
             secret = room.secret("password", self.environ)
             endpoint = endpoint_for(room, secret.get_secret_value() if secret else "")
             await self.engine.add_endpoint(endpoint)
+
+    async def _refresh_metrics(self, interval: float = 2.0) -> None:
+        """Registrations by state and live calls, for ``GET /metrics``."""
+        while not self._stop.is_set():
+            with contextlib.suppress(Exception):
+                await self.rooms()
+                await self.calls()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), interval)
 
     def _engine(self) -> SipEngine | SipEnginePool:
         if self.engine is None:

@@ -140,8 +140,11 @@ def test_unknown_room_and_bad_bodies(tmp_path: Path, registrar: Kamailio) -> Non
                 ready = (await c.get("/readyz")).json()
                 assert ready["ready"] is True
                 assert ready["sip_listen"] and ready["sip_listen"][0].startswith("udp://127.0.0.1:")
+                await asyncio.sleep(2.5)
                 metrics = (await c.get("/metrics")).text
-                assert "crcgw_ports_allocated" in metrics
+                assert "crcgw_ports_allocated 10.0" in metrics
+                assert 'crcgw_registrations{state="registered"} 1.0' in metrics
+                assert 'crcgw_calls{state="live"} 0.0' in metrics
 
     asyncio.run(run())
 
