@@ -250,7 +250,9 @@ class Worker(CallCore):
         gc.collect()
         try:
             ep.libHandleEvents(10)
-            ep.libDestroy()
+            # everything is hung up and unregistered already: skip pjsua's own network
+            # shutdown round (it sleeps ~1 s waiting for it)
+            ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)
         except BaseException:
             logger.exception("libDestroy failed")
         self._ep = None

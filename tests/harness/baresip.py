@@ -73,6 +73,20 @@ def _module_path() -> Path | None:
     return None
 
 
+def _free_sip_port() -> int:
+    """A port free for UDP and TCP whose next port is free for TCP too: baresip listens for
+    SIP over TLS on ``sip_port + 1``."""
+    for _ in range(100):
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise PeerError("no free pair of ports for baresip")
+
+
 def baresip_available() -> bool:
     """True when the baresip binary and its modules (incl. ctrl_tcp) are installed."""
     return shutil.which("baresip") is not None and _module_path() is not None
@@ -102,7 +116,7 @@ class Baresip(Peer):
         self.transport, self.answer_mode = transport, answer
         self.codecs, self.media_encryption = tuple(codecs), media_encryption
         self.dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="crcgw-baresip."))
-        self.sip_port = free_port()
+        self.sip_port = _free_sip_port()
         self.ctrl_port = free_port(udp=False)
         self.rtp_low, self.rtp_high = free_port_range(20)
         self.log_path = self.dir / "baresip.log"

@@ -51,9 +51,12 @@ class StunServer:
     def _serve(self) -> None:
         while True:
             try:
-                data, (host, port) = self._sock.recvfrom(2048)
+                data, peer = self._sock.recvfrom(2048)
             except OSError:
                 return
+            if not peer:  # the socket was closed under us
+                return
+            host, port = peer
             if len(data) < 20:
                 continue
             kind, _, cookie = struct.unpack("!HHI", data[:8])

@@ -140,7 +140,6 @@ def test_register_wrong_password_is_one_line_without_the_password(kamailio: Kama
             ("register", "--registrar", "bad host", "--user", "a", "--password-env", "PW"),
             "--registrar",
         ),
-        (("dial", "162.255.37.11##123456789##308"), "H.323"),
         (("dial", "not a target"), "TARGET"),
         (("dial", "sip:x@127.0.0.1", "--dtmf", "12", "--ivr"), "exclude"),
         (("dial", "sip:x@127.0.0.1", "--dtmf", "12x"), "not a DTMF digit"),
