@@ -43,6 +43,9 @@ COMPACT_FORMS = {
 
 _REQUEST = re.compile(r"^([A-Za-z!%*._+`'~-]+)\s+(\S+)\s+SIP/(\d+\.\d+)\s*$")
 _STATUS = re.compile(r"^SIP/(\d+\.\d+)\s+(\d{3})(?:\s+(.*))?$")
+# fast paths for the two headers every message is grouped by (full parse as the fallback)
+_CALL_ID_LINE = re.compile(r"^(?:call-id|i)[ \t]*:[ \t]*([^\s]+)[ \t]*\r?$", re.I | re.M)
+_CSEQ_LINE = re.compile(r"^cseq[ \t]*:[ \t]*(\d+)[ \t]+([^\s]+)[ \t]*\r?$", re.I | re.M)
 _TAG = re.compile(r";\s*tag\s*=\s*([^;>\s,]+)", re.IGNORECASE)
 _URI = re.compile(r"<([^>]*)>")
 
@@ -64,7 +67,9 @@ class SipMessage:
     dst: str
     transport: str
     start_line: str
-    headers: tuple[tuple[str, str], ...]
+    header_block: str
+    """The header lines as received; parsed on first use (:attr:`headers`), so the many
+    messages of which only the Call-ID and CSeq are read stay cheap."""
     body: bytes = b""
     frame: int = 0
 
@@ -84,15 +89,14 @@ class SipMessage:
         if not sep:
             head, sep, body = raw.partition(b"\n\n")
         text = head.decode("utf-8", "replace")
-        lines = text.replace("\r\n", "\n").split("\n")
-        start = lines[0].strip() if lines else ""
+        start, _, block = text.partition("\n")
         return cls(
             time_s=time_s,
             src=src,
             dst=dst,
             transport=transport,
-            start_line=start,
-            headers=parse_headers("\n".join(lines[1:])),
+            start_line=start.strip(),
+            header_block=block,
             body=body,
             frame=frame,
         )
@@ -110,16 +114,7 @@ class SipMessage:
         transport: str,
         frame: int,
     ) -> SipMessage:
-        return cls(
-            time_s,
-            src,
-            dst,
-            transport,
-            start_line.strip(),
-            parse_headers(header_block),
-            body,
-            frame,
-        )
+        return cls(time_s, src, dst, transport, start_line.strip(), header_block, body, frame)
 
     # --- start line -------------------------------------------------------------------------
     @cached_property
@@ -147,6 +142,11 @@ class SipMessage:
         return (m.group(3) or "").strip() if m else ""
 
     # --- headers ----------------------------------------------------------------------------
+    @cached_property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """``(lower-case full name, value)`` pairs in order, compact forms expanded."""
+        return parse_headers(self.header_block)
+
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive, compact forms understood)."""
         key = name.lower()
@@ -161,11 +161,17 @@ class SipMessage:
 
     @cached_property
     def call_id(self) -> str:
+        m = _CALL_ID_LINE.search(self.header_block)
+        if m:
+            return m.group(1)
         return self.header("call-id") or ""
 
     @cached_property
     def cseq(self) -> tuple[int, str]:
         """``(number, METHOD)``; ``(-1, "")`` when missing or unreadable."""
+        m = _CSEQ_LINE.search(self.header_block)
+        if m:
+            return int(m.group(1)), m.group(2).upper()
         value = self.header("cseq") or ""
         parts = value.split()
         if len(parts) >= 2 and parts[0].isdigit():
