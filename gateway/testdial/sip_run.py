@@ -1,0 +1,387 @@
+"""The SIP test dial: probes, REGISTER, INVITE, IVR digits, media for the duration, BYE.
+
+Runs the pjsua2 engine (:class:`signaling.pjsua.SipEngine`) for one call and fills the stage
+board as events arrive. Set-up times come from the engine's own clock marks (INVITE sent, first
+provisional, 180/183, 200); the BYE time from the hang-up request to the DISCONNECTED event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from gateway.testdial.capture import (
+    CallCapture,
+    analyse_call_capture,
+    capture_filter,
+    redact_capture,
+)
+from gateway.testdial.probes import connect_probe, resolve, route_interface
+from gateway.testdial.report import MediaFigures, media_figures
+from gateway.testdial.stages import StageBoard
+from signaling.dialstring import DialTarget
+from signaling.dialstring.ivr import IvrStep
+from signaling.h323.dial import masked_user_part
+from signaling.pjsua import SipEngine
+from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig, TlsSettings
+from signaling.sip.errors import SipError
+from signaling.sip.events import CallStateChanged, CallStats, EngineEvent
+from signaling.sip.types import CallPhase, DtmfMethod, Transport
+
+__all__ = ["MeetingObserver", "SipOutcome", "SipPlan", "local_address", "run_sip"]
+
+RTP_PORT_COUNT = 16
+
+InCallHook = Callable[[], Awaitable[None]]
+
+
+class MeetingObserver(Protocol):
+    """What a test dial can see of the far end's IVR (the embedded stand-in reports it)."""
+
+    async def wait_prompt(self, timeout: float) -> str | None:
+        """What the meeting asks for next (``"passcode"``), or ``None`` if nothing was asked."""
+        ...
+
+    async def wait_joined(self, timeout: float) -> tuple[bool, str]:
+        """``(True, detail)`` once the caller joined, ``(False, reason)`` if rejected/timeout."""
+        ...
+
+
+@dataclass(frozen=True)
+class SipPlan:
+    """One SIP test dial. ``dial`` is what the INVITE goes to (no secrets when ``ivr``)."""
+
+    dial: DialTarget | str
+    shown: str
+    host: str
+    port: int | None
+    transport: Transport
+    ivr: tuple[IvrStep, ...] = ()
+    endpoint: EndpointConfig | None = None
+    duration_s: float = 10.0
+    timeout_s: float = 30.0
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    capture: Path | None = None
+    extra_sip_ports: tuple[int, ...] = ()
+
+
+@dataclass
+class SipOutcome:
+    transport: Transport
+    media: MediaFigures | None
+    error: str | None = None
+    capture: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def local_address(address: str, port: int) -> str:
+    """The local address the kernel would use towards ``address`` (no packet is sent)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((address, port))
+        except OSError:
+            return "127.0.0.1" if family == socket.AF_INET else "::1"
+        return str(probe.getsockname()[0])
+
+
+def _free_rtp_range(host: str) -> int:
+    """A base port with RTP_PORT_COUNT free UDP ports above it (even, so RTP/RTCP pair)."""
+    from gateway.peers.process import free_port_range
+
+    low, _ = free_port_range(RTP_PORT_COUNT, host, 30000, 40000)
+    return low
+
+
+async def _transport_stage(board: StageBoard, plan: SipPlan, address: str) -> Transport | None:
+    """Probe TCP/TLS (AUTO tries TLS, then TCP, then takes UDP); ``None`` when it failed."""
+    candidates = (
+        [Transport.TLS, Transport.TCP, Transport.UDP]
+        if plan.transport is Transport.AUTO else [plan.transport]
+    )
+    last_error = ""
+    for transport in candidates:
+        if transport is Transport.UDP:
+            detail = "UDP: no connection to set up"
+            if plan.transport is Transport.AUTO:
+                detail = f"AUTO chose UDP ({last_error})"
+            board.set("connect", "skipped", detail=detail)
+            return transport
+        port = plan.port or transport.default_port
+        board.say(f"connecting to {address}:{port} over {transport.value.upper()}")
+        result = await connect_probe(address, port, transport is Transport.TLS, plan.host)
+        if result.error is None:
+            parts = [f"TCP {result.tcp_ms:.1f} ms"]
+            if result.tls_ms is not None:
+                parts.append(f"TLS handshake {result.tls_ms:.1f} ms ({result.tls_version})")
+            board.set("connect", "ok", result.total_ms, f"{transport.value.upper()}: "
+                      + ", ".join(parts))
+            return transport
+        last_error = result.error
+    board.set("connect", "failed", detail=last_error)
+    return None
+
+
+async def run_sip(
+    plan: SipPlan,
+    board: StageBoard,
+    observer: MeetingObserver | None,
+    in_call: InCallHook | None = None,
+) -> SipOutcome:
+    """Run the whole SIP test dial; never raises for network or peer trouble. ``in_call`` runs
+    once the call is up and the IVR is done (the runner reads the CRC ports there)."""
+    first_hop = plan.endpoint.registrar if plan.endpoint and plan.endpoint.registrar else None
+    host, port = plan.host, plan.port
+    if first_hop is not None:
+        from signaling.sip.address import parse_host_port
+
+        hop = parse_host_port(first_hop)
+        host, port = hop.host, hop.port
+    board.say(f"resolving {host}")
+    resolved = await resolve(host, port or 5060)
+    if resolved.address is None:
+        board.set("dns", "failed", resolved.ms, resolved.error)
+        board.skip_pending("not reached")
+        return SipOutcome(plan.transport, None, resolved.error)
+    what = "IP literal, no query" if resolved.literal else f"{host} -> {resolved.address}"
+    board.set("dns", "ok", resolved.ms, what)
+    transport = await _transport_stage(board, replace(plan, host=host, port=port),
+                                       resolved.address)
+    if transport is None:
+        board.skip_pending("not reached")
+        return SipOutcome(plan.transport, None, board["connect"].detail)
+    return await _call(plan, board, observer, resolved.address, port, transport, in_call)
+
+
+async def _call(
+    plan: SipPlan,
+    board: StageBoard,
+    observer: MeetingObserver | None,
+    address: str,
+    port: int | None,
+    transport: Transport,
+    in_call: InCallHook | None,
+) -> SipOutcome:
+    bind = local_address(address, port or transport.default_port)
+    rtp_low = _free_rtp_range(bind if ":" not in bind else "127.0.0.1")
+    config = EngineConfig(
+        bind_address=bind if ":" not in bind else "127.0.0.1",
+        bind_address6=bind if ":" in bind else None,
+        tls=plan.tls,
+        rtp_port=rtp_low,
+        rtp_port_range=RTP_PORT_COUNT,
+        register_timeout_s=min(plan.timeout_s, 32.0),
+        pjsip_log_level=1,
+    )
+    outcome = SipOutcome(transport, None)
+    capture: CallCapture | None = None
+    if plan.capture is not None:
+        sip_ports = {port or transport.default_port, *plan.extra_sip_ports}
+        bpf = capture_filter(sorted(sip_ports), rtp_low, rtp_low + RTP_PORT_COUNT - 1)
+        interface = route_interface(address)
+        board.say(f"starting tshark on {interface} ({bpf})")
+        capture = CallCapture(plan.capture, interface, bpf,
+                              rtp_low + RTP_PORT_COUNT - 1 if interface == "lo" else None)
+        capture.start()
+    try:
+        async with SipEngine(config) as engine:
+            await _in_engine(engine, plan, board, observer, transport, outcome, in_call)
+    except (SipError, TimeoutError) as exc:
+        outcome.error = str(exc) or "no answer in time"
+        board.skip_pending("not reached")
+    finally:
+        if capture is not None:
+            capture.stop()
+    if capture is not None and plan.capture is not None:
+        board.say("analysing the capture")
+        ports = sorted({port or transport.default_port, *plan.extra_sip_ports})
+        analysis = await asyncio.to_thread(analyse_call_capture, plan.capture, ports)
+        secret_part = None
+        if isinstance(plan.dial, DialTarget) and (plan.dial.passcode or plan.dial.host_key):
+            secret_part = plan.dial.user_part()
+        masked = masked_user_part(plan.dial) if isinstance(plan.dial, DialTarget) else ""
+        secret_digits = any(step.field != "meeting_id" for step in plan.ivr)
+        outcome.capture = redact_capture(analysis, secret_part, masked, secret_digits)
+    return outcome
+
+
+async def _register(
+    engine: SipEngine, plan: SipPlan, board: StageBoard, transport: Transport
+) -> str | None:
+    """REGISTER when an account is given; the endpoint name to call from (``None``: direct)."""
+    if plan.endpoint is None:
+        board.set("register", "skipped", detail="no account given: calling directly")
+        return None
+    endpoint = replace(plan.endpoint, transport=transport)
+    board.say(f"registering {endpoint.user} at {endpoint.registrar}")
+    status = await engine.register(endpoint, timeout=plan.timeout_s)
+    if not status.ok:
+        board.set("register", "failed", status.duration_ms,
+                  status.explanation or f"{status.code} {status.reason}")
+        raise SipError(status.explanation or "registration failed")
+    rounds = "401 challenge answered" if (status.attempts or 0) <= 1 else f"{status.attempts} tries"
+    board.set("register", "ok", status.duration_ms,
+              f"{status.code} {status.reason} over {status.transport.value.upper()} ({rounds}), "
+              f"expires {status.expires_s} s")
+    return endpoint.name
+
+
+def _progress_listener(board: StageBoard, call: list[str], started: float) -> Any:
+    def listen(event: EngineEvent) -> None:
+        if not isinstance(event, CallStateChanged) or not call or event.call_id != call[0]:
+            return
+        ms = (event.at - started) * 1000
+        if event.phase is CallPhase.TRYING and board["invite_100"].status == "pending":
+            board.set("invite_100", "ok", ms, "100 Trying")
+        elif event.phase in (CallPhase.RINGING, CallPhase.EARLY_MEDIA):
+            if board["invite_180"].status == "pending":
+                board.set("invite_180", "ok", ms, f"{event.code} {event.reason}".strip())
+        elif event.phase is CallPhase.CONNECTED:
+            board.set("invite_200", "ok", ms, f"{event.code} {event.reason}".strip())
+
+    return listen
+
+
+async def _in_engine(
+    engine: SipEngine,
+    plan: SipPlan,
+    board: StageBoard,
+    observer: MeetingObserver | None,
+    transport: Transport,
+    outcome: SipOutcome,
+    in_call: InCallHook | None,
+) -> None:
+    name = await _register(engine, plan, board, transport)
+    call_box: list[str] = []
+    options = CallOptions(timeout_s=plan.timeout_s, transport=None if name else transport)
+    board.say(f"dialling {plan.shown}")
+    started = time.monotonic()
+    engine.add_listener(_progress_listener(board, call_box, started))
+    call = await engine.dial(plan.dial, endpoint=name, options=options)
+    call_box.append(call)
+    end = await engine.wait_call(call, timeout=plan.timeout_s + 5)
+    stats = await engine.call_stats(call)
+    _setup_stages(board, stats, end)
+    if end.phase is not CallPhase.CONNECTED:
+        outcome.error = end.explanation or f"the call did not connect ({end.code} {end.reason})"
+        board.skip_pending("the call did not connect")
+        return
+    connected_at = end.at
+    await _ivr(engine, call, plan, board, observer, connected_at)
+    if in_call is not None:
+        await in_call()
+    hung_up_by_far_end = await _stay(engine, call, board, connected_at + plan.duration_s)
+    before = await engine.call_stats(call)
+    if hung_up_by_far_end is not None:
+        board.set("bye", "failed", detail=f"the far end hung up first: "
+                  f"{hung_up_by_far_end.code} {hung_up_by_far_end.reason}".strip())
+        outcome.notes.append("the far end ended the call before the test duration")
+    else:
+        board.say("hanging up")
+        bye_started = time.monotonic()
+        await engine.hangup(call)
+        try:
+            bye = await engine.wait_call(call, {CallPhase.DISCONNECTED}, 10)
+            board.set("bye", "ok", (bye.at - bye_started) * 1000,
+                      f"{bye.code} {bye.reason}".strip())
+        except TimeoutError:
+            board.set("bye", "failed", detail="no answer to BYE within 10 s")
+    after = await engine.call_stats(call)
+    final = after if after.rx_packets >= before.rx_packets else before
+    outcome.media = _media(final, board)
+
+
+def _setup_stages(board: StageBoard, stats: CallStats, end: CallStateChanged) -> None:
+    if stats.invite_to_provisional_ms is not None:
+        board.set("invite_100", "ok", stats.invite_to_provisional_ms,
+                  board["invite_100"].detail or "first provisional response")
+    else:
+        board.set("invite_100", "skipped", detail="the far end sent no provisional response")
+    if stats.invite_to_ringing_ms is not None:
+        board.set("invite_180", "ok", stats.invite_to_ringing_ms)
+    else:
+        board.set("invite_180", "skipped", detail="the far end answered without ringing")
+    if end.phase is CallPhase.CONNECTED:
+        board.set("invite_200", "ok", stats.invite_to_200_ms,
+                  f"{end.code} {end.reason}".strip() or "200 OK")
+    else:
+        board.set("invite_200", "failed", stats.invite_to_200_ms,
+                  end.explanation or f"{end.code} {end.reason}".strip())
+
+
+async def _ivr(
+    engine: SipEngine,
+    call: str,
+    plan: SipPlan,
+    board: StageBoard,
+    observer: MeetingObserver | None,
+    connected_at: float,
+) -> None:
+    """Send the IVR entries when the meeting asks (or on the usual timing when it cannot be
+    seen asking), then wait for the meeting's acknowledgement where it can be observed."""
+    if not plan.ivr:
+        if observer is None:
+            board.set("dtmf", "skipped", detail="not needed (nothing to enter by IVR)")
+            return
+        joined, detail = await observer.wait_joined(10)
+        board.set("dtmf", "skipped" if joined else "failed",
+                  detail=f"not needed: {detail}" if joined else detail)
+        return
+    first_sent: float | None = None
+    for step in plan.ivr:
+        if observer is not None:
+            board.say(f"waiting for the meeting to ask for the {step.field.replace('_', ' ')}")
+            asked = await observer.wait_prompt(10)
+            if asked is None:
+                board.set("dtmf", "failed", detail="the meeting did not ask for an entry")
+                return
+        else:
+            await asyncio.sleep(max(0.0, connected_at + step.at_s - time.monotonic()))
+        board.say(f"sending the {step.field.replace('_', ' ')} by DTMF")
+        first_sent = first_sent or time.monotonic()
+        await engine.send_dtmf(call, step.digits, DtmfMethod.RFC4733)
+    assert first_sent is not None
+    entries = ", ".join(step.field for step in plan.ivr)
+    if observer is None:
+        board.set("dtmf", "sent", detail=f"sent {entries} (RFC 4733); no acknowledgement visible")
+        return
+    board.say("waiting for the meeting to accept the digits")
+    joined, detail = await observer.wait_joined(15)
+    ms = (time.monotonic() - first_sent) * 1000
+    board.set("dtmf", "ok" if joined else "failed", ms if joined else None,
+              f"{entries} accepted: {detail}" if joined else detail)
+
+
+async def _stay(
+    engine: SipEngine, call: str, board: StageBoard, until: float
+) -> CallStateChanged | None:
+    """Stay in the call, updating the media stage; the DISCONNECTED event if the far end left."""
+    while True:
+        stats = await engine.call_stats(call)
+        left = until - time.monotonic()
+        board.set("media", "pending", detail=f"rx {stats.rx_packets} / tx {stats.tx_packets} "
+                  f"packets, {stats.codec or '?'}; {max(0.0, left):.0f} s left")
+        if left <= 0:
+            return None
+        with contextlib.suppress(TimeoutError):
+            return await engine.wait_call(call, {CallPhase.DISCONNECTED}, min(0.5, left))
+
+
+def _media(stats: CallStats, board: StageBoard) -> MediaFigures:
+    invite_100 = board["invite_100"].ms
+    connect = board["connect"].ms if board["connect"].status == "ok" else None
+    rtt = invite_100 if invite_100 is not None else connect
+    media = media_figures(
+        stats.codec, stats.rx_packets, stats.tx_packets, stats.rx_lost,
+        stats.rx_jitter_ms, stats.rx_jitter_max_ms, (rtt or 0.0) / 2,
+    )
+    both = stats.rx_packets > 0 and stats.tx_packets > 0
+    board.set("media", "ok" if both else "failed", None,
+              f"{stats.codec or 'no codec'}: rx {stats.rx_packets}, tx {stats.tx_packets} packets")
+    return media
