@@ -150,7 +150,7 @@ def transport_config(config: EngineConfig, transport: Transport, ipv6: bool) -> 
 def _proxy_uris(address: HostPort | None, transport: Transport) -> Sequence[str]:
     if address is None:
         return ()
-    return (registrar_uri(address, transport) + (";lr" if transport is not Transport.AUTO else ""),)
+    return (registrar_uri(address, transport) + ";lr",)  # loose routing (RFC 3261 16.12)
 
 
 def account_config(

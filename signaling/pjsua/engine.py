@@ -58,6 +58,7 @@ class SipEngine(EngineBase):
         self.config = config or EngineConfig()
         self.call_phases: dict[str, CallStateChanged] = {}
         self._call_marks: dict[str, int] = {}
+        self._configs: dict[str, EndpointConfig] = {}
         self._listeners: list[Callable[[EngineEvent], None]] = []
         self._memory = TransportMemory()
         self._worker: Worker | None = None
@@ -145,6 +146,7 @@ class SipEngine(EngineBase):
         worker = self._require()
         transport = await self._concrete_transport(endpoint)
         status = await self._run(worker.add_endpoint, endpoint, transport)
+        self._configs[endpoint.name] = endpoint
         self.registrations[endpoint.name] = status
         return status
 
@@ -159,12 +161,12 @@ class SipEngine(EngineBase):
         return await self.wait_registration(endpoint.name, timeout, since=mark)
 
     def _registration_seen(self, name: str, status: RegistrationStatus) -> None:
-        worker = self._worker
-        endpoint = worker.endpoints.get(name) if worker else None
-        address = (
-            endpoint.config.proxy_address or endpoint.config.registrar_address if endpoint else None
-        )
-        if address is None or endpoint is None or endpoint.config.transport is not Transport.AUTO:
+        """AUTO without DNS: remember the transport that worked, forget one that failed."""
+        config = self._configs.get(name)
+        if config is None or config.transport is not Transport.AUTO:
+            return
+        address = config.proxy_address or config.registrar_address
+        if address is None or status.transport is Transport.AUTO:  # pjsip resolved by DNS
             return
         if status.state is RegState.REGISTERED:
             self._memory.remember(address, status.transport)
@@ -178,6 +180,7 @@ class SipEngine(EngineBase):
     async def remove_endpoint(self, name: str) -> None:
         await self._run(self._require().remove_endpoint, name)
         self.registrations.pop(name, None)
+        self._configs.pop(name, None)
 
     async def _concrete_transport(self, endpoint: EndpointConfig) -> Transport:
         if endpoint.transport is not Transport.AUTO:
