@@ -246,7 +246,7 @@ class Compositor:
             if self._tile_state[slot] != state and placement.content != tile:
                 self._fill(self._planes, (tile.x, tile.y, tile.w, tile.h), self._bg)
             self._tile_state[slot] = state
-            if plan.prefetch:
+            if plan.prefetch and frame.flags.c_contiguous:
                 # OpenCV's kernels keep few reads in flight and crawl on a frame that is not
                 # cached; one streaming read first pulls it into L2 (2-3x faster on fresh frames)
                 cv2.sumElems(frame)

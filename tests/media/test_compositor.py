@@ -123,6 +123,14 @@ def test_rgb24_output() -> None:
         assert np.all(out[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w] == 10 * i)
 
 
+def test_non_contiguous_source_frames() -> None:
+    frame = np.asfortranarray(pattern_i420(640, 360, 1))
+    comp = Compositor("LAYOUT4", 640, 360)
+    out = comp.compose([frame, frame[:, :]])
+    again = Compositor("LAYOUT4", 640, 360).compose([np.ascontiguousarray(frame)] * 2)
+    assert np.array_equal(out, again)
+
+
 def test_rgb24_sources_of_odd_size() -> None:
     comp = Compositor("LAYOUT1", 64, 36, "rgb24")
     out = comp.compose([np.full((73, 129, 3), 77, np.uint8)])
