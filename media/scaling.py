@@ -202,7 +202,9 @@ class ScalePlan:
         tail = src.shape[2:]
         rows, cols = dst.shape[0], dst.shape[1]
         acc = self._buffer("rows", (rows, src.shape[1], *tail), np.uint16)
-        np.add.reduce(src.reshape(rows, k, *src.shape[1:]), axis=1, dtype=np.uint16, out=acc)
+        np.add(src[0::k], src[1::k], out=acc, dtype=np.uint16)
+        for i in range(2, k):
+            np.add(acc, src[i::k], out=acc)
         turned = self._buffer("turned", (src.shape[1], rows, *tail), np.uint16)
         cv2.transpose(acc, dst=turned)
         acc2 = self._buffer("cols", (cols, rows, *tail), np.uint16)
