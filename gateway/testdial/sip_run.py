@@ -225,10 +225,9 @@ async def _register(
         board.set("register", "failed", status.duration_ms,
                   status.explanation or f"{status.code} {status.reason}")
         raise SipError(status.explanation or "registration failed")
-    rounds = "401 challenge answered" if (status.attempts or 0) <= 1 else f"{status.attempts} tries"
     board.set("register", "ok", status.duration_ms,
-              f"{status.code} {status.reason} over {status.transport.value.upper()} ({rounds}), "
-              f"expires {status.expires_s} s")
+              f"{status.code} {status.reason} over {status.transport.value.upper()}, expires "
+              f"{status.expires_s} s (time includes the 401 challenge round when challenged)")
     return endpoint.name
 
 
