@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import lfilter
+
+from media import _rtpsegments as seg_ops
 
 __all__ = [
     "CN_PAYLOAD_TYPES",
@@ -36,6 +37,7 @@ __all__ = [
     "RtpColumns",
     "RtpStreamStats",
     "analyse_stream",
+    "analyse_streams",
     "estimate_clock_rate",
     "event_digits",
     "unwrap",
@@ -184,110 +186,6 @@ def unwrap(values: IntArray, bits: int) -> IntArray:
     return out
 
 
-def _previous_in_time(ext_ts: IntArray) -> tuple[BoolArray, IntArray]:
-    """Which packets are "in time sequence", and for each packet the index of the last such
-    packet before it (the reference of its delta and jitter).
-
-    As in Wireshark 4.0, a packet is in time sequence unless its timestamp lies before the
-    stream's first timestamp (so RFC 4733 event packets, whose timestamp stays at the event
-    start, are in sequence).
-    """
-    n = len(ext_ts)
-    in_time = (ext_ts - ext_ts[0]) >= 0
-    marks = np.where(in_time, np.arange(n), 0)
-    last = np.maximum.accumulate(marks)
-    prev = np.zeros(n, dtype=np.int64)
-    prev[1:] = last[:-1]
-    return in_time, prev
-
-
-def _sequence_figures(seq: IntArray, ext_ts: IntArray, in_time: BoolArray) -> tuple[int, int, int]:
-    """(expected, sequence_errors, duplicates) with Wireshark's cycle counting."""
-    n = len(seq)
-    start = int(seq[0])
-    # Cycles: a flip-flop set by an in-time packet below the start number (or 65535 -> 0) and
-    # reset by an in-time packet above it; each setting is one more cycle.
-    prev_seq = np.empty(n, dtype=np.int64)
-    prev_seq[0] = seq[0]
-    prev_seq[1:] = seq[:-1]
-    sets = in_time & ((seq < start) | ((seq == 0) & (prev_seq == 65535)))
-    resets = in_time & (seq > start)
-    sets[0] = resets[0] = False
-    events = np.where(sets, 1, np.where(resets, -1, 0))[1:]
-    events = events[events != 0]
-    cycles = 0
-    if len(events):
-        before = np.concatenate(([-1], events[:-1]))
-        cycles = int(np.count_nonzero((events == 1) & (before == -1)))
-    expected = int(seq[-1]) + cycles * 65536 - start + 1
-
-    ext_seq = unwrap(seq, 16)
-    candidates = np.where(in_time, ext_seq, np.iinfo(np.int64).min)
-    highest = np.maximum.accumulate(candidates)
-    prev_high = highest[:-1]
-    cur = ext_seq[1:]
-    gaps = in_time[1:] & (cur > prev_high + 1)
-    late = cur <= prev_high
-    errors = int(np.count_nonzero(gaps | late))
-    steps = np.diff(ext_seq)
-    duplicates = 0 if bool(np.all(steps > 0)) else n - len(np.unique(ext_seq))
-    return expected, errors, duplicates
-
-
-def _running_mean(values: FloatArray, counts: IntArray) -> float:
-    """Wireshark's mean: ``m = (m * (n - 1) + x) / n`` applied to each ``(x, n)`` in turn."""
-    if len(values) == 0:
-        return 0.0
-    n = counts.astype(np.float64)
-    factors = (n - 1.0) / n
-    factors[0] = 1.0  # never used: each term is scaled by the factors *after* it
-    logs = np.cumsum(np.log(np.where(factors > 0, factors, 1.0)))
-    # A factor of 0 (n == 1) can only be the first one, which no term is scaled by.
-    weights = np.exp(logs[-1] - logs)
-    return float(np.sum(values / n * weights))
-
-
-def _regular(payload_type: IntArray, marker: BoolArray, in_time: BoolArray) -> BoolArray:
-    cn: BoolArray = (payload_type == 13) | (payload_type == 19)  # CN_PAYLOAD_TYPES
-    after_cn = np.zeros(len(cn), dtype=np.bool_)
-    after_cn[1:] = cn[:-1]
-    regular: BoolArray = ~marker & ~cn & ~after_cn & in_time
-    regular[0] = False
-    return regular
-
-
-def _jitter(
-    cols: RtpColumns, ext_ts: IntArray, clock: FloatArray
-) -> tuple[float, float, float]:
-    """(mean, max, last) running interarrival jitter in ms over the given (audio) packets,
-    ``ext_ts`` being their extended timestamps."""
-    n = len(cols.arrival_s)
-    if n < 2:
-        return 0.0, 0.0, 0.0
-    in_time, prev = _previous_in_time(ext_ts)
-    t_ms = cols.arrival_s * 1000.0
-    nominal_ms = (ext_ts - ext_ts[prev]).astype(np.float64) / (clock / 1000.0)
-    diff = np.abs(t_ms - (t_ms[prev] + nominal_ms))
-    diff[0] = 0.0
-    running: FloatArray = lfilter([1.0 / 16.0], [1.0, -15.0 / 16.0], diff)
-    regular = _regular(cols.payload_type, cols.marker, in_time)
-    idx = np.flatnonzero(regular)
-    if len(idx) == 0:
-        return 0.0, 0.0, float(running[-1])
-    mean = _running_mean(running[idx], idx.astype(np.int64))
-    return mean, float(np.max(running[idx])), float(running[-1])
-
-
-def _deltas(cols: RtpColumns, in_time: BoolArray, prev: IntArray) -> tuple[float, float]:
-    delta_ms = (cols.arrival_s - cols.arrival_s[prev]) * 1000.0
-    regular = _regular(cols.payload_type, cols.marker, in_time)
-    idx = np.flatnonzero(regular)
-    if len(idx) == 0:
-        return 0.0, 0.0
-    mean = _running_mean(delta_ms[idx], idx.astype(np.int64))
-    return float(np.max(delta_ms[idx])), mean
-
-
 def estimate_clock_rate(cols: RtpColumns) -> int | None:
     """Guess a payload's clock rate from timestamp steps over arrival steps (no SDP in sight).
 
@@ -319,54 +217,90 @@ def analyse_stream(
     static table, or :func:`estimate_clock_rate`); payload types without a rate, and those in
     ``event_payload_types`` (telephone-event), are left out of the jitter.
     """
-    n = len(cols.arrival_s)
-    ext_ts = unwrap(cols.timestamp, 32)
-    in_time, prev = _previous_in_time(ext_ts)
-    expected, errors, duplicates = _sequence_figures(cols.seq, ext_ts, in_time)
-    max_delta, mean_delta = _deltas(cols, in_time, prev)
-
-    pts, counts = np.unique(cols.payload_type, return_counts=True)
-    audio_pts = [
-        int(p)
-        for p in pts
-        if int(p) not in event_payload_types and clock_rates.get(int(p), 0) > 0
-    ]
     rate_of = np.zeros(128, dtype=np.float64)
-    for p in audio_pts:
-        rate_of[p & 0x7F] = clock_rates[p]
-    packet_rate = rate_of[cols.payload_type & 0x7F]
-    audio_mask = packet_rate > 0
-    main_pt: int | None = None
-    candidates = [
-        (int(c), int(p))
-        for p, c in zip(pts, counts, strict=True)
-        if int(p) in audio_pts and int(p) not in CN_PAYLOAD_TYPES
-    ]
-    if candidates:
-        main_pt = max(candidates)[1]
-    mean_j = max_j = last_j = 0.0
-    if audio_mask.any():
-        audio = cols.take(audio_mask) if not audio_mask.all() else cols
-        audio_ts = ext_ts[audio_mask] if audio is not cols else ext_ts
-        mean_j, max_j, last_j = _jitter(audio, audio_ts, packet_rate[audio_mask])
-    return RtpStreamStats(
-        packets=n,
-        expected=expected,
-        lost=expected - n,
-        sequence_errors=errors,
-        duplicates=duplicates,
-        payload_types=tuple(int(p) for p in pts),
-        audio_payload_type=main_pt,
-        clock_rate=clock_rates.get(main_pt) if main_pt is not None else None,
-        audio_packets=int(np.count_nonzero(audio_mask)),
-        mean_jitter_ms=mean_j,
-        max_jitter_ms=max_j,
-        last_jitter_ms=last_j,
-        max_delta_ms=max_delta,
-        mean_delta_ms=mean_delta,
-        duration_s=float(cols.arrival_s[-1] - cols.arrival_s[0]),
-        wrong_timestamps=int(np.count_nonzero(~in_time)),
+    for pt, rate in clock_rates.items():
+        if 0 <= pt < 128 and pt not in event_payload_types:
+            rate_of[pt] = rate
+    clock = rate_of[cols.payload_type & 0x7F]
+    return analyse_streams(cols, np.array([len(cols.arrival_s)], dtype=np.int64), clock)[0]
+
+
+def analyse_streams(
+    cols: RtpColumns, lengths: IntArray, clock_hz: FloatArray
+) -> list[RtpStreamStats]:
+    """Statistics of many streams at once: ``cols`` holds them one after the other (each in
+    arrival order, ``lengths[k]`` rows for stream ``k``); ``clock_hz`` is each packet's clock
+    rate, 0 for packets left out of the jitter (telephone events, unknown payload types)."""
+    if len(lengths) == 0:
+        return []
+    if np.any(lengths <= 0) or int(np.sum(lengths)) != len(cols.arrival_s):
+        raise ValueError("stream lengths must be positive and add up to the rows of cols")
+    if len(clock_hz) != len(cols.arrival_s):
+        raise ValueError(f"clock_hz has {len(clock_hz)} rows, not {len(cols.arrival_s)}")
+    segs = seg_ops.Segments.from_lengths(lengths.astype(np.int64))
+    ext_ts = seg_ops.unwrap(cols.timestamp, 32, segs)
+    in_time, prev = seg_ops.in_time_and_reference(ext_ts, segs)
+    expected, errors, duplicates = seg_ops.sequence_figures(cols.seq, in_time, segs)
+    delta_ms = (cols.arrival_s - cols.arrival_s[prev]) * 1000.0
+    regular = seg_ops.regular_rows(cols.payload_type, cols.marker, in_time, segs)
+    max_delta = segs.maximum(delta_ms, regular)
+    mean_delta = seg_ops.running_means(delta_ms, regular, segs)
+
+    audio = clock_hz > 0
+    audio_rows = np.flatnonzero(audio)
+    mean_j = max_j = last_j = np.zeros(segs.count)
+    audio_count = np.bincount(segs.seg[audio_rows], minlength=segs.count)
+    if len(audio_rows):
+        present = audio_count > 0
+        sub = seg_ops.Segments.from_lengths(audio_count[present])
+        m, p, last = seg_ops.jitter(
+            cols.arrival_s[audio_rows], ext_ts[audio_rows], clock_hz[audio_rows],
+            cols.payload_type[audio_rows], cols.marker[audio_rows], sub,
+        )
+        mean_j, max_j, last_j = (np.zeros(segs.count) for _ in range(3))
+        mean_j[present], max_j[present], last_j[present] = m, p, last
+
+    # payload types per stream, and the main audio one (most packets, comfort noise aside)
+    combo, counts = np.unique(segs.seg * 128 + (cols.payload_type & 0x7F), return_counts=True)
+    audio_keys, audio_first = np.unique(
+        segs.seg[audio_rows] * 128 + (cols.payload_type[audio_rows] & 0x7F), return_index=True
     )
+    rate_of = dict(zip(audio_keys.tolist(), clock_hz[audio_rows[audio_first]].tolist(),
+                       strict=True))
+    pts: list[list[int]] = [[] for _ in range(segs.count)]
+    best: list[tuple[int, int]] = [(0, -1)] * segs.count
+    for key, count in zip(combo.tolist(), counts.tolist(), strict=True):
+        k, pt = divmod(key, 128)
+        pts[k].append(pt)
+        if key in rate_of and pt not in CN_PAYLOAD_TYPES and count > best[k][0]:
+            best[k] = (count, pt)
+    wrong = segs.total(~in_time)
+    out = []
+    for k in range(segs.count):
+        first, last_row = int(segs.starts[k]), int(segs.ends[k]) - 1
+        main = best[k][1] if best[k][1] >= 0 else None
+        clock = int(rate_of[k * 128 + main]) if main is not None else None
+        out.append(
+            RtpStreamStats(
+                packets=last_row - first + 1,
+                expected=int(expected[k]),
+                lost=int(expected[k]) - (last_row - first + 1),
+                sequence_errors=int(errors[k]),
+                duplicates=int(duplicates[k]),
+                payload_types=tuple(pts[k]),
+                audio_payload_type=main,
+                clock_rate=clock,
+                audio_packets=int(audio_count[k]),
+                mean_jitter_ms=float(mean_j[k]),
+                max_jitter_ms=float(max_j[k]),
+                last_jitter_ms=float(last_j[k]),
+                max_delta_ms=float(max_delta[k]),
+                mean_delta_ms=float(mean_delta[k]),
+                duration_s=float(cols.arrival_s[last_row] - cols.arrival_s[first]),
+                wrong_timestamps=int(wrong[k]),
+            )
+        )
+    return out
 
 
 def event_digits(

@@ -35,7 +35,7 @@ from media.rtpstats import (
     STATIC_PAYLOAD_TYPES,
     RtpColumns,
     RtpStreamStats,
-    analyse_stream,
+    analyse_streams,
     estimate_clock_rate,
     event_digits,
 )
@@ -160,9 +160,20 @@ def _codec_name(pt: int, rtpmap: dict[int, tuple[str, int]]) -> str:
     return f"PT{pt}"
 
 
+@dataclass(frozen=True)
+class _FlowContext:
+    """What the signalling says about a flow: its call, payload type names and clock rates."""
+
+    call: CallSummary | None
+    rtpmap: dict[int, tuple[str, int]]
+    event_pts: frozenset[int]
+    clocks: dict[int, int]
+
+
 class StreamAnalyser:
     """Per-flow statistics with the SDP knowledge of the calls (codec names, clock rates,
-    telephone-event payload types); :meth:`report` is cached per flow."""
+    telephone-event payload types). Flows are analysed in batches (:meth:`analyse`), results
+    are kept per flow."""
 
     def __init__(self, table: RtpTable, calls: Sequence[CallSummary]) -> None:
         self.table = table
@@ -174,24 +185,114 @@ class StreamAnalyser:
                 self.global_map.setdefault(pt, (name, clock))
             for ep in call.media_endpoints:
                 self.by_endpoint[ep] = call  # the latest call using an address wins
-        self._done: dict[int, StreamReport] = {}
+        self._done: dict[int, tuple[_FlowContext, StreamReport]] = {}
+
+    def _context(self, flow: int, tshark_payload: str) -> _FlowContext:
+        ident = self.table.flows[flow]
+        call = self.by_endpoint.get((ident.dst_ip, ident.dst_port)) or self.by_endpoint.get(
+            (ident.src_ip, ident.src_port)
+        )
+        rtpmap = dict(self.global_map)
+        if call is not None:
+            rtpmap.update({pt: (name, clock) for pt, name, clock in call.rtpmap})
+        events = {pt for pt, (name, _) in rtpmap.items() if name.lower() == "telephone-event"}
+        if not rtpmap and "telephone-event" in tshark_payload:
+            events.add(_DEFAULT_EVENT_PT)
+        rows = self.rows[flow]
+        clocks: dict[int, int] = {}
+        for seen in np.unique(self.table.pt[rows]).tolist():
+            if seen in events:
+                continue
+            if seen in rtpmap and rtpmap[seen][1] > 0:
+                clocks[seen] = rtpmap[seen][1]
+            elif seen in STATIC_PAYLOAD_TYPES:
+                clocks[seen] = STATIC_PAYLOAD_TYPES[seen][1]
+            else:
+                mine = rows[self.table.pt[rows] == seen]
+                guess = estimate_clock_rate(self._columns(mine))
+                if guess:
+                    clocks[seen] = guess
+        return _FlowContext(call, rtpmap, frozenset(events), clocks)
+
+    def _columns(self, rows: np.ndarray[Any, np.dtype[np.intp]]) -> RtpColumns:
+        t = self.table
+        return RtpColumns(t.time[rows], t.seq[rows], t.timestamp[rows], t.pt[rows], t.marker[rows])
+
+    def analyse(self, flows: Sequence[tuple[int, str]]) -> None:
+        """Analyse ``(flow, tshark payload names)`` pairs not analysed yet, all in one batch."""
+        todo: list[tuple[int, _FlowContext]] = []
+        for flow, names in flows:
+            ctx = self._context(flow, names)
+            done = self._done.get(flow)
+            if done is None or done[0] != ctx:
+                todo.append((flow, ctx))
+        if not todo:
+            return
+        rows = [self.rows[flow] for flow, _ in todo]
+        lengths = np.array([len(r) for r in rows], dtype=np.int64)
+        joined = np.concatenate(rows)
+        rate_table = np.zeros((len(todo), 128), dtype=np.float64)
+        for i, (_, ctx) in enumerate(todo):
+            for pt, rate in ctx.clocks.items():
+                rate_table[i, pt & 0x7F] = rate
+        owner = np.repeat(np.arange(len(todo)), lengths)
+        clock = rate_table[owner, self.table.pt[joined] & 0x7F]
+        all_stats = analyse_streams(self._columns(joined), lengths, clock)
+        for (flow, ctx), flow_rows, stats in zip(todo, rows, all_stats, strict=True):
+            self._done[flow] = (ctx, self._finish(flow, flow_rows, ctx, stats))
 
     def report(self, flow: int, tshark_payload: str = "") -> StreamReport:
-        if flow not in self._done:
-            self._done[flow] = _stream(
-                self.table, flow, self.rows[flow], self.by_endpoint, self.global_map,
-                tshark_payload,
-            )
-        return self._done[flow]
+        self.analyse([(flow, tshark_payload)])
+        return self._done[flow][1]
 
     def precompute(self) -> None:
         """Analyse the flows that look like media before tshark has said which are RTP."""
-        for flow, rows in enumerate(self.rows):
-            key = self.table.flows[flow]
-            if len(rows) >= 2 and not (
-                {key.src_port, key.dst_port} & _NOT_MEDIA_PORTS
-            ):
-                self.report(flow)
+        self.analyse([
+            (flow, "")
+            for flow, rows in enumerate(self.rows)
+            if len(rows) >= 2
+            and not ({self.table.flows[flow].src_port, self.table.flows[flow].dst_port}
+                     & _NOT_MEDIA_PORTS)
+        ])
+
+    def _finish(
+        self,
+        flow: int,
+        rows: np.ndarray[Any, np.dtype[np.intp]],
+        ctx: _FlowContext,
+        stats: RtpStreamStats,
+    ) -> StreamReport:
+        ident = self.table.flows[flow]
+        pt = stats.audio_payload_type
+        if pt is None:
+            pts = [p for p in stats.payload_types if p not in ctx.event_pts]
+            pt = pts[0] if pts else (stats.payload_types[0] if stats.payload_types else None)
+        codec = _codec_name(pt, ctx.rtpmap) if pt is not None else "?"
+        mos = None
+        if stats.audio_payload_type is not None:
+            ptime = min(60.0, max(10.0, stats.mean_delta_ms or 20.0))
+            mos = estimate_mos(
+                codec, stats.loss_fraction, 0.0, max(40.0, 2.0 * stats.max_jitter_ms), ptime
+            )
+        digits = ""
+        if ctx.event_pts:
+            first_byte = self.table.first_payload_byte[rows]
+            ev = np.isin(self.table.pt[rows], list(ctx.event_pts)) & (first_byte >= 0)
+            if ev.any():
+                digits = event_digits(first_byte[ev], self.table.timestamp[rows][ev])
+        return StreamReport(
+            ssrc=ident.ssrc,
+            src=_endpoint(ident.src_ip, ident.src_port),
+            dst=_endpoint(ident.dst_ip, ident.dst_port),
+            payload_type=pt,
+            codec=codec,
+            clock_rate=stats.clock_rate,
+            stats=stats,
+            mos=mos,
+            dtmf=digits,
+            call_id=ctx.call.call_id if ctx.call is not None else None,
+            first_frame=int(self.table.frame[int(rows[0])]),
+        )
 
 
 def build_report(
@@ -205,78 +306,13 @@ def build_report(
     notes: Sequence[str] = (),
 ) -> AnalysisReport:
     """The report of the flows in ``selected`` (``(flow, tshark payload names)``)."""
+    analyser.analyse(selected)
     streams = sorted((analyser.report(f, names) for f, names in selected),
                      key=lambda s: s.first_frame)
     all_notes = list(notes)
     if not calls and not streams:
         all_notes.append("no SIP or H.225 call and no RTP stream found")
     return AnalysisReport(capture, calls, other, streams, malformed, unreadable, all_notes)
-
-
-def _stream(
-    table: RtpTable,
-    flow: int,
-    rows: np.ndarray[Any, np.dtype[np.intp]],
-    by_endpoint: dict[tuple[str, int], CallSummary],
-    global_map: dict[int, tuple[str, int]],
-    tshark_payload: str = "",
-) -> StreamReport:
-    first = int(rows[0])
-    ident = table.flows[flow]
-    src_ip, dst_ip = ident.src_ip, ident.dst_ip
-    sport, dport = ident.src_port, ident.dst_port
-    call = by_endpoint.get((dst_ip, dport)) or by_endpoint.get((src_ip, sport))
-    rtpmap = dict(global_map)
-    if call is not None:
-        rtpmap.update({pt: (name, clock) for pt, name, clock in call.rtpmap})
-    cols = RtpColumns(
-        table.time[rows], table.seq[rows], table.timestamp[rows], table.pt[rows],
-        table.marker[rows],
-    )
-    event_pts = {pt for pt, (name, _) in rtpmap.items() if name.lower() == "telephone-event"}
-    if not rtpmap and "telephone-event" in tshark_payload:
-        event_pts.add(_DEFAULT_EVENT_PT)
-    clocks: dict[int, int] = {}
-    for seen in {int(p) for p in np.unique(cols.payload_type)}:
-        if seen in event_pts:
-            continue
-        if seen in rtpmap and rtpmap[seen][1] > 0:
-            clocks[seen] = rtpmap[seen][1]
-        elif seen in STATIC_PAYLOAD_TYPES:
-            clocks[seen] = STATIC_PAYLOAD_TYPES[seen][1]
-        else:
-            guess = estimate_clock_rate(cols.take(cols.payload_type == seen))
-            if guess:
-                clocks[seen] = guess
-    stats = analyse_stream(cols, clocks, frozenset(event_pts))
-    pt = stats.audio_payload_type
-    if pt is None:
-        pts = [p for p in stats.payload_types if p not in event_pts]
-        pt = pts[0] if pts else (stats.payload_types[0] if stats.payload_types else None)
-    codec = _codec_name(pt, rtpmap) if pt is not None else "?"
-    mos = None
-    if stats.audio_payload_type is not None:
-        ptime = min(60.0, max(10.0, stats.mean_delta_ms or 20.0))
-        mos = estimate_mos(
-            codec, stats.loss_fraction, 0.0, max(40.0, 2.0 * stats.max_jitter_ms), ptime
-        )
-    ev_mask = np.isin(cols.payload_type, list(event_pts)) & (table.first_payload_byte[rows] >= 0)
-    digits = ""
-    if ev_mask.any():
-        digits = event_digits(table.first_payload_byte[rows][ev_mask], cols.timestamp[ev_mask])
-    return StreamReport(
-        ssrc=ident.ssrc,
-        src=_endpoint(src_ip, sport),
-        dst=_endpoint(dst_ip, dport),
-        payload_type=pt,
-        codec=codec,
-        clock_rate=stats.clock_rate,
-        stats=stats,
-        mos=mos,
-        dtmf=digits,
-        call_id=call.call_id if call is not None else None,
-        first_frame=int(table.frame[first]),
-    )
 
 
 def analyse_capture(

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from media.rtpstats import (
     RtpColumns,
     analyse_stream,
+    analyse_streams,
     estimate_clock_rate,
     event_digits,
     unwrap,
@@ -145,3 +146,38 @@ def test_columns_must_agree_in_length() -> None:
         RtpColumns.from_sequences([0.0, 0.02, 0.04], [1, 2], [0, 160, 320], [0, 0, 0])
     with pytest.raises(ValueError, match="at least one packet"):
         RtpColumns.from_sequences([], [], [], [])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 120), min_size=1, max_size=6),
+    seed=st.integers(0, 10_000),
+)
+def test_many_streams_at_once_equal_one_by_one(sizes: list[int], seed: int) -> None:
+    """The batch keeps streams apart: no running value leaks from one stream into the next."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k, n in enumerate(sizes):
+        cols = _stream(n, jitter_s=float(rng.uniform(0, 0.05)), seed=seed + k,
+                       start_seq=int(rng.integers(0, 65536)), start_ts=int(rng.integers(0, 2**32)))
+        order = np.arange(n)
+        if n > 4:  # some reordering, a duplicate and a loss
+            order[1], order[2] = order[2], order[1]
+            order = np.delete(np.insert(order, 3, order[3]), n // 2)
+        pts = np.where(rng.random(len(order)) < 0.1, 101, 0)
+        marker = rng.random(len(order)) < 0.05
+        c = cols.take(order)
+        parts.append(RtpColumns(c.arrival_s, c.seq, c.timestamp, pts, marker))
+    one_by_one = [analyse_stream(c, CLOCKS, frozenset({101})) for c in parts]
+    joined = RtpColumns(*(np.concatenate([getattr(c, f) for c in parts]) for f in
+                          ("arrival_s", "seq", "timestamp", "payload_type", "marker")))
+    clock = np.where(joined.payload_type == 101, 0.0, 8000.0)
+    lengths = np.array([len(c.arrival_s) for c in parts], dtype=np.int64)
+    together = analyse_streams(joined, lengths, clock)
+    for a, b in zip(one_by_one, together, strict=True):
+        for field in a.__dataclass_fields__:
+            va, vb = getattr(a, field), getattr(b, field)
+            if isinstance(va, float):
+                assert vb == pytest.approx(va, rel=1e-9, abs=1e-9), field
+            else:
+                assert va == vb, field
