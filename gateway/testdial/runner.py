@@ -25,6 +25,7 @@ from gateway.testdial.target import TargetError, TargetRequest, api_dial_info, p
 from media.quality import DEFAULT_THRESHOLDS, Threshold
 from signaling.dialstring import DialTarget, ivr_steps
 from signaling.dialstring.ivr import IvrStep
+from signaling.h323.dial import masked_user_part
 from signaling.sip.address import parse_host_port
 from signaling.sip.config import EndpointConfig, TlsSettings
 from signaling.sip.types import Transport
@@ -61,10 +62,13 @@ class _Resolved:
 
 
 def _shown(target: DialTarget | str) -> str:
+    """The target as dialled, passcode and host key shown as ``***``."""
     if isinstance(target, str):
         return target
-    safe = target.without_secrets()
-    return safe.dial_string() if safe.protocol == "h323" else safe.sip_uri()
+    masked = masked_user_part(target)
+    if target.protocol == "h323":
+        return f"{target.host_port()}##{masked}"
+    return f"{target.scheme}:{masked}@{target.host_port()}{target.params}"
 
 
 def _port_figures(ports: CrcPortUsage) -> dict[str, Any]:
@@ -124,7 +128,7 @@ def _endpoint(options: TestDialOptions) -> EndpointConfig | None:
     if options.registrar is None or options.user is None:
         raise TargetError("--registrar and --user go together")
     try:
-        return EndpointConfig(name="test-dial", user=options.user, password=options.password,
+        return EndpointConfig(name=options.user, user=options.user, password=options.password,
                               registrar=options.registrar, transport=options.transport)
     except ValueError as exc:
         raise TargetError(str(exc)) from None
@@ -190,7 +194,7 @@ async def _sip(
     if endpoint is not None and endpoint.registrar_address is not None:
         extra = (endpoint.registrar_address.port or options.transport.default_port,)
     plan = SipPlan(
-        dial=dial, shown=_shown(resolved.target), host=host, port=port,
+        dial=dial, shown=_shown(dial), host=host, port=port,
         transport=options.transport, ivr=steps, endpoint=endpoint,
         duration_s=options.duration_s, timeout_s=options.timeout_s, tls=options.tls,
         capture=options.capture, extra_sip_ports=extra,

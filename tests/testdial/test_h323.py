@@ -1,0 +1,65 @@
+"""``crcgw test-dial --protocol h323``: the project's own H.323 answering peer (``crcgw
+h323-peer``, a child process) dialled with per-message times."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from tests.testdial.conftest import REPO, crcgw_argv, run_crcgw, stage
+
+pytestmark = pytest.mark.slow
+
+
+@contextmanager
+def h323_peer(*options: str) -> Iterator[int]:
+    proc = subprocess.Popen(crcgw_argv("h323-peer", "--port", "0", "--json", *options),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            cwd=REPO)
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.rstrip() == "}":
+                break
+        port = int(json.loads("".join(lines))["listening"].rsplit(":", 1)[1])
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_h323_stages_are_timed_from_the_setup() -> None:
+    with h323_peer("--ring", "0.2") as port:
+        run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746#4321", "--duration", "1s",
+                         "--json"])
+    assert run.code == 0, run.stderr + run.stdout
+    assert "4321" not in run.stdout
+    report = run.json()
+    assert report["protocol"] == "h323" and report["ok"] is True
+    assert report["target"] == f"127.0.0.1:{port}##824193746#***"
+    assert stage(report, "connect")["status"] == "ok"
+    proceeding = stage(report, "invite_100")["ms"]
+    alerting = stage(report, "invite_180")["ms"]
+    connect = stage(report, "invite_200")["ms"]
+    assert 0 < proceeding <= alerting < connect
+    assert connect >= 200  # the peer rings 0.2 s before it connects
+    assert stage(report, "bye")["status"] == "sent"
+    assert stage(report, "media")["status"] == "skipped" and report["media"] is None
+    assert {v["metric"] for v in report["verdicts"]} == {
+        "dns_ms", "connect_ms", "invite_to_100_ms", "invite_to_180_ms", "setup_ms"}
+
+
+def test_h323_busy_fails_with_the_cause() -> None:
+    with h323_peer("--answer", "busy") as port:
+        run = run_crcgw(["test-dial", "824193746", "--protocol", "h323", "--host",
+                         f"127.0.0.1:{port}", "--duration", "1s"])
+    assert run.code == 1, run.stderr + run.stdout
+    assert "cause 17" in run.stdout and "result: FAIL" in run.stdout

@@ -1,0 +1,68 @@
+"""``crcgw test-dial`` through a real registrar: Kamailio with digest auth, baresip as the far
+end (registered as bob); alice registers and dials bob's address of record through Kamailio."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.testdial.conftest import Pbx, run_crcgw, stage, verdict
+
+pytestmark = [pytest.mark.sip, pytest.mark.slow]
+
+ENV = {"ALICE_PW": "alicepw"}
+
+
+def _dial(pbx: Pbx, transport: str, *extra: str) -> list[str]:
+    return ["test-dial", pbx.bob.aor, "--registrar", pbx.kamailio.address(transport),
+            "--user", "alice", "--password-env", "ALICE_PW", "--transport", transport,
+            "--duration", "2s", "--json", *extra]
+
+
+def test_registers_and_dials_baresip_through_kamailio_over_udp(pbx: Pbx) -> None:
+    mark = pbx.bob.mark()
+    run = run_crcgw(_dial(pbx, "udp"), ENV)
+    assert run.code == 0, run.stderr + run.stdout
+    assert "alicepw" not in run.stdout + run.stderr
+    report = run.json()
+    assert report["ok"] is True and report["target"] == pbx.bob.aor
+    register = stage(report, "register")
+    assert register["status"] == "ok" and register["ms"] > 0 and "200" in register["detail"]
+    assert verdict(report, "register_ms")["status"] == "pass"
+    assert stage(report, "crc_port")["status"] == "skipped"  # no API credentials
+    assert stage(report, "invite_180")["status"] == "ok"  # baresip rings before answering
+    assert stage(report, "invite_200")["ms"] >= stage(report, "invite_180")["ms"]
+    assert stage(report, "bye")["status"] == "ok"
+    assert stage(report, "dtmf")["status"] == "skipped"
+    media = report["media"]
+    assert media["rx_packets"] >= 60 and media["tx_packets"] >= 60 and media["lost"] == 0
+    assert all(v["status"] == "pass" for v in report["verdicts"])
+    # the far end really had the call
+    assert pbx.bob.wait_event("CALL_ESTABLISHED", 5, mark) is not None
+    assert pbx.bob.wait_event("CALL_CLOSED", 5, mark) is not None
+
+
+def test_tls_times_the_tcp_connect_and_the_handshake(pbx: Pbx) -> None:
+    run = run_crcgw(_dial(pbx, "tls", "--ca", str(pbx.kamailio.cert)), ENV)
+    assert run.code == 0, run.stderr + run.stdout
+    report = run.json()
+    assert report["transport"] == "tls"
+    connect = stage(report, "connect")
+    assert connect["status"] == "ok" and connect["ms"] > 0
+    assert "TLS handshake" in connect["detail"] and "TLSv1." in connect["detail"]
+    assert verdict(report, "connect_ms")["status"] == "pass"
+    assert "over TLS" in stage(report, "register")["detail"]
+
+
+def test_wrong_password_fails_at_register_with_the_reason(pbx: Pbx) -> None:
+    run = run_crcgw(_dial(pbx, "udp"), {"ALICE_PW": "not-the-password"})
+    assert run.code == 1, run.stderr + run.stdout
+    assert "not-the-password" not in run.stdout + run.stderr
+    report = run.json()
+    assert report["ok"] is False
+    register = stage(report, "register")
+    assert register["status"] == "failed"
+    assert register["detail"].startswith("alice: registrar ")
+    assert "refused the credentials (403" in register["detail"]
+    assert report["error"] == register["detail"]
+    assert stage(report, "invite_200")["status"] == "skipped"
+    assert report["media"] is None
