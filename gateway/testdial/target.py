@@ -21,7 +21,14 @@ from signaling.dialstring import (
 from signaling.sip.address import is_sip_uri, parse_host_port
 from signaling.sip.errors import SipConfigError
 
-__all__ = ["TargetError", "TargetRequest", "api_dial_info", "apply_overrides", "parse_meeting"]
+__all__ = [
+    "TargetError",
+    "TargetRequest",
+    "api_dial_info",
+    "apply_overrides",
+    "is_zoom",
+    "parse_meeting",
+]
 
 
 class TargetError(ValueError):
@@ -97,7 +104,8 @@ def apply_overrides(target: DialTarget, request: TargetRequest) -> DialTarget:
         raise TargetError(str(exc)) from None
 
 
-def _is_zoom(base_url: str) -> bool:
+def is_zoom(base_url: str) -> bool:
+    """True for Zoom's own API (api.zoom.us), False for the emulator or a stand-in."""
     return "zoom.us" in base_url.lower()
 
 
@@ -106,7 +114,7 @@ async def api_dial_info(
 ) -> DialInfo:
     """The meeting's dial-in information: Zoom's ``POST /meetings/{id}/sip_dialing`` (URI kept
     as given) on api.zoom.us, else the seed's ``GET`` form that the emulator serves."""
-    if _is_zoom(client.credentials.base_url):
+    if is_zoom(client.credentials.base_url):
         answer = await client.meetings.create_sip_uri(meeting_id, passcode)
         return from_zoom_sip_dialing(answer.model_dump(mode="json"), meeting_id)
     seed = (await client.meetings.sip_dialing(meeting_id)).sip_dialing
