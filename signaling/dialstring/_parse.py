@@ -76,18 +76,19 @@ def parse(text: str) -> DialTarget:
 
     Raises :class:`DialStringError` naming the field and the rule it broke.
     """
-    if not isinstance(text, str):
-        raise DialStringError("dial_string", "must be text", repr(text))
     # Fast path, inlined on purpose (it is the hot loop of batch jobs): the user part must be
     # ASCII digits and separators only, then each field's length is checked: meeting ID 9-11,
     # passcode <= 10, layout <= 4, host key 0 or 6-10, at most four fields.
-    user, at, rest = text.partition("@")
+    try:
+        user, at, rest = text.partition("@")
+    except AttributeError:
+        raise DialStringError("dial_string", "must be text", repr(text)) from None
     try:
         if at:
             scheme = "sip"
-            if user[:4] in _SIP_PREFIXES:
+            if user.startswith(_SIP_PREFIXES):
                 user = user[4:]
-            elif user[:5] in _SIPS_PREFIXES:
+            elif user.startswith(_SIPS_PREFIXES):
                 user, scheme = user[5:], "sips"
             fields = user.split(".")
             count = len(fields)
