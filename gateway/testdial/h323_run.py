@@ -7,12 +7,18 @@ dial negotiates signalling and H.245 only; it carries no RTP, so no media figure
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from gateway.testdial.probes import resolve
+from gateway.peers.process import free_port
+from gateway.testdial.capture import CallCapture, analyse_call_capture, redact_capture
+from gateway.testdial.probes import resolve, route_interface
 from gateway.testdial.stages import StageBoard
 from signaling.dialstring import DialTarget
-from signaling.h323 import DEFAULT_PORT, DialEvent, dial
+from signaling.h323 import DEFAULT_PORT, DialEvent, DialResult, dial
+from signaling.h323.dial import masked_user_part
 
 __all__ = ["H323Outcome", "run_h323"]
 
@@ -23,6 +29,7 @@ _STAGE_OF = {"Call Proceeding": "invite_100", "Alerting": "invite_180", "Connect
 class H323Outcome:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    capture: dict[str, Any] | None = None
 
 
 def _first(events: list[DialEvent], message: str, direction: str) -> DialEvent | None:
@@ -30,7 +37,11 @@ def _first(events: list[DialEvent], message: str, direction: str) -> DialEvent |
 
 
 async def run_h323(
-    target: DialTarget, board: StageBoard, duration_s: float, timeout_s: float
+    target: DialTarget,
+    board: StageBoard,
+    duration_s: float,
+    timeout_s: float,
+    capture: Path | None = None,
 ) -> H323Outcome:
     host = target.host or ""
     port = target.port or DEFAULT_PORT
@@ -42,15 +53,39 @@ async def run_h323(
         return H323Outcome(resolved.error)
     board.set("dns", "ok", resolved.ms,
               "IP literal, no query" if resolved.literal else f"{host} -> {resolved.address}")
+    recorder: CallCapture | None = None
+    if capture is not None:
+        probe = free_port(("127.0.0.1",), tcp=False)
+        interface = route_interface(resolved.address)
+        bpf = f"tcp port {port} or udp port {probe}"
+        board.say(f"starting tshark on {interface} ({bpf})")
+        recorder = CallCapture(capture, interface, bpf, probe if interface == "lo" else None)
+        recorder.start()
     board.say(f"calling {host}:{port} over H.323 (staying {duration_s:g} s once connected)")
-    result = await dial(target, timeout=min(timeout_s, 10.0), hold=duration_s,
-                        setup_timeout=timeout_s)
+    try:
+        result = await dial(target, timeout=min(timeout_s, 10.0), hold=duration_s,
+                            setup_timeout=timeout_s)
+    finally:
+        if recorder is not None:
+            recorder.stop()
+    outcome = H323Outcome()
+    if capture is not None:
+        board.say("analysing the capture")
+        analysis = await asyncio.to_thread(analyse_call_capture, capture, ())
+        secret = target.user_part() if (target.passcode or target.host_key) else None
+        outcome.capture = redact_capture(analysis, secret, masked_user_part(target), False)
+    _stages(board, result, outcome)
+    return outcome
+
+
+def _stages(board: StageBoard, result: DialResult, outcome: H323Outcome) -> None:
     events = result.events
     connected = _first(events, "TCP connected", "info")
     if connected is None:
         board.set("connect", "failed", detail=result.error or "no TCP connection")
         board.skip_pending("not reached")
-        return H323Outcome(result.error or "no TCP connection")
+        outcome.error = result.error or "no TCP connection"
+        return
     board.set("connect", "ok", connected.at * 1000, connected.detail)
     setup = _first(events, "Setup", "sent")
     start = setup.at if setup is not None else connected.at
@@ -67,12 +102,12 @@ async def run_h323(
     release = _first(events, "Release Complete", "sent")
     if not result.connected:
         board.skip_pending("the call did not connect")
-        return H323Outcome(result.outcome)
+        outcome.error = result.outcome
+        return
     if release is not None:
         board.set("bye", "sent", detail=release.detail)
     else:
         far = _first(events, "Release Complete", "received")
         board.set("bye", "failed", detail=f"the far end released first: "
                   f"{far.detail if far else result.outcome}")
-    notes = [f"H.323 outcome: {result.outcome}"]
-    return H323Outcome(None, notes)
+    outcome.notes.append(f"H.323 outcome: {result.outcome}")

@@ -169,9 +169,10 @@ async def _run(
         if protocol == "h323":
             assert isinstance(resolved.target, DialTarget)
             outcome = await run_h323(resolved.target, board, options.duration_s,
-                                     options.timeout_s)
+                                     options.timeout_s, options.capture)
             report = build_report(_shown(resolved.target), "h323", "tcp", board.stages, None,
                                   options.thresholds, error=outcome.error,
+                                  capture=outcome.capture,
                                   notes=[*resolved.notes, *outcome.notes])
         else:
             dial, steps = _ivr_plan(resolved.target, options)

@@ -120,6 +120,8 @@ def test_capture_records_the_call_and_adds_its_analysis(tmp_path: Path) -> None:
     assert capture["file"] == str(pcap)
     calls = capture["calls"]
     assert len(calls) == 1 and calls[0]["final_code"] == 200
+    # INVITE to 200 on the wire agrees with the engine's own figure
+    assert calls[0]["setup_ms"] == pytest.approx(stage(report, "invite_200")["ms"], abs=20)
     assert f"{MEETING}.***@" in calls[0]["to"]
     streams = capture["rtp_streams"]
     assert len(streams) == 2, streams

@@ -7,6 +7,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -36,10 +37,11 @@ def h323_peer(*options: str) -> Iterator[int]:
             proc.stdout.close()
 
 
-def test_h323_stages_are_timed_from_the_setup() -> None:
+def test_h323_stages_are_timed_from_the_setup(tmp_path: Path) -> None:
+    pcap = tmp_path / "h323.pcap"
     with h323_peer("--ring", "0.2") as port:
         run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746#4321", "--duration", "1s",
-                         "--json"])
+                         "--capture", str(pcap), "--json"])
     assert run.code == 0, run.stderr + run.stdout
     assert "4321" not in run.stdout
     report = run.json()
@@ -53,6 +55,10 @@ def test_h323_stages_are_timed_from_the_setup() -> None:
     assert connect >= 200  # the peer rings 0.2 s before it connects
     assert stage(report, "bye")["status"] == "sent"
     assert stage(report, "media")["status"] == "skipped" and report["media"] is None
+    # the capture saw the same call: Setup to Connect on the wire within a few ms of ours
+    calls = report["capture"]["calls"]
+    assert len(calls) == 1 and calls[0]["protocol"] == "H.323" and calls[0]["final"] == "Connect"
+    assert calls[0]["setup_ms"] == pytest.approx(connect, abs=20)
     assert {v["metric"] for v in report["verdicts"]} == {
         "dns_ms", "connect_ms", "invite_to_100_ms", "invite_to_180_ms", "setup_ms"}
 

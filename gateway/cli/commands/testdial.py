@@ -86,10 +86,9 @@ def _show(report: object) -> None:
         table.add_row(metric, value, limit, _styled(verdict))
     console.print(table)
     if report.ports is not None:
-        before, after = report.ports.get("before"), report.ports.get("after")
-        if before and after:
-            console.print(f"CRC ports in use: {before['in_use']}/{before['allocated']} before, "
-                          f"{after['in_use']}/{after['allocated']} after", highlight=False)
+        seen = [f"{p['in_use']}/{p['allocated']} {when}" for when in ("before", "during", "after")
+                if (p := report.ports.get(when))]
+        console.print(f"CRC ports in use: {', '.join(seen)}", highlight=False)
     for note in report.notes:
         console.print(f"note: {note}", highlight=False, markup=False)
     if report.error:
