@@ -18,6 +18,7 @@ capture, the static table, or the timestamps themselves).
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +27,14 @@ from typing import Any
 import numpy as np
 
 from gateway.analysis.errors import CaptureError
-from gateway.analysis.pcapscan import scan_capture
-from gateway.analysis.select import FlowKey, RtpTable, rtp_candidates, signaling_frames
+from gateway.analysis.pcapscan import scan_capture, write_subset
+from gateway.analysis.select import (
+    FlowKey,
+    RtpTable,
+    rtp_candidates,
+    rtp_samples,
+    signaling_frames,
+)
 from gateway.analysis.signaling_capture import read_signaling, read_sip_datagrams
 from gateway.analysis.tshark_streams import StreamPass, tshark_options
 from media.quality import estimate_mos
@@ -50,6 +57,8 @@ __all__ = [
     "report_json",
 ]
 
+# below this share of the capture's frames, tshark reads a sub-capture instead of the file
+_SUBSET_SHARE = 0.4
 # tshark decodes this payload type as RFC 4733 events when no SDP says otherwise (rtpevent pref)
 _DEFAULT_EVENT_PT = 101
 # UDP ports of protocols that are never media: no need to analyse their flows in advance
@@ -325,19 +334,28 @@ def analyse_capture(
         raise CaptureError(f"{capture} is not a file")
     options = tshark_options(sip_ports, heuristic_rtp)
     cols = scan_capture(capture)  # fails fast on what is not a capture
-    stream_pass = StreamPass(capture, options)
-    try:
-        where = signaling_frames(cols, sip_ports)
-        datagrams = read_sip_datagrams(cols, where.datagrams)
-        reassembled = read_signaling(cols, where.reassembly, options)
-        sip = sorted(datagrams.sip + reassembled.sip, key=lambda m: (m.time_s, m.frame))
-        calls = sip_calls(sip) + h225_calls(reassembled.h225)
-        calls.sort(key=lambda c: c.start_s)
-        analyser = StreamAnalyser(rtp_candidates(cols), calls)
-        analyser.precompute()
-        streams, malformed = stream_pass.result()
-    finally:
-        stream_pass.stop()
+    where = signaling_frames(cols, sip_ports)
+    table = rtp_candidates(cols)
+    with tempfile.TemporaryDirectory(prefix="crcgw-analyze-") as tmp:
+        # tshark judges the signalling and the first packets of every candidate flow (the
+        # whole capture when that is most of it anyway)
+        frames = sorted(set(where.datagrams) | set(where.reassembly) | set(rtp_samples(table)))
+        judged = capture
+        if len(frames) < _SUBSET_SHARE * cols.frames:
+            judged = Path(tmp) / "judged.pcapng"
+            write_subset(cols, frames, judged)
+        stream_pass = StreamPass(judged, options)
+        try:
+            datagrams = read_sip_datagrams(cols, where.datagrams)
+            reassembled = read_signaling(cols, where.reassembly, options)
+            sip = sorted(datagrams.sip + reassembled.sip, key=lambda m: (m.time_s, m.frame))
+            calls = sip_calls(sip) + h225_calls(reassembled.h225)
+            calls.sort(key=lambda c: c.start_s)
+            analyser = StreamAnalyser(table, calls)
+            analyser.precompute()
+            streams, malformed = stream_pass.result()
+        finally:
+            stream_pass.stop()
     notes = []
     if cols.truncated_file:
         notes.append("the capture file ends in the middle of a packet (cut short)")
@@ -354,13 +372,14 @@ def analyse_capture(
                          f"{ident.src_port} not found by the header scan")
             continue
         selected.append((flow, ident.payload))
-        counted = len(analyser.rows[flow])
-        if counted != ident.packets:
-            notes.append(
-                f"stream 0x{ident.ssrc:08x} {ident.src_ip}:{ident.src_port}: tshark counts "
-                f"{ident.packets} packets, the header scan {counted}"
-            )
+    malformed += _malformed_in(table, {table.flows[f] for f, _ in selected})
     return build_report(
         str(capture), analyser, selected, calls, sip_other_dialogs(sip), malformed,
         datagrams.unreadable + reassembled.unreadable, notes,
     )
+
+
+def _malformed_in(table: RtpTable, flows: set[FlowKey]) -> int:
+    """RTP packets with an inconsistent header on the transport addresses of ``flows``."""
+    ends = {(f.src_ip, f.src_port, f.dst_ip, f.dst_port) for f in flows}
+    return sum(n for key, n in table.malformed_by_path.items() if key in ends)

@@ -11,7 +11,14 @@ import numpy.typing as npt
 
 from gateway.analysis.pcapscan import PacketColumns
 
-__all__ = ["FlowKey", "RtpTable", "SignalingFrames", "rtp_candidates", "signaling_frames"]
+__all__ = [
+    "FlowKey",
+    "RtpTable",
+    "SignalingFrames",
+    "rtp_candidates",
+    "rtp_samples",
+    "signaling_frames",
+]
 
 I64 = npt.NDArray[np.int64]
 
@@ -49,7 +56,9 @@ class RtpTable:
     marker: npt.NDArray[np.bool_]
     first_payload_byte: I64
     flows: list[FlowKey]
-    malformed_rtp: int
+    malformed_by_path: dict[tuple[str, int, str, int], int]
+    """Packets with a version 2 header that is cut short or inconsistent, per
+    (source address, source port, destination address, destination port)."""
 
     def rows_by_flow(self) -> list[npt.NDArray[np.intp]]:
         """Row indices of each flow (same order as :attr:`flows`), each in capture order."""
@@ -103,10 +112,31 @@ def signaling_frames(cols: PacketColumns, sip_ports: Sequence[int] = ()) -> Sign
         ia, ib = inverse[: len(tcp)], inverse[len(tcp) :]
         conn = np.minimum(ia, ib) * len(ends) + np.maximum(ia, ib)
         keep[tcp[np.isin(conn, conn[marked])]] = True
+        # H.245 runs on its own TCP connection between the same hosts as H.225.0: keep those
+        # host pairs' TCP traffic too (tshark decodes RTP from H.245 OpenLogicalChannel)
+        h225 = q931[tcp] | h225_port[tcp]
+        if h225.any():
+            n_addr = max(len(cols.addresses), 1)
+            lo = np.minimum(cols.src[tcp], cols.dst[tcp])
+            hosts = lo * n_addr + np.maximum(cols.src[tcp], cols.dst[tcp])
+            keep[tcp[np.isin(hosts, hosts[h225])]] = True
     return SignalingFrames(
         datagrams=(np.flatnonzero(datagrams) + 1).tolist(),
         reassembly=(np.flatnonzero(keep) + 1).tolist(),
     )
+
+
+def rtp_samples(table: RtpTable, per_flow: int = 5) -> list[int]:
+    """The first ``per_flow`` frames (1-based) of every candidate flow: enough for tshark to say
+    whether the flow is RTP (SDP, H.245 or its heuristic decide per flow or per packet)."""
+    if not len(table.frame):
+        return []
+    order = np.argsort(table.stream, kind="stable")
+    counts = np.bincount(table.stream, minlength=len(table.flows))
+    starts = np.cumsum(counts) - counts
+    rank = np.arange(len(order)) - np.repeat(starts, counts)
+    frames: list[int] = np.sort(table.frame[order[rank < per_flow]]).tolist()
+    return frames
 
 
 def rtp_candidates(cols: PacketColumns) -> RtpTable:
@@ -136,7 +166,11 @@ def rtp_candidates(cols: PacketColumns) -> RtpTable:
     b1 = cols.byte(p + 1)
     rtcp = ((b1 & 0x7F) >= 72) & ((b1 & 0x7F) <= 76)
     keep = valid & ~rtcp
-    malformed = int(np.count_nonzero(~valid & ~rtcp))
+    malformed: dict[tuple[str, int, str, int], int] = {}
+    for row in udp[~valid & ~rtcp].tolist():
+        path = (cols.addresses[int(cols.src[row])], int(cols.sport[row]),
+                cols.addresses[int(cols.dst[row])], int(cols.dport[row]))
+        malformed[path] = malformed.get(path, 0) + 1
     udp, p, b1, header, plen = udp[keep], p[keep], b1[keep], header[keep], plen[keep]
     ssrc = cols.be32(p + 8)
 
@@ -178,5 +212,5 @@ def rtp_candidates(cols: PacketColumns) -> RtpTable:
         marker=(b1 & 0x80) != 0,
         first_payload_byte=first,
         flows=flows,
-        malformed_rtp=malformed,
+        malformed_by_path=malformed,
     )
