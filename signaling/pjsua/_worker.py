@@ -13,6 +13,7 @@ import logging
 import os
 import queue
 import random
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -154,6 +155,10 @@ class Worker(CallCore):
             logger.exception("event delivery failed")
 
     def _run(self, ready: cf.Future[None]) -> None:
+        # Ctrl-C and SIGTERM must reach the main thread: a signal delivered to this thread (or
+        # to pjsip's media thread, which inherits the mask) would not wake the main thread's
+        # event loop, and the program would ignore Ctrl-C until its next timer.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             self._init_lib()
         except BaseException as exc:
