@@ -14,8 +14,8 @@ Kernel choice (``src`` and ``dst``: crop and content sizes of a :class:`~media.l
   averaging is measured by ``crcgw media bench``);
 - ``area``: generic area average for other ratios below 1/2 (OpenCV ``INTER_AREA``).
 
-The compositor makes one streaming read (``cv2.sumElems``) of each source frame before its
-kernels run: ``cv2.resize`` keeps too few memory reads in flight to stream a frame that is not
+The compositor makes one streaming read (``cv2.sumElems``) of each source plane before its
+kernel runs: ``cv2.resize`` keeps too few memory reads in flight to stream a frame that is not
 cached, and that prefetch makes a tile 2-3x faster on frames fresh from a decoder.
 
 Without OpenCV (or with ``use_opencv=False``) a pure-numpy kernel gives the same geometry: exact
