@@ -325,9 +325,17 @@ def build_report(
 
 
 def analyse_capture(
-    capture: Path, sip_ports: Sequence[int] = (), heuristic_rtp: bool = True
+    capture: Path,
+    sip_ports: Sequence[int] = (),
+    heuristic_rtp: bool = True,
+    full_dissection: bool = False,
 ) -> AnalysisReport:
-    """The whole analysis of one capture file."""
+    """The whole analysis of one capture file.
+
+    tshark judges the signalling and the first packets of every flow that could be RTP; with
+    ``full_dissection`` it dissects the whole capture instead (slower), so that malformed
+    packets of every protocol, background traffic included, are counted.
+    """
     if not capture.exists():
         raise CaptureError(f"{capture}: no such file")
     if not capture.is_file():
@@ -341,7 +349,7 @@ def analyse_capture(
         # whole capture when that is most of it anyway)
         frames = sorted(set(where.datagrams) | set(where.reassembly) | set(rtp_samples(table)))
         judged = capture
-        if len(frames) < _SUBSET_SHARE * cols.frames:
+        if not full_dissection and len(frames) < _SUBSET_SHARE * cols.frames:
             judged = Path(tmp) / "judged.pcapng"
             write_subset(cols, frames, judged)
         stream_pass = StreamPass(judged, options)

@@ -58,6 +58,17 @@ def test_dtmf_capture_reports_digits_and_audio_only_jitter() -> None:
     assert any(c.final_code == 603 for c in report.calls)
 
 
+def test_malformed_background_is_counted_with_full_dissection() -> None:
+    capture = next((p for p in CAPTURES if p.name == "SIP_CALL_RTP_G711"), None)
+    if capture is None:
+        pytest.skip("SIP_CALL_RTP_G711 not in the shared captures")
+    # two malformed SMPP packets in the background traffic: only a full dissection sees them
+    assert analyse_capture(capture).malformed == 0
+    full = analyse_capture(capture, full_dissection=True)
+    assert full.malformed == 2
+    assert len(full.streams) == 5
+
+
 def test_h323_call_is_grouped_by_call_reference() -> None:
     capture = next((p for p in CAPTURES if p.name == "rtp_example.raw"), None)
     if capture is None:

@@ -95,6 +95,14 @@ def analyze(
             help="Find RTP without a visible SDP by its header (tshark rtp.heuristic_rtp).",
         ),
     ] = True,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Let tshark dissect every packet, so that malformed packets of any protocol "
+            "are counted (slower; by default only SIP, H.225 and RTP are judged).",
+        ),
+    ] = False,
     ladder: Annotated[
         bool, typer.Option("--ladder/--no-ladder", help="Print each call's text ladder.")
     ] = True,
@@ -110,7 +118,7 @@ def analyze(
     if diagram is not None and diagram.suffix.lower() != ".svg":
         fail(f"--diagram {diagram}: only .svg pictures are written")
     try:
-        report = analyse_capture(capture, tuple(sip_port or ()), heuristic)
+        report = analyse_capture(capture, tuple(sip_port or ()), heuristic, full)
     except CaptureError as exc:
         fail(str(exc))
     if diagram is not None:
