@@ -181,9 +181,7 @@ class CallCore:
         self.calls[key] = rec
         self._prune()
         rec.phase = CallPhase.INCOMING
-        self.emit(
-            IncomingCall(time.monotonic(), key, name, rec.remote_uri, str(info.localUri))
-        )
+        self.emit(IncomingCall(time.monotonic(), key, name, rec.remote_uri, str(info.localUri)))
         op = pj.CallOpParam()
         auto = self.endpoint_config(name).auto_answer
         op.statusCode = 200 if auto else 180

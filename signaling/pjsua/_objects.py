@@ -7,6 +7,7 @@ exception escaping into pjsua2's C++ would be lost or abort the process.
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Protocol
 
 import pjsua2 as pj
@@ -14,6 +15,12 @@ import pjsua2 as pj
 __all__ = ["CallSink", "EndpointSink", "PjAccount", "PjCall", "PjEndpoint"]
 
 logger = logging.getLogger("signaling.pjsua")
+
+
+def _log_failure(callback: str) -> None:
+    """Log the current exception as text: a traceback object kept by a log handler would keep
+    the pjsua2 object of its frame alive past ``libDestroy`` (and the next Endpoint aborts)."""
+    logger.error("%s failed:\n%s", callback, traceback.format_exc())
 
 
 class EndpointSink(Protocol):
@@ -52,7 +59,7 @@ class PjEndpoint(pj.Endpoint):  # type: ignore[misc]
                     reason = f"error {prm.lastError}"
             self._sink.on_transport_state(kind, int(prm.state), remote, reason, verify)
         except Exception:
-            logger.exception("onTransportState")
+            _log_failure("onTransportState")
 
 
 class PjAccount(pj.Account):  # type: ignore[misc]
@@ -65,19 +72,19 @@ class PjAccount(pj.Account):  # type: ignore[misc]
         try:
             self._sink.on_reg_started(self.name, bool(prm.renew))
         except Exception:
-            logger.exception("onRegStarted")
+            _log_failure("onRegStarted")
 
     def onRegState(self, prm: pj.OnRegStateParam) -> None:  # noqa: N802
         try:
             self._sink.on_reg_state(self.name, int(prm.code), str(prm.reason), int(prm.expiration))
         except Exception:
-            logger.exception("onRegState")
+            _log_failure("onRegState")
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
         try:
             self._sink.on_incoming_call(self.name, int(prm.callId))
         except Exception:
-            logger.exception("onIncomingCall")
+            _log_failure("onIncomingCall")
 
 
 class PjCall(pj.Call):  # type: ignore[misc]
@@ -92,7 +99,7 @@ class PjCall(pj.Call):  # type: ignore[misc]
         try:
             self._sink.on_call_state(self.key)
         except Exception:
-            logger.exception("onCallState")
+            _log_failure("onCallState")
 
     def onCallTsxState(self, prm: pj.OnCallTsxStateParam) -> None:  # noqa: N802
         try:
@@ -103,22 +110,22 @@ class PjCall(pj.Call):  # type: ignore[misc]
             if tsx.method == "INVITE" and tsx.role == pj.PJSIP_ROLE_UAC and tsx.statusCode:
                 self._sink.on_invite_response(self.key, int(tsx.statusCode))
         except Exception:
-            logger.exception("onCallTsxState")
+            _log_failure("onCallTsxState")
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
         try:
             self._sink.on_call_media(self.key)
         except Exception:
-            logger.exception("onCallMediaState")
+            _log_failure("onCallMediaState")
 
     def onStreamDestroyed(self, prm: pj.OnStreamDestroyedParam) -> None:  # noqa: N802
         try:
             self._sink.on_stream_destroyed(self.key)
         except Exception:
-            logger.exception("onStreamDestroyed")
+            _log_failure("onStreamDestroyed")
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
         try:
             self._sink.on_dtmf(self.key, str(prm.digit), int(prm.method), int(prm.duration))
         except Exception:
-            logger.exception("onDtmfDigit")
+            _log_failure("onDtmfDigit")

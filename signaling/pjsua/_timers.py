@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import traceback
 from collections.abc import Callable
 
 __all__ = ["Timer", "TimerHeap"]
@@ -41,8 +42,8 @@ class TimerHeap:
                 continue
             try:
                 timer.callback()
-            except Exception:
-                logger.exception("engine timer failed")
+            except Exception:  # as text: a kept traceback would pin pjsua2 objects
+                logger.error("engine timer failed:\n%s", traceback.format_exc())
 
     def next_due(self) -> float | None:
         while self._heap and self._heap[0][2].cancelled:

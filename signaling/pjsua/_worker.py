@@ -16,6 +16,7 @@ import random
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -152,7 +153,7 @@ class Worker(CallCore):
         try:
             self._emit_cb(event)
         except Exception:
-            logger.exception("event delivery failed")
+            logger.error("event delivery failed:\n%s", traceback.format_exc())
 
     def _run(self, ready: cf.Future[None]) -> None:
         # Ctrl-C and SIGTERM must reach the main thread: a signal delivered to this thread (or
@@ -162,7 +163,7 @@ class Worker(CallCore):
         try:
             self._init_lib()
         except BaseException as exc:
-            logger.debug("engine start failed", exc_info=True)
+            logger.debug("engine start failed:\n%s", traceback.format_exc())
             self._teardown()
             self._closed = True
             _ACTIVE.release()
@@ -176,7 +177,7 @@ class Worker(CallCore):
                 assert self._ep is not None
                 self._ep.libHandleEvents(self.config.poll_ms)
         except BaseException:
-            logger.exception("SIP engine loop failed; shutting down")
+            logger.error("SIP engine loop failed; shutting down:\n%s", traceback.format_exc())
         finally:
             self._teardown()
             self._closed = True
@@ -215,6 +216,15 @@ class Worker(CallCore):
     # -- start and teardown ---------------------------------------------------------------------
 
     def _init_lib(self) -> None:
+        with _StdoutSilenced():
+            try:  # constructing a second Endpoint would abort the process: check first
+                pj.Endpoint.instance()
+            except pj.Error:
+                pass
+            else:
+                raise EngineError(
+                    "the pjsua2 Endpoint of an earlier engine is still alive in this process"
+                )
         self._ep = PjEndpoint(self)
         with _StdoutSilenced():
             self._ep.libCreate()
@@ -247,7 +257,7 @@ class Worker(CallCore):
             self.poll_for(1.0, lambda: not self.active_calls())
             self._unregister_all()
         except BaseException:
-            logger.exception("error while hanging up / unregistering at shutdown")
+            logger.error("hang-up/unregister at shutdown failed:\n%s", traceback.format_exc())
         self.drop_calls()
         for endpoint in list(self.endpoints.values()):
             _shutdown_account(endpoint.account)
@@ -259,7 +269,7 @@ class Worker(CallCore):
             # shutdown round (it sleeps ~1 s waiting for it)
             ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)
         except BaseException:
-            logger.exception("libDestroy failed")
+            logger.error("libDestroy failed:\n%s", traceback.format_exc())
         self._ep = None
         self._writer = None
         gc.collect()
