@@ -101,6 +101,7 @@ class Compositor:
             self.buffer = np.empty((height, width, 3), np.uint8)
             self._planes = (self.buffer,)
         self._plans: dict[tuple[int, int, Rect], _TilePlan] = {}
+        self._scratch: dict[tuple[object, ...], npt.NDArray[Any]] = {}  # shared by all plans
         self._tiles_by_count: dict[int, tuple[Rect, ...]] = {}
         self._shown: tuple[Rect, ...] = ()
         self._tile_state: list[object] = []
@@ -158,6 +159,7 @@ class Compositor:
                 placement.content.w,
                 placement.content.h,
                 use_opencv=self.use_opencv,
+                scratch=self._scratch,
             )
             s, c = placement.source, placement.content
             crops, views = [], []

@@ -164,9 +164,9 @@ class ScalePlan:
     use_opencv: bool = HAVE_OPENCV
     kernel: str = field(init=False)
     scale: Fraction = field(init=False)
-    _scratch: dict[tuple[object, ...], npt.NDArray[Any]] = field(
-        init=False, default_factory=dict, repr=False
-    )
+    scratch: dict[tuple[object, ...], npt.NDArray[Any]] = field(default_factory=dict, repr=False)
+    """Intermediate buffers by (name, shape, dtype); pass one dict to all the plans of a
+    compositor so that tiles of the same size reuse the same, cache-warm buffers."""
 
     def __post_init__(self) -> None:
         if self.use_opencv and cv2 is None:
@@ -174,10 +174,10 @@ class ScalePlan:
         self.kernel, self.scale = choose_kernel(self.src_w, self.src_h, self.dst_w, self.dst_h)
 
     def _buffer(self, tag: str, shape: tuple[int, ...], dtype: Any = np.uint8) -> npt.NDArray[Any]:
-        key = (tag, shape)
-        buf = self._scratch.get(key)
+        key = (tag, shape, np.dtype(dtype).str)
+        buf = self.scratch.get(key)
         if buf is None:
-            buf = self._scratch[key] = np.empty(shape, dtype)
+            buf = self.scratch[key] = np.empty(shape, dtype)
         return buf
 
     def apply(self, src: U8, dst: U8) -> None:
