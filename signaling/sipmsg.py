@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 __all__ = [
     "SdpMedia",
@@ -43,9 +43,15 @@ COMPACT_FORMS = {
 
 _REQUEST = re.compile(r"^([A-Za-z!%*._+`'~-]+)\s+(\S+)\s+SIP/(\d+\.\d+)\s*$")
 _STATUS = re.compile(r"^SIP/(\d+\.\d+)\s+(\d{3})(?:\s+(.*))?$")
-# fast paths for the two headers every message is grouped by (full parse as the fallback)
-_CALL_ID_LINE = re.compile(r"^(?:call-id|i)[ \t]*:[ \t]*([^\s]+)[ \t]*\r?$", re.I | re.M)
-_CSEQ_LINE = re.compile(r"^cseq[ \t]*:[ \t]*(\d+)[ \t]+([^\s]+)[ \t]*\r?$", re.I | re.M)
+
+
+@lru_cache(maxsize=64)
+def _header_line(key: str) -> re.Pattern[str]:
+    """A regex finding the first line of header ``key`` (or its compact form) in a block."""
+    names = [key, *(short for short, full in COMPACT_FORMS.items() if full == key)]
+    alternatives = "|".join(re.escape(n) for n in names)
+    return re.compile(rf"^(?:{alternatives})[ \t]*:(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
+
 _TAG = re.compile(r";\s*tag\s*=\s*([^;>\s,]+)", re.IGNORECASE)
 _URI = re.compile(r"<([^>]*)>")
 
@@ -150,10 +156,14 @@ class SipMessage:
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive, compact forms understood)."""
         key = name.lower()
-        for hname, value in self.headers:
-            if hname == key:
-                return value
-        return None
+        block = self.header_block
+        if "\n " in block or "\n\t" in block:  # folded lines: the full parse unfolds them
+            for hname, value in self.headers:
+                if hname == key:
+                    return value
+            return None
+        m = _header_line(key).search(block)
+        return m.group(1).strip() if m else None
 
     def header_values(self, name: str) -> list[str]:
         key = name.lower()
@@ -161,17 +171,11 @@ class SipMessage:
 
     @cached_property
     def call_id(self) -> str:
-        m = _CALL_ID_LINE.search(self.header_block)
-        if m:
-            return m.group(1)
         return self.header("call-id") or ""
 
     @cached_property
     def cseq(self) -> tuple[int, str]:
         """``(number, METHOD)``; ``(-1, "")`` when missing or unreadable."""
-        m = _CSEQ_LINE.search(self.header_block)
-        if m:
-            return int(m.group(1)), m.group(2).upper()
         value = self.header("cseq") or ""
         parts = value.split()
         if len(parts) >= 2 and parts[0].isdigit():
