@@ -101,7 +101,10 @@ async def connect_probe(
         )
     except (OSError, TimeoutError, ssl.SSLError) as exc:
         sock.close()
-        return ConnectResult(tcp_ms, None, f"TLS handshake with {address}:{port} failed: {exc}")
+        reason = str(exc) or ("timed out" if isinstance(exc, TimeoutError)
+                              else type(exc).__name__)
+        return ConnectResult(tcp_ms, None, f"TLS handshake with {address}:{port} failed: "
+                             f"{reason}")
     tls_ms = (time.monotonic() - started) * 1000
     ssl_object = writer.get_extra_info("ssl_object")
     version = ssl_object.version() if ssl_object is not None else None

@@ -115,9 +115,13 @@ async def _transport_stage(board: StageBoard, plan: SipPlan, address: str) -> Tr
             return transport
         port = plan.port or transport.default_port
         board.say(f"connecting to {address}:{port} over {transport.value.upper()}")
-        result = await connect_probe(address, port, transport is Transport.TLS, plan.host)
+        auto = plan.transport is Transport.AUTO
+        result = await connect_probe(address, port, transport is Transport.TLS, plan.host,
+                                     timeout=1.0 if auto else min(plan.timeout_s, 10.0))
         if result.error is None:
             parts = [f"TCP {result.tcp_ms:.1f} ms"]
+            if last_error:
+                parts.append(f"AUTO, after {last_error}")
             if result.tls_ms is not None:
                 parts.append(f"TLS handshake {result.tls_ms:.1f} ms ({result.tls_version})")
             board.set("connect", "ok", result.total_ms, f"{transport.value.upper()}: "

@@ -96,9 +96,11 @@ def test_wrong_passcode_fails_the_dtmf_stage_and_the_exit_code() -> None:
 def test_strict_thresholds_file_fails_and_the_table_says_why(tmp_path: Path) -> None:
     limits = tmp_path / "limits.yaml"
     limits.write_text("setup_ms: 0.001\nmos: {min: 3.0}\n")
-    run = run_crcgw(["test-dial", MEETING, "--embedded", "--duration", "1s",
-                     "--thresholds", str(limits)])
+    run = run_crcgw(["test-dial", MEETING, "--embedded", "--duration", "1s", "--transport",
+                     "auto", "--thresholds", str(limits)])
     assert run.code == 1, run.stderr + run.stdout
+    # AUTO: the stand-in speaks no TLS, so TCP is taken (the table says why)
+    assert "(SIP/TCP)" in run.stdout and "AUTO," in run.stdout
     lines = [line for line in run.stdout.splitlines() if "setup_ms" in line]
     assert lines and "FAIL" in lines[0] and "<= 0.001 ms" in lines[0]
     assert "result: FAIL" in run.stdout
