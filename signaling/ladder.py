@@ -155,7 +155,10 @@ def _sip_call(call_id: str, msgs: Sequence[SipMessage]) -> CallSummary:
         and m.cseq[0] in initial_cseqs
         and (m.status_code or 0) >= 200
     ]
-    answer = next((m for m in finals if 200 <= (m.status_code or 0) < 300), None)
+    answers = [m for m in finals if 200 <= (m.status_code or 0) < 300]
+    # set-up as the caller sees it: the 2xx delivered to where the first INVITE came from
+    # (behind a proxy the callee's 2xx is seen a moment earlier on the other leg)
+    answer = next((m for m in answers if m.dst == first.src), answers[0] if answers else None)
     setup_ms = (answer.time_s - first.time_s) * 1000.0 if answer else None
     final_msg = answer
     if final_msg is None and finals:

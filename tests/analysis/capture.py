@@ -17,7 +17,7 @@ from typing import Self
 from tests.harness import Baresip, PeerError, free_port
 from tests.harness._process import Peer, spawn, stop_process
 
-__all__ = ["CallFacts", "TsharkCapture", "capture_baresip_call"]
+__all__ = ["CallFacts", "TsharkCapture", "capture_baresip_call", "capture_proxied_call"]
 
 
 class TsharkCapture(Peer):
@@ -115,6 +115,52 @@ def capture_baresip_call(
         return CallFacts(
             capture=capture,
             transport=transport,
+            caller_sip_port=alice.sip_port,
+            callee_sip_port=bob.sip_port,
+            established_s=established - dialled,
+            talk_s=hangup - established,
+            digits_sent=digits,
+            digits_received=received,
+            caller_rtp=(alice.rtp_low, alice.rtp_high),
+            callee_rtp=(bob.rtp_low, bob.rtp_high),
+        )
+
+
+def capture_proxied_call(capture: Path, talk_s: float = 2.0, digits: str = "5") -> CallFacts:
+    """Alice calls Bob through a private Kamailio (both registered with digest auth, so the
+    capture holds REGISTER with its 401 round and INVITE with its 407 round)."""
+    from tests.harness import Kamailio
+
+    probe_port = free_port(tcp=False)
+    with Kamailio() as kam:
+        alice = Baresip("alice", "alicepw", registrar=kam.address("udp"))
+        bob = Baresip("bob", "bobpw", registrar=kam.address("udp"))
+        bpf = (
+            f"port {kam.sip_port} or port {alice.sip_port} or port {bob.sip_port}"
+            f" or udp port {probe_port}"
+            f" or udp portrange {alice.rtp_low}-{alice.rtp_high}"
+            f" or udp portrange {bob.rtp_low}-{bob.rtp_high}"
+        )
+        with TsharkCapture(capture, bpf, probe_port), alice, bob:
+            if not (alice.wait_registered() and bob.wait_registered()):
+                raise PeerError(f"registration failed: {alice.log_tail()}")
+            mark = alice.mark()
+            dialled = time.monotonic()
+            alice.dial(bob.aor)
+            if alice.wait_event("CALL_ESTABLISHED", 10, mark) is None:
+                raise PeerError(f"call not established: {alice.log_tail()}")
+            established = time.monotonic()
+            bob_mark = bob.mark()
+            time.sleep(0.5)
+            alice.send_dtmf(digits)
+            received = bob.wait_dtmf(digits, 5.0, bob_mark) if digits else ""
+            time.sleep(max(0.0, talk_s - (time.monotonic() - established)))
+            hangup = time.monotonic()
+            alice.hangup()
+            bob.wait_event("CALL_CLOSED", 5, bob_mark)
+        return CallFacts(
+            capture=capture,
+            transport="udp",
             caller_sip_port=alice.sip_port,
             callee_sip_port=bob.sip_port,
             established_s=established - dialled,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.analysis.capture import CallFacts, capture_baresip_call
+from tests.analysis.capture import CallFacts, capture_baresip_call, capture_proxied_call
 from tests.harness import baresip_available
 
 SHARED_PCAPS = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "pcaps"
@@ -39,3 +39,14 @@ def tcp_call(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CallFacts]:
     """A 2 s call with SIP over TCP and DTMF 9#, captured as classic pcap."""
     path = tmp_path_factory.mktemp("call-tcp") / "call.pcap"
     yield capture_baresip_call(path, talk_s=2.0, digits="9#", transport="tcp", file_format="pcap")
+
+
+@pytest.fixture(scope="module")
+def proxied_call(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CallFacts]:
+    """A 2 s call from alice to bob through Kamailio (digest auth), captured as pcapng."""
+    from gateway.peers.kamailio import kamailio_available
+
+    if not kamailio_available():
+        pytest.skip("kamailio not installed")
+    path = tmp_path_factory.mktemp("call-kamailio") / "call.pcapng"
+    yield capture_proxied_call(path, talk_s=2.0, digits="5")

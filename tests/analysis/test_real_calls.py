@@ -81,3 +81,31 @@ def test_cli_table_json_and_diagram(udp_call: CallFacts, tmp_path) -> None:  # t
     data = json.loads(proc.stdout)
     assert data["calls"][0]["dtmf_rtp"] == udp_call.digits_sent
     assert data["malformed"] == 0
+
+
+def test_call_through_kamailio_shows_auth_rounds(proxied_call: CallFacts) -> None:
+    report = analyse_capture(proxied_call.capture)
+    calls = [c for c in report.calls if c.final_code == 200]
+    assert len(calls) == 1, [(c.call_id, c.final) for c in report.calls]
+    call = calls[0]
+    assert call.auth_challenges == 1  # the INVITE's 407 round
+    labels = [e.label for e in call.events]
+    assert any(label.startswith("407") for label in labels)
+    # the proxy forwards: the same messages appear on both legs
+    assert labels.count("BYE") == 2
+    assert call.setup_ms is not None and call.setup_ms < 1000 * proxied_call.established_s + 50
+    first = call.events[0]
+    ok_to_caller = next(e for e in call.events if e.label.startswith("200") and e.dst == first.src)
+    assert call.setup_ms == pytest.approx((ok_to_caller.time_s - first.time_s) * 1000.0)
+    registers = [o for o in report.other_dialogs if o.method == "REGISTER"]
+    assert len(registers) == 2 and all(401 in o.final_codes for o in registers)
+    assert all(200 in o.final_codes for o in registers)
+    dtmf = [s.dtmf for s in report.streams if s.dtmf]
+    assert dtmf == [proxied_call.digits_sent]
+    reference = wireshark_streams(proxied_call.capture)
+    assert len(report.streams) == len(reference) == 2
+    for stream in report.streams:
+        ws = reference[(stream.src, stream.dst, stream.ssrc)]
+        assert (stream.stats.packets, stream.stats.lost) == (ws.packets, ws.lost)
+        assert stream.stats.lost == 0
+        assert stream.call_id == call.call_id
