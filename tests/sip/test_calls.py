@@ -10,7 +10,7 @@ import pytest
 
 from signaling.dialstring import DialTarget
 from signaling.dialstring.ivr import ivr_steps
-from signaling.pjsua import SipEngine
+from signaling.pjsua import SipEngine, SipEnginePool
 from signaling.sip.config import CallOptions, EndpointConfig
 from signaling.sip.events import CallStateChanged, DtmfReceived, IncomingCall, MediaStateChanged
 from signaling.sip.types import CallPhase, Direction, DtmfMethod, SrtpMode, Transport
@@ -274,3 +274,32 @@ def test_call_via_a_registrar_found_by_dns_srv(kamailio: Kamailio, bob: Baresip)
             await engine.hangup(call)
 
         run_engine(engine_config(kamailio, nameservers=(dns.address,)), scenario)
+
+
+def test_calls_through_an_engine_pool(kamailio: Kamailio, bob: Baresip) -> None:
+    """The pool routes a call to the engine process holding its endpoint."""
+
+    async def scenario() -> None:
+        async with SipEnginePool(engine_config(kamailio), per_engine=1) as pool:
+            first = await pool.register(endpoint(kamailio, "room179", "udp"))
+            second = await pool.register(endpoint(kamailio, "room178", "tcp"))
+            assert first.ok and second.ok and pool.engine_count == 2
+            since = bob.mark()
+            call = await pool.dial(
+                bob.aor, endpoint="room178-tcp", options=CallOptions(dtmf="8#", dtmf_delay_s=0.2)
+            )
+            assert call.startswith("2/")
+            connected = await pool.wait_call(call, timeout=10)
+            assert connected.phase is CallPhase.CONNECTED and connected.call_id == call
+            assert await asyncio.to_thread(bob.wait_dtmf, "8#", 5, since) == "8#"
+            bob.send_dtmf("3")
+            assert await pool.wait_dtmf(call, 1, 5) == "3"
+            await pool.hangup(call)
+            ended = await pool.wait_call(call, {CallPhase.DISCONNECTED}, 5)
+            assert ended.code == 200
+            stats = await pool.call_stats(call)
+            assert stats.call_id == call and stats.rx_packets > 0
+            seen = {e.call_id for e in pool.events.since(0) if isinstance(e, CallStateChanged)}
+            assert seen == {call}
+
+    asyncio.run(scenario())
