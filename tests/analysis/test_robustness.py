@@ -123,11 +123,21 @@ def test_cli_not_a_capture_is_one_line_exit_2(tmp_path: Path) -> None:
     assert "not a capture file" in proc.stderr and proc.stderr.strip().count("\n") == 0
 
 
-def test_cli_rejects_a_diagram_that_is_not_svg(tmp_path: Path) -> None:
+def test_cli_diagram_as_png_or_svg_only(tmp_path: Path) -> None:
     path = tmp_path / "call.pcap"
     write_synthetic_call(path)
-    proc = _cli(str(path), "--diagram", str(tmp_path / "ladder.png"))
-    assert proc.returncode == 2 and ".svg" in proc.stderr
+    proc = _cli(str(path), "--diagram", str(tmp_path / "ladder.gif"))
+    assert proc.returncode == 2 and ".svg or .png" in proc.stderr
+    png = tmp_path / "ladder.png"
+    proc = _cli(str(path), "--diagram", str(png), "--json")
+    assert proc.returncode == 0, proc.stderr
+    from PIL import Image
+
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.width >= 400 and image.height > 200
+        # arrows are drawn in colour: some pixels are neither white nor grey
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 16) or []
+        assert any(abs(r - g) > 40 or abs(g - b) > 40 for _, (r, g, b) in colours)
 
 
 def test_gzip_compressed_capture(tmp_path: Path) -> None:

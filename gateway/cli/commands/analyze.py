@@ -86,7 +86,10 @@ def analyze(
     ] = None,
     diagram: Annotated[
         Path | None,
-        typer.Option("--diagram", help="Write the ladder diagram of every call to this SVG file."),
+        typer.Option(
+            "--diagram",
+            help="Write the ladder diagram of every call to this file (.svg or .png).",
+        ),
     ] = None,
     heuristic: Annotated[
         bool,
@@ -111,19 +114,22 @@ def analyze(
     """Analyse a SIP or H.323 capture: calls and their ladders, set-up times, final responses,
     auth challenges, re-INVITEs, DTMF; RTP streams with loss, jitter, max delta and MOS."""
     # imported here: numpy, scipy and pyshark are not needed by the other commands
-    from gateway.analysis.diagram import ladder_svg
+    from gateway.analysis.diagram import ladder_png, ladder_svg
     from gateway.analysis.errors import CaptureError
     from gateway.analysis.report import analyse_capture, report_json
 
-    if diagram is not None and diagram.suffix.lower() != ".svg":
-        fail(f"--diagram {diagram}: only .svg pictures are written")
+    if diagram is not None and diagram.suffix.lower() not in (".svg", ".png"):
+        fail(f"--diagram {diagram}: the picture is written as .svg or .png")
     try:
         report = analyse_capture(capture, tuple(sip_port or ()), heuristic, full)
     except CaptureError as exc:
         fail(str(exc))
     if diagram is not None:
         try:
-            diagram.write_text(ladder_svg(report.calls), encoding="utf-8")
+            if diagram.suffix.lower() == ".png":
+                diagram.write_bytes(ladder_png(report.calls))
+            else:
+                diagram.write_text(ladder_svg(report.calls), encoding="utf-8")
         except OSError as exc:
             fail(f"cannot write {diagram}: {exc.strerror or exc}")
     if as_json:
