@@ -1,8 +1,8 @@
 """Compositor throughput, side by side with FFmpeg (PyAV xstack graph) and OpenCV into slices.
 
 Real-time budget: one output frame per 1/framerate (66.7 ms at the PortSIP default of 15 fps,
-33.3 ms at 30 fps). Sources: nine distinct 1280x720 I420 pictures, alternated between two sets so
-that every round reads frames that are not in the cache. One thread.
+33.3 ms at 30 fps). Sources: nine distinct 1280x720 I420 pictures in four sets (50 MB, more than
+the L3), cycled so that every compose reads frames that are not in the cache. One thread.
 
     .venv/bin/python -m pytest bench/test_bench_media_compositor.py --benchmark-only
 """
@@ -14,10 +14,15 @@ from typing import Any
 import av
 import pytest
 
-from media.benchmark_video import SOURCE_SIZE, FfmpegGraph, OpenCvSlices, single_thread
+from media.benchmark_video import (
+    SOURCE_SIZE,
+    FfmpegGraph,
+    OpenCvSlices,
+    single_thread,
+    source_sets,
+)
 from media.compositor import Compositor
 from media.layouts import fit
-from media.testpattern import pattern_i420
 
 CASES = [
     (layout, size)
@@ -30,8 +35,7 @@ IDS = [f"{layout}-{w}x{h}" for layout, (w, h) in CASES]
 @pytest.fixture(scope="module")
 def sources() -> list[list[Any]]:
     single_thread()
-    sw, sh = SOURCE_SIZE
-    return [[pattern_i420(sw, sh, seed=10 * k + i) for i in range(9)] for k in range(2)]
+    return source_sets()
 
 
 def _runner(method: str, layout: str, size: tuple[int, int], sources: list[list[Any]]) -> Any:
@@ -55,7 +59,7 @@ def _runner(method: str, layout: str, size: tuple[int, int], sources: list[list[
 
     def run() -> None:
         for _ in range(10):
-            state["i"] ^= 1
+            state["i"] = (state["i"] + 1) % len(sets)
             compose(sets[state["i"]])
 
     return run

@@ -48,6 +48,7 @@ __all__ = [
     "copy_rate",
     "run_video",
     "single_thread",
+    "source_sets",
 ]
 
 VIDEO_CASES = tuple(
@@ -56,6 +57,7 @@ VIDEO_CASES = tuple(
     for size in ((1280, 720), (1920, 1080))
 )
 SOURCE_SIZE = (1280, 720)
+SOURCE_SETS = 4
 METHODS = ("crcgw", "ffmpeg", "opencv", "opencv-lin")
 BASELINES = METHODS[1:]
 U8 = npt.NDArray[np.uint8]
@@ -204,6 +206,14 @@ class FfmpegGraph:
         return self.sink.pull()
 
 
+def source_sets(count: int = SOURCE_SETS) -> list[list[U8]]:
+    """``count`` sets of nine distinct participant frames (50 MB for 4 sets: more than the
+    32 MB L3, so cycling through them gives every compose frames that are not cached)."""
+    sw, sh = SOURCE_SIZE
+    base = [pattern_i420(sw, sh, seed=i) for i in range(9)]
+    return [[np.bitwise_xor(f, np.uint8(k)) for f in base] for k in range(count)]
+
+
 def _reference_psnr(output: U8, frames: Sequence[U8], placements: Sequence[Placement]) -> float:
     """PSNR of the tile content of ``output`` against float64 area / bilinear references."""
     squared, count = 0.0, 0
@@ -254,8 +264,7 @@ def run_video(
     single_thread()
     rate = copy_rate() if rate is None else rate
     sw, sh = SOURCE_SIZE
-    # two sets of distinct participant frames, alternated so that every frame is new to the cache
-    sets = [[pattern_i420(sw, sh, seed=10 * k + i) for i in range(9)] for k in range(2)]
+    sets = source_sets()
     av_sets = [[av.VideoFrame.from_ndarray(f, format="yuv420p") for f in s] for s in sets]
     results = []
     for layout_name, (width, height) in cases:
@@ -269,16 +278,16 @@ def run_video(
         ff = FfmpegGraph(exact, width, height)
 
         def run_crcgw(i: int, comp: Compositor = comp, n: int = n) -> object:
-            return comp.compose(sets[i % 2][:n])
+            return comp.compose(sets[i % len(sets)][:n])
 
         def run_opencv(i: int, ocv: OpenCvSlices = ocv, n: int = n) -> object:
-            return ocv.compose(sets[i % 2][:n])
+            return ocv.compose(sets[i % len(sets)][:n])
 
         def run_linear(i: int, lin: OpenCvSlices = lin, n: int = n) -> object:
-            return lin.compose(sets[i % 2][:n])
+            return lin.compose(sets[i % len(sets)][:n])
 
         def run_ffmpeg(i: int, ff: FfmpegGraph = ff, n: int = n) -> object:
-            return ff.compose(av_sets[i % 2][:n])
+            return ff.compose(av_sets[i % len(sets)][:n])
 
         fps = _time_rounds(
             {
