@@ -184,7 +184,10 @@ def parse_remote_video(sdp: str) -> RemoteVideo:
         values = dict(item.strip().split("=", 1) for item in fmtp.split(";") if "=" in item)
         if "profile-level-id" not in values:
             continue
-        idc = int(values["profile-level-id"][4:6], 16)
+        plid = values["profile-level-id"]
+        if not re.fullmatch(r"[0-9A-Fa-f]{6}", plid):
+            raise ValueError(f"profile-level-id: expected 6 hex digits, got {plid!r}")
+        idc = int(plid[4:6], 16)
         level = _BY_IDC.get(idc)
         if level is None:
             raise ValueError(

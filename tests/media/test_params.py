@@ -148,6 +148,9 @@ def test_negotiation_with_imageattr_and_no_limits() -> None:
     assert (send.width, send.height, send.framerate, send.bitrate_kbps) == (640, 360, 15, 1024)
     open_sdp = "v=0\r\nm=video 9 RTP/AVP 96\r\n"
     assert negotiate(MediaParams(), open_sdp).profile_level_id == "42e01f"
+    bad = "v=0\r\nm=video 9 RTP/AVP 96\r\na=fmtp:96 profile-level-id=42e0;packetization-mode=1\r\n"
+    with pytest.raises(ValueError, match="profile-level-id: expected 6 hex digits, got '42e0'"):
+        negotiate(MediaParams(), bad)
     with pytest.raises(ValueError, match="sdp: expected an m=video section, got none"):
         negotiate(MediaParams(), "v=0\r\nm=audio 9 RTP/AVP 0\r\n")
 
