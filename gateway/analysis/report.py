@@ -345,9 +345,12 @@ def analyse_capture(
     where = signaling_frames(cols, sip_ports)
     table = rtp_candidates(cols)
     with tempfile.TemporaryDirectory(prefix="crcgw-analyze-") as tmp:
-        # tshark judges the signalling and the first packets of every candidate flow (the
-        # whole capture when that is most of it anyway)
-        frames = sorted(set(where.datagrams) | set(where.reassembly) | set(rtp_samples(table)))
+        # tshark judges the signalling (and text datagrams that may carry SDP, e.g. MGCP) and
+        # the first packets of every candidate flow (the whole capture when that is most of it)
+        frames = sorted(
+            set(where.datagrams) | set(where.reassembly) | set(where.text)
+            | set(rtp_samples(table))
+        )
         judged = capture
         if not full_dissection and len(frames) < _SUBSET_SHARE * cols.frames:
             judged = Path(tmp) / "judged.pcapng"

@@ -80,6 +80,9 @@ class SignalingFrames:
     reassembly: list[int]
     """Every packet of TCP connections carrying SIP or H.225.0, and IPv4 fragments: these need
     tshark's reassembly (the pyshark pass)."""
+    text: list[int]
+    """Other UDP datagrams that start with text (MGCP, SAP, ...): they may carry an SDP that
+    tells tshark where RTP flows, so tshark sees them too."""
 
 
 def signaling_frames(cols: PacketColumns, sip_ports: Sequence[int] = ()) -> SignalingFrames:
@@ -87,8 +90,14 @@ def signaling_frames(cols: PacketColumns, sip_ports: Sequence[int] = ()) -> Sign
     rows = np.flatnonzero(transport & (cols.payload_len >= 4))
     looks_sip = np.zeros(cols.frames, dtype=np.bool_)
     q931 = np.zeros(cols.frames, dtype=np.bool_)
+    text = np.zeros(cols.frames, dtype=np.bool_)
     if len(rows):
         prefix = _prefix32(cols, rows)
+        printable = np.ones(len(rows), dtype=np.bool_)
+        for shift in (24, 16, 8, 0):
+            byte = (prefix >> shift) & 0xFF
+            printable &= (byte >= 0x20) & (byte < 0x7F)
+        text[rows] = printable & (cols.proto[rows] == 17)
         wanted = np.array([int.from_bytes(p, "big") for p in _SIP_PREFIXES], dtype=np.int64)
         looks_sip[rows] = np.isin(prefix, wanted)
         # TPKT (version 3) carrying Q.931 (protocol discriminator 8): H.225.0 call signalling
@@ -123,6 +132,7 @@ def signaling_frames(cols: PacketColumns, sip_ports: Sequence[int] = ()) -> Sign
     return SignalingFrames(
         datagrams=(np.flatnonzero(datagrams) + 1).tolist(),
         reassembly=(np.flatnonzero(keep) + 1).tolist(),
+        text=(np.flatnonzero(text & ~datagrams) + 1).tolist(),
     )
 
 

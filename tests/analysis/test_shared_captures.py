@@ -43,6 +43,15 @@ def test_streams_match_wireshark(capture: Path) -> None:
             assert s.stats.max_jitter_ms == pytest.approx(ws.max_jitter_ms, abs=0.1), key
 
 
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+def test_without_heuristic_the_streams_of_sdp_and_h245_match(capture: Path) -> None:
+    # tshark then decodes RTP only where SDP or H.245 announced it (rtp_example.raw: H.245)
+    reference = wireshark_streams(capture, heuristic=False)
+    report = analyse_capture(capture, heuristic_rtp=False)
+    ours = {(s.src, s.dst, s.ssrc): (s.stats.packets, s.stats.lost) for s in report.streams}
+    assert ours == {key: (ws.packets, ws.lost) for key, ws in reference.items()}
+
+
 def test_dtmf_capture_reports_digits_and_audio_only_jitter() -> None:
     capture = next((p for p in CAPTURES if p.name == "SIP_DTMF2.cap"), None)
     if capture is None:
