@@ -30,7 +30,7 @@ from gateway.testdial.target import (
 )
 from media.quality import DEFAULT_THRESHOLDS, Threshold
 from signaling.dialstring import DialTarget, ivr_steps
-from signaling.dialstring.ivr import IvrStep
+from signaling.dialstring.ivr import DEFAULT_FIRST_DELAY_S, DEFAULT_GAP_S, IvrStep
 from signaling.h323.dial import masked_user_part
 from signaling.sip.address import parse_host_port
 from signaling.sip.config import EndpointConfig, TlsSettings
@@ -53,8 +53,8 @@ class TestDialOptions:
     capture: Path | None = None
     thresholds: Mapping[str, Threshold] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     ivr: bool = False
-    ivr_first_s: float = 1.0
-    ivr_gap_s: float = 1.0
+    ivr_first_s: float = DEFAULT_FIRST_DELAY_S
+    ivr_gap_s: float = DEFAULT_GAP_S
     embedded: bool = False
     tls: TlsSettings = field(default_factory=TlsSettings)
     zoom: ZoomCredentials | None = None

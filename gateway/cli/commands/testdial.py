@@ -129,6 +129,11 @@ def test_dial(
     ivr: Annotated[bool, typer.Option(
         "--ivr", help="Leave passcode and host key out of the URI and enter them by DTMF when "
         "the meeting asks.")] = False,
+    ivr_first: Annotated[float, typer.Option(
+        "--ivr-first", help="Seconds after answer for the first IVR entry when the meeting's "
+        "prompt cannot be observed.")] = 3.0,
+    ivr_gap: Annotated[float, typer.Option(
+        "--ivr-gap", help="Seconds between IVR entries (same case).")] = 2.0,
     embedded: Annotated[bool, typer.Option(
         "--embedded", help="Dial a local stand-in meeting (API emulator + stand-in connector): "
         "no account needed.")] = False,
@@ -143,6 +148,7 @@ def test_dial(
     """
     from api_client import ApiError
     from gateway.cli.commands._api_common import zoom_credentials
+    from gateway.standin.process import StandinError
     from gateway.testdial import TargetError, TargetRequest, TestDialOptions, run_test_dial
     from gateway.testdial.capture import CaptureError
     from gateway.testdial.report import report_json
@@ -180,13 +186,16 @@ def test_dial(
         fail(f"--ca: no such file: {ca}")
     if capture is not None and capture.suffix not in (".pcap", ".pcapng"):
         fail("--capture: the file name must end in .pcap or .pcapng")
+    if not (0 <= ivr_first <= 60 and 0 <= ivr_gap <= 60):
+        fail("--ivr-first and --ivr-gap must be 0-60 s")
     if embedded and (registrar or user):
         fail("--embedded dials the stand-in directly: leave out --registrar and --user")
     options = TestDialOptions(
         target=TargetRequest(meeting, passcode, layout, host_key, protocol, host),
         transport=chosen, registrar=registrar, user=user, password=password,
         duration_s=duration_s, timeout_s=timeout_s, capture=capture, thresholds=limits,
-        ivr=ivr, embedded=embedded, tls=TlsSettings(verify=not insecure, ca_file=ca),
+        ivr=ivr, ivr_first_s=ivr_first, ivr_gap_s=ivr_gap, embedded=embedded,
+        tls=TlsSettings(verify=not insecure, ca_file=ca),
         zoom=None if embedded else zoom_credentials(os.environ, None),
     )
     if logging.getLogger().getEffectiveLevel() >= logging.WARNING:
@@ -210,7 +219,7 @@ def test_dial(
         fail(str(exc))
     except ApiError as exc:
         fail(f"API: {exc}", 1)
-    except (CaptureError, SipError) as exc:
+    except (CaptureError, SipError, StandinError) as exc:
         fail(str(exc), 1)
     if as_json:
         emit_json(report_json(report))
