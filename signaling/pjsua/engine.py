@@ -50,8 +50,9 @@ _END = frozenset({CallPhase.CONNECTED, CallPhase.DISCONNECTED})
 
 
 class SipEngine(EngineBase):
-    """One pjsua2 stack serving many endpoints and calls. Use ``async with`` or
-    :meth:`start` / :meth:`close` (idempotent; also runs at interpreter exit)."""
+    """One pjsua2 stack: up to 8 endpoints (pjsua2's limit per process; :class:`SipEnginePool`
+    for more) and their calls. Use ``async with`` or :meth:`start` / :meth:`close`
+    (idempotent; also runs at interpreter exit). One engine per process at a time."""
 
     def __init__(self, config: EngineConfig | None = None) -> None:
         super().__init__()
@@ -72,8 +73,9 @@ class SipEngine(EngineBase):
             return self
         self._loop = asyncio.get_running_loop()
         self.events = EventLog()
-        self._worker = Worker(self.config, self._from_thread)
-        await asyncio.wrap_future(self._worker.start())
+        worker = Worker(self.config, self._from_thread)
+        await asyncio.wrap_future(worker.start())  # raises EngineError if it cannot start
+        self._worker = worker
         atexit.register(self.close_sync)
         return self
 
