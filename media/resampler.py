@@ -100,13 +100,19 @@ class Resampler:
         check_array("block", block, dtype=block.dtype, ndim=1)
         data = np.concatenate([self._buffer, block.astype(np.float32, copy=False)])
         blocks = (data.size - self.history) // self.block_in
-        out = np.empty(0, np.float32)
-        if blocks:
-            windows = sliding_window_view(data, self.block_in + self.history)[
-                : blocks * self.block_in : self.block_in
-            ]
+        step, width = self.block_in, self.block_in + self.history
+        if blocks <= 4:  # a 20 ms frame: a few vector-matrix products, no window matrix
+            out = np.empty(blocks * self.block_out, np.float32)
+            for b in range(blocks):
+                np.matmul(
+                    data[b * step : b * step + width],
+                    self._matrix,
+                    out=out[b * self.block_out : (b + 1) * self.block_out],
+                )
+        else:
+            windows = sliding_window_view(data, width)[: blocks * step : step]
             out = (np.ascontiguousarray(windows) @ self._matrix).reshape(-1)
-        self._buffer = data[blocks * self.block_in :].copy()
+        self._buffer = data[blocks * step :].copy()
         if block.dtype == np.int16:
             return np.clip(np.rint(out), -32768, 32767).astype(np.int16)
         return out
