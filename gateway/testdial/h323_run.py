@@ -69,11 +69,12 @@ async def run_h323(
         if recorder is not None:
             recorder.stop()
     outcome = H323Outcome()
-    if capture is not None:
+    if capture is not None and recorder is not None:
         board.say("analysing the capture")
         analysis = await asyncio.to_thread(analyse_call_capture, capture, ())
         secret = target.user_part() if (target.passcode or target.host_key) else None
-        outcome.capture = redact_capture(analysis, secret, masked_user_part(target), False)
+        outcome.capture = {"interface": recorder.interface, "filter": recorder.bpf,
+                           **redact_capture(analysis, secret, masked_user_part(target), False)}
     _stages(board, result, outcome)
     return outcome
 

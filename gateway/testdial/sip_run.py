@@ -211,7 +211,8 @@ async def _call(
             secret_part = plan.dial.user_part()
         masked = masked_user_part(plan.dial) if isinstance(plan.dial, DialTarget) else ""
         secret_digits = any(step.field != "meeting_id" for step in plan.ivr)
-        outcome.capture = redact_capture(analysis, secret_part, masked, secret_digits)
+        outcome.capture = {"interface": capture.interface, "filter": capture.bpf,
+                           **redact_capture(analysis, secret_part, masked, secret_digits)}
     return outcome
 
 

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from api_client.emulator import meeting_passcode
+from gateway.analysis.pcapscan import scan_capture
 from tests.testdial.conftest import MEETING, run_crcgw, stage, verdict
 
 pytestmark = pytest.mark.slow
@@ -136,3 +138,13 @@ def test_capture_records_the_call_and_adds_its_analysis(tmp_path: Path) -> None:
     assert abs(counts[1] - max(media["rx_packets"], media["tx_packets"])) <= 5
     assert {ours["src"], ours["dst"]} == {theirs["src"], theirs["dst"]}
     assert all(s["mos"] > 4.0 for s in streams)
+    # only the call's ports were captured: the stand-in's SIP port and our RTP/RTCP range
+    assert capture["interface"] == "lo"
+    sip_port = int(report["target"].rsplit(":", 1)[1])
+    match = re.fullmatch(r"port (\d+) or udp portrange (\d+)-(\d+)", capture["filter"])
+    assert match is not None and int(match.group(1)) == sip_port
+    low, high = int(match.group(2)), int(match.group(3))
+    cols = scan_capture(pcap)
+    for sport, dport in zip(cols.sport.tolist(), cols.dport.tolist(), strict=True):
+        assert sip_port in (sport, dport) or low <= sport <= high or low <= dport <= high
+    assert any(low <= int(s["src"].rsplit(":", 1)[1]) <= high for s in streams)

@@ -157,3 +157,25 @@ def test_bad_thresholds_file_is_one_line(tmp_path: Path) -> None:
     run = run_crcgw(["test-dial", "82419374650", "--thresholds", str(limits)], timeout=60)
     assert run.code == 2
     assert "unknown threshold 'latency'" in run.stderr and len(run.stderr.splitlines()) == 1
+
+
+def test_the_stage_board_drives_the_live_view() -> None:
+    from rich.console import Console
+
+    from gateway.cli.commands.testdial import _stage_table
+    from gateway.testdial.stages import SIP_STAGES, StageBoard
+
+    seen: list[str] = []
+    board = StageBoard(SIP_STAGES, lambda b: seen.append(b.activity))
+    board.say("dialling")
+    board.set("dns", "ok", 0.0, "IP literal, no query")
+    board.set("invite_200", "failed", detail="486 Busy Here")
+    board.skip_pending("not reached")
+    assert seen == ["dialling"] * 4
+    assert board["bye"].status == "skipped" and board["bye"].detail == "not reached"
+    assert board["dns"].status == "ok"
+    console = Console(record=True, width=120)
+    console.print(_stage_table(board))
+    text = console.export_text()
+    assert "INVITE -> 200" in text and "486 Busy Here" in text and "failed" in text
+    assert text.count("skipped") == len(SIP_STAGES) - 2
