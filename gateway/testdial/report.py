@@ -27,6 +27,7 @@ __all__ = [
     "report_json",
     "stage_rows",
     "verdict_rows",
+    "with_capture_jitter",
 ]
 
 StageStatus = Literal["pending", "ok", "failed", "skipped", "sent"]
@@ -123,6 +124,30 @@ def media_figures(
         mos = estimate_mos(codec, max(0, lost) / expected, network_delay_ms, buffer_ms)
     return MediaFigures(codec, rx_packets, tx_packets, lost, jitter_ms, max_jitter_ms,
                         network_delay_ms, mos, source)
+
+
+def with_capture_jitter(
+    media: MediaFigures, streams: Sequence[Mapping[str, Any]], rtp_low: int, rtp_high: int
+) -> MediaFigures:
+    """``media`` with the jitter of the received stream as the capture analysis computed it
+    (RFC 3550 over the audio payload only, RFC 4733 events left out), and the MOS again.
+
+    The received stream is the one whose destination port is in our RTP range; with none (or
+    several) the figures stay as they are.
+    """
+    received = [
+        s for s in streams
+        if rtp_low <= int(str(s.get("dst", ":0")).rsplit(":", 1)[1]) <= rtp_high
+        and s.get("jitter_ms") is not None
+    ]
+    if len(received) != 1:
+        return media
+    stream = received[0]
+    return media_figures(
+        media.codec, media.rx_packets, media.tx_packets, media.lost,
+        float(stream["jitter_ms"]), float(stream["max_jitter_ms"]), media.network_delay_ms,
+        source="pjsua; jitter from the capture (audio only)",
+    )
 
 
 def figures(stages: Sequence[Stage], media: MediaFigures | None) -> dict[str, float | None]:

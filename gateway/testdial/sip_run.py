@@ -23,7 +23,7 @@ from gateway.testdial.capture import (
     redact_capture,
 )
 from gateway.testdial.probes import connect_probe, resolve, route_interface
-from gateway.testdial.report import MediaFigures, media_figures
+from gateway.testdial.report import MediaFigures, media_figures, with_capture_jitter
 from gateway.testdial.stages import StageBoard
 from signaling.dialstring import DialTarget
 from signaling.dialstring.ivr import IvrStep
@@ -213,6 +213,9 @@ async def _call(
         secret_digits = any(step.field != "meeting_id" for step in plan.ivr)
         outcome.capture = {"interface": capture.interface, "filter": capture.bpf,
                            **redact_capture(analysis, secret_part, masked, secret_digits)}
+        if outcome.media is not None:
+            outcome.media = with_capture_jitter(outcome.media, analysis["rtp_streams"], rtp_low,
+                                                rtp_low + RTP_PORT_COUNT - 1)
     return outcome
 
 
@@ -299,6 +302,15 @@ async def _in_engine(
     after = await engine.call_stats(call)
     final = after if after.rx_packets >= before.rx_packets else before
     outcome.media = _media(final, board)
+    events = len(engine.dtmf_received(call))
+    if events:
+        outcome.notes.append(
+            f"the far end sent {events} RFC 4733 DTMF digits: pjmedia's jitter counts those "
+            "packets too (use --capture for the audio-only jitter)"
+            if plan.capture is None else
+            f"the far end sent {events} RFC 4733 DTMF digits; jitter taken from the capture "
+            "(audio only)"
+        )
 
 
 def _setup_stages(board: StageBoard, stats: CallStats, end: CallStateChanged) -> None:

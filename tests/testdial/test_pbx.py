@@ -3,9 +3,16 @@ end (registered as bob); alice registers and dials bob's address of record throu
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
 import pytest
 
-from tests.testdial.conftest import Pbx, run_crcgw, stage, verdict
+from tests.testdial.conftest import REPO, Pbx, crcgw_argv, run_crcgw, stage, verdict
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 
@@ -13,9 +20,10 @@ ENV = {"ALICE_PW": "alicepw"}
 
 
 def _dial(pbx: Pbx, transport: str, *extra: str) -> list[str]:
+    duration = [] if "--duration" in extra else ["--duration", "2s"]
     return ["test-dial", pbx.bob.aor, "--registrar", pbx.kamailio.address(transport),
             "--user", "alice", "--password-env", "ALICE_PW", "--transport", transport,
-            "--duration", "2s", "--json", *extra]
+            *duration, "--json", *extra]
 
 
 def test_registers_and_dials_baresip_through_kamailio_over_udp(pbx: Pbx) -> None:
@@ -66,3 +74,36 @@ def test_wrong_password_fails_at_register_with_the_reason(pbx: Pbx) -> None:
     assert report["error"] == register["detail"]
     assert stage(report, "invite_200")["status"] == "skipped"
     assert report["media"] is None
+
+
+@pytest.mark.capture
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+def test_dtmf_from_the_far_end_stays_out_of_the_captured_jitter(
+    pbx: Pbx, tmp_path: Path
+) -> None:
+    """baresip sends RFC 4733 digits in the middle of the call: pjmedia's own jitter counts
+    those packets (tens of ms), the capture's audio-only jitter does not."""
+    pcap = tmp_path / "dtmf.pcapng"
+    mark = pbx.bob.mark()
+    proc = subprocess.Popen(
+        crcgw_argv(*_dial(pbx, "udp", "--duration", "4s", "--capture", str(pcap))),
+        env={**os.environ, **ENV, "PYTHONPATH": str(REPO)}, cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert pbx.bob.wait_event("CALL_ESTABLISHED", 15, mark) is not None
+        time.sleep(1.0)
+        pbx.bob.send_dtmf("1234567890*#")
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err + out
+    report = json.loads(out)
+    media = report["media"]
+    assert media["source"] == "pjsua; jitter from the capture (audio only)"
+    assert media["max_jitter_ms"] < 10, media
+    assert any("sent 12 RFC 4733 DTMF digits" in note for note in report["notes"])
+    received = [s for s in report["capture"]["rtp_streams"] if s["dtmf"]]
+    assert len(received) == 1 and received[0]["jitter_ms"] == media["jitter_ms"]
