@@ -1,20 +1,29 @@
-"""What :class:`SipEngine` and :class:`SipEnginePool` share: the event log, registration
-snapshots and waits, and the ``async with`` protocol."""
+"""What :class:`SipEngine` and :class:`SipEnginePool` share: the event log and listeners,
+registration and call snapshots, registration waits, and the ``async with`` protocol."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import logging
+from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Self
 
 from signaling.sip.config import EngineConfig
 from signaling.sip.eventlog import EventLog
-from signaling.sip.events import EngineEvent, RegistrationChanged, RegistrationStatus
+from signaling.sip.events import (
+    CallStateChanged,
+    EngineEvent,
+    IncomingCall,
+    RegistrationChanged,
+    RegistrationStatus,
+)
 from signaling.sip.types import RegState
 
 __all__ = ["FINAL_REG_STATES", "EngineBase"]
 
 FINAL_REG_STATES = (RegState.REGISTERED, RegState.FAILED)
+
+logger = logging.getLogger("signaling.pjsua")
 
 
 class EngineBase:
@@ -23,6 +32,25 @@ class EngineBase:
     def __init__(self) -> None:
         self.events: EventLog[EngineEvent] = EventLog()
         self.registrations: dict[str, RegistrationStatus] = {}
+        self.call_phases: dict[str, CallStateChanged] = {}
+        self._listeners: list[Callable[[EngineEvent], None]] = []
+
+    def add_listener(self, listener: Callable[[EngineEvent], None]) -> None:
+        """Call ``listener(event)`` on the event loop for every event from now on."""
+        self._listeners.append(listener)
+
+    def _record(self, event: EngineEvent) -> None:
+        """Keep the snapshots, append to the log, tell the listeners (event loop thread)."""
+        if isinstance(event, RegistrationChanged):
+            self.registrations[event.endpoint] = event.status
+        elif isinstance(event, CallStateChanged):
+            self.call_phases[event.call_id] = event
+        self.events.append(event)
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                logger.exception("event listener failed")
 
     async def start(self) -> Self:
         raise NotImplementedError
@@ -65,3 +93,15 @@ class EngineBase:
 
     def _registration_seen(self, name: str, status: RegistrationStatus) -> None:
         """Hook for subclasses (the engine learns which AUTO transport worked)."""
+
+    async def wait_incoming(
+        self, endpoint: str | None = None, timeout: float = 10.0, since: int | None = None
+    ) -> IncomingCall:
+        """The first incoming call (to ``endpoint``, or any) after ``since`` (default now)."""
+        event = await self.events.wait_for(
+            lambda e: isinstance(e, IncomingCall) and endpoint in (None, e.endpoint),
+            timeout,
+            since,
+        )
+        assert isinstance(event, IncomingCall)
+        return event

@@ -36,7 +36,6 @@ from signaling.sip.events import (
     DtmfReceived,
     EngineEvent,
     IncomingCall,
-    RegistrationChanged,
     RegistrationStatus,
 )
 from signaling.sip.types import CallPhase, DtmfMethod, RegState, Transport
@@ -57,10 +56,8 @@ class SipEngine(EngineBase):
     def __init__(self, config: EngineConfig | None = None) -> None:
         super().__init__()
         self.config = config or EngineConfig()
-        self.call_phases: dict[str, CallStateChanged] = {}
         self._call_marks: dict[str, int] = {}
         self._configs: dict[str, EndpointConfig] = {}
-        self._listeners: list[Callable[[EngineEvent], None]] = []
         self._memory = TransportMemory()
         self._worker: Worker | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -104,10 +101,6 @@ class SipEngine(EngineBase):
     def running(self) -> bool:
         return self._worker is not None and self._worker.alive and not self._closed
 
-    def add_listener(self, listener: Callable[[EngineEvent], None]) -> None:
-        """Call ``listener(event)`` on the loop for every event."""
-        self._listeners.append(listener)
-
     # -- thread bridge ---------------------------------------------------------------------------
 
     def _from_thread(self, event: EngineEvent) -> None:
@@ -118,18 +111,9 @@ class SipEngine(EngineBase):
             loop.call_soon_threadsafe(self._deliver, event)
 
     def _deliver(self, event: EngineEvent) -> None:
-        if isinstance(event, RegistrationChanged):
-            self.registrations[event.endpoint] = event.status
-        elif isinstance(event, CallStateChanged):
-            self.call_phases[event.call_id] = event
-        elif isinstance(event, IncomingCall):
+        if isinstance(event, IncomingCall):
             self._call_marks.setdefault(event.call_id, self.events.mark())
-        self.events.append(event)
-        for listener in self._listeners:
-            try:
-                listener(event)
-            except Exception:
-                logger.exception("event listener failed")
+        self._record(event)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._worker is None or self._closed:
@@ -287,17 +271,6 @@ class SipEngine(EngineBase):
             self._call_marks.get(call_id, 0),
         )
         assert isinstance(event, CallStateChanged)
-        return event
-
-    async def wait_incoming(
-        self, endpoint: str | None = None, timeout: float = 10.0, since: int | None = None
-    ) -> IncomingCall:
-        event = await self.events.wait_for(
-            lambda e: isinstance(e, IncomingCall) and endpoint in (None, e.endpoint),
-            timeout,
-            since,
-        )
-        assert isinstance(event, IncomingCall)
         return event
 
     async def wait_dtmf(self, call_id: str, count: int, timeout: float = 10.0) -> str:

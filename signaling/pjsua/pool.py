@@ -32,7 +32,6 @@ from signaling.sip.events import (
     CallStateChanged,
     CallStats,
     EngineEvent,
-    RegistrationChanged,
     RegistrationStatus,
 )
 from signaling.sip.types import CallPhase, DtmfMethod
@@ -183,9 +182,7 @@ class SipEnginePool(EngineBase):
         call_id = getattr(event, "call_id", None)
         if call_id is not None:
             event = dataclasses.replace(event, call_id=f"{shard.index}/{call_id}")  # type: ignore[arg-type]
-        if isinstance(event, RegistrationChanged):
-            self.registrations[event.endpoint] = event.status
-        self.events.append(event)
+        self._record(event)
 
     async def _shard_for_new(self, name: str) -> _Shard:
         if self._closed:

@@ -281,7 +281,9 @@ def test_calls_through_an_engine_pool(kamailio: Kamailio, bob: Baresip) -> None:
 
     async def scenario() -> None:
         async with SipEnginePool(engine_config(kamailio), per_engine=1) as pool:
-            first = await pool.register(endpoint(kamailio, "room179", "udp"))
+            heard: list[str] = []
+            pool.add_listener(lambda e: heard.append(type(e).__name__))
+            first = await pool.register(endpoint(kamailio, "room179", "udp", auto_answer=True))
             second = await pool.register(endpoint(kamailio, "room178", "tcp"))
             assert first.ok and second.ok and pool.engine_count == 2
             since = bob.mark()
@@ -301,5 +303,17 @@ def test_calls_through_an_engine_pool(kamailio: Kamailio, bob: Baresip) -> None:
             assert stats.call_id == call and stats.rx_packets > 0
             seen = {e.call_id for e in pool.events.since(0) if isinstance(e, CallStateChanged)}
             assert seen == {call}
+            assert "RegistrationChanged" in heard and "DtmfReceived" in heard
+            mark = pool.events.mark()
+            bob.dial("sip:room179@127.0.0.1")  # incoming, on the first engine, auto-answered
+            incoming = await pool.wait_incoming("room179-udp", 10, mark)
+            assert incoming.call_id.startswith("1/")
+            answered = await pool.wait_call(incoming.call_id, timeout=10)
+            assert answered.phase is CallPhase.CONNECTED
+            await pool.hangup(incoming.call_id)
+            assert pool.call_phases[incoming.call_id].phase in (
+                CallPhase.CONNECTED,
+                CallPhase.DISCONNECTED,
+            )
 
     asyncio.run(scenario())
