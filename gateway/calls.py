@@ -224,6 +224,12 @@ class CallTracker:
             await asyncio.wait_for(asyncio.shield(call.task), timeout)
         return call.info
 
+    async def drain(self, timeout: float) -> None:
+        """Wait (bounded) for the live calls to end by themselves."""
+        tasks = [c.task for c in self.calls.values() if c.info.ended_at is None and c.task]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
     async def close(self, timeout: float) -> None:
         """Hang up every live call and wait (bounded) until each has released its port."""
         live = [c for c in self.calls.values() if c.info.ended_at is None]

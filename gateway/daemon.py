@@ -246,6 +246,10 @@ class Gateway:
         if self.redirect is not None:
             await self.redirect.close()
         if self.tracker is not None:
+            if self.config.lifecycle.on_shutdown == "handover":
+                # Let calls in progress finish on their own (new ones are refused already),
+                # within the shutdown timeout; what is left is hung up below.
+                await self.tracker.drain(timeout)
             await self.tracker.close(timeout)
         for task in self._background:
             with contextlib.suppress(Exception, asyncio.CancelledError):
@@ -280,6 +284,8 @@ class Gateway:
         return target
 
     async def dial(self, room: str, target: DialTarget, *, ivr: bool = True) -> CallInfo:
+        if self._stop.is_set():
+            raise ControlError(503, "the gateway is shutting down")
         if room not in self._rooms:
             raise ControlError(404, f"no room {room!r}")
         if self.tracker is None:

@@ -167,3 +167,39 @@ def test_gateway_restart_frees_the_leases_of_its_previous_run(
             assert (await gw.ports()).leased == 0
 
     asyncio.run(run())
+
+
+def test_handover_lets_calls_finish_before_shutdown(tmp_path: Path, registrar: Kamailio) -> None:
+    """``lifecycle.on_shutdown: handover``: stop refuses new calls and waits for live ones."""
+    from gateway.config import LifecycleConfig
+    from gateway.http_api import ControlError, StartCall
+
+    config = gateway_config(tmp_path, registrar).model_copy(
+        update={"lifecycle": LifecycleConfig(on_shutdown="handover", shutdown_timeout=20)}
+    )
+    wrong = "1" if meeting_passcode(MEETING) != "1" else "2"
+
+    async def run() -> None:
+        async with running_gateway(config) as gw:
+            assert gw.tracker is not None and gw.engine is not None and gw.standin is not None
+            call = await gw.start_call(StartCall(room=ROOM, meeting_id=MEETING))
+            await wait_state(None, call.call_id, gw, "connected")  # type: ignore[arg-type]
+            engine_id = gw.tracker.calls[call.call_id].engine_call_id
+            assert engine_id is not None
+
+            async def far_end_gives_up() -> None:
+                for _ in range(3):
+                    await asyncio.sleep(0.5)
+                    await gw.engine.send_dtmf(engine_id, wrong + "#")  # type: ignore[union-attr]
+
+            task = asyncio.create_task(far_end_gives_up())
+            gw.request_stop()
+            with pytest.raises(ControlError):
+                await gw.start_call(StartCall(room=ROOM, meeting_id=MEETING))
+            standin, tracker = gw.standin, gw.tracker
+            await gw.stop()
+            await task
+            assert standin.wait_for("rejected", 1)["code"] == 403  # the far end ended it
+            assert tracker.calls[call.call_id].info.ended_at is not None
+
+    asyncio.run(run())
