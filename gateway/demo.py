@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -61,6 +62,7 @@ async def run_demo(progress: Progress, *, hold_s: float = 3.0) -> dict[str, Any]
         # the thread that forked it, and a worker thread may end before the demo does.
         registrar = Kamailio({DEMO_ROOM: password}, workdir=workdir / "kamailio").start()
     except Exception as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
         raise DemoError(f"Kamailio could not start: {exc}") from exc
     try:
         config = GatewayConfig(
@@ -76,6 +78,7 @@ async def run_demo(progress: Progress, *, hold_s: float = 3.0) -> dict[str, Any]
             return await _exercise(gateway, progress, hold_s)
     finally:
         registrar.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # the demo's state is throw-away
 
 
 async def _exercise(gateway: Gateway, progress: Progress, hold_s: float) -> dict[str, Any]:
