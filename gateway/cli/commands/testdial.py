@@ -60,8 +60,9 @@ def _show(report: object) -> None:
     from gateway.testdial.report import TestDialReport, stage_rows, verdict_rows
 
     assert isinstance(report, TestDialReport)
-    print_table(f"test dial {report.target} ({report.protocol.upper()}/"
-                f"{report.transport.upper()})", ("stage", "status", "time", "detail"),
+    protocol = "H.323" if report.protocol == "h323" else report.protocol.upper()
+    print_table(f"test dial {report.target} ({protocol}/{report.transport.upper()})",
+                ("stage", "status", "time", "detail"),
                 stage_rows(report.stages))
     if report.media is not None:
         m = report.media.as_dict()
