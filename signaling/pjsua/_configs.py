@@ -99,6 +99,9 @@ def ep_config(config: EngineConfig, writer: PjLogWriter) -> pj.EpConfig:
     log.msgLogging = config.pjsip_log_level >= 5
     log.decor = pj.PJ_LOG_HAS_SENDER
     cfg.medConfig.noVad = True  # keep RTP flowing during silence (stats, NAT bindings)
+    # The null sound device is the clock that makes pjsua send RTP: never let it auto-close
+    # after a call (default: 1 s), or a long-running engine sends no RTP on its next calls.
+    cfg.medConfig.sndAutoCloseTime = -1
     return cfg
 
 

@@ -103,3 +103,26 @@ def test_wrong_passcode_three_times_is_hung_up_by_the_connector(standin: Standin
     rejected = standin.wait_for("rejected", 5)
     assert rejected["code"] == 403
     assert calls_in_progress(emulator) == 0
+
+
+def test_a_long_running_connector_sends_rtp_on_every_call(standin: StandinProcess,
+                                                          emulator: EmulatorServer) -> None:
+    """pjsua's null sound device clocks RTP; it must not auto-close between calls."""
+    target = DialTarget.sip(MEETING, host=standin.host, port=standin.port,
+                            passcode=meeting_passcode(MEETING))
+
+    async def run() -> list[int]:
+        received = []
+        async with SipEngine(EngineConfig()) as engine:
+            for _ in range(2):
+                call_id = await engine.dial(target)
+                await engine.wait_call(call_id, phases={CallPhase.CONNECTED}, timeout=15)
+                await asyncio.sleep(1.0)
+                received.append((await engine.call_stats(call_id)).rx_packets)
+                await engine.hangup(call_id)
+                await engine.wait_call(call_id, phases={CallPhase.DISCONNECTED}, timeout=10)
+                await asyncio.sleep(1.6)  # longer than pjsua's default 1 s auto-close
+        return received
+
+    first, second = asyncio.run(run())
+    assert first > 20 and second > 20
