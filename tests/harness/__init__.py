@@ -10,7 +10,10 @@ the test process) and are stopped by their PID::
             assert bob.wait_registered()
             ...
 
-pytest fixtures built on them live in ``tests/sip/conftest.py``.
+The Kamailio launcher and its config live in :mod:`gateway.peers` (``crcgw demo`` uses them);
+this package re-exports them. Also here: :mod:`tests.harness.stun` (a STUN binding responder)
+and :mod:`tests.harness.dns` (an A/SRV DNS responder). pytest fixtures built on them live in
+``tests/sip/conftest.py``.
 """
 
 from tests.harness._process import PeerError, free_port, free_port_range, make_self_signed_cert
