@@ -12,9 +12,8 @@ from __future__ import annotations
 import random
 import socket
 import struct
-import threading
-from types import TracebackType
-from typing import Self
+
+from tests.harness._udp import UdpResponder
 
 __all__ = ["DnsServer"]
 
@@ -32,7 +31,7 @@ def _encode_name(name: str) -> bytes:
 
 
 def _read_name(packet: bytes, offset: int) -> tuple[str, int]:
-    labels = []
+    labels: list[str] = []
     while True:
         length = packet[offset]
         offset += 1
@@ -42,13 +41,12 @@ def _read_name(packet: bytes, offset: int) -> tuple[str, int]:
         offset += length
 
 
-class DnsServer:
+class DnsServer(UdpResponder):
     """Listens on port 53 (pjsip's resolver takes name server IPs only, no port) of a random
     loopback address in 127.53.0.0/16, so it clashes with nothing; needs root (or
     CAP_NET_BIND_SERVICE), else raises ``PermissionError``."""
 
     def __init__(self, host: str | None = None, port: int = 53) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         rng = random.Random()
         candidates = (
             [host]
@@ -57,21 +55,16 @@ class DnsServer:
         )
         for candidate in candidates:
             try:
-                self._sock.bind((candidate, port))
+                super().__init__(candidate, port)
                 break
             except PermissionError:
-                self._sock.close()
                 raise
             except OSError:
                 continue
         else:
-            self._sock.close()
             raise OSError("no free loopback address for the DNS responder")
-        self.host = str(self._sock.getsockname()[0])
-        self.port = int(self._sock.getsockname()[1])
         self._records: dict[tuple[str, int], list[bytes]] = {}
         self.queries: list[tuple[str, int]] = []
-        self._thread = threading.Thread(target=self._serve, name="dns", daemon=True)
 
     @property
     def address(self) -> str:
@@ -86,23 +79,11 @@ class DnsServer:
         rdata = struct.pack("!HHH", priority, weight, port) + _encode_name(target)
         self._records.setdefault((name.lower(), TYPE_SRV), []).append(rdata)
 
-    def start(self) -> Self:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._sock.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def handle(self, data: bytes, peer: tuple[str, int]) -> bytes | None:
+        try:
+            return self._answer(data)
+        except (IndexError, struct.error, UnicodeError):
+            return None
 
     def _answer(self, query: bytes) -> bytes | None:
         if len(query) < 12:
@@ -124,21 +105,3 @@ class DnsServer:
             for rdata in answers
         )
         return header + question + body
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                query, peer = self._sock.recvfrom(4096)
-            except OSError:
-                return
-            if not peer:
-                return
-            try:
-                reply = self._answer(query)
-            except (IndexError, struct.error, UnicodeError):
-                reply = None
-            if reply is not None:
-                try:
-                    self._sock.sendto(reply, peer)
-                except OSError:
-                    return

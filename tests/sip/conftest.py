@@ -5,6 +5,8 @@
 - ``kamailio_factory``: start private Kamailios (stopped at the end of the test).
 - ``baresip_factory``: start baresip UAs (stopped at the end of the test).
 - ``bob``: a baresip registered as bob at the session Kamailio over UDP, auto-answering.
+- ``pbx_dns``: a DNS responder where ``_sip._udp.pbx.test`` (SRV) names the session Kamailio
+  (``kam.test``, A 127.0.0.1); skips without root (it binds port 53 on loopback).
 
 Tests using them are marked ``sip`` and skip when Kamailio or baresip is not installed.
 """
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.harness import Baresip, Kamailio, baresip_available, kamailio_available
+from tests.harness.dns import DnsServer
 
 ROOM_USERS = {f"room{i:03d}": f"room{i:03d}pw" for i in range(200)}
 SESSION_USERS = {"alice": "alicepw", "bob": "bobpw", "carol": "carolpw", **ROOM_USERS}
@@ -78,3 +81,15 @@ def bob(kamailio: Kamailio, baresip_factory: Callable[..., Baresip]) -> Baresip:
     ua = baresip_factory("bob", "bobpw", registrar=kamailio.address("udp"))
     assert ua.wait_registered(), ua.log_tail()
     return ua
+
+
+@pytest.fixture
+def pbx_dns(kamailio: Kamailio) -> Iterator[DnsServer]:
+    try:
+        dns = DnsServer()
+    except PermissionError:
+        pytest.skip("binding port 53 on loopback needs root")
+    dns.add_srv("_sip._udp.pbx.test", "kam.test", kamailio.sip_port)
+    dns.add_a("kam.test", "127.0.0.1")
+    with dns:
+        yield dns

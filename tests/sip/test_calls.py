@@ -15,7 +15,7 @@ from signaling.sip.config import CallOptions, EndpointConfig
 from signaling.sip.events import CallStateChanged, DtmfReceived, IncomingCall, MediaStateChanged
 from signaling.sip.types import CallPhase, Direction, DtmfMethod, SrtpMode, Transport
 from tests.harness import Baresip, Kamailio
-from tests.harness.dns import DnsServer
+from tests.harness.dns import TYPE_SRV, DnsServer
 from tests.sip.helpers import endpoint, engine_config, run_engine
 
 pytestmark = pytest.mark.sip
@@ -249,31 +249,27 @@ def test_early_media_before_answer(baresip_factory: Callable[..., Baresip]) -> N
     run_engine(engine_config(), scenario)
 
 
-def test_call_via_a_registrar_found_by_dns_srv(kamailio: Kamailio, bob: Baresip) -> None:
+def test_call_via_a_registrar_found_by_dns_srv(
+    kamailio: Kamailio, bob: Baresip, pbx_dns: DnsServer
+) -> None:
     """AUTO + name server: REGISTER and INVITE go to the proxy that DNS SRV names."""
-    try:
-        dns = DnsServer()
-    except PermissionError:
-        pytest.skip("binding port 53 on loopback needs root")
-    dns.add_srv("_sip._udp.pbx.test", "kam.test", kamailio.sip_port)
-    dns.add_a("kam.test", "127.0.0.1")
-    with dns:
 
-        async def scenario(engine: SipEngine) -> None:
-            room = EndpointConfig(
-                "dns",
-                "room178",
-                "room178pw",
-                registrar="pbx.test",
-                domain="127.0.0.1",
-                transport=Transport.AUTO,
-            )
-            assert (await engine.register(room)).ok
-            call = await engine.dial(bob.aor, endpoint="dns")
-            assert (await engine.wait_call(call, timeout=10)).phase is CallPhase.CONNECTED
-            await engine.hangup(call)
+    async def scenario(engine: SipEngine) -> None:
+        room = EndpointConfig(
+            "dns",
+            "room178",
+            "room178pw",
+            registrar="pbx.test",
+            domain="127.0.0.1",
+            transport=Transport.AUTO,
+        )
+        assert (await engine.register(room)).ok
+        call = await engine.dial(bob.aor, endpoint="dns")
+        assert (await engine.wait_call(call, timeout=10)).phase is CallPhase.CONNECTED
+        await engine.hangup(call)
 
-        run_engine(engine_config(kamailio, nameservers=(dns.address,)), scenario)
+    run_engine(engine_config(kamailio, nameservers=(pbx_dns.address,)), scenario)
+    assert ("_sip._udp.pbx.test", TYPE_SRV) in pbx_dns.queries
 
 
 def test_calls_through_an_engine_pool(kamailio: Kamailio, bob: Baresip) -> None:

@@ -294,23 +294,16 @@ def test_stun_server_is_queried_when_configured(kamailio: Kamailio) -> None:
         assert stun.requests >= 1
 
 
-def test_auto_with_a_name_server_follows_dns_srv(kamailio: Kamailio) -> None:
+def test_auto_with_a_name_server_follows_dns_srv(kamailio: Kamailio, pbx_dns: DnsServer) -> None:
     """RFC 3263 through pjsip's resolver: SRV for the domain, then A for the target."""
-    try:
-        dns = DnsServer()
-    except PermissionError:
-        pytest.skip("binding port 53 on loopback needs root")
-    dns.add_srv("_sip._udp.pbx.test", "kam.test", kamailio.sip_port)
-    dns.add_a("kam.test", "127.0.0.1")
-    with dns:
 
-        async def scenario(engine: SipEngine) -> None:
-            config = EndpointConfig(
-                "dns", "alice", "alicepw", registrar="pbx.test", transport=Transport.AUTO
-            )
-            status = await engine.register(config)
-            assert status.ok, status.explanation
+    async def scenario(engine: SipEngine) -> None:
+        config = EndpointConfig(
+            "dns", "alice", "alicepw", registrar="pbx.test", transport=Transport.AUTO
+        )
+        status = await engine.register(config)
+        assert status.ok, status.explanation
 
-        run_engine(engine_config(kamailio, nameservers=(dns.address,)), scenario)
-    assert ("_sip._udp.pbx.test", TYPE_SRV) in dns.queries
-    assert ("kam.test", TYPE_A) in dns.queries
+    run_engine(engine_config(kamailio, nameservers=(pbx_dns.address,)), scenario)
+    assert ("_sip._udp.pbx.test", TYPE_SRV) in pbx_dns.queries
+    assert ("kam.test", TYPE_A) in pbx_dns.queries
