@@ -14,6 +14,7 @@ parsed by our own code from its raw bytes; every Q.931 message an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -163,8 +164,12 @@ def _read_subset(
     sip: list[SipMessage] = []
     h225: list[H225Message] = []
     unreadable = 0
+    # pyshark would otherwise take (and leave open) the thread's default event loop, which is
+    # then garbage-collected unclosed at some later, unrelated moment: give it one we close.
+    loop = asyncio.new_event_loop()
     cap = pyshark.FileCapture(
         str(sub),
+        eventloop=loop,
         display_filter="sip || q931",
         use_json=True,
         include_raw=True,
@@ -186,5 +191,8 @@ def _read_subset(
                 unreadable += 1
                 log.debug("frame %d: %s", frame, exc)
     finally:
-        cap.close()
+        try:
+            cap.close()
+        finally:
+            loop.close()
     return SignalingCapture(sip, h225, unreadable)
