@@ -59,6 +59,13 @@ class NatSettings:
     symmetric_rtp: bool = True
     stun_server: str | None = None
 
+    def __post_init__(self) -> None:
+        if not self.symmetric_rtp:
+            raise SipConfigError(
+                "nat.symmetric_rtp cannot be turned off: pjmedia always sends RTP back to "
+                "where it comes from"
+            )
+
 
 @dataclass(frozen=True)
 class RetryPolicy:

@@ -22,6 +22,7 @@ from signaling.sip.config import (
     CallOptions,
     EndpointConfig,
     EngineConfig,
+    NatSettings,
     RetryPolicy,
     TlsSettings,
     endpoint_from_sip_phone,
@@ -156,6 +157,8 @@ def test_config_validation_names_the_field() -> None:
         EndpointConfig("r", "u@x")
     with pytest.raises(SipConfigError, match="timeout_s"):
         CallOptions(timeout_s=0)
+    with pytest.raises(SipConfigError, match="symmetric_rtp"):
+        NatSettings(symmetric_rtp=False)
 
 
 def test_endpoint_without_registrar_never_registers() -> None:
