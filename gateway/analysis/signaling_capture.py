@@ -15,6 +15,7 @@ parsed by our own code from its raw bytes; every Q.931 message an
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -156,6 +157,23 @@ def read_signaling(
     raise CaptureError(f"tshark failed on the signalling frames: {failure}")
 
 
+_LOOP: asyncio.AbstractEventLoop | None = None
+
+
+def _pyshark_loop() -> asyncio.AbstractEventLoop:
+    """The one event loop pyshark runs tshark on, kept for the life of the process.
+
+    Left to itself, pyshark takes the thread's default loop and never closes it; once something
+    else replaces that default (``asyncio.run`` does), the loop is garbage-collected unclosed at
+    an unrelated moment. One loop of our own, closed at exit, avoids both.
+    """
+    global _LOOP
+    if _LOOP is None or _LOOP.is_closed():
+        _LOOP = asyncio.new_event_loop()
+        atexit.register(_LOOP.close)
+    return _LOOP
+
+
 def _read_subset(
     sub: Path, cols: PacketColumns, kept: Sequence[int], tshark_opts: Sequence[str]
 ) -> SignalingCapture:
@@ -164,12 +182,9 @@ def _read_subset(
     sip: list[SipMessage] = []
     h225: list[H225Message] = []
     unreadable = 0
-    # pyshark would otherwise take (and leave open) the thread's default event loop, which is
-    # then garbage-collected unclosed at some later, unrelated moment: give it one we close.
-    loop = asyncio.new_event_loop()
     cap = pyshark.FileCapture(
         str(sub),
-        eventloop=loop,
+        eventloop=_pyshark_loop(),
         display_filter="sip || q931",
         use_json=True,
         include_raw=True,
@@ -191,8 +206,5 @@ def _read_subset(
                 unreadable += 1
                 log.debug("frame %d: %s", frame, exc)
     finally:
-        try:
-            cap.close()
-        finally:
-            loop.close()
+        cap.close()
     return SignalingCapture(sip, h225, unreadable)
