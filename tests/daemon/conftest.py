@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -48,3 +49,13 @@ async def running_gateway(config: GatewayConfig) -> AsyncIterator[Gateway]:
         await gw.engine.wait_registration(ROOM, timeout=15, since=0)
         yield gw
         await asyncio.sleep(0)
+
+
+async def shrink_pool(gw: Gateway, ports: int, timeout: float = 10.0) -> None:
+    """Give the emulated account ``ports`` CRC ports and wait until the gateway's pool agrees."""
+    assert gw.zoom is not None
+    await gw.zoom.emulator.configure(ports_allocated=ports)
+    deadline = time.monotonic() + timeout
+    while (await gw.ports()).size != ports and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert (await gw.ports()).size == ports

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,7 @@ from api_client.emulator import meeting_passcode
 from gateway.peers.kamailio import Kamailio
 from gateway.peers.process import free_port
 from signaling.dialstring import DialTarget
-from tests.daemon.conftest import ROOM, TOKEN, gateway_config, running_gateway
+from tests.daemon.conftest import ROOM, TOKEN, gateway_config, running_gateway, shrink_pool
 
 MEETING = "82419374650"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -48,11 +47,7 @@ def test_200_concurrent_requests_never_exceed_the_pool(tmp_path: Path,
         config = gateway_config(tmp_path, registrar, reconcile_interval=0.2,
                                 heartbeat_interval=0.1, lease_ttl=5)
         async with running_gateway(config) as gw:
-            assert gw.zoom is not None
-            await gw.zoom.emulator.configure(ports_allocated=3)
-            deadline = time.monotonic() + 10
-            while (await gw.ports()).size != 3 and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
+            await shrink_pool(gw, 3)
             body = {"room": ROOM, "meeting_id": MEETING, "passcode": meeting_passcode(MEETING)}
             limits = httpx.Limits(max_connections=200)
             async with httpx.AsyncClient(base_url=f"http://{gw.http_address}", timeout=60,

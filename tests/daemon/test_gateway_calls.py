@@ -14,7 +14,7 @@ import pytest
 from api_client.emulator import meeting_passcode
 from gateway.daemon import Gateway
 from gateway.peers.kamailio import Kamailio
-from tests.daemon.conftest import ROOM, TOKEN, gateway_config, running_gateway
+from tests.daemon.conftest import ROOM, TOKEN, gateway_config, running_gateway, shrink_pool
 
 MEETING = "82419374650"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -107,12 +107,7 @@ def test_no_free_port_refuses_the_call_with_503(tmp_path: Path, registrar: Kamai
         config = gateway_config(tmp_path, registrar, reconcile_interval=0.2,
                                 heartbeat_interval=0.1, lease_ttl=5)
         async with running_gateway(config) as gw:
-            assert gw.zoom is not None
-            await gw.zoom.emulator.configure(ports_allocated=1)
-            deadline = time.monotonic() + 10
-            while (await gw.ports()).size != 1 and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
-            assert (await gw.ports()).size == 1
+            await shrink_pool(gw, 1)
             async with httpx.AsyncClient(base_url=f"http://{gw.http_address}", timeout=20) as c:
                 body = {"room": ROOM, "meeting_id": MEETING,
                         "passcode": meeting_passcode(MEETING)}
