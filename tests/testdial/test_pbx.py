@@ -103,7 +103,9 @@ def test_dtmf_from_the_far_end_stays_out_of_the_captured_jitter(
     report = json.loads(out)
     media = report["media"]
     assert media["source"] == "pjsua; jitter from the capture (audio only)"
-    assert media["max_jitter_ms"] < 10, media
+    # RFC 4733 packets would put tens of ms (~90) into it; loaded-machine audio jitter alone
+    # stays well under 40 ms.
+    assert media["max_jitter_ms"] < 40, media
     assert any("sent 12 RFC 4733 DTMF digits" in note for note in report["notes"])
     received = [s for s in report["capture"]["rtp_streams"] if s["dtmf"]]
     assert len(received) == 1 and received[0]["jitter_ms"] == media["jitter_ms"]
