@@ -1,6 +1,6 @@
 """Validation of each dial-string field, with messages that name the field and its rule.
 
-The rules (``../shared/reference`` facts 1.2-1.8, Zoom KB and room-system macros):
+The rules, from Zoom support articles, Zoom invitations and room-system macros:
 
 - meeting ID: 9 to 11 digits (9 for meetings scheduled before 2020-04-12, 10 for personal meeting
   IDs, 11 for the rest); builders accept the spaces and dashes people type (``123 4567 8901``);
