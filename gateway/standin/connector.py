@@ -16,7 +16,7 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gateway.standin.session import Action, ConnectorSession, Meeting, Phase
@@ -74,7 +74,6 @@ class _Call:
     report_id: str | None = None
     joined_at: float | None = None
     digits: str = ""
-    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 class StandinConnector:
@@ -112,10 +111,7 @@ class StandinConnector:
         )
 
     def _event(self, kind: str, call_id: str, **data: Any) -> None:
-        record = {"event": kind, "call": call_id, **data}
-        if call_id in self._calls:
-            self._calls[call_id].events.append(record)
-        self._emit(record)
+        self._emit({"event": kind, "call": call_id, **data})
 
     async def run(self, stop: asyncio.Event) -> None:
         async with self.engine:
