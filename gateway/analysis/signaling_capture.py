@@ -206,5 +206,22 @@ def _read_subset(
                 unreadable += 1
                 log.debug("frame %d: %s", frame, exc)
     finally:
-        cap.close()
+        _close(cap)
     return SignalingCapture(sip, h225, unreadable)
+
+
+def _close(cap: Any) -> None:
+    """Close a pyshark capture for good, even when its tshark died.
+
+    pyshark's ``close()`` raises again for a tshark that exited badly and keeps it in its
+    process set, so its ``__del__`` would raise once more at some unrelated later moment (the
+    crash itself was already seen, and is retried, by the caller). Forget the process here.
+    """
+    from pyshark.capture.capture import TSharkCrashException
+
+    try:
+        cap.close()
+    except TSharkCrashException as exc:
+        log.debug("closing the pyshark capture: %s", exc)
+    finally:
+        cap._running_processes.clear()  # pyshark 0.6 internals: nothing left for __del__
