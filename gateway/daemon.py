@@ -101,7 +101,6 @@ class Gateway:
         self.ivr_first_delay_s = ivr_first_delay_s
         self.ivr_gap_s = ivr_gap_s
         self.metrics = GatewayMetrics()
-        self.started_at: float | None = None
         self.emulator: EmulatorServer | None = None
         self.standin: StandinProcess | None = None
         self.zoom: AsyncZoomClient | None = None
@@ -170,7 +169,6 @@ class Gateway:
         app = create_app(self, token=config.http_token(self.environ), metrics=self.metrics)
         self.http = HttpServer(app, host, 8080 if port is None else port)
         self.http_address = await self.http.start()
-        self.started_at = time.time()
         log.info("gateway up: SIP %s, HTTP %s", ", ".join(self.listening), self.http_address)
 
     def _close_interrupted_cdr(self, call_id: str) -> None:

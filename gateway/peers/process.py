@@ -23,6 +23,7 @@ from typing import Self
 __all__ = [
     "Peer",
     "PeerError",
+    "die_with_parent",
     "free_port",
     "free_port_range",
     "make_self_signed_cert",
@@ -70,7 +71,9 @@ class Peer:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _die_with_parent(sig: int) -> Callable[[], None]:
+def die_with_parent(sig: int) -> Callable[[], None]:
+    """A ``preexec_fn`` that sends the child ``sig`` when the forking thread exits."""
+
     def preexec() -> None:
         _libc.prctl(_PR_SET_PDEATHSIG, sig)
 
@@ -101,7 +104,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             cwd=cwd,
             start_new_session=True,
-            preexec_fn=_die_with_parent(death_signal),
+            preexec_fn=die_with_parent(death_signal),
         )
 
 

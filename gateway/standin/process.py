@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,34 +13,14 @@ import time
 from types import TracebackType
 from typing import Any, Self
 
-__all__ = ["StandinError", "StandinProcess", "free_port"]
+from gateway.peers.process import die_with_parent, free_port
 
-_PR_SET_PDEATHSIG = 1
+__all__ = ["StandinError", "StandinProcess"]
+
 
 
 class StandinError(RuntimeError):
     """The stand-in connector did not start or did not report what was expected."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port free for both UDP and TCP on ``host`` right now (SIP listens on both)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for _ in range(50):
-        with socket.socket(family, socket.SOCK_STREAM) as tcp:
-            tcp.bind((host, 0))
-            port = int(tcp.getsockname()[1])
-            with socket.socket(family, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind((host, port))
-                except OSError:
-                    continue
-                return port
-    raise StandinError(f"no free UDP+TCP port on {host}")
-
-
-def _die_with_parent() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class StandinProcess:
@@ -52,7 +30,7 @@ class StandinProcess:
         self, *, host: str = "127.0.0.1", port: int | None = None, emulator_url: str | None = None
     ) -> None:
         self.host = host
-        self.port = port or free_port(host)
+        self.port = port or free_port((host,))
         self.emulator_url = emulator_url
         self.events: list[dict[str, Any]] = []
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -76,7 +54,7 @@ class StandinProcess:
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             text=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - nothing else runs in the child yet
+            preexec_fn=die_with_parent(signal.SIGKILL),
         )
         self._reader = threading.Thread(target=self._read, daemon=True, name="standin-reader")
         self._reader.start()

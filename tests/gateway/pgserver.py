@@ -8,7 +8,6 @@ stopped by its PID.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pwd
 import shutil
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Self
 
+from gateway.peers.process import die_with_parent
 from tests.harness import free_port
 from tests.harness._process import Peer
 
@@ -45,10 +45,6 @@ def _run_as() -> str | None:
     except KeyError:
         return None
     return "postgres"
-
-
-def _die_with_parent() -> None:
-    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class PgServer(Peer):
@@ -94,7 +90,7 @@ class PgServer(Peer):
                 [str(self.bin_dir / "postgres"), "-D", str(self.data), "-p", str(self.port),
                  "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
                  "-c", "max_connections=50"],
-                stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+                stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent(signal.SIGTERM),
             )
         deadline = time.monotonic() + timeout
         while not (self.dir / f".s.PGSQL.{self.port}").exists() or not self._accepts():
