@@ -34,6 +34,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from media import kernels
+from media.kernels import HAVE_NUMBA
+
 cv2: Any
 try:  # OpenCV is the fast kernel; the numpy path below is the fallback.
     import cv2
@@ -41,6 +44,7 @@ except ImportError:  # pragma: no cover - exercised by forcing use_opencv=False
     cv2 = None
 
 __all__ = [
+    "HAVE_NUMBA",
     "HAVE_OPENCV",
     "cv2",
     "ScalePlan",
@@ -162,8 +166,10 @@ class ScalePlan:
     dst_w: int
     dst_h: int
     use_opencv: bool = HAVE_OPENCV
+    use_numba: bool = HAVE_NUMBA
     kernel: str = field(init=False)
     scale: Fraction = field(init=False)
+    _fixed: str | None = field(init=False, default=None, repr=False)
     scratch: dict[tuple[object, ...], npt.NDArray[Any]] = field(default_factory=dict, repr=False)
     """Intermediate buffers by (name, shape, dtype); pass one dict to all the plans of a
     compositor so that tiles of the same size reuse the same, cache-warm buffers."""
@@ -171,7 +177,17 @@ class ScalePlan:
     def __post_init__(self) -> None:
         if self.use_opencv and cv2 is None:
             raise ValueError("use_opencv: expected False (OpenCV is not installed), got True")
+        if self.use_numba and not HAVE_NUMBA:
+            raise ValueError("use_numba: expected False (Numba is not installed), got True")
         self.kernel, self.scale = choose_kernel(self.src_w, self.src_h, self.dst_w, self.dst_h)
+        self._fixed = self._fixed_kernel() if self.use_numba else None
+
+    def _fixed_kernel(self) -> str | None:
+        """The compiled fixed-ratio kernel (:mod:`media.kernels`) for this scale, if any."""
+        for name, (p, q) in kernels.KERNEL_RATIOS.items():
+            if self.scale == Fraction(p, q):
+                return name
+        return None
 
     def _buffer(self, tag: str, shape: tuple[int, ...], dtype: Any = np.uint8) -> npt.NDArray[Any]:
         key = (tag, shape, np.dtype(dtype).str)
@@ -185,6 +201,8 @@ class ScalePlan:
         if self.kernel == "copy":
             np.copyto(dst, src)
             return
+        if self._fixed is not None and self._run_fixed(self._fixed, src, dst):
+            return
         if not self.use_opencv:
             resize_numpy(src, dst)
             return
@@ -195,6 +213,31 @@ class ScalePlan:
         else:
             mode = cv2.INTER_AREA if self.kernel in ("area", "area2") else cv2.INTER_LINEAR
             cv2.resize(src, (dst.shape[1], dst.shape[0]), dst=dst, interpolation=mode)
+
+    def _run_fixed(self, name: str, src: U8, dst: U8) -> bool:
+        """Run the compiled kernel ``name`` when the plane fits its period; False otherwise (an
+        RGB24 plane, or a chroma plane whose halved size is not a whole number of periods)."""
+        p, q = kernels.KERNEL_RATIOS[name]
+        (sh, sw), (dh, dw) = src.shape[:2], dst.shape[:2]
+        if src.ndim != 2 or dw % p or dh % p or sw * p != dw * q or sh * p != dh * q:
+            return False
+        if name == "box3":
+            kernels.box3(src, dst, self._buffer("row", (sw,), np.uint16))
+            return True
+        phases = self._buffer("phases", (p, dh, dw // p))
+        if name == "up32":
+            kernels.up32(src, phases, self._buffer("ring", (4, 2, sw // 2), np.uint16))
+        else:
+            getattr(kernels, name)(src, phases, self._buffer("row", (sw,), np.uint16))
+        if self.use_opencv:
+            # cv2.merge interleaves with SIMD, but only into a continuous buffer (row by row and
+            # several times slower into a tile of the output): merge, then copy the rows
+            merged = self._buffer("merged", (dh, dw // p, p))
+            cv2.merge(list(phases), dst=merged)
+            np.copyto(dst, merged.reshape(dh, dw))
+        else:
+            kernels.interleave(phases, dst)
+        return True
 
     def _box(self, src: U8, dst: U8, k: int) -> None:
         """Exact k:1 area average: integer sums of k rows (uint16), transpose, sums of k rows,
