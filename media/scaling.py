@@ -182,6 +182,16 @@ class ScalePlan:
         self.kernel, self.scale = choose_kernel(self.src_w, self.src_h, self.dst_w, self.dst_h)
         self._fixed = self._fixed_kernel() if self.use_numba else None
 
+    @property
+    def prefetch(self) -> bool:
+        """Whether one streaming read of a cold source plane (``cv2.sumElems``) before the kernel
+        pays for itself: yes for shrinking kernels, measured per kernel with ``crcgw media
+        bench``; no for copies and enlargements (they read less than they write) nor for the
+        3/4 kernel, which streams its two rows at a time well enough on its own."""
+        if self.kernel == "copy" or self.dst_w > self.src_w:
+            return False
+        return self._fixed != "area34"
+
     def _fixed_kernel(self) -> str | None:
         """The compiled fixed-ratio kernel (:mod:`media.kernels`) for this scale, if any."""
         for name, (p, q) in kernels.KERNEL_RATIOS.items():
