@@ -6,6 +6,9 @@ compositor; ``apply`` then only runs the kernel, writing straight into the desti
 Kernel choice (``src`` and ``dst``: crop and content sizes of a :class:`~media.layouts.Placement`):
 
 - ``copy``: equal sizes;
+- with Numba, the exact 1/3, 2/3, 3/4 and 3/2 ratios run the compiled kernels of
+  :mod:`media.kernels` on every 2-D plane that is a whole number of their periods (the choices
+  below then apply to RGB24 frames and to planes that do not fit);
 - ``area2``: exact 2:1 area average (OpenCV's SIMD ``INTER_AREA`` fast path);
 - ``box``: exact k:1 area average for k >= 3 (integer sums of k rows, a transpose, sums of k rows
   again, one rounding division, a transpose back into the output slice);
