@@ -85,8 +85,8 @@ def test_up32_known_values() -> None:
 
 
 def test_planes_that_do_not_fit_the_period_fall_back() -> None:
-    # 3/4 on luma 12x8 -> 9x6 fits; its chroma 6x4 -> 4.5x3 cannot exist, but an RGB24 tile or
-    # a chroma plane of 8x4 -> 6x3 (width fits, height 3 fits) goes through the generic kernel
+    # the plan's scale is 3/4 and has a compiled kernel, but an RGB24 tile is not a 2-D plane:
+    # it must go through the OpenCV/numpy kernel and still be right
     plan = ScalePlan(1272, 712, 954, 534)
     assert plan.scale == Fraction(3, 4) and plan._fixed == "area34"
     rgb = np.random.default_rng(1).integers(0, 256, (712, 1272, 3), np.uint8)
