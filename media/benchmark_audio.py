@@ -3,8 +3,9 @@
 - Mixer: 20 ms ticks at 48 kHz, mix-minus and full mix with the limiter, for N = 3, 9, 50, 200;
   ``typical`` = three talkers at speech level and everyone else at a -60 dBFS noise floor,
   ``overload`` = everyone loud, so that the limiter works on every output row. Inputs change
-  every tick (a ring of 50 distinct ticks). Reported: microseconds per tick (best and median
-  round) and times real time (20 ms over the best tick time).
+  every tick (a ring of 50 distinct ticks). Both back ends of :class:`media.mixer.Mixer` run
+  (``numba``, the default, where Numba is installed, and ``numpy``). Reported: microseconds per
+  tick (best and median round) and times real time (20 ms over the best tick time).
 - Resampler: one second of a 1 kHz tone (-6 dBFS, float32) through every 8/16/48 kHz pair:
   ``crcgw`` (one call), ``crcgw-20ms`` (50 streamed 20 ms frames), ``scipy`` (``resample_poly`` on
   the whole second) and ``pyav`` (``av.AudioResampler``, 20 ms ``flt`` frames). Reported: ms per
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from media._numba import HAVE_NUMBA
 from media.mixer import Mixer
 from media.resampler import Resampler, tone_snr_db
 
@@ -56,6 +58,7 @@ RING = 50
 class MixerResult:
     participants: int
     scenario: str
+    backend: str
     best_us: float
     median_us: float
     x_realtime: float
@@ -114,30 +117,37 @@ def run_mixer(
     ticks: int = 100,
 ) -> list[MixerResult]:
     results = []
-    for scenario, talkers, level in (("typical", 3, -24.0), ("overload", 10**6, -12.0)):
-        for n in counts:
-            mixer = Mixer(sample_rate, capacity=n)
-            data = talk_frames(n, mixer.samples, RING, talkers=talkers, talk_dbfs=level, seed=n)
-            for i in range(RING):  # settle the limiter
-                mixer.mix(data[i])
-            times = []
-            limited = 0
-            for _ in range(rounds):
-                t0 = time.perf_counter()
-                for i in range(ticks):
-                    limited = mixer.mix(data[i % RING]).limited
-                times.append((time.perf_counter() - t0) / ticks)
-            best = min(times)
-            results.append(
-                MixerResult(
-                    n,
-                    scenario,
-                    best * 1e6,
-                    statistics.median(times) * 1e6,
-                    0.020 / best,
-                    limited,
-                )
+    backends = ("numba", "numpy") if HAVE_NUMBA else ("numpy",)
+    cases = [
+        (scenario, talkers, level, n, backend)
+        for scenario, talkers, level in (("typical", 3, -24.0), ("overload", 10**6, -12.0))
+        for n in counts
+        for backend in backends
+    ]
+    for scenario, talkers, level, n, backend in cases:
+        mixer = Mixer(sample_rate, capacity=n, use_numba=backend == "numba")
+        data = talk_frames(n, mixer.samples, RING, talkers=talkers, talk_dbfs=level, seed=n)
+        for i in range(RING):  # settle the limiter
+            mixer.mix(data[i])
+        times = []
+        limited = 0
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            for i in range(ticks):
+                limited = mixer.mix(data[i % RING]).limited
+            times.append((time.perf_counter() - t0) / ticks)
+        best = min(times)
+        results.append(
+            MixerResult(
+                n,
+                scenario,
+                backend,
+                best * 1e6,
+                statistics.median(times) * 1e6,
+                0.020 / best,
+                limited,
             )
+        )
     return results
 
 

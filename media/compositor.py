@@ -106,6 +106,9 @@ class Compositor:
         self._shown: tuple[Rect, ...] = ()
         self._tile_state: list[object] = []
         self._fill(self._planes, (0, 0, width, height), self._bg)
+        whole = Rect(0, 0, width, height)
+        single = zero_copy and self.layout.tiles == 1 and self.tile_rects(1) == (whole,)
+        self._whole_tile = whole if single else None  # LAYOUT1 without gutter: maybe no copy
 
     # -- colours and painting ------------------------------------------------------------------
 
@@ -195,6 +198,11 @@ class Compositor:
         ``speaker`` is the index in ``frames`` of the active speaker: its tile gets a border, and
         in LAYOUT6 (when ``speaker_in_large_tile``) it moves to the large tile.
         """
+        if self._whole_tile is not None and speaker is None and type(frames) in (list, tuple):
+            if len(frames) == 1 and frames[0] is not None:
+                whole = self._passthrough(frames[0], self._whole_tile)
+                if whole is not None:
+                    return whole
         if not isinstance(frames, list | tuple):
             raise ValueError(
                 f"frames: expected a list of frames (None = empty), got {type(frames).__name__}"

@@ -39,15 +39,27 @@ def _exact(src: np.ndarray, dst_w: int, dst_h: int) -> np.ndarray:
 
 @pytest.mark.parametrize(("kernel", "src_size", "dst_size"), CASES)
 @pytest.mark.parametrize("use_opencv", [True, False])
+@pytest.mark.parametrize("destination", ["tile", "plane"])
 def test_fixed_kernels_are_exactly_rounded(
-    kernel: str, src_size: tuple[int, int], dst_size: tuple[int, int], use_opencv: bool
+    kernel: str,
+    src_size: tuple[int, int],
+    dst_size: tuple[int, int],
+    use_opencv: bool,
+    destination: str,
 ) -> None:
+    """``tile``: a strided view inside a bigger frame (interleaved through scratch);
+    ``plane``: a whole contiguous plane (interleaved in place)."""
     (sw, sh), (dw, dh) = src_size, dst_size
     rng = np.random.default_rng(sw * 7 + dh)
     frame = rng.integers(0, 256, (sh + 5, sw + 7), np.uint8)
     src = frame[2 : 2 + sh, 3 : 3 + sw]  # a crop: rows are strided like a real source region
-    out = np.full((dh + 4, dw + 6), 77, np.uint8)
-    dst = out[2 : 2 + dh, 3 : 3 + dw]
+    if destination == "tile":
+        out = np.full((dh + 4, dw + 6), 77, np.uint8)
+        dst = out[2 : 2 + dh, 3 : 3 + dw]
+    else:
+        out = np.full((dh * dw + 16,), 77, np.uint8)
+        dst = out[8 : 8 + dh * dw].reshape(dh, dw)
+        assert dst.flags.c_contiguous
     plan = ScalePlan(sw, sh, dw, dh, use_opencv=use_opencv)
     assert plan._fixed == kernel
     plan.apply(src, dst)

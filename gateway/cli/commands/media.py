@@ -133,6 +133,7 @@ def bench_command(
                 (
                     "participants",
                     "scenario",
+                    "back end",
                     "best us/tick",
                     "median us/tick",
                     "x real time",
@@ -142,6 +143,7 @@ def bench_command(
                     (
                         m.participants,
                         m.scenario,
+                        m.backend,
                         f"{m.best_us:.1f}",
                         f"{m.median_us:.1f}",
                         _fmt(m.x_realtime),
