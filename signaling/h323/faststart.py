@@ -44,6 +44,19 @@ def _address(value: Any) -> Address | None:
     return None
 
 
+_NO_DATA = {"dataType": ("nullData", 0), "multiplexParameters": ("none", 0)}
+"""The parameters of a channel's unused direction."""
+
+
+def _rtp_params(data_type: Any, addresses: dict[str, Any]) -> dict[str, Any]:
+    """Channel parameters carrying ``data_type`` over RTP session 1, at ``addresses``
+    (``mediaChannel`` and/or ``mediaControlChannel``)."""
+    return {
+        "dataType": data_type,
+        "multiplexParameters": ("h2250LogicalChannelParameters", {"sessionID": 1, **addresses}),
+    }
+
+
 def _h2250(params: dict[str, Any]) -> dict[str, Any]:
     multiplex = params.get("multiplexParameters", ("none", 0))
     return multiplex[1] if multiplex[0] == "h2250LogicalChannelParameters" else {}
@@ -100,31 +113,14 @@ def fast_start_proposals(
         audio = ("audioData", (codec, frames))
         transmit = {
             "forwardLogicalChannelNumber": len(proposals) + 1,
-            "forwardLogicalChannelParameters": {
-                "dataType": audio,
-                "multiplexParameters": (
-                    "h2250LogicalChannelParameters",
-                    {"sessionID": 1, "mediaControlChannel": rtcp},
-                ),
-            },
+            "forwardLogicalChannelParameters": _rtp_params(audio, {"mediaControlChannel": rtcp}),
         }
         receive = {
             "forwardLogicalChannelNumber": len(proposals) + 2,
-            "forwardLogicalChannelParameters": {
-                "dataType": ("nullData", 0),
-                "multiplexParameters": ("none", 0),
-            },
-            "reverseLogicalChannelParameters": {
-                "dataType": audio,
-                "multiplexParameters": (
-                    "h2250LogicalChannelParameters",
-                    {
-                        "sessionID": 1,
-                        "mediaChannel": _unicast(host, rtp_port),
-                        "mediaControlChannel": rtcp,
-                    },
-                ),
-            },
+            "forwardLogicalChannelParameters": _NO_DATA,
+            "reverseLogicalChannelParameters": _rtp_params(
+                audio, {"mediaChannel": _unicast(host, rtp_port), "mediaControlChannel": rtcp}
+            ),
         }
         proposals.append(per.encode_open_logical_channel(transmit))
         proposals.append(per.encode_open_logical_channel(receive))
@@ -155,31 +151,17 @@ def answer_fast_start(
         rtcp = _unicast(host, rtp_port + 1)
         they_send = {
             "forwardLogicalChannelNumber": offered.number,
-            "forwardLogicalChannelParameters": {
-                "dataType": audio,
-                "multiplexParameters": (
-                    "h2250LogicalChannelParameters",
-                    {
-                        "sessionID": 1,
-                        "mediaChannel": _unicast(host, rtp_port),
-                        "mediaControlChannel": rtcp,
-                    },
-                ),
-            },
+            "forwardLogicalChannelParameters": _rtp_params(
+                audio, {"mediaChannel": _unicast(host, rtp_port), "mediaControlChannel": rtcp}
+            ),
         }
-        reverse: dict[str, Any] = {"sessionID": 1, "mediaControlChannel": rtcp}
+        reverse: dict[str, Any] = {"mediaControlChannel": rtcp}
         if back.rtp is not None:
             reverse["mediaChannel"] = _unicast(*back.rtp)
         we_send = {
             "forwardLogicalChannelNumber": back.number,
-            "forwardLogicalChannelParameters": {
-                "dataType": ("nullData", 0),
-                "multiplexParameters": ("none", 0),
-            },
-            "reverseLogicalChannelParameters": {
-                "dataType": audio,
-                "multiplexParameters": ("h2250LogicalChannelParameters", reverse),
-            },
+            "forwardLogicalChannelParameters": _NO_DATA,
+            "reverseLogicalChannelParameters": _rtp_params(audio, reverse),
         }
         answer = [
             per.encode_open_logical_channel(they_send),

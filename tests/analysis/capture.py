@@ -98,32 +98,7 @@ def capture_baresip_call(
         )
         with TsharkCapture(capture, bpf, probe_port, file_format):
             uri = bob.direct_uri + (";transport=tcp" if transport == "tcp" else "")
-            mark = alice.mark()
-            dialled = time.monotonic()
-            alice.dial(uri)
-            if alice.wait_event("CALL_ESTABLISHED", 10, mark) is None:
-                raise PeerError(f"call not established: {alice.log_tail()}")
-            established = time.monotonic()
-            bob_mark = bob.mark()
-            time.sleep(1.0)
-            alice.send_dtmf(digits)
-            received = bob.wait_dtmf(digits, 5.0, bob_mark) if digits else ""
-            time.sleep(max(0.0, talk_s - (time.monotonic() - established)))
-            hangup = time.monotonic()
-            alice.hangup()
-            bob.wait_event("CALL_CLOSED", 5, bob_mark)
-        return CallFacts(
-            capture=capture,
-            transport=transport,
-            caller_sip_port=alice.sip_port,
-            callee_sip_port=bob.sip_port,
-            established_s=established - dialled,
-            talk_s=hangup - established,
-            digits_sent=digits,
-            digits_received=received,
-            caller_rtp=(alice.rtp_low, alice.rtp_high),
-            callee_rtp=(bob.rtp_low, bob.rtp_high),
-        )
+            return _call(alice, bob, uri, capture, transport, talk_s, digits, dtmf_after_s=1.0)
 
 
 def capture_proxied_call(capture: Path, talk_s: float = 2.0, digits: str = "5") -> CallFacts:
@@ -144,29 +119,44 @@ def capture_proxied_call(capture: Path, talk_s: float = 2.0, digits: str = "5") 
         with TsharkCapture(capture, bpf, probe_port), alice, bob:
             if not (alice.wait_registered() and bob.wait_registered()):
                 raise PeerError(f"registration failed: {alice.log_tail()}")
-            mark = alice.mark()
-            dialled = time.monotonic()
-            alice.dial(bob.aor)
-            if alice.wait_event("CALL_ESTABLISHED", 10, mark) is None:
-                raise PeerError(f"call not established: {alice.log_tail()}")
-            established = time.monotonic()
-            bob_mark = bob.mark()
-            time.sleep(0.5)
-            alice.send_dtmf(digits)
-            received = bob.wait_dtmf(digits, 5.0, bob_mark) if digits else ""
-            time.sleep(max(0.0, talk_s - (time.monotonic() - established)))
-            hangup = time.monotonic()
-            alice.hangup()
-            bob.wait_event("CALL_CLOSED", 5, bob_mark)
-        return CallFacts(
-            capture=capture,
-            transport="udp",
-            caller_sip_port=alice.sip_port,
-            callee_sip_port=bob.sip_port,
-            established_s=established - dialled,
-            talk_s=hangup - established,
-            digits_sent=digits,
-            digits_received=received,
-            caller_rtp=(alice.rtp_low, alice.rtp_high),
-            callee_rtp=(bob.rtp_low, bob.rtp_high),
-        )
+            return _call(alice, bob, bob.aor, capture, "udp", talk_s, digits, dtmf_after_s=0.5)
+
+
+def _call(
+    alice: Baresip,
+    bob: Baresip,
+    uri: str,
+    capture: Path,
+    transport: str,
+    talk_s: float,
+    digits: str,
+    dtmf_after_s: float,
+) -> CallFacts:
+    """Alice dials ``uri``; ``dtmf_after_s`` after the answer she sends ``digits`` (Bob waits for
+    them), and she hangs up ``talk_s`` after the answer. Returns what happened."""
+    mark = alice.mark()
+    dialled = time.monotonic()
+    alice.dial(uri)
+    if alice.wait_event("CALL_ESTABLISHED", 10, mark) is None:
+        raise PeerError(f"call not established: {alice.log_tail()}")
+    established = time.monotonic()
+    bob_mark = bob.mark()
+    time.sleep(dtmf_after_s)
+    alice.send_dtmf(digits)
+    received = bob.wait_dtmf(digits, 5.0, bob_mark) if digits else ""
+    time.sleep(max(0.0, talk_s - (time.monotonic() - established)))
+    hangup = time.monotonic()
+    alice.hangup()
+    bob.wait_event("CALL_CLOSED", 5, bob_mark)
+    return CallFacts(
+        capture=capture,
+        transport=transport,
+        caller_sip_port=alice.sip_port,
+        callee_sip_port=bob.sip_port,
+        established_s=established - dialled,
+        talk_s=hangup - established,
+        digits_sent=digits,
+        digits_received=received,
+        caller_rtp=(alice.rtp_low, alice.rtp_high),
+        callee_rtp=(bob.rtp_low, bob.rtp_high),
+    )
