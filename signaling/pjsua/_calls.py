@@ -13,7 +13,7 @@ import pjsua2 as pj
 from signaling.pjsua._objects import PjAccount, PjCall
 from signaling.pjsua._timers import Timer, TimerHeap
 from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig
-from signaling.sip.dtmf import DtmfSend, check_digits
+from signaling.sip.dtmf import DIGIT_DURATION_MS, DtmfSend, check_digits
 from signaling.sip.errors import SipConfigError
 from signaling.sip.events import (
     CallStateChanged,
@@ -31,7 +31,6 @@ __all__ = ["CallCore"]
 logger = logging.getLogger("signaling.pjsua")
 
 _KEEP_FINISHED = 1000
-_DTMF_DURATION_MS = 160
 _METHODS = {
     DtmfMethod.RFC4733: pj.PJSUA_DTMF_METHOD_RFC2833,
     DtmfMethod.SIP_INFO: pj.PJSUA_DTMF_METHOD_SIP_INFO,
@@ -128,7 +127,7 @@ class CallCore:
         prm = pj.CallSendDtmfParam()
         prm.method = _METHODS[method]
         prm.digits = check_digits(digits)
-        prm.duration = _DTMF_DURATION_MS
+        prm.duration = DIGIT_DURATION_MS
         call.sendDtmf(prm)
 
     def call_stats(self, key: str) -> CallStats:

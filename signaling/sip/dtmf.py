@@ -11,9 +11,22 @@ from dataclasses import dataclass
 from signaling.dialstring.ivr import IvrStep
 from signaling.sip.errors import SipConfigError
 
-__all__ = ["DTMF_DIGITS", "DtmfSend", "check_digits", "dtmf_plan"]
+__all__ = [
+    "DIGIT_DURATION_MS",
+    "DTMF_DIGITS",
+    "DtmfSend",
+    "check_digits",
+    "dtmf_plan",
+    "plan_done_s",
+]
 
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
+
+#: Tone length of one RFC 4733 digit as the engine sends it.
+DIGIT_DURATION_MS = 160
+#: Line time of one RFC 4733 digit: the tone, then the end event sent three times one packet
+#: time (20 ms) apart, rounded up with room for a late timer on a busy machine.
+_DIGIT_SLOT_S = (DIGIT_DURATION_MS + 3 * 20 + 40) / 1000
 
 
 def check_digits(digits: str) -> str:
@@ -52,3 +65,15 @@ def dtmf_plan(
     for step in ivr:
         plan.append(DtmfSend(step.at_s, check_digits(step.digits), step.field != "meeting_id"))
     return tuple(sorted(plan, key=lambda s: s.at_s))
+
+
+def plan_done_s(plan: Sequence[DtmfSend], slot_s: float = _DIGIT_SLOT_S) -> float:
+    """Seconds after answer by which every digit of ``plan`` has gone out (0 for no plan).
+
+    Each step starts at its offset or when the digits before it are done, whichever is later;
+    every digit takes ``slot_s``. A caller that hangs up earlier cuts the last digits off.
+    """
+    done = 0.0
+    for step in sorted(plan, key=lambda s: s.at_s):
+        done = max(done, step.at_s) + len(step.digits) * slot_s
+    return done

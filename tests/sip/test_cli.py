@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from gateway.cli import build_app
 from gateway.cli.output import CliError
+from signaling.sip.dtmf import DIGIT_DURATION_MS
 from tests.harness import Baresip, Kamailio
 
 pytestmark = pytest.mark.sip
@@ -178,6 +179,10 @@ def test_dial_through_the_registrar_with_dtmf(kamailio: Kamailio, bob: Baresip) 
     phases = [e["event"] for e in result["events"]]
     assert phases[0] == "calling" and "connected" in phases and phases[-1] == "disconnected"
     assert result["stats"]["invite_to_200_ms"] > 0 and result["stats"]["rx_packets"] > 0
+    # the digits start 1 s after answer: 1.5 s would cut "#" off, so the call stays longer
+    at = {e["event"]: e["t_ms"] for e in result["events"]}
+    # each digit: its tone and three end packets 20 ms apart
+    assert at["disconnected"] - at["connected"] >= 1000 + 3 * (DIGIT_DURATION_MS + 60)
     assert bob.wait_dtmf("47#", 5, since) == "47#"
 
 

@@ -27,7 +27,7 @@ from signaling.sip.config import (
     TlsSettings,
     endpoint_from_sip_phone,
 )
-from signaling.sip.dtmf import check_digits, dtmf_plan
+from signaling.sip.dtmf import DtmfSend, check_digits, dtmf_plan, plan_done_s
 from signaling.sip.errors import SipConfigError
 from signaling.sip.eventlog import EventLog
 from signaling.sip.expiry import expires_from_zoom_minutes, zoom_minutes_from_expires
@@ -240,6 +240,10 @@ def test_dtmf_plan_from_digits_and_ivr() -> None:
         (0.75, "876543#", True),
     ]
     assert "4321" not in repr(plan)
+    # a step waits for the digits before it: 0.1 + 1 digit, 0.5 + 5, then 7 more back to back
+    assert plan_done_s(plan, slot_s=0.2) == pytest.approx(0.5 + 12 * 0.2)
+    assert plan_done_s((DtmfSend(1.0, "47#"),), slot_s=0.25) == pytest.approx(1.75)
+    assert plan_done_s(()) == 0.0
     assert check_digits(" 12ab*# ") == "12AB*#"
     with pytest.raises(SipConfigError, match="'x'"):
         check_digits("12x")
