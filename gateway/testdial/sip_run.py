@@ -30,6 +30,7 @@ from signaling.dialstring.ivr import IvrStep
 from signaling.h323.dial import masked_user_part
 from signaling.pjsua import SipEngine
 from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig, TlsSettings
+from signaling.sip.dtmf import dtmf_plan, hold_s
 from signaling.sip.errors import SipError
 from signaling.sip.events import CallStateChanged, CallStats, EngineEvent
 from signaling.sip.types import CallPhase, DtmfMethod, Transport
@@ -365,6 +366,10 @@ async def _ivr(
     assert first_sent is not None
     entries = ", ".join(step.field for step in plan.ivr)
     if observer is None:
+        # pjsua queues the digits: wait until the last one is out (and had time to arrive), so
+        # that "sent" is true and neither the in-call checks nor the BYE come before it
+        out_at = connected_at + hold_s(0.0, dtmf_plan(ivr=plan.ivr))
+        await asyncio.sleep(max(0.0, out_at - time.monotonic()))
         board.set("dtmf", "sent", detail=f"sent {entries} (RFC 4733); no acknowledgement visible")
         return
     board.say("waiting for the meeting to accept the digits")

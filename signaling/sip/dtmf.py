@@ -17,6 +17,7 @@ __all__ = [
     "DtmfSend",
     "check_digits",
     "dtmf_plan",
+    "hold_s",
     "plan_done_s",
 ]
 
@@ -27,6 +28,8 @@ DIGIT_DURATION_MS = 160
 #: Line time of one RFC 4733 digit: the tone, then the end event sent three times one packet
 #: time (20 ms) apart, rounded up with room for a late timer on a busy machine.
 _DIGIT_SLOT_S = (DIGIT_DURATION_MS + 3 * 20 + 40) / 1000
+#: After the last digit, time for it to reach the far end before the BYE.
+SETTLE_S = 0.3
 
 
 def check_digits(digits: str) -> str:
@@ -77,3 +80,9 @@ def plan_done_s(plan: Sequence[DtmfSend], slot_s: float = _DIGIT_SLOT_S) -> floa
     for step in sorted(plan, key=lambda s: s.at_s):
         done = max(done, step.at_s) + len(step.digits) * slot_s
     return done
+
+
+def hold_s(duration_s: float, plan: Sequence[DtmfSend]) -> float:
+    """How long to stay connected after answer: ``duration_s``, or longer when the digits of
+    ``plan`` would still be going out (plus :data:`SETTLE_S` for the last one to arrive)."""
+    return max(duration_s, plan_done_s(plan) + SETTLE_S) if plan else duration_s

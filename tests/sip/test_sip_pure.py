@@ -27,7 +27,7 @@ from signaling.sip.config import (
     TlsSettings,
     endpoint_from_sip_phone,
 )
-from signaling.sip.dtmf import DtmfSend, check_digits, dtmf_plan, plan_done_s
+from signaling.sip.dtmf import SETTLE_S, DtmfSend, check_digits, dtmf_plan, hold_s, plan_done_s
 from signaling.sip.errors import SipConfigError
 from signaling.sip.eventlog import EventLog
 from signaling.sip.expiry import expires_from_zoom_minutes, zoom_minutes_from_expires
@@ -244,6 +244,10 @@ def test_dtmf_plan_from_digits_and_ivr() -> None:
     assert plan_done_s(plan, slot_s=0.2) == pytest.approx(0.5 + 12 * 0.2)
     assert plan_done_s((DtmfSend(1.0, "47#"),), slot_s=0.25) == pytest.approx(1.75)
     assert plan_done_s(()) == 0.0
+    # the call stays up for the duration, or until the digits are out and had time to arrive
+    assert hold_s(10.0, plan) == 10.0
+    assert hold_s(1.0, plan) == pytest.approx(plan_done_s(plan) + SETTLE_S)
+    assert hold_s(1.0, ()) == 1.0
     assert check_digits(" 12ab*# ") == "12AB*#"
     with pytest.raises(SipConfigError, match="'x'"):
         check_digits("12x")

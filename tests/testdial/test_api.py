@@ -77,8 +77,9 @@ def _joined(api: Api) -> int:
 
 def test_ivr_without_a_visible_prompt_sends_on_the_usual_timing(api: Api) -> None:
     joined = _joined(api)
+    # the digits take about 3 s: the call stays up until they are out, not just for --duration
     run = run_crcgw(["test-dial", MEETING, "--host", api.standin.address, "--ivr",
-                     "--ivr-first", "0.5", "--ivr-gap", "0.5", "--duration", "3s", "--json"],
+                     "--ivr-first", "0.5", "--ivr-gap", "0.5", "--duration", "1s", "--json"],
                     api.env)
     assert run.code == 0, run.stderr + run.stdout
     assert meeting_passcode(MEETING) not in run.stdout

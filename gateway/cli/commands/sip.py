@@ -23,7 +23,7 @@ from signaling.dialstring.ivr import DEFAULT_FIRST_DELAY_S, DEFAULT_GAP_S, IvrSt
 from signaling.pjsua import SipEngine
 from signaling.sip.address import HostPort, is_sip_uri, parse_host_port
 from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig, TlsSettings
-from signaling.sip.dtmf import check_digits, dtmf_plan, plan_done_s
+from signaling.sip.dtmf import check_digits, dtmf_plan, hold_s
 from signaling.sip.errors import SipError
 from signaling.sip.events import CallStateChanged, CallStats, DtmfReceived, RegistrationStatus
 from signaling.sip.types import CallPhase, DtmfMethod, RegState, Transport
@@ -49,9 +49,6 @@ Insecure = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for an answer.")]
-
-#: After the last planned digit, time for it to reach the far end before the BYE.
-_DTMF_SETTLE_S = 0.3
 
 
 def _password(env: str | None) -> str:
@@ -230,12 +227,6 @@ def _event_row(event: CallStateChanged, started: float) -> dict[str, Any]:
     }
 
 
-def _hold_s(options: CallOptions, steps: tuple[IvrStep, ...], duration: float) -> float:
-    """``duration``, or longer when the planned DTMF would still be going out at hang-up."""
-    plan = dtmf_plan(options.dtmf, steps, options.dtmf_delay_s)
-    return max(duration, plan_done_s(plan) + _DTMF_SETTLE_S) if plan else duration
-
-
 async def _dial(
     config: EngineConfig,
     endpoint: EndpointConfig | None,
@@ -274,7 +265,7 @@ async def _dial(
         end = await engine.wait_call(call, timeout=options.timeout_s + 5)
         connected = end.phase is CallPhase.CONNECTED
         if connected:
-            hold = _hold_s(options, steps, duration)
+            hold = hold_s(duration, dtmf_plan(options.dtmf, steps, options.dtmf_delay_s))
             try:
                 await engine.wait_call(call, {CallPhase.DISCONNECTED}, hold)
             except TimeoutError:
