@@ -300,14 +300,18 @@ class StoreConfig(_Section):
 
 
 class HttpConfig(_Section):
-    """The control API. Every change needs ``Authorization: Bearer`` with the token."""
+    """The control API. Every change needs ``Authorization: Bearer`` with the token; the
+    status page (``/status``) also accepts the read-only ``read_token`` for viewing."""
 
-    _secrets: ClassVar[tuple[str, ...]] = ("token",)
+    _secrets: ClassVar[tuple[str, ...]] = ("token", "read_token")
 
     bind: str = "127.0.0.1:8080"
     token: Any = _literal_secret("token")
     token_env: EnvName | None = None
     token_file: Path | None = None
+    read_token: Any = _literal_secret("read_token")
+    read_token_env: EnvName | None = None
+    read_token_file: Path | None = None
 
     @field_validator("bind")
     @classmethod

@@ -46,6 +46,7 @@ from gateway.redirect import RedirectService, RedirectSettings
 from gateway.standin.process import StandinProcess
 from gateway.store import Cdr, PoolState, open_store
 from gateway.usage import metrics_usage, seed_usage
+from gateway.web import StatusPage
 from signaling.dialstring import DialStringError, DialTarget
 from signaling.pjsua import SipEngine, SipEnginePool
 from signaling.sip.config import EndpointConfig, EngineConfig, TlsSettings
@@ -167,6 +168,10 @@ class Gateway:
         self.listening = await self.redirect.start(self.sip_listen)
         host, port = parse_host_port(self.http_bind, 8080)
         app = create_app(self, token=config.http_token(self.environ), metrics=self.metrics)
+        status = StatusPage(self, token=config.http_token(self.environ),
+                            read_token=config.http.secret("read_token", self.environ))
+        status.mount(app)
+        self._background.append(asyncio.create_task(status.run(self._stop), name="status"))
         self.http = HttpServer(app, host, 8080 if port is None else port)
         self.http_address = await self.http.start()
         log.info("gateway up: SIP %s, HTTP %s", ", ".join(self.listening), self.http_address)
