@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-__all__ = ["PoolHistory", "PoolSample", "chart_svg", "gauge_svg"]
+__all__ = ["PoolHistory", "PoolSample", "chart_svg", "gauge_svg", "span_text"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,15 @@ class PoolHistory:
             self.samples.popleft()
         return sample
 
+    def shown_span(self, now: float) -> float:
+        """The span worth drawing: the smallest of 15 min, 1 h, 3 h and the whole span that
+        covers every sample (a gateway up for minutes shows minutes, not hours of nothing)."""
+        age = now - self.samples[0].at if self.samples else 0.0
+        for span in (900.0, 3600.0, 3 * 3600.0):
+            if age <= span < self.span_s:
+                return span
+        return self.span_s
+
     def window(self, now: float, span_s: float | None = None) -> list[PoolSample]:
         """Samples of the last ``span_s`` seconds (default: the whole span) before ``now``."""
         start = now - (self.span_s if span_s is None else span_s)
@@ -104,6 +113,13 @@ def gauge_svg(leased: int, used_elsewhere: int, size: int | None) -> str:
     return "".join(parts)
 
 
+def span_text(span_s: float) -> str:
+    """``Last 15 minutes``, ``Last hour``, ``Last 3 hours``..."""
+    if span_s < 3600:
+        return f"Last {span_s / 60:g} minutes"
+    return "Last hour" if span_s == 3600 else f"Last {span_s / 3600:g} hours"
+
+
 def _clock(at: float) -> str:
     seconds = int(at) % 86400
     return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}"
@@ -118,8 +134,7 @@ def chart_svg(samples: Sequence[PoolSample], now: float, span_s: float) -> str:
     shown = [s for s in samples if now - span_s <= s.at <= now]
     peak = max([1] + [max(s.size or 0, s.leased + s.used_elsewhere + s.free) for s in shown])
     refused = sum(s.refusals for s in shown)
-    hours = span_s / 3600
-    summary = (f"CRC pool over the last {hours:g} hours: {len(shown)} samples, "
+    summary = (f"CRC pool, {span_text(span_s).lower()}: {len(shown)} samples, "
                f"at most {max([0] + [s.leased for s in shown])} leased, "
                f"{refused} calls refused for want of a port")
 
@@ -138,7 +153,8 @@ def chart_svg(samples: Sequence[PoolSample], now: float, span_s: float) -> str:
     for tick in sorted({0, peak // 2, peak}):
         parts.append(f'<text class="c-axis" x="{left - 4}" y="{y(tick) + 4:.1f}" '
                      f'text-anchor="end">{tick}</text>')
-    step = 3600.0 if span_s > 3 * 3600 else 1800.0 if span_s > 3600 else 600.0
+    step = (3600.0 if span_s > 3 * 3600 else 1800.0 if span_s > 3600
+            else 600.0 if span_s > 900 else 300.0)
     tick_at = math.ceil((now - span_s) / step) * step
     while tick_at <= now:
         parts.append(f'<line class="c-grid" x1="{x(tick_at):.1f}" y1="{top}" '

@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from gateway.http_api import ControlError
 from gateway.web.auth import COOKIE, Session, Sessions
-from gateway.web.history import chart_svg, gauge_svg
+from gateway.web.history import chart_svg, gauge_svg, span_text
 from gateway.web.snapshot import OUTCOMES, Observer, StatusSource, collect
 
 __all__ = ["StatusPage"]
@@ -46,7 +46,7 @@ _HEADERS = {
         "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
 }
@@ -208,8 +208,9 @@ class StatusPage:
         room, outcome = self._filters(request)
         data = await collect(self.source, self.observer, room=room, outcome=outcome)
         history = self.observer.history
-        data["chart"] = chart_svg(history.window(data["now"]), data["now"], history.span_s)
-        data["span_hours"] = history.span_s / 3600
+        span = history.shown_span(data["now"])
+        data["chart"] = chart_svg(history.window(data["now"], span), data["now"], span)
+        data["span_text"] = span_text(span)
         data["filter_room"], data["filter_outcome"] = room, outcome
         return data
 

@@ -1,10 +1,12 @@
 """Live media quality of a call from its RTP receive statistics: loss, jitter and an estimated
 MOS (ITU-T G.107 E-model, simplified).
 
-The estimate assumes G.711 with packet-loss concealment (Ie = 0, Bpl = 25.1, random loss) and
-a one-way delay of 40 ms plus twice the jitter (a jitter buffer sized for it); the gateway
-cannot see the true mouth-to-ear delay. It is an indication for an operator, not a measurement
-of what listeners hear. Calls whose codec is not G.711 get no MOS.
+The estimate assumes a codec with packet-loss concealment and no coding impairment (Ie = 0,
+Bpl = 25.1, random loss: G.711 with PLC) and a one-way delay of 40 ms plus twice the jitter (a
+jitter buffer sized for it); the gateway cannot see the true mouth-to-ear delay. G.722 calls
+are scored on the same narrowband scale (their extra bandwidth is not credited). It is an
+indication for an operator, not a measurement of what listeners hear. Calls with other codecs
+get no MOS.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from signaling.sip.events import CallStats
 
 __all__ = ["MediaQuality", "estimate_mos", "media_quality"]
 
-_G711 = ("pcmu", "pcma", "g711")
+_SCORED = ("pcmu", "pcma", "g711", "g722")
 
 
 def estimate_mos(loss_fraction: float, jitter_ms: float, *, base_delay_ms: float = 40.0) -> float:
@@ -60,7 +62,7 @@ def media_quality(stats: CallStats | None) -> MediaQuality | None:
     jitter = stats.rx_jitter_ms
     codec = stats.codec
     mos = None
-    if loss is not None and jitter is not None and codec and codec.lower().startswith(_G711):
+    if loss is not None and jitter is not None and codec and codec.lower().startswith(_SCORED):
         mos = round(estimate_mos(loss, jitter), 2)
     return MediaQuality(
         codec, stats.rx_packets, None if loss is None else round(100 * loss, 2),
