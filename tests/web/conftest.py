@@ -60,7 +60,7 @@ class Served:
         raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     if not kamailio_available():
         pytest.skip("kamailio is not installed")
