@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from gateway.http_api import CallInfo, ControlError
+from gateway.metrics import GatewayMetrics
 from gateway.ports import PortPool
 from signaling.dialstring import DialTarget, IvrStep, ivr_steps
 from signaling.sip.config import CallOptions
@@ -100,8 +101,10 @@ class CallTracker:
         ivr_first_delay_s: float = 2.0,
         ivr_gap_s: float = 1.5,
         clock: Callable[[], float] = time.time,
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self.engine = engine
+        self.metrics = metrics
         self.pool = pool
         self.call_timeout_s = call_timeout_s
         self.ivr_first_delay_s = ivr_first_delay_s
@@ -203,6 +206,8 @@ class CallTracker:
             )
         finally:
             await self.pool.release(call.info.call_id)
+            if self.metrics is not None:
+                self.metrics.call_outcomes.labels(outcome_of(code, connected)).inc()
         log.info("call %s from %s ended: %s %s", call.info.call_id, call.info.room, code, reason)
 
     async def hangup(self, call_id: str) -> CallInfo:

@@ -149,6 +149,7 @@ class Gateway:
         self.tracker = CallTracker(
             self._engine(), self.pool, call_timeout_s=self.call_timeout_s,
             ivr_first_delay_s=self.ivr_first_delay_s, ivr_gap_s=self.ivr_gap_s,
+            metrics=self.metrics,
         )
         pool_size = config.ports.pool_size
         try:  # know the pool's size before accepting calls; the loop keeps it in sync after

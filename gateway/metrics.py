@@ -51,6 +51,10 @@ class GatewayMetrics:
             "crcgw_registrations", "Rooms by registration state", ["state"], registry=r
         )
         self.calls = Gauge("crcgw_calls", "Calls by state", ["state"], registry=r)
+        self.call_outcomes = Counter(
+            "crcgw_call_outcomes", "Calls placed by the gateway that ended, by CDR outcome",
+            ["outcome"], registry=r,
+        )
         self.redirects = Counter(
             "crcgw_redirects", "Dial-string redirect answers, by SIP status", ["status"],
             registry=r,

@@ -12,8 +12,10 @@ cd "$ROOT"
 PYTHON="${CRCGW_PYTHON:-python3}"
 
 # Debian packages: the SIP registrar and answering UA used by the tests and the demo peers, packet
-# capture, PostgreSQL for the shared-pool tests, iproute2 for netns/netem tests, openssl for test certs.
-DEBS=(kamailio kamailio-tls-modules baresip-core tshark postgresql iproute2 openssl ca-certificates)
+# capture, PostgreSQL for the shared-pool tests, iproute2 for netns/netem tests, openssl for test certs,
+# Chromium and its WebDriver for the status page's browser tests, prometheus for promtool.
+DEBS=(kamailio kamailio-tls-modules baresip-core tshark postgresql iproute2 openssl ca-certificates
+      chromium chromium-driver prometheus)
 
 missing=()
 for pkg in "${DEBS[@]}"; do
@@ -37,6 +39,10 @@ if ((${#missing[@]})) && [[ "${CRCGW_SKIP_APT:-0}" != 1 ]]; then
   # The kamailio package enables a system service on port 5060; crcgw starts its own instances.
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet kamailio 2>/dev/null; then
     $SUDO systemctl disable --now kamailio >/dev/null 2>&1 || true
+  fi
+  # Likewise the prometheus package's server (only its promtool is used).
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
   fi
 fi
 

@@ -163,14 +163,14 @@ def chart_svg(samples: Sequence[PoolSample], now: float, span_s: float) -> str:
                      f'text-anchor="middle">{_clock(tick_at)}</text>')
         tick_at += step
     if shown:
-        layers = (("c-leased", lambda s: 0, lambda s: s.leased),
-                  ("c-elsewhere", lambda s: s.leased, lambda s: s.leased + s.used_elsewhere),
-                  ("c-free", lambda s: s.leased + s.used_elsewhere,
-                   lambda s: s.leased + s.used_elsewhere + s.free))
         points = shown if len(shown) > 1 else [shown[0], PoolSample(now, *_tail(shown[0]))]
-        for css, low, high in layers:
-            upper = " ".join(f"{x(s.at):.1f},{y(high(s)):.1f}" for s in points)
-            lower = " ".join(f"{x(s.at):.1f},{y(low(s)):.1f}" for s in reversed(points))
+        bounds = [(0, s.leased, s.leased + s.used_elsewhere,
+                   s.leased + s.used_elsewhere + s.free) for s in points]
+        for layer, css in enumerate(("c-leased", "c-elsewhere", "c-free")):
+            upper = " ".join(f"{x(s.at):.1f},{y(b[layer + 1]):.1f}"
+                             for s, b in zip(points, bounds, strict=True))
+            lower = " ".join(f"{x(s.at):.1f},{y(b[layer]):.1f}"
+                             for s, b in zip(reversed(points), reversed(bounds), strict=True))
             parts.append(f'<polygon class="{css}" points="{upper} {lower}"/>')
         for s in shown:
             if s.refusals:
