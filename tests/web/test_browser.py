@@ -94,10 +94,10 @@ def test_page_loads_and_shows_the_registered_room(browser: Any, served: Served) 
     # the session cookie is out of the page's reach, the token is nowhere in the page
     assert "crcgw_session" not in browser.execute_script("return document.cookie")
     assert TOKEN not in browser.page_source
-    paint = browser.execute_script(
+    paint = until(browser, lambda d: d.execute_script(
         "const p = performance.getEntriesByName('first-contentful-paint');"
-        "return p.length ? p[0].startTime : null;")
-    assert paint is not None and paint > 0
+        "return p.length ? p[0].startTime : null;"), "the first contentful paint")
+    assert paint > 0  # its budget is checked in bench/test_bench_status_page.py
 
 
 def test_a_call_shows_live_then_as_a_record_without_reload(browser: Any, served: Served) -> None:
