@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -198,3 +198,19 @@ def test_readable_on_a_phone_and_labelled(browser: Any, served: Served) -> None:
         assert browser.switch_to.active_element.get_attribute("class") == "skip"
     finally:
         browser.set_window_size(1280, 1000)
+
+
+def test_refresh_keeps_keyboard_focus(browser: Any, served: Served) -> None:
+    log_in(browser, served, TOKEN)
+    link = browser.find_element(By.ID, f"register-{ROOM}")
+    browser.execute_script("arguments[0].focus();", link)
+    before = browser.execute_script("return document.body.getAttribute('data-refreshed')")
+    until(browser, lambda d: d.execute_script(
+        "return document.body.getAttribute('data-refreshed')") not in (None, before),
+        "a refresh of the regions")
+    with pytest.raises(StaleElementReferenceException):  # the row was replaced...
+        link.get_attribute("id")
+    # ...and the focus moved to its replacement
+    assert browser.switch_to.active_element.get_attribute("id") == f"register-{ROOM}"
+    browser.switch_to.active_element.send_keys("\n")  # Enter follows the link
+    until(browser, present("confirm-button"), "the confirmation from the keyboard")

@@ -124,3 +124,24 @@ def test_sessions_roles_expiry_and_throttle() -> None:
     assert sessions.get(ids[0][0] if ids[0] else None) is None  # oldest evicted
     assert sessions.get(ids[-1][0] if ids[-1] else None) is not None
     assert Sessions(None, None).open and not Sessions(None, None).is_change_token("")
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_text_colours_meet_wcag_aa_contrast() -> None:
+    from pathlib import Path
+
+    import gateway.web
+
+    css = (Path(gateway.web.__file__).parent / "static" / "status.css").read_text()
+    colours = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-f]{6})", css))
+    pairs = [("ink", "paper"), ("muted", "paper"), ("muted", "back"), ("ok", "ok-bg"),
+             ("warn", "warn-bg"), ("bad", "bad-bg"), ("bad", "paper")]
+    for text, ground in pairs:
+        light, dark = sorted((_luminance(colours[text]), _luminance(colours[ground])),
+                             reverse=True)
+        assert (light + 0.05) / (dark + 0.05) >= 4.5, (text, ground)
