@@ -200,7 +200,9 @@ async def collect(source: StatusSource, observer: Observer, *, room: str | None 
     registry = source.metrics.registry
     out["refusals"] = int(registry.get_sample_value("crcgw_port_refusals_total") or 0)
     wanted = cdr_rows if outcome is None else 500
-    cdrs = await _guard(out, "cdrs", source.cdrs(wanted, room)) or []
+    cdrs: Sequence[Cdr] = []
+    if cdr_rows > 0:
+        cdrs = await _guard(out, "cdrs", source.cdrs(wanted, room)) or []
     picked = [c for c in cdrs if outcome is None or c.outcome == outcome][:cdr_rows]
     out["cdrs"] = [
         {"id": c.call_id, "room": c.room, "meeting": meeting_of(c.target), "target": c.target,

@@ -3,6 +3,7 @@ change, what a forged or stale request gets, what the page never shows, and the 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -17,6 +18,7 @@ import httpx
 
 from api_client.emulator import meeting_passcode
 from gateway.peers.process import free_port
+from tests.gateway.sipclient import UdpClient, ack_for, address, invite
 from tests.web.conftest import MEETING, READ_TOKEN, ROOM, TOKEN, Served
 
 
@@ -109,6 +111,31 @@ def test_reregister_a_room_and_unknown_targets(served: Served) -> None:
         assert admin.get("/status/").status_code == 303  # the session is gone
 
 
+def test_recent_redirects_show_without_the_passcode(served: Served) -> None:
+    listen = httpx.get(f"{served.base}/readyz", timeout=20).json()["sip_listen"]
+    server = address(next(a for a in listen if a.startswith("udp://")))
+
+    async def dial() -> int:
+        client = UdpClient()
+        try:
+            request = invite("87654321012*7777", client.port)
+            await client.send(request, server)
+            replies = await client.replies(final_within=20.0)
+            final = replies[-1]
+            await client.send(ack_for(request, final.raw), server)
+            return final.status
+        finally:
+            client.close()
+
+    status = asyncio.run(dial())
+    assert status == 302
+    with session(served, READ_TOKEN) as reader:
+        text = reader.get("/status/fragment").text
+    region = text[text.index('id="region-redirects"'):]
+    assert "87654321012@zoomcrc.com" in region and ">302<" in region
+    assert "7777" not in text
+
+
 def test_record_filters(served: Served) -> None:
     call_id = served.start_call()
     hung = httpx.delete(f"{served.base}/calls/{call_id}", timeout=20,
@@ -183,3 +210,20 @@ def test_guessing_tokens_is_throttled(tmp_path: Path) -> None:
                  for n in range(12)]
         assert codes[:3] == [401] * 3 and codes[-1] == 429
         assert guesser.post("/status/login", data={"token": token}).status_code == 429
+
+
+def test_hostile_input_gets_a_clear_answer_never_a_500(served: Served) -> None:
+    with session(served, TOKEN) as admin:
+        shown = admin.get("/status/confirm",
+                          params={"action": "hangup", "id": "<script>alert(1)</script>"})
+        assert shown.status_code == 200
+        assert "<script>alert" not in shown.text and "&lt;script&gt;" in shown.text
+        url = "/status/calls/gw-x/hangup"
+        bodies = [b"\xff\xfe\x00garbage", b"csrf=" + b"a" * 20000,
+                  b"&".join(b"f%d=1" % n for n in range(50))]
+        for body in bodies:
+            answer = admin.post(url, content=body,
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert answer.status_code == 403, (body[:20], answer.status_code)
+        weird = admin.get("/status/", params={"room": "'\"><b>x", "outcome": "\x00"})
+        assert weird.status_code == 200 and "<b>x" not in weird.text
