@@ -200,7 +200,7 @@ def test_readable_on_a_phone_and_labelled(browser: Any, served: Served) -> None:
         browser.set_window_size(1280, 1000)
 
 
-def test_refresh_keeps_keyboard_focus(browser: Any, served: Served) -> None:
+def test_refresh_keeps_keyboard_focus_and_a_room_registers_again(browser: Any, served: Served) -> None:
     log_in(browser, served, TOKEN)
     link = browser.find_element(By.ID, f"register-{ROOM}")
     browser.execute_script("arguments[0].focus();", link)
@@ -214,3 +214,8 @@ def test_refresh_keeps_keyboard_focus(browser: Any, served: Served) -> None:
     assert browser.switch_to.active_element.get_attribute("id") == f"register-{ROOM}"
     browser.switch_to.active_element.send_keys("\n")  # Enter follows the link
     until(browser, present("confirm-button"), "the confirmation from the keyboard")
+    browser.find_element(By.ID, "confirm-button").send_keys("\n")
+    until(browser, present("live"), "the status page after the change")
+    assert f"Room {ROOM} registering again" in browser.find_element(By.ID, "notice").text
+    until(browser, lambda d: "registered" in d.find_element(By.ID, f"room-{ROOM}").text,
+          "the room registered again")

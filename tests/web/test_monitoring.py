@@ -59,6 +59,14 @@ def test_every_dashboard_query_names_an_exported_metric() -> None:
     board = json.loads(DASHBOARD.read_text())
     ids = [panel["id"] for panel in board["panels"]]
     assert len(ids) == len(set(ids))
+    cells: set[tuple[int, int]] = set()
+    for panel in board["panels"]:  # on Grafana's 24-column grid, no two panels overlap
+        box = panel["gridPos"]
+        assert box["x"] + box["w"] <= 24, panel["title"]
+        mine = {(x, y) for x in range(box["x"], box["x"] + box["w"])
+                for y in range(box["y"], box["y"] + box["h"])}
+        assert not mine & cells, f"{panel['title']} overlaps another panel"
+        cells |= mine
     assert board["__inputs"][0]["pluginId"] == "prometheus"
     queries = dashboard_queries()
     assert len(queries) >= 10
