@@ -154,14 +154,17 @@ def test_record_filters(served: Served) -> None:
 
 
 @contextlib.contextmanager
-def bare_gateway(tmp_path: Path, token: str | None) -> Iterator[str]:
+def bare_gateway(tmp_path: Path, token: str | None, store_url: str | None = None
+                 ) -> Iterator[str]:
     """``crcgw serve`` with no configuration file (embedded defaults, no room), with the
-    change token ``token`` or none at all."""
+    change token ``token`` or none at all, and the store at ``store_url`` (default SQLite)."""
     port = free_port()
     env = {**os.environ, "CRCGW_DATA_DIR": str(tmp_path / "data")}
     env.pop("CRCGW_HTTP__TOKEN_ENV", None)
     if token is not None:
         env.update(CRCGW_HTTP__TOKEN_ENV="PAGE_TOKEN", PAGE_TOKEN=token)
+    if store_url is not None:
+        env["CRCGW_STORE__URL"] = store_url
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
