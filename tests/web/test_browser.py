@@ -178,10 +178,15 @@ def test_changes_are_refused_without_the_change_token(browser: Any, served: Serv
 
 def test_readable_on_a_phone_and_labelled(browser: Any, served: Served) -> None:
     log_in(browser, served, TOKEN)
+    call_id = served.start_call()
     browser.set_window_size(390, 844)
     try:
         browser.get(f"{served.base}/status/")
-        until(browser, present("live"), "the status page")
+        until(browser, present(f"hangup-{call_id}"), "the call's hang-up button")
+        right = browser.execute_script(
+            "return arguments[0].getBoundingClientRect().right - window.innerWidth;",
+            browser.find_element(By.ID, f"hangup-{call_id}"))
+        assert right <= 0, "the Hang up button is off the phone's screen"
         overflow = browser.execute_script(
             "return document.documentElement.scrollWidth - window.innerWidth;")
         wide = browser.execute_script(
@@ -198,6 +203,8 @@ def test_readable_on_a_phone_and_labelled(browser: Any, served: Served) -> None:
         assert browser.switch_to.active_element.get_attribute("class") == "skip"
     finally:
         browser.set_window_size(1280, 1000)
+        httpx.delete(f"{served.base}/calls/{call_id}", timeout=20,
+                     headers={"Authorization": f"Bearer {TOKEN}"})
 
 
 def test_refresh_keeps_keyboard_focus_and_a_room_registers_again(browser: Any, served: Served) -> None:
