@@ -61,6 +61,12 @@ def test_reads_need_a_session(served: Served) -> None:
         assert "<html" not in fragment.text
         asset = reader.get("/status/static/status.js")
         assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
+        # every asset comes from crcgw itself: no CDN, no other host
+        links = re.findall(r'(?:src|href|action)="([^"]*)"', page.text)
+        assert links and all(link.startswith(("/status/", "#", "data:")) for link in links), links
+        for link in links:
+            if link.startswith("/status/static/"):
+                assert reader.get(link).status_code == 200, link
 
 
 def test_changes_need_session_csrf_origin_and_the_change_token(served: Served) -> None:
