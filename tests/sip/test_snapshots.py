@@ -83,7 +83,7 @@ def test_add_endpoint_answered_after_the_registration_keeps_registered(
     resume_add_endpoint_late(monkeypatch)
 
     async def scenario(engine: SipEngine) -> None:
-        room = endpoint(kamailio, "room185", "udp")
+        room = endpoint(kamailio, "room150", "udp")
         answer = await engine.add_endpoint(room)
         changes = [
             e.status
