@@ -1,23 +1,21 @@
 """The ``crcgw`` command line (typer + rich).
 
 Every sub-command lives in a module of :mod:`gateway.cli.commands` that defines
-``register(app: typer.Typer) -> None``; :func:`build_app` discovers them, so adding a command never
-touches this file.
+``register(app: typer.Typer) -> None`` and is listed in :mod:`gateway.cli.catalog`, which imports
+the module only when its command runs: ``crcgw --help`` and ``crcgw dialstring ...`` start
+without pjsua2, pydantic, httpx, numpy or pycrate.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
-import pkgutil
 import sys
 
 import typer
 
 from gateway import __version__
-from gateway.cli import commands
-from gateway.cli.output import CliError, print_error
+from gateway.cli.catalog import CommandCatalog
 
 __all__ = ["build_app", "main"]
 
@@ -31,6 +29,7 @@ def _version(value: bool) -> None:
 def build_app() -> typer.Typer:
     app = typer.Typer(
         name="crcgw",
+        cls=CommandCatalog,
         help="Room-system gateway for Zoom's Cloud Room Connector: dial strings, SIP, H.323.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
@@ -50,11 +49,6 @@ def build_app() -> typer.Typer:
         level = logging.WARNING - 10 * min(verbose, 2)
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if callable(register):
-            register(app)
     return app
 
 
@@ -63,16 +57,20 @@ def main() -> None:
     app = build_app()
     try:
         app()
-    except CliError as exc:
-        print_error(str(exc))
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        print_error("interrupted")
-        sys.exit(130)
+        _exit("interrupted", 130)
     except Exception as exc:  # noqa: BLE001 - last line of defence for the CLI
+        from gateway.cli.output import CliError  # not before: it loads rich
+
+        if isinstance(exc, CliError):
+            _exit(str(exc), exc.exit_code)
         if os.environ.get("CRCGW_DEBUG"):
             raise
-        print_error(
-            f"internal error: {type(exc).__name__}: {exc} (CRCGW_DEBUG=1 shows a traceback)"
-        )
-        sys.exit(1)
+        _exit(f"internal error: {type(exc).__name__}: {exc} (CRCGW_DEBUG=1 shows a traceback)", 1)
+
+
+def _exit(message: str, code: int) -> None:
+    from gateway.cli.output import print_error
+
+    print_error(message)
+    sys.exit(code)

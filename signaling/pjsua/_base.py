@@ -16,6 +16,7 @@ from signaling.sip.events import (
     IncomingCall,
     RegistrationChanged,
     RegistrationStatus,
+    newer,
 )
 from signaling.sip.types import RegState
 
@@ -39,12 +40,31 @@ class EngineBase:
         """Call ``listener(event)`` on the event loop for every event from now on."""
         self._listeners.append(listener)
 
+    def _keep_registration(self, status: RegistrationStatus) -> RegistrationStatus:
+        """Store ``status`` unless the snapshot holds a newer one; returns the snapshot.
+
+        A command's answer (``add_endpoint``'s first status) can reach the event loop after
+        the events that followed it: on a busy machine the coroutine resumes late, after the
+        REGISTER/401/REGISTER/200 exchange. Ordering by ``seq`` drops the stale write."""
+        current = self.registrations.get(status.endpoint)
+        if newer(current, status.seq):
+            self.registrations[status.endpoint] = status
+            return status
+        assert current is not None
+        logger.debug("%s: dropped a stale status (%s)", status.endpoint, status.state.value)
+        return current
+
+    def _keep_call_state(self, event: CallStateChanged) -> None:
+        """Store a call's state unless the snapshot holds a newer one (as registrations)."""
+        if newer(self.call_phases.get(event.call_id), event.seq):
+            self.call_phases[event.call_id] = event
+
     def _record(self, event: EngineEvent) -> None:
         """Keep the snapshots, append to the log, tell the listeners (event loop thread)."""
         if isinstance(event, RegistrationChanged):
-            self.registrations[event.endpoint] = event.status
+            self._keep_registration(event.status)
         elif isinstance(event, CallStateChanged):
-            self.call_phases[event.call_id] = event
+            self._keep_call_state(event)
         self.events.append(event)
         for listener in self._listeners:
             try:

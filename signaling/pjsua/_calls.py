@@ -80,6 +80,13 @@ class CallCore:
         self.calls: dict[str, _CallRec] = {}
         self._call_numbers = itertools.count(1)
         self._plans: dict[str, tuple[tuple[DtmfSend, ...], DtmfMethod]] = {}
+        self._seq = 0
+
+    def next_seq(self) -> int:
+        """The order of a new status (``seq`` of :mod:`signaling.sip.events`): strictly
+        increasing, and from the host's monotonic clock so engine processes compare."""
+        self._seq = max(self._seq + 1, time.monotonic_ns())
+        return self._seq
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -256,6 +263,7 @@ class CallCore:
                 rec.direction,
                 rec.remote_uri,
                 explanation,
+                self.next_seq(),
             )
         )
 

@@ -315,7 +315,9 @@ class Worker(CallCore):
         ipv6 = bool(address and address.is_ipv6)
         tp_id = self.transport_id(transport, ipv6)
         account = PjAccount(self, config.name)
-        status = RegistrationStatus(config.name, RegState.UNREGISTERED, transport)
+        status = RegistrationStatus(
+            config.name, RegState.UNREGISTERED, transport, seq=self.next_seq()
+        )
         endpoint = _Endpoint(config, transport, account, status, config.register)
         self.endpoints[config.name] = endpoint
         try:
@@ -353,7 +355,7 @@ class Worker(CallCore):
             raise SipConfigError(f"no endpoint named {name!r}") from None
 
     def _publish(self, endpoint: _Endpoint, **changes: Any) -> None:
-        endpoint.status = replace(endpoint.status, **changes)
+        endpoint.status = replace(endpoint.status, seq=self.next_seq(), **changes)
         self.emit(RegistrationChanged(time.monotonic(), endpoint.status))
 
     def on_reg_started(self, name: str, renew: bool) -> None:

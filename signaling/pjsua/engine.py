@@ -133,8 +133,9 @@ class SipEngine(EngineBase):
         transport = await self._concrete_transport(endpoint)
         status = await self._run(worker.add_endpoint, endpoint, transport)
         self._configs[endpoint.name] = endpoint
-        self.registrations[endpoint.name] = status
-        return status
+        # The worker's answer may reach us after newer events of this endpoint (a busy loop
+        # resumes this coroutine late): the snapshot keeps the newest by ``seq``.
+        return self._keep_registration(status)
 
     async def register(
         self, endpoint: EndpointConfig, timeout: float | None = None

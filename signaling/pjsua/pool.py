@@ -221,15 +221,14 @@ class SipEnginePool(EngineBase):
     async def add_endpoint(self, endpoint: EndpointConfig) -> RegistrationStatus:
         shard = await self._shard_for_new(endpoint.name)
         status: RegistrationStatus = await shard.call("add_endpoint", endpoint)
-        self.registrations.setdefault(endpoint.name, status)
-        return status
+        return self._keep_registration(status)
 
     async def register(
         self, endpoint: EndpointConfig, timeout: float | None = None
     ) -> RegistrationStatus:
         shard = await self._shard_for_new(endpoint.name)
         status: RegistrationStatus = await shard.call("register", endpoint, timeout)
-        self.registrations[endpoint.name] = status
+        self._keep_registration(status)
         return status
 
     async def set_registration(self, name: str, on: bool) -> None:

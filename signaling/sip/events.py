@@ -1,6 +1,11 @@
 """What the engine tells asyncio: frozen event dataclasses and the status snapshots they carry.
 
-Every event has ``at`` (``time.monotonic()`` seconds when the engine saw it).
+Every event has ``at`` (``time.monotonic()`` seconds when the engine saw it). Registration
+statuses and call states also carry ``seq``, the order of the event that made them: it only
+grows within an engine, and as it is taken from the host's monotonic clock (nanoseconds, bumped
+to stay strictly increasing) statuses from different engine processes on one host compare too.
+A snapshot keeps the status with the highest ``seq`` it has seen, so an answer that arrives late
+(a command's result resumed after newer events) can never take it back in time.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ __all__ = [
     "RegistrationChanged",
     "RegistrationStatus",
     "TransportDisconnected",
+    "newer",
 ]
 
 
@@ -36,6 +42,7 @@ class RegistrationStatus:
     expires_s: int | None = None
     explanation: str | None = None
     attempts: int = 0
+    seq: int = 0
 
     @property
     def ok(self) -> bool:
@@ -63,6 +70,7 @@ class CallStateChanged:
     direction: Direction = Direction.OUTGOING
     remote_uri: str = ""
     explanation: str | None = None
+    seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +130,11 @@ class CallStats:
     rx_jitter_max_ms: float | None
     connected_s: float | None
     srtp: bool = False
+
+
+def newer(current: RegistrationStatus | CallStateChanged | None, seq: int) -> bool:
+    """Whether a status made by event ``seq`` may replace ``current`` (none, or not newer)."""
+    return current is None or seq >= current.seq
 
 
 EngineEvent = (

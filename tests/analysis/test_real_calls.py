@@ -91,8 +91,9 @@ def test_call_through_kamailio_shows_auth_rounds(proxied_call: CallFacts) -> Non
     assert call.auth_challenges == 1  # the INVITE's 407 round
     labels = [e.label for e in call.events]
     assert any(label.startswith("407") for label in labels)
-    # the proxy forwards: the same messages appear on both legs
-    assert labels.count("BYE") == 2
+    # the proxy forwards: the same messages appear on both legs (over UDP a BYE whose 200 is
+    # late, past T1 on a busy machine, is sent again: at least once on each leg)
+    assert labels.count("BYE") >= 2
     assert call.setup_ms is not None and call.setup_ms < 1000 * proxied_call.established_s + 50
     first = call.events[0]
     ok_to_caller = next(e for e in call.events if e.label.startswith("200") and e.dst == first.src)

@@ -14,6 +14,7 @@ import pytest
 from gateway.config import GatewayConfig, HttpConfig, PortsConfig, RoomConfig, SipConfig
 from gateway.daemon import Gateway
 from gateway.peers.kamailio import Kamailio, kamailio_available
+from tests.sip.helpers import resume_add_endpoint_late
 
 ROOM = "room-a"
 ROOM_PASSWORD = secrets.token_hex(6)
@@ -40,6 +41,13 @@ def gateway_config(data_dir: Path, registrar: Kamailio, **ports: float) -> Gatew
         http=HttpConfig(bind="127.0.0.1:0", token_env="CRCGW_TOKEN"),
         ports=PortsConfig(**ports),  # type: ignore[arg-type]
     )
+
+
+@pytest.fixture
+def late_add_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The room's add_endpoint resumes only after its registration answered (issue 20's race,
+    what a busy CPU does): the gateway must still read the newest status."""
+    resume_add_endpoint_late(monkeypatch)
 
 
 @asynccontextmanager

@@ -37,6 +37,7 @@ async def api_in_use(gw: Gateway) -> int:
     return (await gw.zoom.crc.ports()).ports_in_use
 
 
+@pytest.mark.usefixtures("late_add_endpoint")
 def test_call_through_the_control_api(tmp_path: Path, registrar: Kamailio) -> None:
     async def run() -> None:
         async with running_gateway(gateway_config(tmp_path, registrar)) as gw:
@@ -122,6 +123,7 @@ def test_no_free_port_refuses_the_call_with_503(tmp_path: Path, registrar: Kamai
     asyncio.run(run())
 
 
+@pytest.mark.usefixtures("late_add_endpoint")
 def test_unknown_room_and_bad_bodies(tmp_path: Path, registrar: Kamailio) -> None:
     async def run() -> None:
         async with running_gateway(gateway_config(tmp_path, registrar)) as gw:

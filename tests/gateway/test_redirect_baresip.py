@@ -92,7 +92,12 @@ def test_baresip_dialling_digits_is_redirected_to_the_zoom_target(
     messages = sip_messages(capture, port)
     assert ("INVITE", "", "") in [(m, s, "") for m, s, _ in messages], messages
     statuses = [status for method, status, _ in messages if status]
-    assert statuses[:2] == ["100", "302"], messages
+    # 100 first, then 302. Over UDP a slow answer (a busy machine, past T1 = 500 ms) brings a
+    # retransmitted INVITE and another 100, and the 302 repeats until the ACK: the wire may
+    # show 100 more than once, but nothing else comes before the 302.
+    assert "302" in statuses, messages
+    before = statuses[: statuses.index("302")]
+    assert before and set(before) == {"100"}, messages
     contact = next(uri for _, status, uri in messages if status == "302")
     assert contact == "sip:87654321012.4321@zoomcrc.com"
     assert any(method == "ACK" for method, _, _ in messages), messages

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
+import pytest
+
 from signaling.pjsua import SipEngine
+from signaling.pjsua._base import FINAL_REG_STATES
 from signaling.sip.config import EndpointConfig, EngineConfig, RetryPolicy, TlsSettings
-from signaling.sip.events import RegistrationStatus
+from signaling.sip.events import RegistrationChanged, RegistrationStatus
 from signaling.sip.types import Transport
 from tests.harness import Kamailio
 
@@ -67,3 +71,29 @@ async def register_all(
     engine: SipEngine, endpoints: list[EndpointConfig]
 ) -> list[RegistrationStatus]:
     return list(await asyncio.gather(*(engine.register(e) for e in endpoints)))
+
+
+def resume_add_endpoint_late(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make :meth:`SipEngine.add_endpoint` resume only after its endpoint's registration has
+    answered: the order a busy CPU makes when the event loop resumes the coroutine later than
+    the REGISTER/401/REGISTER/200 exchange (about 1.4 ms on loopback). Waits on the event,
+    not on a clock, so the order is forced on any machine."""
+    original = SipEngine._run
+
+    async def late(self: SipEngine, fn: Callable[..., T], *args: Any) -> T:
+        result = await original(self, fn, *args)
+        if getattr(fn, "__name__", "") == "add_endpoint" and args[0].register:
+            name = args[0].name
+            with contextlib.suppress(TimeoutError):
+                await self.events.wait_for(
+                    lambda e: (
+                        isinstance(e, RegistrationChanged)
+                        and e.endpoint == name
+                        and e.status.state in FINAL_REG_STATES
+                    ),
+                    self.config.register_timeout_s + 2,
+                    since=0,
+                )
+        return result
+
+    monkeypatch.setattr(SipEngine, "_run", late)

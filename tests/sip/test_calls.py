@@ -52,9 +52,12 @@ def test_call_to_baresip_with_dtmf_both_ways_and_hangup_from_crcgw(
         assert stats.codec in ("PCMU", "PCMA", "G722")
         assert stats.rx_packets > 10 and stats.tx_packets > 10
         assert stats.rx_lost == 0
-        assert stats.invite_to_provisional_ms is not None
-        assert stats.invite_to_200_ms is not None
-        assert stats.invite_to_provisional_ms <= stats.invite_to_200_ms < 2000
+        assert stats.invite_to_200_ms is not None and stats.invite_to_200_ms < 2000
+        # Kamailio's 100 Trying is not retransmitted: over UDP it may be lost, over TCP and
+        # TLS it arrives, and before the 200 it answers.
+        if transport != "udp" or stats.invite_to_provisional_ms is not None:
+            assert stats.invite_to_provisional_ms is not None
+            assert stats.invite_to_provisional_ms <= stats.invite_to_200_ms
         await engine.hangup(call)
         ended = await engine.wait_call(call, {CallPhase.DISCONNECTED}, 5)
         assert ended.explanation is None

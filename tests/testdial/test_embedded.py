@@ -45,7 +45,10 @@ def test_passcode_in_uri_passes_with_every_figure() -> None:
     assert stage(report, "crc_port")["status"] == "ok"
     setup = stage(report, "invite_200")
     assert setup["status"] == "ok" and 0 < setup["ms"] < 5000
-    assert 0 < stage(report, "invite_100")["ms"] <= setup["ms"]
+    trying = stage(report, "invite_100")  # a 100 over UDP is never retransmitted: may be lost
+    assert trying["status"] in ("ok", "skipped"), trying
+    if trying["status"] == "ok":
+        assert 0 < trying["ms"] <= setup["ms"]
     dtmf = stage(report, "dtmf")
     assert dtmf["status"] == "skipped" and f"joined meeting {MEETING}" in dtmf["detail"]
     assert stage(report, "media")["status"] == "ok"

@@ -37,8 +37,17 @@ def test_registers_and_dials_baresip_through_kamailio_over_udp(pbx: Pbx) -> None
     assert register["status"] == "ok" and register["ms"] > 0 and "200" in register["detail"]
     assert verdict(report, "register_ms")["status"] == "pass"
     assert stage(report, "crc_port")["status"] == "skipped"  # no API credentials
-    assert stage(report, "invite_180")["status"] == "ok"  # baresip rings before answering
-    assert stage(report, "invite_200")["ms"] >= stage(report, "invite_180")["ms"]
+    # baresip sends 180 and 200 about 0.6 ms apart and Kamailio relays them from two UDP
+    # workers. UDP keeps no order and a 180 is never retransmitted (no 100rel): it may come
+    # after the 200 (the caller then ignores it) or not at all. What holds: a ringing stage,
+    # when reported, came before the answer; otherwise the report says none was seen.
+    ringing, answered = stage(report, "invite_180"), stage(report, "invite_200")
+    assert answered["status"] == "ok"
+    if ringing["status"] == "ok":
+        assert 0 < ringing["ms"] <= answered["ms"]
+    else:
+        assert ringing["status"] == "skipped", ringing
+        assert ringing["detail"] == "the far end answered without ringing"
     assert stage(report, "bye")["status"] == "ok"
     assert stage(report, "dtmf")["status"] == "skipped"
     media = report["media"]

@@ -117,6 +117,7 @@ def _quiet_pjsip() -> bool:
 
 def _status_dict(status: RegistrationStatus) -> dict[str, Any]:
     data = asdict(status)
+    del data["seq"]  # the engine's event order: bookkeeping, not something to show
     data["state"] = status.state.value
     data["transport"] = status.transport.value
     return data
