@@ -18,8 +18,8 @@ import hashlib
 import os
 import re
 import socket
-from ipaddress import IPv4Network, IPv6Network
 from collections.abc import Mapping, Sequence
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -343,11 +343,14 @@ class RedirectAuthConfig(_Section):
         return self
 
 
+_LOOPBACK: list[IPvAnyNetwork] = [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+
+
 class RedirectAccessConfig(_Section):
     """Who may use the redirect, how often, and what the answers reveal (``sip.redirect``)."""
 
     trusted: list[IPvAnyNetwork] = Field(
-        default_factory=lambda: [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")],
+        default_factory=lambda: _LOOPBACK.copy(),
         description="source networks allowed to be redirected (others get 403)",
     )
     trust_registrars: bool = Field(
@@ -359,9 +362,9 @@ class RedirectAccessConfig(_Section):
     conceal: bool = Field(
         default=False, description="answer 404 to untrusted or unauthorised sources too"
     )
-    reveal: Literal["full", "no-passcode"] = Field(
+    reveal: Literal["full", "no-secrets"] = Field(
         default="full", description="what the 302 Contact carries: the whole dial string or "
-        "all but the passcode (the room then keys it at Zoom's prompt)",
+        "no passcode or host key (the room keys them at Zoom's prompt)",
     )
     server_header: bool = Field(default=True, description="send 'Server: crcgw'")
 

@@ -161,7 +161,11 @@ class Gateway:
         ), name="port-pool"))
         self._background.append(asyncio.create_task(self._refresh_metrics(), name="metrics"))
         self.redirect = RedirectService(
-            config.dial_plan(), self.pool, RedirectSettings.from_config(config.sip),
+            config.dial_plan(), self.pool,
+            RedirectSettings.from_config(config.sip, [
+                host for room in config.rooms for host in (room.registrar, room.outbound_proxy)
+                if host
+            ], self.environ),
             metrics=self.metrics,
         )
         self.listening = await self.redirect.start(self.sip_listen)
