@@ -249,6 +249,10 @@ def test_cli_config_check(tmp_path: Path) -> None:
     assert [e["location"] for e in report["errors"]] == ["ports.pool_size", "http.token", "extra"]
     missing = runner.invoke(app, ["config", "check", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 2 and "cannot read" in missing.stdout
+    lookaround = write(tmp_path, "dialplan:\n  - pattern: '(?P<meeting_id>\\d+)(?!#)'\n")
+    refused = runner.invoke(app, ["config", "check", str(lookaround)])
+    assert refused.exit_code == 2 and ":2:" in refused.stdout
+    assert "linear-time matcher (RE2)" in refused.stdout and "lookahead" in refused.stdout
 
 
 def test_cli_config_show(tmp_path: Path) -> None:

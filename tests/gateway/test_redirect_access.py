@@ -175,3 +175,30 @@ def test_sipp_answers_the_digest_challenge(tmp_path: Path, password: str,
                 assert "403 Forbidden" in err
 
     run(main)
+
+
+def test_a_catastrophic_dial_plan_rule_does_not_stall_the_service(tmp_path: Path) -> None:
+    """INVITEs that make a backtracking engine run for minutes (``(\\d+)+`` against 28 digits
+    and no ``#``: ~10 s in Python's re, doubling per digit) while OPTIONS are answered."""
+
+    async def main() -> None:
+        plan = DialPlan.from_rules([DialRule(r"(?P<meeting_id>(\d+)+)#", name="nested")])
+        async with gateway(tmp_path, plan=plan) as gw:
+            attacker, monitor = UdpClient(), UdpClient()
+            loop = asyncio.get_running_loop()
+            rtts: list[float] = []
+            for n in range(5):
+                await attacker.send(invite("1" * (28 + n), attacker.port), gw.udp)
+                started = loop.time()
+                await monitor.send(invite("87654321012", monitor.port, method="OPTIONS"), gw.udp)
+                reply = await monitor.recv(timeout=120)
+                rtts.append(loop.time() - started)
+                assert reply is not None and reply.status == 200
+            finals = [r.status for r in await attacker.replies(quiet=0.5) if r.status >= 200]
+            assert finals[:5] == [404] * 5
+            # The reply arrives in well under 50 ms on an idle machine; 0.5 s leaves room for
+            # a loaded one, while the backtracking engine needs seconds for the first INVITE.
+            assert max(rtts) < 0.5, rtts
+            print(f"OPTIONS round trips behind a catastrophic INVITE: {rtts}")
+
+    run(main)
