@@ -310,6 +310,11 @@ class HttpConfig(_Section):
     token: Any = _literal_secret("token")
     token_env: EnvName | None = None
     token_file: Path | None = None
+    max_connections: int = Field(default=256, ge=1, le=100000)
+    request_timeout: float = Field(
+        default=10.0, gt=0, le=3600, description="seconds for a request to arrive whole"
+    )
+    keep_alive: int = Field(default=5, ge=1, le=3600, description="idle seconds after a response")
 
     @field_validator("bind")
     @classmethod

@@ -34,6 +34,7 @@ from gateway.config import GatewayConfig, RoomConfig, parse_host_port
 from gateway.http_api import (
     CallInfo,
     ControlError,
+    HttpLimits,
     HttpServer,
     Readiness,
     RoomInfo,
@@ -171,7 +172,9 @@ class Gateway:
         self.listening = await self.redirect.start(self.sip_listen)
         host, port = parse_host_port(self.http_bind, 8080)
         app = create_app(self, token=config.http_token(self.environ), metrics=self.metrics)
-        self.http = HttpServer(app, host, 8080 if port is None else port)
+        limits = HttpLimits(config.http.max_connections, config.http.request_timeout,
+                            config.http.keep_alive)
+        self.http = HttpServer(app, host, 8080 if port is None else port, limits)
         self.http_address = await self.http.start()
         log.info("gateway up: SIP %s, HTTP %s", ", ".join(self.listening), self.http_address)
 

@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.httplimits import guarded_protocol
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from gateway.store import Cdr, PoolState
 from signaling.dialstring import DialStringError, DialTarget, parse_invitation
@@ -45,6 +46,7 @@ __all__ = [
     "CallInfo",
     "ControlError",
     "GatewayControl",
+    "HttpLimits",
     "HttpServer",
     "Readiness",
     "RoomInfo",
@@ -317,6 +319,17 @@ class _Server(uvicorn.Server):
         yield
 
 
+@dataclass(frozen=True)
+class HttpLimits:
+    """Connection limits (:mod:`gateway.httplimits`): open connections, seconds for a request
+    to arrive, idle seconds kept alive after a response, bytes of request head."""
+
+    max_connections: int = 256
+    request_timeout: float = 10.0
+    keep_alive: int = 5
+    max_header: int = 16384
+
+
 class HttpServer:
     """uvicorn running ``app`` inside the caller's event loop.
 
@@ -324,9 +337,15 @@ class HttpServer:
     :attr:`address`); ``await server.stop()`` shuts it down.
     """
 
-    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 8080) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                lifespan="off", access_log=False)
+    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 8080,
+                 limits: HttpLimits | None = None) -> None:
+        limits = limits or HttpLimits()
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False,
+            http=guarded_protocol(limits.max_connections, limits.request_timeout),
+            limit_concurrency=limits.max_connections + 1,  # 503 for running requests beyond
+            timeout_keep_alive=limits.keep_alive, h11_max_incomplete_event_size=limits.max_header,
+        )
         self._server = _Server(config)
         self._task: asyncio.Task[None] | None = None
 

@@ -19,8 +19,10 @@ ones 501; bad requests 400 (or 505, 416, 420, 415) when they carry a Via to answ
 silence. Nothing a peer sends can stop the service.
 
 Transports: UDP (final responses retransmitted until ACK, RFC 3261 17.2.1) and TCP (framing by
-Content-Length, CRLF keep-alives answered; a connection idle for ``tcp_idle_timeout`` is closed,
-and beyond ``tcp_max_connections`` new ones are closed at once while existing ones go on).
+Content-Length, CRLF keep-alives answered; a connection idle for ``tcp_idle_timeout`` is closed;
+at ``tcp_max_connections`` a new connection closes the oldest one that has not sent a whole
+message yet, or is itself closed when all have, so the connections of rooms that have spoken go
+on while a flood of silent ones cannot lock them out).
 
 Access (:mod:`gateway.sipaccess`), checked for every new INVITE before the dial plan is asked,
 so a refused source learns nothing about which numbers exist: a source outside the trusted
@@ -38,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, cast
@@ -208,6 +211,9 @@ class RedirectService:
         self._udp: list[asyncio.DatagramTransport] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        #: TCP connections that have not sent a whole message yet, oldest first: at the cap
+        #: the oldest of them makes room for a new connection.
+        self._silent: OrderedDict[asyncio.StreamWriter, None] = OrderedDict()
         self._listen: list[str] = []
         self._access = RedirectAccess(
             TrustedSources(self.settings.trusted),
@@ -311,11 +317,17 @@ class RedirectService:
         peer = writer.get_extra_info("peername")
         source = (str(peer[0]), int(peer[1]))
         if len(self._writers) >= self.settings.tcp_max_connections:
-            self._access.warn(source[0], "SIP TCP connection refused: "
-                              f"{self.settings.tcp_max_connections} connections open")
-            writer.transport.abort()
-            return
+            if not self._silent:  # every connection has spoken: keep them, refuse this one
+                self._access.warn(source[0], "SIP TCP connection refused: "
+                                  f"{self.settings.tcp_max_connections} connections open")
+                writer.transport.abort()
+                return
+            oldest = next(iter(self._silent))  # one that never sent a message: a flood's
+            self._silent.pop(oldest)
+            self._writers.discard(oldest)
+            oldest.transport.abort()
         self._writers.add(writer)
+        self._silent[writer] = None
 
         def reply(data: bytes) -> None:
             if not writer.is_closing():
@@ -345,10 +357,12 @@ class RedirectService:
                         await self.handle(message, reply, source, "tcp")
                         await writer.drain()
                         return
+                    self._silent.pop(writer, None)
                     self._spawn(message, reply, source, "tcp", stream=True)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._silent.pop(writer, None)
             self._writers.discard(writer)
             writer.close()
 
