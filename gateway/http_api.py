@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 #: Largest request body the API reads (an invitation text fits many times over).
 MAX_BODY = 64 * 1024
+MAX_INVITATION = 20000
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ class StartCall(BaseModel):
     protocol: Literal["sip", "h323"] = "sip"
     host: str | None = Field(default=None, description="CRC host (SIP default zoomcrc.com)")
     invitation: str | None = Field(
-        default=None, max_length=20000, repr=False,
+        default=None, max_length=MAX_INVITATION, repr=False,
         description="invitation text: fills meeting_id, passcode (and the H.323 host)",
     )
 
@@ -260,9 +261,14 @@ def create_app(
             payload = json.loads(raw or b"null")
         except (ValueError, UnicodeDecodeError):
             return _invalid([{"field": "body", "message": "not valid JSON"}])
+        except RecursionError:
+            return _invalid([{"field": "body", "message": "JSON nested too deeply"}])
         if not isinstance(payload, dict):
             return _invalid([{"field": "body", "message": "expected a JSON object"}])
         if isinstance(payload.get("invitation"), str):
+            if len(payload["invitation"]) > MAX_INVITATION:
+                return _invalid([{"field": "invitation",
+                                  "message": f"at most {MAX_INVITATION} characters"}])
             try:
                 payload = _from_invitation(payload)
             except DialStringError as exc:
@@ -290,9 +296,13 @@ def create_app(
 
     async def cdrs(request: Request) -> Response:
         limit_text = request.query_params.get("limit", "100")
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 10000:
+        # (ASCII digits only: "²".isdigit() is true, and int("²") fails)
+        if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= 10000:
             return _invalid([{"field": "limit", "message": "must be a number from 1 to 10000"}])
         room = request.query_params.get("room") or None
+        if room is not None and (len(room) > 64 or not room.isprintable()):
+            return _invalid([{"field": "room", "message": "must be a room name (printable, "
+                              "at most 64 characters)"}])
         records = await control.cdrs(int(limit_text), room)
         return JSONResponse({"cdrs": [record.as_dict() for record in records]})
 
