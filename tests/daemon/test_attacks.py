@@ -5,11 +5,8 @@ to the control API. The rooms keep every port, the loop keeps answering, the cal
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -19,7 +16,8 @@ import yaml
 from api_client.emulator import meeting_passcode
 from gateway.peers.kamailio import Kamailio
 from gateway.peers.process import free_port
-from tests.daemon.conftest import ENVIRON, ROOM, TOKEN
+from tests.daemon.conftest import ROOM, TOKEN
+from tests.daemon.test_crash import start_serve
 from tests.gateway.sipclient import UdpClient, exchange, invite
 from tests.gateway.test_connection_limits import close_all, connect_many, still_open
 
@@ -29,26 +27,6 @@ MEETING = "82419374650"
 
 pytestmark = pytest.mark.skipif(shutil.which("sipp") is None,
                                 reason="SIPp not installed (apt-get install sip-tester)")
-
-
-def start_serve(config: Path, http_port: int, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--config", str(config)],
-            env={**os.environ, **ENVIRON}, stdout=subprocess.DEVNULL, stderr=sink,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(log.read_text())
-        try:
-            if httpx.get(f"http://127.0.0.1:{http_port}/readyz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise AssertionError("crcgw serve did not become ready")
 
 
 def test_serve_under_attack_keeps_ports_loop_and_call(tmp_path: Path,
