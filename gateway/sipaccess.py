@@ -11,7 +11,8 @@ The redirect hands out CRC ports, so it is not open to anyone who can reach the 
   the configured user and password (RFC 7616 ``SHA-256`` or ``MD5``, ``qop=auth`` or none, as SIP
   user agents do, RFC 3261 22.4 and RFC 8760). Nonces are stateless: the issue time and an HMAC
   of it under a key drawn at start, so nothing grows with the number of challenges; a nonce
-  older than ``nonce_ttl`` gets a fresh challenge with ``stale=true``. The password is held as a
+  older than ``nonce_ttl``, or credentials already accepted once (a replay), get a fresh
+  challenge with ``stale=true``. The password is held as a
   :class:`pydantic.SecretStr` and never appears in a repr, log or answer.
 """
 
@@ -143,7 +144,11 @@ class DigestGuard:
     user: str
     password: SecretStr
     nonce_ttl: float = 300.0
+    max_seen: int = 65536
     _key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    #: Credentials already accepted (nonce, nc, cnonce), so a captured header cannot be
+    #: replayed: a repeat gets a fresh challenge, as an expired nonce does.
+    _seen: OrderedDict[str, float] = field(default_factory=OrderedDict, repr=False)
 
     def __repr__(self) -> str:
         return f"DigestGuard(realm={self.realm!r}, user={self.user!r}, password=**********)"
@@ -177,7 +182,8 @@ class DigestGuard:
 
     def check(self, method: str, authorization: Iterable[str], now: float) -> DigestVerdict:
         """Judge the request's ``Authorization`` values: ``ok``; ``missing`` (none for this
-        realm: challenge); ``stale`` (an expired nonce of ours: challenge with stale=true);
+        realm: challenge); ``stale`` (an expired nonce of ours, or credentials already used
+        once: challenge again with stale=true);
         ``wrong`` (bad user or response, or a nonce we never issued)."""
         verdict: DigestVerdict = "missing"
         for header in authorization:
@@ -218,7 +224,16 @@ class DigestGuard:
                                           expected.encode())
         if not (user_ok and response_ok):
             return "wrong"
-        return "stale" if age > self.nonce_ttl else "ok"
+        if age > self.nonce_ttl:
+            return "stale"
+        used = f"{p['nonce']}:{p.get('nc', '')}:{p.get('cnonce', '')}"
+        while self._seen and (len(self._seen) >= self.max_seen
+                              or next(iter(self._seen.values())) < now - self.nonce_ttl - 5):
+            self._seen.popitem(last=False)
+        if used in self._seen:
+            return "stale"  # a replay (or a client that reuses its nonce without qop)
+        self._seen[used] = now
+        return "ok"
 
 
 @dataclass(frozen=True)

@@ -54,17 +54,20 @@ def test_digest_guard_accepts_right_credentials_only() -> None:
     assert header == "WWW-Authenticate" and params is not None and params["qop"] == "auth"
     nonce = params["nonce"]
 
-    def credentials(password: str, nonce: str = nonce, user: str = "room") -> str:
+    def credentials(password: str, nonce: str = nonce, user: str = "room",
+                    nc: str = "00000001") -> str:
         ha1, ha2 = _md5(f"{user}:crcgw:{password}"), _md5("INVITE:sip:1@gw")
-        response = _md5(f"{ha1}:{nonce}:00000001:abc:auth:{ha2}")
+        response = _md5(f"{ha1}:{nonce}:{nc}:abc:auth:{ha2}")
         return (f'Digest username="{user}", realm="crcgw", nonce="{nonce}", uri="sip:1@gw", '
-                f'response="{response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="abc"')
+                f'response="{response}", algorithm=MD5, qop=auth, nc={nc}, cnonce="abc"')
 
     assert guard.check("INVITE", [credentials("pw-secret")], 1010.0) == "ok"
+    assert guard.check("INVITE", [credentials("pw-secret")], 1011.0) == "stale"  # a replay
+    assert guard.check("INVITE", [credentials("pw-secret", nc="00000002")], 1012.0) == "ok"
     assert guard.check("INVITE", [credentials("guess")], 1010.0) == "wrong"
     assert guard.check("INVITE", [credentials("pw-secret", user="other")], 1010.0) == "wrong"
     assert guard.check("INVITE", [credentials("pw-secret", nonce="5.forged")], 1010.0) == "wrong"
-    assert guard.check("INVITE", [credentials("pw-secret")], 1100.0) == "stale"
+    assert guard.check("INVITE", [credentials("pw-secret")], 1100.0) == "stale"  # expired
     assert guard.check("INVITE", [], 1010.0) == "missing"
     assert guard.check("INVITE", ["Basic cm9vbTpwdw=="], 1010.0) == "missing"
     other = DigestGuard("crcgw", "room", SecretStr("pw-secret"))  # another key: not our nonce
