@@ -205,3 +205,31 @@ def test_a_catastrophic_dial_plan_rule_does_not_stall_the_service(tmp_path: Path
             print(f"OPTIONS round trips behind a catastrophic INVITE: {rtts}")
 
     run(main)
+
+
+def test_the_rooms_registrars_are_trusted_when_the_service_starts(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with gateway(tmp_path, trusted=("192.0.2.0/24",),
+                           trusted_hosts=(f"{OUTSIDE}:5060",)) as gw:
+            registrar, other = UdpClient(OUTSIDE), UdpClient()
+            replies = await exchange(registrar, invite("87654321012", registrar.port), gw.udp)
+            assert replies[-1].status == 302
+            replies = await exchange(other, invite("87654321012", other.port), gw.udp)
+            assert replies[-1].status == 403
+
+    run(main)
+
+
+def test_settings_from_the_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.config import GatewayConfig
+    from gateway.redirect import RedirectSettings
+
+    config = GatewayConfig.model_validate({"sip": {"redirect": {
+        "trust_registrars": False, "rate": 7, "conceal": True, "server_header": False,
+        "auth": {"user": "rooms", "password_env": "GW_DIGEST"}}}})
+    settings = RedirectSettings.from_config(config.sip, ["192.0.2.9"],
+                                            environ={"GW_DIGEST": "pw-from-env"})
+    assert settings.trusted_hosts == () and settings.rate == 7 and settings.conceal
+    assert settings.server == "" and settings.auth is not None
+    assert settings.auth.password.get_secret_value() == "pw-from-env"
+    assert "pw-from-env" not in repr(settings)
