@@ -220,7 +220,7 @@ def test_the_rooms_registrars_are_trusted_when_the_service_starts(tmp_path: Path
     run(main)
 
 
-def test_settings_from_the_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_from_the_configuration() -> None:
     from gateway.config import GatewayConfig
     from gateway.redirect import RedirectSettings
 
