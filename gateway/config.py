@@ -19,6 +19,7 @@ import os
 import re
 import socket
 from collections.abc import Mapping, Sequence
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -26,6 +27,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     SecretStr,
     ValidationError,
     ValidationInfo,
@@ -312,6 +314,11 @@ class HttpConfig(_Section):
     read_token: Any = _literal_secret("read_token")
     read_token_env: EnvName | None = None
     read_token_file: Path | None = None
+    max_connections: int = Field(default=256, ge=1, le=100000)
+    request_timeout: float = Field(
+        default=10.0, gt=0, le=3600, description="seconds for a request to arrive whole"
+    )
+    keep_alive: int = Field(default=5, ge=1, le=3600, description="idle seconds after a response")
 
     @field_validator("bind")
     @classmethod
@@ -326,6 +333,51 @@ class HttpConfig(_Section):
         return host, port
 
 
+class RedirectAuthConfig(_Section):
+    """An optional digest challenge (RFC 7616 style, as SIP uses it) before any redirect."""
+
+    _secrets: ClassVar[tuple[str, ...]] = ("password",)
+
+    realm: str = Field(default="crcgw", pattern=r'^[^"\\\r\n]{1,64}$')
+    user: str = Field(min_length=1, max_length=64, pattern=r'^[^"\\\s]+$')
+    password: Any = _literal_secret("password")
+    password_env: EnvName | None = None
+    password_file: Path | None = None
+    nonce_ttl: float = Field(default=300.0, ge=10, le=86400)
+
+    @model_validator(mode="after")
+    def _needs_secret(self) -> RedirectAuthConfig:
+        if not self.password_env and self.password_file is None:
+            raise ValueError("auth needs password_env or password_file")
+        return self
+
+
+_LOOPBACK: list[IPvAnyNetwork] = [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+
+
+class RedirectAccessConfig(_Section):
+    """Who may use the redirect, how often, and what the answers reveal (``sip.redirect``)."""
+
+    trusted: list[IPvAnyNetwork] = Field(
+        default_factory=lambda: _LOOPBACK.copy(),
+        description="source networks allowed to be redirected (others get 403)",
+    )
+    trust_registrars: bool = Field(
+        default=True, description="also trust the addresses of the rooms' registrars"
+    )
+    rate: float = Field(default=2.0, gt=0, le=10000, description="INVITEs per second per source")
+    burst: int = Field(default=10, ge=1, le=100000, description="INVITEs a source may send at once")
+    auth: RedirectAuthConfig | None = None
+    conceal: bool = Field(
+        default=False, description="answer 404 to untrusted or unauthorised sources too"
+    )
+    reveal: Literal["full", "no-secrets"] = Field(
+        default="full", description="what the 302 Contact carries: the whole dial string or "
+        "no passcode or host key (the room keys them at Zoom's prompt)",
+    )
+    server_header: bool = Field(default=True, description="send 'Server: crcgw'")
+
+
 class SipConfig(_Section):
     """The dial-string redirect service."""
 
@@ -335,6 +387,19 @@ class SipConfig(_Section):
     )
     busy_status: Literal[486, 503] = 503
     retry_after: int = Field(default=30, ge=1, le=3600)
+    redirect: RedirectAccessConfig = Field(default_factory=RedirectAccessConfig)
+    tcp_idle_timeout: float = Field(
+        default=120.0, gt=0, le=86400, description="seconds an idle SIP TCP connection stays open"
+    )
+    tcp_max_connections: int = Field(default=256, ge=1, le=100000)
+
+    @field_validator("busy_status", mode="before")
+    @classmethod
+    def _status_number(cls, value: object) -> object:
+        # The environment gives text ("486"); a Literal of ints does not convert it by itself.
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -465,6 +530,8 @@ class GatewayConfig(BaseSettings):
             sections.append((("zoom",), self.zoom))
         if self.portsip is not None:
             sections.append((("portsip",), self.portsip))
+        if self.sip.redirect.auth is not None:
+            sections.append((("sip", "redirect", "auth"), self.sip.redirect.auth))
         return [
             ((*loc, field_name), message)
             for loc, section in sections

@@ -34,6 +34,7 @@ from gateway.config import GatewayConfig, RoomConfig, parse_host_port
 from gateway.http_api import (
     CallInfo,
     ControlError,
+    HttpLimits,
     HttpServer,
     Readiness,
     RoomInfo,
@@ -163,7 +164,11 @@ class Gateway:
         ), name="port-pool"))
         self._background.append(asyncio.create_task(self._refresh_metrics(), name="metrics"))
         self.redirect = RedirectService(
-            config.dial_plan(), self.pool, RedirectSettings.from_config(config.sip),
+            config.dial_plan(), self.pool,
+            RedirectSettings.from_config(config.sip, [
+                host for room in config.rooms for host in (room.registrar, room.outbound_proxy)
+                if host
+            ], self.environ),
             metrics=self.metrics,
         )
         self.listening = await self.redirect.start(self.sip_listen)
@@ -173,7 +178,9 @@ class Gateway:
                             read_token=config.http.secret("read_token", self.environ))
         status.mount(app)
         self._background.append(asyncio.create_task(status.run(self._stop), name="status"))
-        self.http = HttpServer(app, host, 8080 if port is None else port)
+        limits = HttpLimits(config.http.max_connections, config.http.request_timeout,
+                            config.http.keep_alive)
+        self.http = HttpServer(app, host, 8080 if port is None else port, limits)
         self.http_address = await self.http.start()
         log.info("gateway up: SIP %s, HTTP %s", ", ".join(self.listening), self.http_address)
 

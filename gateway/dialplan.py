@@ -4,7 +4,15 @@ A room that cannot build Zoom dial strings calls the gateway with digits (``sip:
 or ``sip:87654321012*4321@gw``); the first rule whose ``pattern`` matches the dialled user part
 decides the target. Pure: no I/O, no clock.
 
-A rule's ``pattern`` is a regular expression matched against the whole user part (``fullmatch``).
+A rule's ``pattern`` is a regular expression matched against the whole user part (``fullmatch``)
+by Google's RE2 (the ``google-re2`` package): matching takes time linear in the input whatever
+the pattern, so a rule such as ``(\\d+)+$`` cannot stall the gateway on a long string of digits
+(Python's backtracking ``re`` needs time doubling with every digit there). The syntax is
+Python's (``(?P<name>...)`` groups, ``\\d``, ``{m,n}``) without what cannot run in linear time:
+backreferences and lookaround are refused when the plan is loaded (``crcgw config check`` says
+which rule and why), as are repetition counts above 1000. ``\\d`` means ASCII digits only. A
+user part longer than :data:`MAX_USER_PART` characters matches no rule.
+
 The target is built in one of two ways:
 
 - **named groups** (no ``transform``): groups called ``meeting_id``, ``passcode``, ``layout`` and
@@ -21,11 +29,12 @@ The target is built in one of two ways:
 
 from __future__ import annotations
 
-import re
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
+
+import re2
 
 from signaling.dialstring import DEFAULT_SIP_HOST, DialStringError, DialTarget, parse
 
@@ -34,6 +43,7 @@ __all__ = [
     "DialPlan",
     "DialPlanError",
     "DialRule",
+    "MAX_USER_PART",
     "NoRouteError",
     "TARGET_FIELDS",
 ]
@@ -44,6 +54,33 @@ TargetKind = Literal["sip", "h323"]
 TARGET_FIELDS = ("meeting_id", "passcode", "layout", "host_key")
 
 _SEPARATOR = {"sip": ".", "h323": "#"}
+
+#: Longer dialled user parts match no rule (dial strings are far shorter).
+MAX_USER_PART = 256
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the error goes into DialPlanError, not to stderr
+
+_RE2_HINTS = {
+    "invalid escape sequence": "backreferences such as \\1 are not supported",
+    "invalid perl operator": "lookahead/lookbehind (?=...) (?!...) (?<=...) are not supported",
+    "invalid repetition size": "repetition counts are limited to 1000",
+    "pattern too large": "the pattern is too large to compile",
+}
+
+
+def _compile(pattern: str, label: str) -> Any:
+    """``pattern`` compiled by RE2, or a :class:`DialPlanError` that says why not."""
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0] if exc.args else exc
+        text = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+        hint = next((h for key, h in _RE2_HINTS.items() if key in text), "")
+        raise DialPlanError(
+            f"{label}: pattern is not a valid regular expression for the linear-time matcher "
+            f"(RE2): {text}" + (f" ({hint})" if hint else "")
+        ) from None
 
 
 class DialPlanError(ValueError):
@@ -66,16 +103,11 @@ class DialRule:
     host: str | None = None
     port: int | None = None
     name: str = ""
-    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _regex: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         label = self.label
-        try:
-            regex = re.compile(self.pattern)
-        except re.error as exc:
-            raise DialPlanError(f"{label}: pattern is not a valid regular expression: {exc}") from (
-                None
-            )
+        regex = _compile(self.pattern, label)
         if self.kind not in _SEPARATOR:
             raise DialPlanError(f"{label}: kind must be 'sip' or 'h323' (got {self.kind!r})")
         if self.kind == "h323" and not self.host:
@@ -113,7 +145,7 @@ class DialRule:
 
         Raises :class:`NoRouteError` when the rule matches but builds an invalid target.
         """
-        m = self._regex.fullmatch(user)
+        m = self._regex.fullmatch(user) if len(user) <= MAX_USER_PART else None
         if m is None:
             return None
         try:

@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.httplimits import guarded_protocol
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from gateway.store import Cdr, PoolState
 from signaling.dialstring import DialStringError, DialTarget, parse_invitation
@@ -45,6 +46,7 @@ __all__ = [
     "CallInfo",
     "ControlError",
     "GatewayControl",
+    "HttpLimits",
     "HttpServer",
     "Readiness",
     "RoomInfo",
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 
 #: Largest request body the API reads (an invitation text fits many times over).
 MAX_BODY = 64 * 1024
+MAX_INVITATION = 20000
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ class StartCall(BaseModel):
     protocol: Literal["sip", "h323"] = "sip"
     host: str | None = Field(default=None, description="CRC host (SIP default zoomcrc.com)")
     invitation: str | None = Field(
-        default=None, max_length=20000, repr=False,
+        default=None, max_length=MAX_INVITATION, repr=False,
         description="invitation text: fills meeting_id, passcode (and the H.323 host)",
     )
 
@@ -258,9 +261,14 @@ def create_app(
             payload = json.loads(raw or b"null")
         except (ValueError, UnicodeDecodeError):
             return _invalid([{"field": "body", "message": "not valid JSON"}])
+        except RecursionError:
+            return _invalid([{"field": "body", "message": "JSON nested too deeply"}])
         if not isinstance(payload, dict):
             return _invalid([{"field": "body", "message": "expected a JSON object"}])
         if isinstance(payload.get("invitation"), str):
+            if len(payload["invitation"]) > MAX_INVITATION:
+                return _invalid([{"field": "invitation",
+                                  "message": f"at most {MAX_INVITATION} characters"}])
             try:
                 payload = _from_invitation(payload)
             except DialStringError as exc:
@@ -288,9 +296,13 @@ def create_app(
 
     async def cdrs(request: Request) -> Response:
         limit_text = request.query_params.get("limit", "100")
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 10000:
+        # (ASCII digits only: "²".isdigit() is true, and int("²") fails)
+        if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= 10000:
             return _invalid([{"field": "limit", "message": "must be a number from 1 to 10000"}])
         room = request.query_params.get("room") or None
+        if room is not None and (len(room) > 64 or not room.isprintable()):
+            return _invalid([{"field": "room", "message": "must be a room name (printable, "
+                              "at most 64 characters)"}])
         records = await control.cdrs(int(limit_text), room)
         return JSONResponse({"cdrs": [record.as_dict() for record in records]})
 
@@ -317,6 +329,17 @@ class _Server(uvicorn.Server):
         yield
 
 
+@dataclass(frozen=True)
+class HttpLimits:
+    """Connection limits (:mod:`gateway.httplimits`): open connections, seconds for a request
+    to arrive, idle seconds kept alive after a response, bytes of request head."""
+
+    max_connections: int = 256
+    request_timeout: float = 10.0
+    keep_alive: int = 5
+    max_header: int = 16384
+
+
 class HttpServer:
     """uvicorn running ``app`` inside the caller's event loop.
 
@@ -324,9 +347,15 @@ class HttpServer:
     :attr:`address`); ``await server.stop()`` shuts it down.
     """
 
-    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 8080) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                lifespan="off", access_log=False)
+    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 8080,
+                 limits: HttpLimits | None = None) -> None:
+        limits = limits or HttpLimits()
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False,
+            http=guarded_protocol(limits.max_connections, limits.request_timeout),
+            limit_concurrency=limits.max_connections + 1,  # 503 for running requests beyond
+            timeout_keep_alive=limits.keep_alive, h11_max_incomplete_event_size=limits.max_header,
+        )
         self._server = _Server(config)
         self._task: asyncio.Task[None] | None = None
 

@@ -19,7 +19,20 @@ ones 501; bad requests 400 (or 505, 416, 420, 415) when they carry a Via to answ
 silence. Nothing a peer sends can stop the service.
 
 Transports: UDP (final responses retransmitted until ACK, RFC 3261 17.2.1) and TCP (framing by
-Content-Length, CRLF keep-alives answered).
+Content-Length, CRLF keep-alives answered; a connection idle for ``tcp_idle_timeout`` is closed;
+at ``tcp_max_connections`` a new connection closes the oldest one that has not sent a whole
+message yet, or is itself closed when all have, so the connections of rooms that have spoken go
+on while a flood of silent ones cannot lock them out).
+
+Access (:mod:`gateway.sipaccess`), checked for every new INVITE before the dial plan is asked,
+so a refused source learns nothing about which numbers exist: a source outside the trusted
+networks gets ``403`` (``404`` with ``conceal``); a source over its rate gets ``503`` with
+``Retry-After`` (an untrusted one over its rate gets silence, so the service cannot be used to
+reflect a flood); with digest authentication configured, ``401`` with ``WWW-Authenticate``
+until the credentials are right (wrong ones: ``403``, or ``404`` with ``conceal``). These
+refusals are answered statelessly: they take no port, keep no transaction and set no timer.
+``reveal: no-secrets`` leaves the passcode and host key out of the 302 Contact; with
+``server_header`` off no ``Server`` header names the product.
 """
 
 from __future__ import annotations
@@ -27,13 +40,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
-from gateway.config import SipConfig, parse_listen
+from gateway.config import SipConfig, parse_host_port, parse_listen
 from gateway.dialplan import DialPlan, NoRouteError
 from gateway.metrics import GatewayMetrics
+from gateway.sipaccess import DigestGuard, RateLimiter, RedirectAccess, TrustedSources
 from gateway.sipwire import NotARequest, SipRequest, build_response, new_tag, split_stream, uri_user
 from gateway.store import Lease, Store
 from signaling.dialstring import DialTarget
@@ -76,12 +91,37 @@ class RedirectSettings:
     t1: float = 0.5
     t2: float = 4.0
     server: str = "crcgw"
+    #: Source networks that may be redirected, and host names or addresses (the rooms'
+    #: registrars and proxies) resolved and trusted when the service starts.
+    trusted: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    trusted_hosts: tuple[str, ...] = ()
+    rate: float = 2.0
+    burst: int = 10
+    auth: DigestGuard | None = None
+    conceal: bool = False
+    reveal: str = "full"
+    tcp_idle_timeout: float = 120.0
+    tcp_max_connections: int = 256
 
     @classmethod
-    def from_config(cls, sip: SipConfig) -> RedirectSettings:
-        """The settings of the configuration's ``sip`` section."""
+    def from_config(cls, sip: SipConfig, trusted_hosts: Sequence[str] = (),
+                    environ: Mapping[str, str] | None = None) -> RedirectSettings:
+        """The settings of the configuration's ``sip`` section; ``trusted_hosts`` (the rooms'
+        registrars) count only when ``sip.redirect.trust_registrars`` is on."""
+        access = sip.redirect
+        guard = None
+        if access.auth is not None:
+            password = access.auth.secret("password", environ)
+            assert password is not None  # the section validator requires a reference
+            guard = DigestGuard(access.auth.realm, access.auth.user, password,
+                                access.auth.nonce_ttl)
         return cls(hold=sip.redirect_hold, busy_status=sip.busy_status,
-                   retry_after=sip.retry_after)
+                   retry_after=sip.retry_after, server="crcgw" if access.server_header else "",
+                   trusted=tuple(str(n) for n in access.trusted),
+                   trusted_hosts=tuple(trusted_hosts) if access.trust_registrars else (),
+                   rate=access.rate, burst=access.burst, auth=guard, conceal=access.conceal,
+                   reveal=access.reveal, tcp_idle_timeout=sip.tcp_idle_timeout,
+                   tcp_max_connections=sip.tcp_max_connections)
 
 
 @dataclass(frozen=True)
@@ -171,12 +211,21 @@ class RedirectService:
         self._udp: list[asyncio.DatagramTransport] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        #: TCP connections that have not sent a whole message yet, oldest first: at the cap
+        #: the oldest of them makes room for a new connection.
+        self._silent: OrderedDict[asyncio.StreamWriter, None] = OrderedDict()
         self._listen: list[str] = []
+        self._access = RedirectAccess(
+            TrustedSources(self.settings.trusted),
+            RateLimiter(self.settings.rate, self.settings.burst),
+            self.settings.auth, conceal=self.settings.conceal,
+        )
 
     # -- life cycle ---------------------------------------------------------------------------
 
     async def start(self, listen: Sequence[str]) -> list[str]:
         loop = asyncio.get_running_loop()
+        await self._trust_hosts()
         for address in listen:
             transport, host, port = parse_listen(address)
             if transport == "udp":
@@ -194,6 +243,21 @@ class RedirectService:
         log.info("redirect service listening on %s", ", ".join(self._listen))
         return list(self._listen)
 
+    async def _trust_hosts(self) -> None:
+        """Resolve the trusted host names (registrars) now; one that does not resolve is
+        logged and left out (its calls get 403 until the service restarts)."""
+        loop = asyncio.get_running_loop()
+        for entry in self.settings.trusted_hosts:
+            try:
+                host, port = parse_host_port(entry)
+                infos = await asyncio.wait_for(loop.getaddrinfo(host, port or 5060), 10)
+            except (OSError, ValueError, TimeoutError) as exc:
+                log.warning("redirect: trusted host %s not resolved (%s); not trusted",
+                            entry, type(exc).__name__)
+                continue
+            for info in infos:
+                self._access.trusted.add(str(info[4][0]))
+
     @property
     def listen_addresses(self) -> list[str]:
         """Where the service listens, ``udp://127.0.0.1:5060`` style (for ``/readyz``)."""
@@ -204,7 +268,9 @@ class RedirectService:
         return set(self._holds)
 
     async def call_ended(self, sip_call_id: str) -> bool:
-        """Release the lease of a redirected call early; ``False`` if it held none."""
+        """Release the lease of a redirected call early; ``False`` if it held none. This is
+        the hook for a signal that the call reached the meeting (the account's live usage then
+        counts it), so the hold ends at that moment or when it expires, whichever is first."""
         lease_id = f"redirect:{sip_call_id}"
         handle = self._holds.pop(lease_id, None)
         if handle is None:
@@ -250,7 +316,18 @@ class RedirectService:
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         source = (str(peer[0]), int(peer[1]))
+        if len(self._writers) >= self.settings.tcp_max_connections:
+            if not self._silent:  # every connection has spoken: keep them, refuse this one
+                self._access.warn(source[0], "SIP TCP connection refused: "
+                                  f"{self.settings.tcp_max_connections} connections open")
+                writer.transport.abort()
+                return
+            oldest = next(iter(self._silent))  # one that never sent a message: a flood's
+            self._silent.pop(oldest)
+            self._writers.discard(oldest)
+            oldest.transport.abort()
         self._writers.add(writer)
+        self._silent[writer] = None
 
         def reply(data: bytes) -> None:
             if not writer.is_closing():
@@ -259,7 +336,11 @@ class RedirectService:
         buffer = b""
         try:
             while True:
-                chunk = await reader.read(65536)
+                try:
+                    chunk = await asyncio.wait_for(reader.read(65536),
+                                                   self.settings.tcp_idle_timeout)
+                except TimeoutError:
+                    break  # idle for too long: close (the peer reconnects when it needs to)
                 if not chunk:
                     break
                 if buffer == b"" and chunk.strip(b"\r\n") == b"" and b"\r\n\r\n" in chunk:
@@ -276,10 +357,12 @@ class RedirectService:
                         await self.handle(message, reply, source, "tcp")
                         await writer.drain()
                         return
+                    self._silent.pop(writer, None)
                     self._spawn(message, reply, source, "tcp", stream=True)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._silent.pop(writer, None)
             self._writers.discard(writer)
             writer.close()
 
@@ -339,13 +422,27 @@ class RedirectService:
         if method == "OPTIONS":
             answer(200, "OK", ("Allow", ALLOW), ("Accept", "application/sdp"))
         elif method == "INVITE":
-            await self._invite(request, user, reply, source, transport)
+            if request.transaction_key in self._txs or self._admit(request, source, answer):
+                await self._invite(request, user, reply, source, transport)
         elif method == "BYE":
             answer(481, "Call/Transaction Does Not Exist")
         elif method in _KNOWN_METHODS:
             answer(405, "Method Not Allowed", ("Allow", ALLOW))
         else:
             answer(501, "Not Implemented", ("Allow", ALLOW))
+
+    def _admit(self, request: SipRequest, source: tuple[str, int],
+                answer: Callable[..., bytes]) -> bool:
+        """Trust, rate and credentials of a new INVITE; a refusal is answered here."""
+        refusal = self._access.judge(source[0], request.header_values("authorization"),
+                                     asyncio.get_running_loop().time(), self.clock())
+        if refusal is None:
+            return True
+        if refusal.status:
+            answer(refusal.status, refusal.reason, *refusal.headers)
+        if self.metrics is not None:
+            self.metrics.redirects.labels(str(refusal.status or "dropped")).inc()
+        return False
 
     async def _invite(
         self,
@@ -407,7 +504,8 @@ class RedirectService:
             self._holds[lease_id] = loop.call_later(
                 self.settings.hold, lambda: self._spawn_release(lease_id)
             )
-        self._final(key, tx, source, 302, "Moved Temporarily", ("Contact", contact_uri(target)),
+        shown = target if self.settings.reveal == "full" else target.without_secrets()
+        self._final(key, tx, source, 302, "Moved Temporarily", ("Contact", contact_uri(shown)),
                     target=safe_target, caller=caller, transport=transport)
 
     def _spawn_release(self, lease_id: str) -> None:

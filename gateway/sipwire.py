@@ -268,7 +268,7 @@ def build_response(
 ) -> bytes:
     """A response to ``request`` (RFC 3261 8.2.6): its Via (top one stamped with ``source``),
     From, To (with ``to_tag`` added unless it has one or ``status`` is 100), Call-ID and CSeq,
-    then ``headers``, ``Server`` and ``Content-Length: 0``."""
+    then ``headers``, ``Server`` (none when ``server`` is empty) and ``Content-Length: 0``."""
     lines = [f"SIP/2.0 {status} {reason}"]
     for index, via in enumerate(request.header_values("via")):
         value = _stamp_via(via, source) if index == 0 and source is not None else via
@@ -285,7 +285,8 @@ def build_response(
         if copied is not None:
             lines.append(f"{label}: {copied}")
     lines += [f"{name}: {value}" for name, value in headers]
-    lines += [f"Server: {server}", "Content-Length: 0", "", ""]
+    lines += [f"Server: {server}"] if server else []
+    lines += ["Content-Length: 0", "", ""]
     return "\r\n".join(lines).encode("utf-8", "surrogateescape")
 
 

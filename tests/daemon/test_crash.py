@@ -23,15 +23,24 @@ MEETING = "82419374650"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def start_serve(config: Path, http_port: int) -> subprocess.Popen[bytes]:
+def start_serve(config: Path, http_port: int, log: Path | None = None
+                ) -> subprocess.Popen[bytes]:
+    """``crcgw serve`` until ready; its stderr goes to a pipe, or to ``log`` (a file cannot
+    fill up and block the daemon when it logs much)."""
+    sink = log.open("wb") if log is not None else None
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "serve", "--config", str(config)],
-        env={**os.environ, **ENVIRON}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, **ENVIRON}, stdout=subprocess.DEVNULL,
+        stderr=sink if sink is not None else subprocess.PIPE,
     )
+    if sink is not None:
+        sink.close()
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(process.stderr.read().decode() if process.stderr else "exited")
+            said = log.read_text() if log is not None else (
+                process.stderr.read().decode() if process.stderr else "exited")
+            raise AssertionError(said)
         try:
             if httpx.get(f"http://127.0.0.1:{http_port}/readyz", timeout=1).status_code == 200:
                 return process

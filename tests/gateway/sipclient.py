@@ -64,10 +64,12 @@ OPEN_CLIENTS: set[UdpClient] = set()
 
 
 class UdpClient:
-    def __init__(self) -> None:
+    """``host``: the loopback address to send from (127.0.0.2 plays an outside source)."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
         OPEN_CLIENTS.add(self)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((host, 0))
         self.sock.setblocking(False)
         self.port = int(self.sock.getsockname()[1])
 

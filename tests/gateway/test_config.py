@@ -184,6 +184,42 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         load_config(path)
 
 
+@pytest.mark.parametrize("status", ["486", "503", " 486"])
+def test_busy_status_from_the_environment_as_from_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: str
+) -> None:
+    assert load_config(write(tmp_path, f"sip:\n  busy_status: {status}\n")).sip.busy_status \
+        == int(status)
+    monkeypatch.setenv("CRCGW_SIP__BUSY_STATUS", status)
+    assert load_config(None).sip.busy_status == int(status)
+    monkeypatch.setenv("CRCGW_SIP__BUSY_STATUS", "404")
+    with pytest.raises(ConfigError, match="486 or 503.*CRCGW_SIP__BUSY_STATUS"):
+        load_config(None)
+
+
+def test_redirect_access_settings_from_file_and_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, """
+        sip:
+          redirect:
+            trusted: [192.0.2.0/24, "2001:db8::/32"]
+            rate: 1.5
+            auth: {user: room, password_env: GW_DIGEST}
+        """)
+    with pytest.raises(ConfigError, match="GW_DIGEST is not set"):
+        load_config(path)
+    monkeypatch.setenv("GW_DIGEST", "s3cret-digest")
+    monkeypatch.setenv("CRCGW_SIP__REDIRECT__BURST", "3")
+    access = load_config(path).sip.redirect
+    assert [str(n) for n in access.trusted] == ["192.0.2.0/24", "2001:db8::/32"]
+    assert access.rate == 1.5 and access.burst == 3 and access.auth is not None
+    assert "s3cret-digest" not in repr(access)
+    bad = write(tmp_path, "sip:\n  redirect:\n    trusted: [not-a-network]\n")
+    with pytest.raises(ConfigError, match="sip.redirect.trusted"):
+        load_config(bad)
+
+
 def test_defaults_without_a_file_object(tmp_path: Path) -> None:
     config = GatewayConfig(data_dir=tmp_path)
     assert config.lifecycle.on_shutdown == "hangup"
@@ -213,6 +249,10 @@ def test_cli_config_check(tmp_path: Path) -> None:
     assert [e["location"] for e in report["errors"]] == ["ports.pool_size", "http.token", "extra"]
     missing = runner.invoke(app, ["config", "check", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 2 and "cannot read" in missing.stdout
+    lookaround = write(tmp_path, "dialplan:\n  - pattern: '(?P<meeting_id>\\d+)(?!#)'\n")
+    refused = runner.invoke(app, ["config", "check", str(lookaround)])
+    assert refused.exit_code == 2 and ":2:" in refused.stdout
+    assert "linear-time matcher (RE2)" in refused.stdout and "lookahead" in refused.stdout
 
 
 def test_cli_config_show(tmp_path: Path) -> None:

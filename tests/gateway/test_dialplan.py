@@ -57,6 +57,9 @@ def test_a_matching_rule_that_builds_a_bad_target_says_which_field() -> None:
     ({"pattern": r"(?P<meeting_id>\d+)", "kind": "isdn"}, "kind must be 'sip' or 'h323'"),
     ({"pattern": r"(?P<meeting_id>\d+)", "host": "bad host"}, "host"),
     ({"pattern": r"(?P<meeting_id>\d+)", "colour": "red"}, "rule #1"),
+    ({"pattern": r"(?P<meeting_id>\d+)\1"}, "backreferences such as \\1 are not supported"),
+    ({"pattern": r"(?P<meeting_id>\d+)(?=#)"}, "lookahead/lookbehind"),
+    ({"pattern": r"(?P<meeting_id>\d{1,5000})"}, "repetition counts are limited to 1000"),
 ])
 def test_bad_rules_are_refused_when_loaded(rule: dict[str, object], message: str) -> None:
     with pytest.raises(DialPlanError) as caught:
@@ -64,10 +67,28 @@ def test_bad_rules_are_refused_when_loaded(rule: dict[str, object], message: str
     assert message in str(caught.value)
 
 
-@given(st.from_regex(r"[1-9]\d{8,10}", fullmatch=True),
-       st.one_of(st.none(), st.from_regex(r"\d{1,10}", fullmatch=True)))
+@given(st.from_regex(r"[1-9][0-9]{8,10}", fullmatch=True),
+       st.one_of(st.none(), st.from_regex(r"[0-9]{1,10}", fullmatch=True)))
 def test_digits_and_passcode_round_trip(meeting_id: str, passcode: str | None) -> None:
     dialled = meeting_id if passcode is None else f"{meeting_id}*{passcode}"
     target = DialPlan().resolve(dialled)
     assert (target.meeting_id, target.passcode) == (meeting_id, passcode)
     assert target.host == "zoomcrc.com"
+
+
+def test_a_catastrophic_pattern_matches_in_linear_time() -> None:
+    # Python's backtracking re takes time doubling per digit here (~1 s at 24, days at 60).
+    plan = DialPlan.from_rules([DialRule(r"(?P<meeting_id>(\d+)+)#", name="nested")])
+    for length in (60, 10_000):
+        with pytest.raises(NoRouteError):
+            plan.resolve("1" * length)
+    assert plan.resolve("123456789#").meeting_id == "123456789"
+
+
+def test_unicode_digits_and_overlong_user_parts_match_no_rule() -> None:
+    plan = DialPlan.from_rules([DialRule(r"(?P<meeting_id>\d+)")])
+    with pytest.raises(NoRouteError):
+        DialPlan().resolve("12345678\u0660")  # ARABIC-INDIC DIGIT ZERO: not a Zoom digit
+    with pytest.raises(NoRouteError):
+        plan.resolve("1" * 257)
+    assert plan.resolve("1" * 11).meeting_id == "1" * 11
