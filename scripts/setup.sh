@@ -13,7 +13,7 @@ PYTHON="${CRCGW_PYTHON:-python3}"
 
 # Debian packages: the SIP registrar and answering UA used by the tests and the demo peers, packet
 # capture, PostgreSQL for the shared-pool tests, iproute2 for netns/netem tests, openssl for test certs.
-DEBS=(kamailio kamailio-tls-modules baresip-core tshark postgresql iproute2 openssl ca-certificates)
+DEBS=(kamailio kamailio-tls-modules baresip-core sip-tester tshark postgresql iproute2 openssl ca-certificates)
 
 missing=()
 for pkg in "${DEBS[@]}"; do

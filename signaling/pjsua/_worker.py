@@ -228,7 +228,7 @@ class Worker(CallCore):
         self._ep = PjEndpoint(self)
         with _StdoutSilenced():
             self._ep.libCreate()
-            self._writer = PjLogWriter()
+            self._writer = PjLogWriter(self.config.pjsip_log_level, self.on_wire)
             self._ep.libInit(ep_config(self.config, self._writer))
         families = [False] + ([True] if self.config.bind_address6 else [])
         for ipv6 in families:
