@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CallWire", "WireMessage"]
+__all__ = ["CallWire", "WireMessage", "WireResponse"]
+
+_KEEP_FINALS = 16  # challenges, the answer, re-INVITE answers: enough, and bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ class CallWire:
         "bye_response",
         "bye_sent_at",
         "invite_sent_at",
-        "invite_final",
+        "invite_finals",
         "provisional_at",
         "ringing_at",
         "_bye_cseq",
@@ -57,7 +59,8 @@ class CallWire:
         self.invite_sent_at: float | None = None
         self.provisional_at: float | None = None
         self.ringing_at: float | None = None
-        self.invite_final: WireResponse | None = None
+        self.invite_finals: list[WireResponse] = []
+        """Final responses to our INVITEs, in order (a 407, then the 200 after the retry)."""
         self.bye_sent_at: float | None = None
         self.bye_response: WireResponse | None = None
         self.far_end_ended_at: float | None = None
@@ -96,13 +99,13 @@ class CallWire:
                 self.provisional_at = msg.at
             if msg.code in (180, 181, 182, 183) and self.ringing_at is None:
                 self.ringing_at = msg.at
-        elif self.invite_final is None:
-            self.invite_final = WireResponse(msg.at, msg.code, msg.reason)
+        elif len(self.invite_finals) < _KEEP_FINALS:
+            self.invite_finals.append(WireResponse(msg.at, msg.code, msg.reason))
 
     def received_final(self, code: int | None) -> bool:
         """True when ``code`` is the final response to our INVITE that came over the wire."""
-        return self.invite_final is not None and self.invite_final.code == code
+        return any(final.code == code for final in self.invite_finals)
 
     def ok_at(self) -> float | None:
-        final = self.invite_final
-        return final.at if final is not None and 200 <= final.code < 300 else None
+        """When the first 2xx to an INVITE arrived."""
+        return next((f.at for f in self.invite_finals if 200 <= f.code < 300), None)

@@ -364,6 +364,12 @@ def dial_command(
     ] = 5.0,
     timeout: Timeout = 30.0,
     bye_timeout: ByeTimeout = 32.0,
+    rtp_timeout: Annotated[
+        float,
+        typer.Option(
+            "--rtp-timeout", help="Hang up when no RTP arrives for this many seconds (0: never)."
+        ),
+    ] = 30.0,
     as_json: Json = False,
 ) -> None:
     """Place one SIP call and print its events and statistics; exit 0 only if it connected
@@ -420,9 +426,9 @@ def dial_command(
         route = _host_port(host_part, "TARGET")
     verbose = _quiet_pjsip()
     config = _engine_config(route, ca, insecure, timeout, verbose)
-    if bye_timeout <= 0:
-        fail("--bye-timeout must be > 0")
-    config = replace(config, bye_timeout_s=bye_timeout)
+    if bye_timeout <= 0 or rtp_timeout < 0:
+        fail("--bye-timeout must be > 0 and --rtp-timeout >= 0")
+    config = replace(config, bye_timeout_s=bye_timeout, rtp_timeout_s=rtp_timeout or None)
     try:
         result = asyncio.run(_dial(config, endpoint, dial_as, options, steps, duration, as_json))
     except (SipError, TimeoutError) as exc:
@@ -451,6 +457,8 @@ def dial_command(
         )
     if not connected:
         fail(f"call to {shown} did not connect: {explanation or 'no answer'}", 1)
+    if explanation:  # connected, then ended abnormally (the far end vanished, an error)
+        fail(f"call to {shown} connected, then failed: {explanation}", 1)
 
 
 def register(app: typer.Typer) -> None:
