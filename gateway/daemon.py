@@ -205,7 +205,8 @@ class Gateway:
             tls = TlsSettings(verify=False)
         elif ca is not None:
             tls = TlsSettings(ca_file=str(ca))
-        engine_config = EngineConfig(tls=tls, pjsip_log_level=2)
+        rtp_timeout = self.config.lifecycle.rtp_timeout or None
+        engine_config = EngineConfig(tls=tls, pjsip_log_level=2, rtp_timeout_s=rtp_timeout)
         many = len(self.config.rooms) > _ROOMS_PER_ENGINE
         self.engine = SipEnginePool(engine_config) if many else SipEngine(engine_config)
         await self.engine.start()
