@@ -47,7 +47,7 @@ from gateway.standin.process import StandinProcess
 from gateway.store import Cdr, PoolState, open_store
 from gateway.usage import metrics_usage, seed_usage
 from signaling.dialstring import DialStringError, DialTarget
-from signaling.pjsua import SipEngine, SipEnginePool
+from signaling.pjsua import ROOMS_PER_ENGINE, SipEngine, SipEnginePool
 from signaling.sip.config import EndpointConfig, EngineConfig, TlsSettings
 from signaling.sip.types import RegState, Transport
 
@@ -55,8 +55,6 @@ __all__ = ["Gateway", "GatewayError"]
 
 log = logging.getLogger(__name__)
 
-#: pjsua2 holds at most 8 accounts per process; more rooms go to an engine pool.
-_ROOMS_PER_ENGINE = 7
 _EMULATED_POOL_SIZE = 10
 
 
@@ -207,7 +205,9 @@ class Gateway:
             tls = TlsSettings(ca_file=str(ca))
         rtp_timeout = self.config.lifecycle.rtp_timeout or None
         engine_config = EngineConfig(tls=tls, pjsip_log_level=2, rtp_timeout_s=rtp_timeout)
-        many = len(self.config.rooms) > _ROOMS_PER_ENGINE
+        # one engine process holds 4 calls: more rooms than that get an engine pool, so that
+        # every room can be in a call at once
+        many = len(self.config.rooms) > ROOMS_PER_ENGINE
         self.engine = SipEnginePool(engine_config) if many else SipEngine(engine_config)
         await self.engine.start()
         for room in self.config.rooms:

@@ -92,6 +92,7 @@ class CallCore:
     account_of: Callable[[str], PjAccount]
     endpoint_config: Callable[[str], EndpointConfig]
     emit: Callable[[EngineEvent], None]
+    call_capacity: int
 
     def __init__(self) -> None:
         self.calls: dict[str, _CallRec] = {}
@@ -105,6 +106,12 @@ class CallCore:
     def dial(
         self, endpoint: str, uri: str, options: CallOptions, plan: tuple[DtmfSend, ...]
     ) -> str:
+        live = len(self.active_calls())
+        if live >= self.call_capacity:
+            raise SipConfigError(
+                f"this SIP engine holds {live} calls, its limit (pjsua2 is built for "
+                f"{self.call_capacity} per process; SipEnginePool spreads rooms over engines)"
+            )
         account = self.account_of(endpoint)
         key = f"call-{next(self._call_numbers)}"
         call = PjCall(self, account, key)

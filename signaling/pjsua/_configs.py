@@ -105,13 +105,13 @@ def tls_problem_names(verify_status: int) -> tuple[str, ...]:
     return tuple(names)
 
 
-def ep_config(config: EngineConfig, writer: PjLogWriter) -> pj.EpConfig:
+def ep_config(config: EngineConfig, writer: PjLogWriter, max_calls: int) -> pj.EpConfig:
     cfg = pj.EpConfig()
     ua = cfg.uaConfig
     ua.threadCnt = 0
     ua.mainThreadOnly = True
     ua.userAgent = config.user_agent
-    ua.maxCalls = config.max_calls
+    ua.maxCalls = max_calls
     for server in config.nameservers:
         ua.nameserver.append(server)
     if config.nat.stun_server:

@@ -1,10 +1,11 @@
 """Many endpoints beyond one process's pjsua2 limit: engines sharded over child processes.
 
-The pjsua2-python wheel holds at most 8 accounts per process and one pjsua instance per
-process. :class:`SipEnginePool` gives the same asyncio API as :class:`SipEngine` for many
-endpoints: each child process (``signaling.pjsua._shard``) runs one engine with up to
-``per_engine`` endpoints; events of all children arrive in one :attr:`events` log, call ids
-are prefixed with the shard (``"2/call-1"``).
+The pjsua2-python wheel holds at most 8 accounts and 4 calls per process and one pjsua
+instance per process. :class:`SipEnginePool` gives the same asyncio API as
+:class:`SipEngine` for many endpoints: each child process (``signaling.pjsua._shard``)
+runs one engine with up to ``per_engine`` endpoints (default 4, so each can be in a call);
+events of all children arrive in one :attr:`events` log, call ids are prefixed with the
+shard (``"2/call-1"``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any, Self
 from signaling.dialstring import DialTarget
 from signaling.dialstring.ivr import IvrStep
 from signaling.pjsua._base import EngineBase
-from signaling.pjsua._worker import MAX_ACCOUNTS
+from signaling.pjsua._worker import MAX_ACCOUNTS, MAX_CALLS
 from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig
 from signaling.sip.errors import EngineClosed, EngineError, SipConfigError
 from signaling.sip.events import (
@@ -36,7 +37,11 @@ from signaling.sip.events import (
 )
 from signaling.sip.types import CallPhase, DtmfMethod
 
-__all__ = ["SipEnginePool"]
+__all__ = ["ROOMS_PER_ENGINE", "SipEnginePool"]
+
+ROOMS_PER_ENGINE = min(MAX_ACCOUNTS - 1, MAX_CALLS)
+"""Endpoints per engine process by default: as many as it has calls, so that every room can be
+in a call at the same time (a pjsua2 process holds 4 calls, 8 accounts)."""
 
 logger = logging.getLogger("signaling.pjsua")
 
@@ -152,7 +157,7 @@ class _Shard:
 class SipEnginePool(EngineBase):
     """The :class:`SipEngine` API over as many engine processes as the endpoints need."""
 
-    def __init__(self, config: EngineConfig | None = None, per_engine: int = MAX_ACCOUNTS - 1):
+    def __init__(self, config: EngineConfig | None = None, per_engine: int = ROOMS_PER_ENGINE):
         if not 1 <= per_engine <= MAX_ACCOUNTS - 1:
             raise SipConfigError(f"per_engine must be 1-{MAX_ACCOUNTS - 1}")
         super().__init__()

@@ -111,6 +111,7 @@ class EngineConfig:
     unregister_wait_s: float = 1.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_calls: int = 32
+    """Asked of pjsua; the engine holds fewer when pjsua is built for fewer (the wheel: 4)."""
     ring_timeout_s: float = 60.0
     bye_timeout_s: float = 32.0
     """How long a BYE we sent may go unanswered before its outcome is "no answer" (the

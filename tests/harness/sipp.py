@@ -41,9 +41,11 @@ def _udp_taken(port: int) -> bool:
 
 
 class Sipp(Peer):
-    """One SIPp UAS running ``tests/sip/sipp/<scenario>.xml`` for one call."""
+    """One SIPp UAS running ``tests/sip/sipp/<scenario>.xml`` for ``calls`` calls (at once or
+    one after the other: SIPp serves each INVITE as it comes)."""
 
-    def __init__(self, scenario: str, timeout_s: float = 120.0) -> None:
+    def __init__(self, scenario: str, timeout_s: float = 120.0, calls: int = 1) -> None:
+        self.calls = calls
         self.scenario = SCENARIOS / f"{scenario}.xml"
         if not self.scenario.is_file():
             raise PeerError(f"no SIPp scenario {self.scenario}")
@@ -71,7 +73,7 @@ class Sipp(Peer):
         self.media_port = low
         argv = [
             "sipp", "-sf", str(self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
-            "-mi", "127.0.0.1", "-mp", str(self.media_port), "-rtp_echo", "-m", "1",
+            "-mi", "127.0.0.1", "-mp", str(self.media_port), "-rtp_echo", "-m", str(self.calls),
             "-nostdin", "-timeout", f"{self.timeout_s:g}s", "-trace_msg",
             "-message_file", str(self.trace_path),
         ]
