@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -29,6 +30,8 @@ __all__ = ["CallEngine", "CallTracker", "TrackedCall", "outcome_of"]
 log = logging.getLogger(__name__)
 
 STATS_INTERVAL_S = 2.0
+KEEP_FINISHED = 100
+"""Ended calls kept for ``GET /calls`` and late questions; older ones live in the CDR store."""
 _ANSWERED = {CallPhase.CONNECTED, CallPhase.DISCONNECTED}
 
 
@@ -108,6 +111,8 @@ class CallTracker:
         self.ivr_gap_s = ivr_gap_s
         self.clock = clock
         self.calls: dict[str, TrackedCall] = {}
+        self.keep_finished = KEEP_FINISHED
+        self._finished: deque[str] = deque()
 
     def live_call_ids(self) -> set[str]:
         return {cid for cid, call in self.calls.items() if call.info.ended_at is None}
@@ -203,6 +208,9 @@ class CallTracker:
             )
         finally:
             await self.pool.release(call.info.call_id)
+            self._finished.append(call.info.call_id)
+            while len(self._finished) > self.keep_finished:
+                self.calls.pop(self._finished.popleft(), None)
         log.info("call %s from %s ended: %s %s", call.info.call_id, call.info.room, code, reason)
 
     async def hangup(self, call_id: str) -> CallInfo:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pjsua2 as pj
 
+from signaling.pjsua._base import KEEP_FINISHED_CALLS
 from signaling.pjsua._objects import PjAccount, PjCall
 from signaling.pjsua._timers import Timer, TimerHeap
 from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig
@@ -33,7 +34,6 @@ __all__ = ["CallCore"]
 
 logger = logging.getLogger("signaling.pjsua")
 
-_KEEP_FINISHED = 1000
 _METHODS = {
     DtmfMethod.RFC4733: pj.PJSUA_DTMF_METHOD_RFC2833,
     DtmfMethod.SIP_INFO: pj.PJSUA_DTMF_METHOD_SIP_INFO,
@@ -463,15 +463,23 @@ class CallCore:
             srtp=rec.srtp,
         )
 
+    def forget_call(self, key: str) -> None:
+        """Drop an ended call's record (its owner no longer asks about it)."""
+        rec = self.calls.get(key)
+        if rec is None or rec.call is not None or rec.ended_at is None:
+            return
+        del self.calls[key]
+        for timer in (rec.bye_timer, rec.rtp_timer):
+            if timer is not None:
+                timer.cancel()
+        if rec.sip_call_id is not None:
+            self._wire.pop(rec.sip_call_id, None)
+            self._key_of.pop(rec.sip_call_id, None)
+
     def _prune(self) -> None:
         finished = [k for k, r in self.calls.items() if r.call is None and r.ended_at is not None]
-        for key in finished[: max(0, len(finished) - _KEEP_FINISHED)]:
-            rec = self.calls.pop(key)
-            if rec.bye_timer is not None:
-                rec.bye_timer.cancel()
-            if rec.sip_call_id is not None:
-                self._wire.pop(rec.sip_call_id, None)
-                self._key_of.pop(rec.sip_call_id, None)
+        for key in finished[: max(0, len(finished) - KEEP_FINISHED_CALLS)]:
+            self.forget_call(key)
         orphans = [cid for cid in self._wire if cid not in self._key_of]
         for cid in orphans[: max(0, len(orphans) - _KEEP_ORPHAN_WIRES)]:
             del self._wire[cid]

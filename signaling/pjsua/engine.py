@@ -111,6 +111,12 @@ class SipEngine(EngineBase):
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(self._deliver, event)
 
+    def _forget_call(self, call_id: str) -> None:
+        self._call_marks.pop(call_id, None)
+        worker = self._worker
+        if worker is not None and worker.alive:
+            worker.submit(lambda: worker.forget_call(call_id))
+
     def _deliver(self, event: EngineEvent) -> None:
         if isinstance(event, IncomingCall):
             self._call_marks.setdefault(event.call_id, self.events.mark())
