@@ -4,26 +4,17 @@ phases and the stand-in's event buffer stay bounded however many calls go throug
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from pathlib import Path
 
-from gateway.daemon import Gateway
 from gateway.http_api import StartCall
 from gateway.peers.kamailio import Kamailio
-from tests.daemon.conftest import ROOM, gateway_config, running_gateway
+from tests.daemon.conftest import ROOM, gateway_config, running_gateway, wait_connected
 
 MEETING = "82419374650"
 CALLS = 4
 KEEP = 2
 
-
-async def _connected(gw: Gateway, call_id: str, timeout: float = 20) -> None:
-    assert gw.tracker is not None
-    deadline = time.monotonic() + timeout
-    while gw.tracker.calls[call_id].info.state != "connected":
-        assert time.monotonic() < deadline, gw.tracker.calls[call_id].info
-        await asyncio.sleep(0.05)
 
 
 def test_finished_calls_leave_memory_but_not_the_cdrs(tmp_path: Path, registrar: Kamailio) -> None:
@@ -38,7 +29,7 @@ def test_finished_calls_leave_memory_but_not_the_cdrs(tmp_path: Path, registrar:
             for _ in range(CALLS):
                 call = await gw.start_call(StartCall(room=ROOM, meeting_id=MEETING))
                 ids.append(call.call_id)
-                await _connected(gw, call.call_id)
+                await wait_connected(gw, call.call_id)
                 await gw.tracker.hangup(call.call_id)
                 await gw.tracker.wait_ended(call.call_id, 15)
             assert list(gw.tracker.calls) == ids[-KEEP:]

@@ -10,20 +10,12 @@ import time
 from pathlib import Path
 
 from gateway.config import LifecycleConfig
-from gateway.daemon import Gateway
 from gateway.http_api import StartCall
 from gateway.peers.kamailio import Kamailio
-from tests.daemon.conftest import ROOM, gateway_config, running_gateway
+from tests.daemon.conftest import ROOM, gateway_config, running_gateway, wait_connected
 
 MEETING = "82419374650"
 
-
-async def _connected(gw: Gateway, call_id: str, timeout: float = 20) -> None:
-    assert gw.tracker is not None
-    deadline = time.monotonic() + timeout
-    while gw.tracker.calls[call_id].info.state != "connected":
-        assert time.monotonic() < deadline, gw.tracker.calls[call_id].info
-        await asyncio.sleep(0.05)
 
 
 def test_killed_far_end_ends_the_call_and_frees_the_port(
@@ -35,7 +27,7 @@ def test_killed_far_end_ends_the_call_and_frees_the_port(
         async with running_gateway(config) as gw:
             assert gw.tracker is not None and gw.standin is not None
             call = await gw.start_call(StartCall(room=ROOM, meeting_id=MEETING))
-            await _connected(gw, call.call_id)
+            await wait_connected(gw, call.call_id)
             assert (await gw.ports()).leased == 1
             process = gw.standin._process
             assert process is not None
