@@ -44,13 +44,22 @@ class Sipp(Peer):
     """One SIPp UAS running ``tests/sip/sipp/<scenario>.xml`` for ``calls`` calls (at once or
     one after the other: SIPp serves each INVITE as it comes)."""
 
-    def __init__(self, scenario: str, timeout_s: float = 120.0, calls: int = 1) -> None:
+    def __init__(
+        self,
+        scenario: str,
+        timeout_s: float = 120.0,
+        calls: int = 1,
+        port: int = 0,
+        keys: dict[str, str] | None = None,
+    ) -> None:
+        """``port`` 0 picks a free one; ``keys`` fill the scenario's ``[name]`` keywords."""
         self.calls = calls
+        self.keys = dict(keys or {})
         self.scenario = SCENARIOS / f"{scenario}.xml"
         if not self.scenario.is_file():
             raise PeerError(f"no SIPp scenario {self.scenario}")
         self.timeout_s = timeout_s
-        self.port = 0
+        self.port = port
         self.media_port = 0
         self._dir = Path(tempfile.mkdtemp(prefix="crcgw-sipp-"))
         self.log_path = self._dir / "sipp.log"
@@ -68,7 +77,7 @@ class Sipp(Peer):
     def start(self, timeout: float = 10.0) -> Self:
         if not sipp_available():
             raise PeerError("sipp not installed (apt-get install sip-tester)")
-        self.port = free_port(udp=True, tcp=False)
+        self.port = self.port or free_port(udp=True, tcp=False)
         low, _ = free_port_range(4)
         self.media_port = low
         argv = [
@@ -77,6 +86,8 @@ class Sipp(Peer):
             "-nostdin", "-timeout", f"{self.timeout_s:g}s", "-trace_msg",
             "-message_file", str(self.trace_path),
         ]
+        for name, value in self.keys.items():
+            argv += ["-key", name, value]
         proc = self._proc = spawn(argv, self.log_path, signal.SIGKILL, cwd=self._dir)
         deadline = time.monotonic() + timeout
         while not _udp_taken(self.port):
