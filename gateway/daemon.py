@@ -296,13 +296,15 @@ class Gateway:
     # -- GatewayControl -----------------------------------------------------------------------
 
     def ready(self) -> Readiness:
+        waiting = sorted(getattr(self.engine, "restarting", ()))  # an engine pool's supervision
         checks = {
             "sip_core": self.engine is not None,
+            "sip_engines": not waiting,
             "redirect": bool(self.listening),
             "store": self.pool is not None,
             "api": self.zoom is not None,
         }
-        return Readiness(all(checks.values()), list(self.listening), checks)
+        return Readiness(all(checks.values()), list(self.listening), checks, waiting)
 
     async def rooms(self) -> Sequence[RoomInfo]:
         engine = self.engine
