@@ -68,6 +68,13 @@ def outcome_of(code: int | None, connected: bool) -> str:
     return "failed"
 
 
+def _said(event: CallStateChanged) -> str:
+    """The reason phrase, and for an end whether it was received or made locally (CDRs)."""
+    if event.origin is None:
+        return event.reason
+    return f"{event.reason} ({event.origin.value})".strip()
+
+
 def stats_dict(stats: CallStats | None) -> dict[str, Any] | None:
     if stats is None:
         return None
@@ -159,7 +166,7 @@ class CallTracker:
             event = await self.engine.wait_call(
                 call.engine_call_id, _ANSWERED, timeout=self.call_timeout_s + 5
             )
-            code, reason = event.code, event.reason
+            code, reason = event.code, _said(event)
             if event.phase is CallPhase.CONNECTED:
                 connected = True
                 now = self.clock()
@@ -179,7 +186,7 @@ class CallTracker:
                     except TimeoutError:
                         continue
                     code = event.code if event.code else code
-                    reason = event.reason or reason
+                    reason = _said(event) or reason
                     break
         except TimeoutError:
             reason = "no answer before the call timeout"

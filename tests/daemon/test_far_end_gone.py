@@ -46,5 +46,6 @@ def test_killed_far_end_ends_the_call_and_frees_the_port(
             assert "no RTP from the far end" in (final.explanation or "")
             cdr = (await gw.cdrs(5, ROOM))[0]
             assert cdr.ended_at is not None
+            assert cdr.sip_reason is not None and cdr.sip_reason.endswith("(local)")
 
     asyncio.run(run())
