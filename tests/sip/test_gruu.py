@@ -10,6 +10,7 @@ with ``+sip.instance`` and ``Supported: gruu`` and answering with the GRUU Kamai
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -41,6 +42,12 @@ def _call(kamailio: Kamailio, scenario: str, duration: str) -> tuple[Any, ...]:
         return out.returncode, json.loads(out.stdout), out.stderr, peer.messages()
     finally:
         peer.stop()
+
+
+@pytest.fixture
+def kamailio(kamailio_factory: Callable[..., Kamailio]) -> Kamailio:
+    """A private registrar: the far end's GRUU registrations outlive each test."""
+    return kamailio_factory(users={"carol": "carolpw", "room171": "room171pw"})
 
 
 def test_caller_hangs_up_and_the_gruu_gets_ack_and_bye(kamailio: Kamailio) -> None:
