@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -30,6 +31,8 @@ __all__ = ["CallEngine", "CallTracker", "TrackedCall", "outcome_of"]
 log = logging.getLogger(__name__)
 
 STATS_INTERVAL_S = 2.0
+KEEP_FINISHED = 100
+"""Ended calls kept for ``GET /calls`` and late questions; older ones live in the CDR store."""
 _ANSWERED = {CallPhase.CONNECTED, CallPhase.DISCONNECTED}
 
 
@@ -64,6 +67,13 @@ def outcome_of(code: int | None, connected: bool) -> str:
     if code == 487:
         return "cancelled"
     return "failed"
+
+
+def _said(event: CallStateChanged) -> str:
+    """The reason phrase, and for an end whether it was received or made locally (CDRs)."""
+    if event.origin is None:
+        return event.reason
+    return f"{event.reason} ({event.origin.value})".strip()
 
 
 def stats_dict(stats: CallStats | None) -> dict[str, Any] | None:
@@ -111,6 +121,8 @@ class CallTracker:
         self.ivr_gap_s = ivr_gap_s
         self.clock = clock
         self.calls: dict[str, TrackedCall] = {}
+        self.keep_finished = KEEP_FINISHED
+        self._finished: deque[str] = deque()
 
     def live_call_ids(self) -> set[str]:
         return {cid for cid, call in self.calls.items() if call.info.ended_at is None}
@@ -157,7 +169,7 @@ class CallTracker:
             event = await self.engine.wait_call(
                 call.engine_call_id, _ANSWERED, timeout=self.call_timeout_s + 5
             )
-            code, reason = event.code, event.reason
+            code, reason = event.code, _said(event)
             if event.phase is CallPhase.CONNECTED:
                 connected = True
                 now = self.clock()
@@ -177,7 +189,7 @@ class CallTracker:
                     except TimeoutError:
                         continue
                     code = event.code if event.code else code
-                    reason = event.reason or reason
+                    reason = _said(event) or reason
                     break
         except TimeoutError:
             reason = "no answer before the call timeout"
@@ -208,6 +220,9 @@ class CallTracker:
             await self.pool.release(call.info.call_id)
             if self.metrics is not None:
                 self.metrics.call_outcomes.labels(outcome_of(code, connected)).inc()
+            self._finished.append(call.info.call_id)
+            while len(self._finished) > self.keep_finished:
+                self.calls.pop(self._finished.popleft(), None)
         log.info("call %s from %s ended: %s %s", call.info.call_id, call.info.room, code, reason)
 
     async def hangup(self, call_id: str) -> CallInfo:

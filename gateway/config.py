@@ -436,6 +436,11 @@ class LifecycleConfig(_Section):
 
     on_shutdown: Literal["hangup", "handover"] = "hangup"
     shutdown_timeout: float = Field(default=10.0, gt=0, le=300)
+    rtp_timeout: float = Field(
+        default=30.0, ge=0, le=3600,
+        description="seconds without RTP before a connected call is ended and its port "
+        "released (the far end vanished); 0: never",
+    )
 
 
 def _default_rules() -> list[DialRuleConfig]:

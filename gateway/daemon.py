@@ -49,7 +49,7 @@ from gateway.store import Cdr, PoolState, open_store
 from gateway.usage import metrics_usage, seed_usage
 from gateway.web import StatusPage
 from signaling.dialstring import DialStringError, DialTarget
-from signaling.pjsua import SipEngine, SipEnginePool
+from signaling.pjsua import ROOMS_PER_ENGINE, SipEngine, SipEnginePool
 from signaling.sip.config import EndpointConfig, EngineConfig, TlsSettings
 from signaling.sip.types import RegState, Transport
 
@@ -57,8 +57,6 @@ __all__ = ["Gateway", "GatewayError"]
 
 log = logging.getLogger(__name__)
 
-#: pjsua2 holds at most 8 accounts per process; more rooms go to an engine pool.
-_ROOMS_PER_ENGINE = 7
 _EMULATED_POOL_SIZE = 10
 
 
@@ -218,8 +216,11 @@ class Gateway:
             tls = TlsSettings(verify=False)
         elif ca is not None:
             tls = TlsSettings(ca_file=str(ca))
-        engine_config = EngineConfig(tls=tls, pjsip_log_level=2)
-        many = len(self.config.rooms) > _ROOMS_PER_ENGINE
+        rtp_timeout = self.config.lifecycle.rtp_timeout or None
+        engine_config = EngineConfig(tls=tls, pjsip_log_level=2, rtp_timeout_s=rtp_timeout)
+        # one engine process holds 4 calls: more rooms than that get an engine pool, so that
+        # every room can be in a call at once
+        many = len(self.config.rooms) > ROOMS_PER_ENGINE
         self.engine = SipEnginePool(engine_config) if many else SipEngine(engine_config)
         await self.engine.start()
         for room in self.config.rooms:
@@ -308,13 +309,15 @@ class Gateway:
     # -- GatewayControl -----------------------------------------------------------------------
 
     def ready(self) -> Readiness:
+        waiting = sorted(getattr(self.engine, "restarting", ()))  # an engine pool's supervision
         checks = {
             "sip_core": self.engine is not None,
+            "sip_engines": not waiting,
             "redirect": bool(self.listening),
             "store": self.pool is not None,
             "api": self.zoom is not None,
         }
-        return Readiness(all(checks.values()), list(self.listening), checks)
+        return Readiness(all(checks.values()), list(self.listening), checks, waiting)
 
     async def rooms(self) -> Sequence[RoomInfo]:
         engine = self.engine

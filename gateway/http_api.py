@@ -96,6 +96,8 @@ class Readiness:
     ready: bool
     sip_listen: list[str]
     checks: dict[str, bool] = field(default_factory=dict)
+    rooms_waiting: list[str] = field(default_factory=list)
+    """Rooms whose SIP engine died and that are not back (registered on a fresh one) yet."""
 
 
 class ControlError(Exception):

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-import queue
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from types import TracebackType
 from typing import Any, Self
 
 from gateway.peers.process import die_with_parent, free_port
 
-__all__ = ["StandinError", "StandinProcess"]
+__all__ = ["KEEP_EVENTS", "StandinError", "StandinProcess"]
 
+KEEP_EVENTS = 1000
+"""The connector's events kept (a long-running gateway's stand-in must not grow for ever)."""
 
 
 class StandinError(RuntimeError):
@@ -32,8 +34,8 @@ class StandinProcess:
         self.host = host
         self.port = port or free_port((host,))
         self.emulator_url = emulator_url
-        self.events: list[dict[str, Any]] = []
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._events: deque[dict[str, Any]] = deque(maxlen=KEEP_EVENTS)
+        self._arrived = threading.Condition()
         self._process: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
         self._stderr: list[str] = []
@@ -66,13 +68,21 @@ class StandinProcess:
             raise
         return self
 
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The connector's latest events (at most ``KEEP_EVENTS``, oldest first)."""
+        with self._arrived:
+            return list(self._events)
+
     def _read(self) -> None:
         assert self._process is not None and self._process.stdout is not None
         for line in self._process.stdout:
             with contextlib.suppress(ValueError):
                 event = json.loads(line)
                 if isinstance(event, dict):
-                    self._queue.put(event)
+                    with self._arrived:
+                        self._events.append(event)
+                        self._arrived.notify_all()
 
     def _drain_stderr(self) -> None:
         assert self._process is not None and self._process.stderr is not None
@@ -99,12 +109,8 @@ class StandinProcess:
         raise StandinError(f"the stand-in connector reported no {kind!r} within {timeout:.0f} s")
 
     def _pump(self, wait: float) -> None:
-        try:
-            self.events.append(self._queue.get(timeout=wait))
-            while True:
-                self.events.append(self._queue.get_nowait())
-        except queue.Empty:
-            return
+        with self._arrived:
+            self._arrived.wait(wait)
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None
@@ -122,12 +128,6 @@ class StandinProcess:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
-        self._queue_to_events()
-
-    def _queue_to_events(self) -> None:
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self.events.append(self._queue.get_nowait())
 
     def __enter__(self) -> Self:
         return self.start()

@@ -50,6 +50,7 @@ class TestDialOptions:
     password: str = field(default="", repr=False)
     duration_s: float = 10.0
     timeout_s: float = 30.0
+    bye_timeout_s: float = 32.0
     capture: Path | None = None
     thresholds: Mapping[str, Threshold] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     ivr: bool = False
@@ -223,7 +224,7 @@ async def _sip(
         dial=dial, shown=_shown(dial), host=host, port=port,
         transport=options.transport, ivr=steps, endpoint=endpoint,
         duration_s=options.duration_s, timeout_s=options.timeout_s, tls=options.tls,
-        capture=options.capture, extra_sip_ports=extra,
+        capture=options.capture, extra_sip_ports=extra, bye_timeout_s=options.bye_timeout_s,
     )
     observer: MeetingObserver | None = None
     if meeting is not None:

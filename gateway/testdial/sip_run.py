@@ -1,8 +1,9 @@
 """The SIP test dial: probes, REGISTER, INVITE, IVR digits, media for the duration, BYE.
 
 Runs the pjsua2 engine (:class:`signaling.pjsua.SipEngine`) for one call and fills the stage
-board as events arrive. Set-up times come from the engine's own clock marks (INVITE sent, first
-provisional, 180/183, 200); the BYE time from the hang-up request to the DISCONNECTED event.
+board as events arrive. Set-up times come from the engine's wire tap (the INVITE leaving, the
+first provisional, 180/183 and 200 arriving); the BYE stage ends with the BYE's own response
+(or no answer within ``bye_timeout_s``), timed from the BYE leaving to its response.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class SipPlan:
     tls: TlsSettings = field(default_factory=TlsSettings)
     capture: Path | None = None
     extra_sip_ports: tuple[int, ...] = ()
+    bye_timeout_s: float = 32.0
 
 
 @dataclass
@@ -182,6 +184,7 @@ async def _call(
         rtp_port=rtp_low,
         rtp_port_range=RTP_PORT_COUNT,
         register_timeout_s=min(plan.timeout_s, 32.0),
+        bye_timeout_s=plan.bye_timeout_s,
         pjsip_log_level=1,
     )
     outcome = SipOutcome(transport, None)
@@ -292,14 +295,8 @@ async def _in_engine(
         outcome.notes.append("the far end ended the call before the test duration")
     else:
         board.say("hanging up")
-        bye_started = time.monotonic()
         await engine.hangup(call)
-        try:
-            bye = await engine.wait_call(call, {CallPhase.DISCONNECTED}, 10)
-            board.set("bye", "ok", (bye.at - bye_started) * 1000,
-                      f"{bye.code} {bye.reason}".strip())
-        except TimeoutError:
-            board.set("bye", "failed", detail="no answer to BYE within 10 s")
+        await _bye_stage(engine, call, board)
     after = await engine.call_stats(call)
     final = after if after.rx_packets >= before.rx_packets else before
     outcome.media = _media(final, board)
@@ -312,6 +309,20 @@ async def _in_engine(
             f"the far end sent {events} RFC 4733 DTMF digits; jitter taken from the capture "
             "(audio only)"
         )
+
+
+async def _bye_stage(engine: SipEngine, call: str, board: StageBoard) -> None:
+    """The BYE's own outcome: its final response (received) or no answer in time (local)."""
+    try:
+        bye = await engine.wait_bye(call)
+    except TimeoutError:
+        board.set("bye", "failed", detail="no BYE left this side (the engine did not send it)")
+        return
+    if bye.code is None:
+        board.set("bye", "failed", bye.ms, f"{bye.reason} ({bye.origin.value})")
+        return
+    said = f"{bye.code} {bye.reason}".strip() + f" ({bye.origin.value})"
+    board.set("bye", "ok" if 200 <= bye.code < 300 else "failed", bye.ms, said)
 
 
 def _setup_stages(board: StageBoard, stats: CallStats, end: CallStateChanged) -> None:

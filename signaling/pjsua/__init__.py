@@ -5,7 +5,8 @@
 Settings, events and pure logic live in :mod:`signaling.sip`.
 """
 
+from signaling.pjsua._worker import MAX_CALLS as CALLS_PER_ENGINE
 from signaling.pjsua.engine import SipEngine
-from signaling.pjsua.pool import SipEnginePool
+from signaling.pjsua.pool import ROOMS_PER_ENGINE, SipEnginePool
 
-__all__ = ["SipEngine", "SipEnginePool"]
+__all__ = ["CALLS_PER_ENGINE", "ROOMS_PER_ENGINE", "SipEngine", "SipEnginePool"]

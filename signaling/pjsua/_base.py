@@ -4,6 +4,7 @@ registration and call snapshots, registration waits, and the ``async with`` prot
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Self
@@ -18,9 +19,13 @@ from signaling.sip.events import (
     RegistrationStatus,
     newer,
 )
-from signaling.sip.types import RegState
+from signaling.sip.types import CallPhase, RegState
 
-__all__ = ["FINAL_REG_STATES", "EngineBase"]
+__all__ = ["FINAL_REG_STATES", "KEEP_FINISHED_CALLS", "EngineBase"]
+
+KEEP_FINISHED_CALLS = 200
+"""Ended calls an engine still answers questions about (phase, stats); older ones are gone
+from memory (the gateway's CDR store keeps them)."""
 
 FINAL_REG_STATES = (RegState.REGISTERED, RegState.FAILED)
 
@@ -35,6 +40,9 @@ class EngineBase:
         self.registrations: dict[str, RegistrationStatus] = {}
         self.call_phases: dict[str, CallStateChanged] = {}
         self._listeners: list[Callable[[EngineEvent], None]] = []
+        self.keep_finished = KEEP_FINISHED_CALLS
+        """Ended calls whose last phase stays in :attr:`call_phases` (oldest forgotten first)."""
+        self._finished: deque[str] = deque()
 
     def add_listener(self, listener: Callable[[EngineEvent], None]) -> None:
         """Call ``listener(event)`` on the event loop for every event from now on."""
@@ -65,12 +73,21 @@ class EngineBase:
             self._keep_registration(event.status)
         elif isinstance(event, CallStateChanged):
             self._keep_call_state(event)
+            if event.phase is CallPhase.DISCONNECTED:
+                self._finished.append(event.call_id)
+                while len(self._finished) > self.keep_finished:
+                    old = self._finished.popleft()
+                    self.call_phases.pop(old, None)
+                    self._forget_call(old)
         self.events.append(event)
         for listener in self._listeners:
             try:
                 listener(event)
             except Exception:
                 logger.exception("event listener failed")
+
+    def _forget_call(self, call_id: str) -> None:
+        """Hook: drop what a subclass keeps per call, once the call is long over."""
 
     async def start(self) -> Self:
         raise NotImplementedError

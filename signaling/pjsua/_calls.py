@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 
 import pjsua2 as pj
 
+from signaling.pjsua._base import KEEP_FINISHED_CALLS
 from signaling.pjsua._objects import PjAccount, PjCall
 from signaling.pjsua._timers import Timer, TimerHeap
 from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig
 from signaling.sip.dtmf import DIGIT_DURATION_MS, DtmfSend, check_digits
 from signaling.sip.errors import SipConfigError
 from signaling.sip.events import (
+    ByeOutcome,
     CallStateChanged,
     CallStats,
     DtmfReceived,
@@ -24,18 +26,22 @@ from signaling.sip.events import (
     MediaStateChanged,
 )
 from signaling.sip.explain import explain_call_end
-from signaling.sip.types import CallPhase, Direction, DtmfMethod
+from signaling.sip.inactivity import RtpWatch
+from signaling.sip.types import CallPhase, CauseOrigin, Direction, DtmfMethod
+from signaling.sip.wire import CallWire, WireMessage
 
 __all__ = ["CallCore"]
 
 logger = logging.getLogger("signaling.pjsua")
 
-_KEEP_FINISHED = 1000
 _METHODS = {
     DtmfMethod.RFC4733: pj.PJSUA_DTMF_METHOD_RFC2833,
     DtmfMethod.SIP_INFO: pj.PJSUA_DTMF_METHOD_SIP_INFO,
 }
 _RINGING_CODES = (180, 181, 182)
+_KEEP_ORPHAN_WIRES = 64
+_NO_MEDIA_GRACE_S = 2.0  # confirmed without negotiated audio: pjsip normally ends it at once
+_RTP_CHECK_S = 1.0
 
 
 @dataclass
@@ -59,6 +65,17 @@ class _CallRec:
     srtp: bool = False
     final_stats: CallStats | None = None
     timers: list[Timer] = field(default_factory=list)
+    sip_call_id: str | None = None
+    wire: CallWire | None = None
+    confirmed_at: float | None = None
+    hung_up_at: float | None = None
+    """When this side asked for the end (hang-up command, timeout, no media, no RTP)."""
+    local_cause: str | None = None
+    """Why this side ended the call, when it was not a plain hang-up command."""
+    bye_timer: Timer | None = None
+    bye_done: bool = False
+    rtp_watch: RtpWatch | None = None
+    rtp_timer: Timer | None = None
 
 
 def _ms(start: float | None, end: float | None) -> float | None:
@@ -75,12 +92,15 @@ class CallCore:
     account_of: Callable[[str], PjAccount]
     endpoint_config: Callable[[str], EndpointConfig]
     emit: Callable[[EngineEvent], None]
+    call_capacity: int
 
     def __init__(self) -> None:
         self.calls: dict[str, _CallRec] = {}
         self._call_numbers = itertools.count(1)
         self._plans: dict[str, tuple[tuple[DtmfSend, ...], DtmfMethod]] = {}
         self._seq = 0
+        self._wire: dict[str, CallWire] = {}
+        self._key_of: dict[str, str] = {}  # SIP Call-ID -> call key
 
     def next_seq(self) -> int:
         """The order of a new status (``seq`` of :mod:`signaling.sip.events`): strictly
@@ -93,6 +113,12 @@ class CallCore:
     def dial(
         self, endpoint: str, uri: str, options: CallOptions, plan: tuple[DtmfSend, ...]
     ) -> str:
+        live = len(self.active_calls())
+        if live >= self.call_capacity:
+            raise SipConfigError(
+                f"this SIP engine holds {live} calls, its limit (pjsua2 is built for "
+                f"{self.call_capacity} per process; SipEnginePool spreads rooms over engines)"
+            )
         account = self.account_of(endpoint)
         key = f"call-{next(self._call_numbers)}"
         call = PjCall(self, account, key)
@@ -107,6 +133,7 @@ class CallCore:
         except BaseException:
             del self.calls[key]
             raise
+        self._link_wire(rec, str(call.getInfo().callIdString))
         rec.timers.append(
             self.timers.at(
                 rec.invite_at + options.timeout_s,
@@ -122,8 +149,12 @@ class CallCore:
         op.statusCode = code
         call.answer(op)
 
-    def hangup(self, key: str, code: int | None = None) -> None:
+    def hangup(self, key: str, code: int | None = None, cause: str | None = None) -> None:
         call = self._live(key)
+        rec = self.calls[key]
+        if rec.hung_up_at is None:
+            rec.hung_up_at = time.monotonic()
+            rec.local_cause = cause
         op = pj.CallOpParam(True)
         if code is not None:
             op.statusCode = code
@@ -158,11 +189,14 @@ class CallCore:
     def drop_calls(self) -> None:
         """Forget every pjsua2 Call wrapper (before ``libDestroy``)."""
         for rec in self.calls.values():
-            for timer in rec.timers:
-                timer.cancel()
+            for timer in (*rec.timers, rec.rtp_timer, rec.bye_timer):
+                if timer is not None:
+                    timer.cancel()
             rec.call = None
         self.calls.clear()
         self._plans.clear()
+        self._wire.clear()
+        self._key_of.clear()
 
     def _rec(self, key: str) -> _CallRec:
         try:
@@ -185,6 +219,7 @@ class CallCore:
         info = call.getInfo()
         rec = _CallRec(key, name, Direction.INCOMING, call, remote_uri=str(info.remoteUri))
         self.calls[key] = rec
+        self._link_wire(rec, str(info.callIdString))
         self._prune()
         rec.phase = CallPhase.INCOMING
         self.emit(IncomingCall(time.monotonic(), key, name, rec.remote_uri, str(info.localUri)))
@@ -200,7 +235,7 @@ class CallCore:
         rec = self.calls.get(key)
         if rec is not None and rec.connected_at is None and rec.ended_at is None:
             try:
-                self.hangup(key, 480)
+                self.hangup(key, 480, "nobody answered the incoming call in time")
             except (pj.Error, SipConfigError):
                 pass
 
@@ -237,7 +272,12 @@ class CallCore:
         elif state == pj.PJSIP_INV_STATE_CONNECTING:
             self._set_phase(rec, CallPhase.CONNECTING, code, reason)
         elif state == pj.PJSIP_INV_STATE_CONFIRMED:
-            self._connected(rec, code, reason)
+            rec.confirmed_at = time.monotonic()
+            if rec.audio_index is not None:
+                self._connected(rec, code, reason)
+            else:  # answered, but no audio was negotiated (no common codec, no SDP)
+                due = rec.confirmed_at + _NO_MEDIA_GRACE_S
+                rec.timers.append(self.timers.at(due, lambda: self._no_media(key)))
         elif state == pj.PJSIP_INV_STATE_DISCONNECTED:
             self._disconnected(rec, code, reason)
 
@@ -248,6 +288,7 @@ class CallCore:
         code: int | None,
         reason: str,
         explanation: str | None = None,
+        origin: CauseOrigin | None = None,
     ) -> None:
         if rec.phase is phase:
             return
@@ -263,9 +304,19 @@ class CallCore:
                 rec.direction,
                 rec.remote_uri,
                 explanation,
-                self.next_seq(),
+                origin=origin,
+                seq=self.next_seq(),
             )
         )
+
+    def _no_media(self, key: str) -> None:
+        rec = self.calls.get(key)
+        if rec is None or rec.connected_at is not None or rec.ended_at is not None:
+            return
+        try:
+            self.hangup(key, None, "the call was answered but no audio was negotiated")
+        except (pj.Error, SipConfigError):
+            pass
 
     def _connected(self, rec: _CallRec, code: int, reason: str) -> None:
         now = time.monotonic()
@@ -274,6 +325,9 @@ class CallCore:
             timer.cancel()
         rec.timers.clear()
         self._set_phase(rec, CallPhase.CONNECTED, code, reason)
+        if self.config.rtp_timeout_s is not None:
+            rec.rtp_watch = RtpWatch(self.config.rtp_timeout_s, now)
+            rec.rtp_timer = self.timers.at(now + _RTP_CHECK_S, self._rtp_checker(rec.key))
         plan, method = self._plans.pop(rec.key, ((), DtmfMethod.RFC4733))
         for step in plan:
             rec.timers.append(
@@ -295,14 +349,18 @@ class CallCore:
         for timer in rec.timers:
             timer.cancel()
         rec.timers.clear()
+        if rec.rtp_timer is not None:
+            rec.rtp_timer.cancel()
         self._plans.pop(rec.key, None)
+        origin = self._origin(rec, code)
+        said = f"{code} {reason}, {'made locally' if origin is CauseOrigin.LOCAL else 'received'}"
         if rec.timed_out_after is not None and rec.connected_at is None:
-            explanation: str | None = (
-                f"no answer within {rec.timed_out_after:g} s ({code} {reason})"
-            )
+            explanation: str | None = f"no answer within {rec.timed_out_after:g} s ({said})"
+        elif rec.local_cause is not None:
+            explanation = f"{rec.local_cause} ({said})"
         else:
-            explanation = explain_call_end(code, reason, rec.connected_at is not None)
-        self._set_phase(rec, CallPhase.DISCONNECTED, code, reason, explanation)
+            explanation = explain_call_end(code, reason, rec.connected_at is not None, origin)
+        self._set_phase(rec, CallPhase.DISCONNECTED, code, reason, explanation, origin)
         key = rec.key
         # drop the pjsua2 wrapper outside of its own callback
         self.timers.at(now, lambda: self._release(key))
@@ -313,13 +371,24 @@ class CallCore:
             rec.call = None
         self._prune()
 
+    def _origin(self, rec: _CallRec, code: int) -> CauseOrigin:
+        """Received only when the wire shows the far end ended it: its BYE/CANCEL came in
+        before we asked for the end, or ``code`` is the final response that arrived."""
+        wire = rec.wire
+        if wire is not None and wire.far_end_ended_at is not None:
+            if rec.hung_up_at is None or wire.far_end_ended_at <= rec.hung_up_at:
+                return CauseOrigin.RECEIVED
+        if rec.hung_up_at is not None or wire is None:
+            return CauseOrigin.LOCAL
+        return CauseOrigin.RECEIVED if wire.received_final(code) else CauseOrigin.LOCAL
+
     def _setup_timed_out(self, key: str, timeout_s: float) -> None:
         rec = self.calls.get(key)
         if rec is None or rec.connected_at is not None or rec.ended_at is not None:
             return
         rec.timed_out_after = timeout_s
         try:
-            self.hangup(key)
+            self.hangup(key, None, f"no answer within {timeout_s:g} s")
         except (pj.Error, SipConfigError):
             pass
 
@@ -345,6 +414,13 @@ class CallCore:
         )
         if active and rec.phase in (CallPhase.RINGING, CallPhase.TRYING, CallPhase.CALLING):
             self._set_phase(rec, CallPhase.EARLY_MEDIA, info.lastStatusCode, str(info.lastReason))
+        if (
+            active
+            and rec.confirmed_at is not None
+            and rec.connected_at is None
+            and rec.ended_at is None
+        ):  # audio negotiated after the ACK (a late answer)
+            self._connected(rec, int(info.lastStatusCode), str(info.lastReason))
 
     def on_stream_destroyed(self, key: str) -> None:
         rec = self.calls.get(key)
@@ -373,11 +449,17 @@ class CallCore:
         rx = stat.rtcp.rxStat if stat is not None else None
         tx = stat.rtcp.txStat if stat is not None else None
         jitter = rx.jitterUsec if rx is not None and rx.jitterUsec.n > 0 else None
+        wire = rec.wire
+        if wire is not None and wire.invite_sent_at is not None:
+            sent: float | None = wire.invite_sent_at
+            marks = (wire.provisional_at, wire.ringing_at, wire.ok_at())
+        else:  # no message seen (an engine without the tap): the callbacks' own clock
+            sent, marks = rec.invite_at, (rec.provisional_at, rec.ringing_at, rec.ok_at)
         return CallStats(
             call_id=rec.key,
-            invite_to_provisional_ms=_ms(rec.invite_at, rec.provisional_at),
-            invite_to_ringing_ms=_ms(rec.invite_at, rec.ringing_at),
-            invite_to_200_ms=_ms(rec.invite_at, rec.ok_at),
+            invite_to_provisional_ms=_ms(sent, marks[0]),
+            invite_to_ringing_ms=_ms(sent, marks[1]),
+            invite_to_200_ms=_ms(sent, marks[2]),
             codec=rec.codec,
             clock_rate=rec.clock_rate,
             rx_packets=int(rx.pkt) if rx is not None else 0,
@@ -389,7 +471,97 @@ class CallCore:
             srtp=rec.srtp,
         )
 
+    def forget_call(self, key: str) -> None:
+        """Drop an ended call's record (its owner no longer asks about it)."""
+        rec = self.calls.get(key)
+        if rec is None or rec.call is not None or rec.ended_at is None:
+            return
+        del self.calls[key]
+        for timer in (rec.bye_timer, rec.rtp_timer):
+            if timer is not None:
+                timer.cancel()
+        if rec.sip_call_id is not None:
+            self._wire.pop(rec.sip_call_id, None)
+            self._key_of.pop(rec.sip_call_id, None)
+
     def _prune(self) -> None:
         finished = [k for k, r in self.calls.items() if r.call is None and r.ended_at is not None]
-        for key in finished[: max(0, len(finished) - _KEEP_FINISHED)]:
-            del self.calls[key]
+        for key in finished[: max(0, len(finished) - KEEP_FINISHED_CALLS)]:
+            self.forget_call(key)
+        orphans = [cid for cid in self._wire if cid not in self._key_of]
+        for cid in orphans[: max(0, len(orphans) - _KEEP_ORPHAN_WIRES)]:
+            del self._wire[cid]
+
+    # -- the wire tap ----------------------------------------------------------------------------
+
+    def _link_wire(self, rec: _CallRec, sip_call_id: str) -> None:
+        rec.sip_call_id = sip_call_id
+        rec.wire = self._wire.setdefault(sip_call_id, CallWire())
+        self._key_of[sip_call_id] = rec.key
+
+    def on_wire(self, msg: WireMessage) -> None:
+        """One SIP message sent or received (engine thread, from the log writer)."""
+        wire = self._wire.get(msg.call_id)
+        if wire is None:
+            if msg.method != "INVITE" or msg.is_response:
+                return  # REGISTER, OPTIONS, ... and dialogs we do not know
+            wire = self._wire[msg.call_id] = CallWire()
+        answered = wire.add(msg)
+        key = self._key_of.get(msg.call_id)
+        rec = self.calls.get(key) if key is not None else None
+        if rec is None:
+            return
+        if msg.sent and msg.method == "BYE" and not msg.is_response and rec.bye_timer is None:
+            due = msg.at + self.config.bye_timeout_s
+            rec.bye_timer = self.timers.at(due, lambda: self._bye_timed_out(rec.key))
+        elif answered and wire.bye_response is not None and wire.bye_sent_at is not None:
+            response = wire.bye_response
+            self._bye_done(
+                rec,
+                ByeOutcome(
+                    response.at,
+                    rec.key,
+                    response.code,
+                    response.reason,
+                    CauseOrigin.RECEIVED,
+                    round((response.at - wire.bye_sent_at) * 1000, 3),
+                ),
+            )
+
+    def _bye_timed_out(self, key: str) -> None:
+        rec = self.calls.get(key)
+        if rec is None or rec.wire is None or rec.wire.bye_sent_at is None:
+            return
+        now = time.monotonic()
+        reason = f"no answer to the BYE within {self.config.bye_timeout_s:g} s"
+        ms = round((now - rec.wire.bye_sent_at) * 1000, 3)
+        self._bye_done(rec, ByeOutcome(now, key, None, reason, CauseOrigin.LOCAL, ms))
+
+    def _bye_done(self, rec: _CallRec, outcome: ByeOutcome) -> None:
+        if rec.bye_done:
+            return
+        rec.bye_done = True
+        if rec.bye_timer is not None:
+            rec.bye_timer.cancel()
+        self.emit(outcome)
+
+    # -- RTP inactivity --------------------------------------------------------------------------
+
+    def _rtp_checker(self, key: str) -> Callable[[], None]:
+        def check() -> None:
+            rec = self.calls.get(key)
+            if rec is None or rec.ended_at is not None or rec.rtp_watch is None:
+                return
+            stats = self._read_stats(rec)
+            now = time.monotonic()
+            if stats is not None and rec.rtp_watch.observe(stats.rx_packets, now):
+                silent = rec.rtp_watch.silent_s(now)
+                logger.warning("%s: no RTP for %.1f s, hanging up", key, silent)
+                try:
+                    self.hangup(key, None, f"no RTP from the far end for {silent:.0f} s")
+                except (pj.Error, SipConfigError):
+                    pass
+                return
+            rec.rtp_timer = self.timers.at(now + _RTP_CHECK_S, check)
+
+        return check

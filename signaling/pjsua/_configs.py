@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import pjsua2 as pj
 
+from signaling.pjsua._wiretap import parse_message_log
 from signaling.sip.address import HostPort, registrar_uri
 from signaling.sip.config import EndpointConfig, EngineConfig
 from signaling.sip.types import SrtpMode, Transport
+from signaling.sip.wire import WireMessage
 
 __all__ = [
+    "MESSAGE_LOG_LEVEL",
     "PJ_TRANSPORT_TYPES",
     "PjLogWriter",
     "account_config",
@@ -31,6 +35,9 @@ PJ_TRANSPORT_TYPES = {
     (Transport.TCP, True): pj.PJSIP_TRANSPORT_TCP6,
     (Transport.TLS, True): pj.PJSIP_TRANSPORT_TLS6,
 }
+
+MESSAGE_LOG_LEVEL = 4
+"""pjsua logs each SIP message ("TX ... msg"/"RX ... msg") at this level."""
 
 _PJ_TO_LOGGING = {0: logging.CRITICAL, 1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO}
 
@@ -60,13 +67,31 @@ _TLS_FLAGS = (
 
 
 class PjLogWriter(pj.LogWriter):  # type: ignore[misc]
-    """PJSIP's log lines into Python ``logging`` (logger ``signaling.pjsua.pjsip``)."""
+    """PJSIP's log lines into Python ``logging`` (logger ``signaling.pjsua.pjsip``), up to
+    ``level``; every SIP message line also goes to ``tap`` as a :class:`WireMessage`, stamped
+    here, in the stack's own thread, just before the send or right after the receive."""
+
+    def __init__(self, level: int, tap: Callable[[WireMessage], None] | None = None) -> None:
+        super().__init__()
+        self._level = level
+        self._tap = tap
 
     def write(self, entry: pj.LogEntry) -> None:
         try:
-            level = _PJ_TO_LOGGING.get(int(entry.level), logging.DEBUG)
+            at = time.monotonic()
+            pj_level = int(entry.level)
+            text = str(entry.msg)
+            if pj_level == MESSAGE_LOG_LEVEL and self._tap is not None:
+                msg = parse_message_log(text, at)
+                if msg is not None:
+                    self._tap(msg)
+                    if self._level < MESSAGE_LOG_LEVEL + 1:
+                        return
+            if pj_level > self._level:
+                return
+            level = _PJ_TO_LOGGING.get(pj_level, logging.DEBUG)
             if logger.isEnabledFor(level):
-                logger.log(level, "%s", str(entry.msg).rstrip())
+                logger.log(level, "%s", text.rstrip())
         except Exception:  # noqa: BLE001 - never let a log line raise into C++
             pass
 
@@ -80,13 +105,13 @@ def tls_problem_names(verify_status: int) -> tuple[str, ...]:
     return tuple(names)
 
 
-def ep_config(config: EngineConfig, writer: PjLogWriter) -> pj.EpConfig:
+def ep_config(config: EngineConfig, writer: PjLogWriter, max_calls: int) -> pj.EpConfig:
     cfg = pj.EpConfig()
     ua = cfg.uaConfig
     ua.threadCnt = 0
     ua.mainThreadOnly = True
     ua.userAgent = config.user_agent
-    ua.maxCalls = config.max_calls
+    ua.maxCalls = max_calls
     for server in config.nameservers:
         ua.nameserver.append(server)
     if config.nat.stun_server:
@@ -94,9 +119,12 @@ def ep_config(config: EngineConfig, writer: PjLogWriter) -> pj.EpConfig:
         ua.stunIgnoreFailure = True
     log = cfg.logConfig
     log.writer = writer
-    log.level = config.pjsip_log_level
-    log.consoleLevel = config.pjsip_log_level
-    log.msgLogging = config.pjsip_log_level >= 5
+    # SIP messages are always logged (at level 4) for the wire tap; the writer passes on to
+    # Python logging only what config.pjsip_log_level asks for (messages from level 5)
+    level = max(config.pjsip_log_level, MESSAGE_LOG_LEVEL)
+    log.level = level
+    log.consoleLevel = level  # pjsua hands the writer only lines up to consoleLevel
+    log.msgLogging = True
     log.decor = pj.PJ_LOG_HAS_SENDER
     cfg.medConfig.noVad = True  # keep RTP flowing during silence (stats, NAT bindings)
     # The null sound device is the clock that makes pjsua send RTP: never let it auto-close

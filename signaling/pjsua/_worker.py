@@ -47,7 +47,7 @@ from signaling.sip.explain import explain_registration_failure
 from signaling.sip.retry import retry_delay
 from signaling.sip.types import RegState, Transport
 
-__all__ = ["MAX_ACCOUNTS", "Worker"]
+__all__ = ["MAX_ACCOUNTS", "MAX_CALLS", "Worker"]
 
 logger = logging.getLogger("signaling.pjsua")
 T = TypeVar("T")
@@ -56,6 +56,11 @@ _TLS_PROBLEM_TTL_S = 10.0
 # PJSUA_MAX_ACC of the pjsua2-python wheel: one more account makes pjsua_acc_add assert
 # and abort the whole process, so the engine refuses it first (SipEnginePool shards beyond).
 MAX_ACCOUNTS = 8
+# PJSUA_MAX_CALLS of the same wheel: pjsua silently lowers ua.maxCalls to it, and the fifth
+# simultaneous call fails in pjsua_call_make_call with PJ_ETOOMANY (measured: maxCalls=32
+# gives 4 calls, maxCalls=3 gives 3; tests/sip/test_capacity.py pins it). The engine refuses
+# the call beyond with a clear error first; SipEnginePool sizes its shards by it.
+MAX_CALLS = 4
 
 # pjsua is a process-wide singleton: a second Endpoint, created on another thread, aborts the
 # process inside pjlib. One engine at a time per process, enforced before touching pjsua2.
@@ -93,6 +98,8 @@ class Worker(CallCore):
     def __init__(self, config: EngineConfig, emit: Callable[[EngineEvent], None]) -> None:
         super().__init__()
         self.config = config
+        self.call_capacity = min(config.max_calls, MAX_CALLS)
+        """Simultaneous calls this engine can really hold (incoming and outgoing)."""
         self._emit_cb = emit
         self._commands: queue.SimpleQueue[tuple[Callable[[], Any], cf.Future[Any]]] = (
             queue.SimpleQueue()
@@ -228,8 +235,8 @@ class Worker(CallCore):
         self._ep = PjEndpoint(self)
         with _StdoutSilenced():
             self._ep.libCreate()
-            self._writer = PjLogWriter()
-            self._ep.libInit(ep_config(self.config, self._writer))
+            self._writer = PjLogWriter(self.config.pjsip_log_level, self.on_wire)
+            self._ep.libInit(ep_config(self.config, self._writer, self.call_capacity))
         families = [False] + ([True] if self.config.bind_address6 else [])
         for ipv6 in families:
             for transport in self.config.transports:

@@ -31,6 +31,7 @@ from signaling.sip.dtmf import dtmf_plan
 from signaling.sip.errors import EngineClosed, SipConfigError
 from signaling.sip.eventlog import EventLog
 from signaling.sip.events import (
+    ByeOutcome,
     CallStateChanged,
     CallStats,
     DtmfReceived,
@@ -109,6 +110,12 @@ class SipEngine(EngineBase):
             return
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(self._deliver, event)
+
+    def _forget_call(self, call_id: str) -> None:
+        self._call_marks.pop(call_id, None)
+        worker = self._worker
+        if worker is not None and worker.alive:
+            worker.submit(lambda: worker.forget_call(call_id))
 
     def _deliver(self, event: EngineEvent) -> None:
         if isinstance(event, IncomingCall):
@@ -272,6 +279,19 @@ class SipEngine(EngineBase):
             self._call_marks.get(call_id, 0),
         )
         assert isinstance(event, CallStateChanged)
+        return event
+
+    async def wait_bye(self, call_id: str, timeout: float | None = None) -> ByeOutcome:
+        """What became of the BYE sent on ``call_id``: its response or, after the engine's
+        ``bye_timeout_s``, "no answer" (the engine reports that itself; ``timeout`` is a
+        safety net, default ``bye_timeout_s`` + 5 s)."""
+        wait = timeout if timeout is not None else self.config.bye_timeout_s + 5
+        event = await self.events.wait_for(
+            lambda e: isinstance(e, ByeOutcome) and e.call_id == call_id,
+            wait,
+            self._call_marks.get(call_id, 0),
+        )
+        assert isinstance(event, ByeOutcome)
         return event
 
     async def wait_dtmf(self, call_id: str, count: int, timeout: float = 10.0) -> str:

@@ -1,10 +1,11 @@
 """Many endpoints beyond one process's pjsua2 limit: engines sharded over child processes.
 
-The pjsua2-python wheel holds at most 8 accounts per process and one pjsua instance per
-process. :class:`SipEnginePool` gives the same asyncio API as :class:`SipEngine` for many
-endpoints: each child process (``signaling.pjsua._shard``) runs one engine with up to
-``per_engine`` endpoints; events of all children arrive in one :attr:`events` log, call ids
-are prefixed with the shard (``"2/call-1"``).
+The pjsua2-python wheel holds at most 8 accounts and 4 calls per process and one pjsua
+instance per process. :class:`SipEnginePool` gives the same asyncio API as
+:class:`SipEngine` for many endpoints: each child process (``signaling.pjsua._shard``)
+runs one engine with up to ``per_engine`` endpoints (default 4, so each can be in a call);
+events of all children arrive in one :attr:`events` log, call ids are prefixed with the
+shard (``"2/call-1"``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Collection, Sequence
 from multiprocessing.connection import Connection
 from typing import Any, Self
@@ -25,18 +27,24 @@ from typing import Any, Self
 from signaling.dialstring import DialTarget
 from signaling.dialstring.ivr import IvrStep
 from signaling.pjsua._base import EngineBase
-from signaling.pjsua._worker import MAX_ACCOUNTS
+from signaling.pjsua._worker import MAX_ACCOUNTS, MAX_CALLS
 from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig
 from signaling.sip.errors import EngineClosed, EngineError, SipConfigError
 from signaling.sip.events import (
     CallStateChanged,
     CallStats,
     EngineEvent,
+    IncomingCall,
+    RegistrationChanged,
     RegistrationStatus,
 )
-from signaling.sip.types import CallPhase, DtmfMethod
+from signaling.sip.types import CallPhase, CauseOrigin, Direction, DtmfMethod, RegState, Transport
 
-__all__ = ["SipEnginePool"]
+__all__ = ["ROOMS_PER_ENGINE", "SipEnginePool"]
+
+ROOMS_PER_ENGINE = min(MAX_ACCOUNTS - 1, MAX_CALLS)
+"""Endpoints per engine process by default: as many as it has calls, so that every room can be
+in a call at the same time (a pjsua2 process holds 4 calls, 8 accounts)."""
 
 logger = logging.getLogger("signaling.pjsua")
 
@@ -54,10 +62,16 @@ def _rebuild(error: tuple[str, str]) -> Exception:
 
 
 class _Shard:
-    def __init__(self, index: int, config: EngineConfig, sink: Any) -> None:
+    def __init__(
+        self, index: int, config: EngineConfig, sink: Any, on_death: Any = None
+    ) -> None:
         self.index = index
         self.config = config
         self._sink = sink
+        self._on_death = on_death
+        self.dead = False
+        """The process ended without being asked to (killed, crashed)."""
+        self._closing = False
         self.endpoints: set[str] = set()
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -113,6 +127,12 @@ class _Shard:
         elif kind == "ready" and self._ready is not None and not self._ready.done():
             self._ready.set_result(message[1])
         elif kind in ("closed", "eof"):
+            if not self._closing and not self.dead and self._ready is not None and (
+                self._ready.done()
+            ):
+                self.dead = True
+                if self._on_death is not None:
+                    self._on_death(self)  # before the waiting calls learn of it below
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(EngineClosed(f"engine shard {self.index} ended"))
@@ -123,7 +143,7 @@ class _Shard:
                 self._closed_ack.set_result(None)
 
     async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        if self._conn is None or self._loop is None:
+        if self._conn is None or self._loop is None or self.dead:
             raise EngineClosed(f"engine shard {self.index} is not running")
         request_id = next(self._ids)
         future = self._loop.create_future()
@@ -134,9 +154,11 @@ class _Shard:
     async def close(self) -> None:
         if self._conn is None or self._proc is None:
             return
-        with contextlib.suppress(OSError):
-            self._conn.send("close")
-        if self._closed_ack is not None:
+        self._closing = True
+        if not self.dead:
+            with contextlib.suppress(OSError):
+                self._conn.send("close")
+        if self._closed_ack is not None and not self.dead:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._closed_ack), 30)
         proc = self._proc
@@ -152,7 +174,7 @@ class _Shard:
 class SipEnginePool(EngineBase):
     """The :class:`SipEngine` API over as many engine processes as the endpoints need."""
 
-    def __init__(self, config: EngineConfig | None = None, per_engine: int = MAX_ACCOUNTS - 1):
+    def __init__(self, config: EngineConfig | None = None, per_engine: int = ROOMS_PER_ENGINE):
         if not 1 <= per_engine <= MAX_ACCOUNTS - 1:
             raise SipConfigError(f"per_engine must be 1-{MAX_ACCOUNTS - 1}")
         super().__init__()
@@ -162,6 +184,12 @@ class SipEnginePool(EngineBase):
         self._by_endpoint: dict[str, _Shard] = {}
         self._grow = asyncio.Lock()
         self._closed = False
+        self._configs: dict[str, EndpointConfig] = {}
+        self._live: dict[str, str | None] = {}  # call id -> endpoint, until it ends
+        self._restarts: set[asyncio.Task[None]] = set()
+        self.restarting: set[str] = set()
+        """Endpoints whose engine process died, until a fresh engine has them (registered
+        again where they register)."""
 
     async def start(self) -> Self:
         """Engines start on demand, as endpoints are added."""
@@ -176,13 +204,93 @@ class SipEnginePool(EngineBase):
         if self._closed:
             return
         self._closed = True
+        for task in self._restarts:
+            task.cancel()
+        await asyncio.gather(*self._restarts, return_exceptions=True)
         await asyncio.gather(*(shard.close() for shard in self._shards))
 
     def _on_event(self, shard: _Shard, event: EngineEvent) -> None:
         call_id = getattr(event, "call_id", None)
         if call_id is not None:
             event = dataclasses.replace(event, call_id=f"{shard.index}/{call_id}")  # type: ignore[arg-type]
+        if isinstance(event, CallStateChanged) and event.phase is CallPhase.DISCONNECTED:
+            self._live.pop(event.call_id, None)
+        elif isinstance(event, IncomingCall):
+            self._live[event.call_id] = event.endpoint
+        elif isinstance(event, RegistrationChanged) and event.status.ok:
+            self.restarting.discard(event.endpoint)
         self._record(event)
+
+    # -- supervision -----------------------------------------------------------------------------
+
+    def _shard_died(self, shard: _Shard) -> None:
+        """An engine process ended unasked: end its calls (cause made locally), mark its
+        endpoints unregistered and restarting, and start a fresh engine for them."""
+        now = time.monotonic()
+        reason = f"the SIP engine process {shard.index} died"
+        logger.error("%s; %d calls ended, restarting %s", reason,
+                     sum(1 for c in self._live if c.startswith(f"{shard.index}/")),
+                     ", ".join(sorted(shard.endpoints)) or "no endpoints")
+        for call_id, endpoint in list(self._live.items()):
+            if not call_id.startswith(f"{shard.index}/"):
+                continue
+            last = self.call_phases.get(call_id)
+            self._live.pop(call_id, None)
+            self._record(CallStateChanged(
+                now, call_id, endpoint or (last.endpoint if last else ""),
+                CallPhase.DISCONNECTED, None, reason,
+                last.direction if last else Direction.OUTGOING,
+                last.remote_uri if last else "",
+                f"{reason} (made locally)", origin=CauseOrigin.LOCAL,
+                seq=time.monotonic_ns(),  # newer than anything the dead engine said
+            ))
+        for name in sorted(shard.endpoints):
+            self.restarting.add(name)
+            old = self.registrations.get(name)
+            self._record(RegistrationChanged(now, RegistrationStatus(
+                name, RegState.FAILED, old.transport if old else Transport.UDP,
+                reason=reason, explanation=f"{name}: {reason}; a fresh engine takes over",
+                seq=time.monotonic_ns(),
+            )))
+        loop = asyncio.get_running_loop()
+        if shard._proc is not None:
+            loop.run_in_executor(None, shard._proc.wait)  # reap it now, not at close
+        if not self._closed:
+            task = loop.create_task(self._replace(shard))
+            self._restarts.add(task)
+            task.add_done_callback(self._restarts.discard)
+
+    async def _replace(self, dead: _Shard) -> None:
+        names = sorted(dead.endpoints)
+        delay = 0.5
+        while not self._closed:
+            async with self._grow:
+                shard = _Shard(len(self._shards) + 1, dead.config, self._on_event,
+                               self._shard_died)
+                self._shards.append(shard)  # the dead one keeps its index for old call ids
+                try:
+                    await shard.start()
+                except (EngineError, EngineClosed, TimeoutError, OSError) as exc:
+                    logger.error("restarting the SIP engine failed: %s", exc)
+                    shard.dead = True
+                else:
+                    for name in names:
+                        shard.endpoints.add(name)
+                        self._by_endpoint[name] = shard
+                    break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+        for name in names:
+            config = self._configs.get(name)
+            if config is None or self._by_endpoint.get(name) is not shard:
+                continue
+            try:
+                await shard.call("add_endpoint", config)
+            except (SipConfigError, EngineError, EngineClosed) as exc:
+                logger.error("%s: could not be added to the fresh engine: %s", name, exc)
+                continue
+            if not config.register:
+                self.restarting.discard(name)
 
     async def _shard_for_new(self, name: str) -> _Shard:
         if self._closed:
@@ -191,13 +299,13 @@ class SipEnginePool(EngineBase):
             raise SipConfigError(f"endpoint {name!r} exists already")
         async with self._grow:
             for shard in self._shards:
-                if len(shard.endpoints) < self.per_engine:
+                if not shard.dead and len(shard.endpoints) < self.per_engine:
                     break
             else:
                 config = self.config
                 if self._shards:  # fixed listening ports belong to the first engine only
                     config = dataclasses.replace(config, sip_port=0, tls_port=0)
-                shard = _Shard(len(self._shards) + 1, config, self._on_event)
+                shard = _Shard(len(self._shards) + 1, config, self._on_event, self._shard_died)
                 await shard.start()
                 self._shards.append(shard)
             shard.endpoints.add(name)
@@ -220,6 +328,7 @@ class SipEnginePool(EngineBase):
 
     async def add_endpoint(self, endpoint: EndpointConfig) -> RegistrationStatus:
         shard = await self._shard_for_new(endpoint.name)
+        self._configs[endpoint.name] = endpoint
         status: RegistrationStatus = await shard.call("add_endpoint", endpoint)
         return self._keep_registration(status)
 
@@ -227,6 +336,7 @@ class SipEnginePool(EngineBase):
         self, endpoint: EndpointConfig, timeout: float | None = None
     ) -> RegistrationStatus:
         shard = await self._shard_for_new(endpoint.name)
+        self._configs[endpoint.name] = endpoint
         status: RegistrationStatus = await shard.call("register", endpoint, timeout)
         self._keep_registration(status)
         return status
@@ -240,6 +350,7 @@ class SipEnginePool(EngineBase):
         shard.endpoints.discard(name)
         del self._by_endpoint[name]
         self.registrations.pop(name, None)
+        self._configs.pop(name, None)
 
     # -- calls -----------------------------------------------------------------------------------
 
@@ -253,9 +364,12 @@ class SipEnginePool(EngineBase):
         if endpoint is not None:
             shard = self._shard_of(endpoint)
         else:
-            shard = self._shards[0] if self._shards else await self._first_shard()
+            alive = [shard for shard in self._shards if not shard.dead]
+            shard = alive[0] if alive else await self._first_shard()
         local = await shard.call("dial", target, endpoint, options, tuple(ivr))
-        return f"{shard.index}/{local}"
+        call_id = f"{shard.index}/{local}"
+        self._live[call_id] = endpoint
+        return call_id
 
     async def _first_shard(self) -> _Shard:
         shard = await self._shard_for_new("direct")
@@ -270,7 +384,15 @@ class SipEnginePool(EngineBase):
         timeout: float = 60.0,
     ) -> CallStateChanged:
         shard, local = self._call(call_id)
-        event: CallStateChanged = await shard.call("wait_call", local, tuple(phases), timeout)
+        try:
+            event: CallStateChanged = await shard.call(
+                "wait_call", local, tuple(phases), timeout
+            )
+        except EngineClosed:
+            ended = self.call_phases.get(call_id)
+            if shard.dead and ended is not None and ended.phase is CallPhase.DISCONNECTED:
+                return ended  # the engine died: the end this pool recorded for the call
+            raise
         return dataclasses.replace(event, call_id=call_id)
 
     async def wait_dtmf(self, call_id: str, count: int, timeout: float = 10.0) -> str:
@@ -284,6 +406,8 @@ class SipEnginePool(EngineBase):
 
     async def hangup(self, call_id: str, code: int | None = None) -> None:
         shard, local = self._call(call_id)
+        if shard.dead:
+            return  # the call ended with its engine
         await shard.call("hangup", local, code)
 
     async def send_dtmf(

@@ -111,7 +111,14 @@ class EngineConfig:
     unregister_wait_s: float = 1.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_calls: int = 32
+    """Asked of pjsua; the engine holds fewer when pjsua is built for fewer (the wheel: 4)."""
     ring_timeout_s: float = 60.0
+    bye_timeout_s: float = 32.0
+    """How long a BYE we sent may go unanswered before its outcome is "no answer" (the
+    RFC 3261 Timer F of a non-INVITE transaction, 64 * T1)."""
+    rtp_timeout_s: float | None = 30.0
+    """A connected call that receives no RTP for this long is hung up (the far end is gone);
+    ``None`` never checks."""
     poll_ms: int = 5
     pjsip_log_level: int = 3
 
@@ -122,6 +129,8 @@ class EngineConfig:
                 raise SipConfigError(f"{name} must be 0-65535, got {value}")
         if not self.transports or Transport.AUTO in self.transports:
             raise SipConfigError("transports: list UDP, TCP and/or TLS (AUTO picks among them)")
+        if self.bye_timeout_s <= 0 or (self.rtp_timeout_s is not None and self.rtp_timeout_s <= 0):
+            raise SipConfigError("bye_timeout_s and rtp_timeout_s must be > 0")
         if self.register_timeout_s <= 0 or self.auto_probe_timeout_s <= 0:
             raise SipConfigError("timeouts must be > 0")
         unknown = [c for c in self.codecs if c not in KNOWN_CODECS]

@@ -12,9 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from signaling.sip.types import CallPhase, Direction, DtmfMethod, RegState, Transport
+from signaling.sip.types import (
+    CallPhase,
+    CauseOrigin,
+    Direction,
+    DtmfMethod,
+    RegState,
+    Transport,
+)
 
 __all__ = [
+    "ByeOutcome",
     "CallStateChanged",
     "CallStats",
     "DtmfReceived",
@@ -71,6 +79,23 @@ class CallStateChanged:
     remote_uri: str = ""
     explanation: str | None = None
     seq: int = 0
+    origin: CauseOrigin | None = None
+    """For DISCONNECTED: whether ``code`` came from the far end over the wire (``RECEIVED``)
+    or was made on this side (``LOCAL``: pjsip's own codes, our hang-up, a timeout)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ByeOutcome:
+    """What became of the BYE this side sent: its final response, or ``code=None`` when none
+    came within the engine's ``bye_timeout_s`` (then ``origin`` is ``LOCAL``). ``ms`` runs
+    from the BYE leaving to the response arriving (or to the timeout)."""
+
+    at: float
+    call_id: str
+    code: int | None
+    reason: str
+    origin: CauseOrigin
+    ms: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +165,7 @@ def newer(current: RegistrationStatus | CallStateChanged | None, seq: int) -> bo
 EngineEvent = (
     RegistrationChanged
     | CallStateChanged
+    | ByeOutcome
     | IncomingCall
     | DtmfReceived
     | MediaStateChanged

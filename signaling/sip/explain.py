@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from signaling.sip.types import Transport
+from signaling.sip.types import CauseOrigin, Transport
 
 __all__ = ["TLS_PROBLEMS", "explain_call_end", "explain_registration_failure"]
 
@@ -90,11 +90,23 @@ def explain_registration_failure(
     return f"{endpoint}: registration at {where} failed ({said})"
 
 
-def explain_call_end(code: int | None, reason: str, connected: bool) -> str | None:
-    """Why a call ended, when it ended abnormally (``None`` for a normal hang-up)."""
+def explain_call_end(
+    code: int | None, reason: str, connected: bool, origin: CauseOrigin | None = None
+) -> str | None:
+    """Why a call ended, when it ended abnormally (``None`` for a normal hang-up). With
+    ``origin`` the text says whether the code came from the far end or was made locally."""
     if connected and (code is None or code < 300):
         return None
     said = f"{code} {reason}".strip() if code else reason
+    if origin is CauseOrigin.RECEIVED:
+        said += ", received from the far end"
+    elif origin is CauseOrigin.LOCAL:
+        said += ", made locally"
+    local = origin is CauseOrigin.LOCAL
+    if local and code in (415, 488):
+        return f"no codec in common with the far end ({said})"
+    if local and code == 406:
+        return f"the far end answered without SDP or an unusable one ({said})"
     if code in (401, 407, 403):
         return f"the proxy refused the caller's credentials ({said})"
     if code == 404:

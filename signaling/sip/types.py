@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["CallPhase", "Direction", "DtmfMethod", "RegState", "SrtpMode", "Transport"]
+__all__ = [
+    "CallPhase",
+    "CauseOrigin",
+    "Direction",
+    "DtmfMethod",
+    "RegState",
+    "SrtpMode",
+    "Transport",
+]
 
 
 class Transport(StrEnum):
@@ -60,3 +68,14 @@ class CallPhase(StrEnum):
     CONNECTING = "connecting"  # 200 OK sent or received, ACK pending
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
+
+
+class CauseOrigin(StrEnum):
+    """Where the code that ended a call (or a stage) came from.
+
+    ``RECEIVED``: the far end (or a proxy on the way) sent it, seen on the wire.
+    ``LOCAL``: this side made it up (pjsip's own 408/415/487, our hang-up or timeout).
+    """
+
+    RECEIVED = "received"
+    LOCAL = "local"

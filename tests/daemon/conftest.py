@@ -67,3 +67,12 @@ async def shrink_pool(gw: Gateway, ports: int, timeout: float = 10.0) -> None:
     while (await gw.ports()).size != ports and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert (await gw.ports()).size == ports
+
+
+async def wait_connected(gw: Gateway, call_id: str, timeout: float = 20) -> None:
+    """Until the tracker says the call is connected (fails after ``timeout``)."""
+    assert gw.tracker is not None
+    deadline = time.monotonic() + timeout
+    while gw.tracker.calls[call_id].info.state != "connected":
+        assert time.monotonic() < deadline, gw.tracker.calls[call_id].info
+        await asyncio.sleep(0.05)

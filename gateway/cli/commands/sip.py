@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from typing import Annotated, Any
 
 import typer
@@ -25,7 +25,13 @@ from signaling.sip.address import HostPort, is_sip_uri, parse_host_port
 from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig, TlsSettings
 from signaling.sip.dtmf import check_digits, dtmf_plan, hold_s
 from signaling.sip.errors import SipError
-from signaling.sip.events import CallStateChanged, CallStats, DtmfReceived, RegistrationStatus
+from signaling.sip.events import (
+    ByeOutcome,
+    CallStateChanged,
+    CallStats,
+    DtmfReceived,
+    RegistrationStatus,
+)
 from signaling.sip.types import CallPhase, DtmfMethod, RegState, Transport
 
 __all__ = ["register"]
@@ -49,6 +55,10 @@ Insecure = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Timeout = Annotated[float, typer.Option("--timeout", help="Seconds to wait for an answer.")]
+ByeTimeout = Annotated[
+    float,
+    typer.Option("--bye-timeout", help="Seconds to wait for the answer to our BYE (Timer F: 32)."),
+]
 
 
 def _password(env: str | None) -> str:
@@ -225,7 +235,35 @@ def _event_row(event: CallStateChanged, started: float) -> dict[str, Any]:
         "code": event.code,
         "reason": event.reason,
         "explanation": event.explanation,
+        "origin": event.origin.value if event.origin else None,
     }
+
+
+def _bye_dict(bye: ByeOutcome | None) -> dict[str, Any] | None:
+    if bye is None:
+        return None
+    return {"code": bye.code, "reason": bye.reason, "origin": bye.origin.value, "ms": bye.ms}
+
+
+@dataclass
+class _DialResult:
+    rows: list[dict[str, Any]]
+    stats: CallStats | None
+    connected: bool
+    final: CallStateChanged | None
+    bye: ByeOutcome | None
+
+    def cause(self) -> dict[str, Any] | None:
+        """How the call ended: code, reason, received or local, and why."""
+        final = self.final
+        if final is None or final.phase is not CallPhase.DISCONNECTED:
+            return None
+        return {
+            "code": final.code,
+            "reason": final.reason,
+            "origin": final.origin.value if final.origin else None,
+            "explanation": final.explanation,
+        }
 
 
 async def _dial(
@@ -236,7 +274,7 @@ async def _dial(
     steps: tuple[IvrStep, ...],
     duration: float,
     as_json: bool,
-) -> tuple[list[dict[str, Any]], CallStats | None, bool, str]:
+) -> _DialResult:
     rows: list[dict[str, Any]] = []
     async with SipEngine(config) as engine:
         if endpoint is not None:
@@ -252,6 +290,8 @@ async def _dial(
                 rows.append(row)
                 if not as_json:
                     code = f" {event.code} {event.reason}" if event.code else ""
+                    if event.origin is not None:
+                        code += f" ({event.origin.value})"
                     console.print(
                         f"{row['t_ms']:>9.1f} ms  {event.phase.value}{code}",
                         markup=False,
@@ -265,6 +305,7 @@ async def _dial(
         engine.add_listener(show)
         end = await engine.wait_call(call, timeout=options.timeout_s + 5)
         connected = end.phase is CallPhase.CONNECTED
+        bye: ByeOutcome | None = None
         if connected:
             hold = hold_s(duration, dtmf_plan(options.dtmf, steps, options.dtmf_delay_s))
             try:
@@ -272,10 +313,16 @@ async def _dial(
             except TimeoutError:
                 await engine.hangup(call)
                 await engine.wait_call(call, {CallPhase.DISCONNECTED}, 5)
+                bye = await engine.wait_bye(call)
+                if not as_json:
+                    said = f"{bye.code} {bye.reason}" if bye.code else bye.reason
+                    console.print(
+                        f"{'':>12}  BYE: {said} ({bye.origin.value}, {bye.ms:.1f} ms)",
+                        markup=False,
+                        highlight=False,
+                    )
         stats = await engine.call_stats(call)
-        final = engine.call_phases.get(call)
-        explanation = (final.explanation if final else None) or ""
-        return rows, stats, connected, explanation
+        return _DialResult(rows, stats, connected, engine.call_phases.get(call), bye)
 
 
 def dial_command(
@@ -317,9 +364,18 @@ def dial_command(
         ),
     ] = 5.0,
     timeout: Timeout = 30.0,
+    bye_timeout: ByeTimeout = 32.0,
+    rtp_timeout: Annotated[
+        float,
+        typer.Option(
+            "--rtp-timeout", help="Hang up when no RTP arrives for this many seconds (0: never)."
+        ),
+    ] = 30.0,
     as_json: Json = False,
 ) -> None:
-    """Place one SIP call and print its events and statistics; exit 0 only if it connected."""
+    """Place one SIP call and print its events and statistics; exit 0 only if it connected
+    (answered with audio negotiated). Every end cause says whether it was received from the
+    far end or made locally."""
     if dtmf is not None and ivr:
         fail("--dtmf and --ivr exclude each other")
     if protocol not in (None, "sip", "h323"):
@@ -371,20 +427,26 @@ def dial_command(
         route = _host_port(host_part, "TARGET")
     verbose = _quiet_pjsip()
     config = _engine_config(route, ca, insecure, timeout, verbose)
+    if bye_timeout <= 0 or rtp_timeout < 0:
+        fail("--bye-timeout must be > 0 and --rtp-timeout >= 0")
+    config = replace(config, bye_timeout_s=bye_timeout, rtp_timeout_s=rtp_timeout or None)
     try:
-        rows, stats, connected, explanation = asyncio.run(
-            _dial(config, endpoint, dial_as, options, steps, duration, as_json)
-        )
+        result = asyncio.run(_dial(config, endpoint, dial_as, options, steps, duration, as_json))
     except (SipError, TimeoutError) as exc:
         fail(str(exc) or "no answer in time", 1)
+    stats, connected = result.stats, result.connected
+    cause = result.cause()
+    explanation = (cause or {}).get("explanation") or ""
     stats_dict = asdict(stats) if stats else {}
     if as_json:
         emit_json(
             {
                 "target": shown,
                 "connected": connected,
-                "events": rows,
+                "events": result.rows,
                 "stats": stats_dict,
+                "cause": cause,
+                "bye": _bye_dict(result.bye),
                 "explanation": explanation or None,
             }
         )
@@ -396,6 +458,8 @@ def dial_command(
         )
     if not connected:
         fail(f"call to {shown} did not connect: {explanation or 'no answer'}", 1)
+    if explanation:  # connected, then ended abnormally (the far end vanished, an error)
+        fail(f"call to {shown} connected, then failed: {explanation}", 1)
 
 
 def register(app: typer.Typer) -> None:

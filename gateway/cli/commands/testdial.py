@@ -121,6 +121,9 @@ def test_dial(
         "--duration", help="How long to stay in the call (10s, 500ms, 2m).")] = "10s",
     timeout: Annotated[str, typer.Option(
         "--timeout", help="How long to wait for the answer.")] = "30s",
+    bye_timeout: Annotated[str, typer.Option(
+        "--bye-timeout", help="How long the BYE may go unanswered (RFC 3261 Timer F: 32s).")
+    ] = "32s",
     capture: Annotated[Path | None, typer.Option(
         "--capture", help="Record the call with tshark to FILE.pcap(ng) and analyse it.",
         dir_okay=False)] = None,
@@ -162,8 +165,12 @@ def test_dial(
         duration_s, timeout_s = parse_duration(duration), parse_duration(timeout)
     except ValueError as exc:
         fail(f"--duration/--timeout: {exc}")
-    if not 0 < duration_s <= 3600 or not 0 < timeout_s <= 300:
-        fail("--duration must be 0-3600 s and --timeout 0-300 s")
+    try:
+        bye_timeout_s = parse_duration(bye_timeout)
+    except ValueError as exc:
+        fail(f"--bye-timeout: {exc}")
+    if not 0 < duration_s <= 3600 or not 0 < timeout_s <= 300 or not 0 < bye_timeout_s <= 300:
+        fail("--duration must be 0-3600 s, --timeout and --bye-timeout 0-300 s")
     if protocol not in (None, "sip", "h323"):
         fail(f"--protocol must be sip or h323 (got {protocol!r})")
     try:
@@ -195,6 +202,7 @@ def test_dial(
         target=TargetRequest(meeting, passcode, layout, host_key, protocol, host),
         transport=chosen, registrar=registrar, user=user, password=password,
         duration_s=duration_s, timeout_s=timeout_s, capture=capture, thresholds=limits,
+        bye_timeout_s=bye_timeout_s,
         ivr=ivr, ivr_first_s=ivr_first, ivr_gap_s=ivr_gap, embedded=embedded,
         tls=TlsSettings(verify=not insecure, ca_file=ca),
         zoom=None if embedded else zoom_credentials(os.environ, None),
