@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import psycopg
 from pydantic import SecretStr
 
-from gateway.store._sql import Cursor, SqlStore
+from gateway.store._sql import Cursor, SqlStore, StoreUnavailableError
 
 __all__ = ["PostgresStore"]
 
@@ -44,6 +44,7 @@ class PostgresStore(SqlStore):
             cur.run("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
             for statement in self._schema():
                 cur.run(statement)
+            self._upgrade(cur)
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._password is None:
@@ -59,15 +60,19 @@ class PostgresStore(SqlStore):
     def _transaction(self, *, pool_lock: bool) -> Iterator[Cursor]:
         if self._closed or self._conn is None:
             raise RuntimeError("the store is closed")
-        if self._conn.broken or self._conn.closed:
-            # The server restarted or the link dropped: the operation that noticed failed,
-            # this one reconnects (and fails again if the server is still away).
-            self._conn = self._connect()
-        with self._conn.transaction(), self._conn.cursor() as raw:
-            cur = Cursor(raw, "%s")
-            if pool_lock:
-                cur.run("SELECT size FROM pool WHERE id = 1 FOR UPDATE")
-            yield cur
+        try:
+            if self._conn.broken or self._conn.closed:
+                # The server restarted or the link dropped: the operation that noticed failed,
+                # this one reconnects (and fails again if the server is still away).
+                self._conn = self._connect()
+            with self._conn.transaction(), self._conn.cursor() as raw:
+                cur = Cursor(raw, "%s")
+                if pool_lock:
+                    cur.run("SELECT size FROM pool WHERE id = 1 FOR UPDATE")
+                yield cur
+        except psycopg.OperationalError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StoreUnavailableError(f"postgresql: {first}") from None
 
     def _close(self) -> None:
         self._closed = True
