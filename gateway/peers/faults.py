@@ -230,8 +230,10 @@ class ChaosRig:
         self.room = room
         self.pool = pool
         self.token = os.urandom(12).hex()
+        root = str(Path(__file__).resolve().parents[2])  # the children run this checkout
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
         self.env = {**os.environ, "CRCGW_TOKEN": self.token, "ROOM_PASSWORD": room_password,
-                    "ZOOM_SECRET": "chaos-secret"}
+                    "ZOOM_SECRET": "chaos-secret", "PYTHONPATH": path}
         self.stale_after = stale_after
         self.lease_ttl = lease_ttl
         self.busy_timeout = busy_timeout
@@ -350,7 +352,7 @@ class ChaosRig:
             self._zoom.close()
             self._zoom = None
         if self.emulator is not None:
-            stop_process(self.emulator)  # type: ignore[arg-type]
+            stop_process(self.emulator)
             self.emulator = None
         return code
 
