@@ -32,16 +32,15 @@ class Health:
     """Failed attempts in a row."""
 
     def fail(self, reason: str) -> bool:
-        """Record a failed attempt; ``True`` when this one changed the state (then logged)."""
+        """Record a failed attempt; ``True`` when this one changed the state (then logged).
+        A new reason while degraded is kept (``/readyz`` shows it) but not logged again."""
         self.failures += 1
-        changed = not self.degraded or reason != self.reason
-        if not self.degraded:
-            self.degraded, self.since = True, self.clock()
-            log.warning("%s degraded: %s", self.name, reason)
-        elif reason != self.reason:
-            log.warning("%s still degraded, now: %s", self.name, reason)
         self.reason = reason
-        return changed
+        if self.degraded:
+            return False
+        self.degraded, self.since = True, self.clock()
+        log.warning("%s degraded: %s", self.name, reason)
+        return True
 
     def ok(self) -> bool:
         """Record a successful attempt; ``True`` when it ended a degraded state (then logged)."""

@@ -200,7 +200,8 @@ class PortPool:
         self.last_result: ReconcileResult | None = None
         self.api_health = Health("API", clock=clock)
         self.store_health = Health("store", clock=clock)
-        self._maintenance = Health("port pool maintenance", clock=clock)
+        self._maintenance = Health("port pool heartbeat", clock=clock)
+        self._reconciling = Health("port reconcile", clock=clock)
         self.last_good_at: float | None = None
         """When the last good API figures were asked for (seconds since the epoch)."""
         self.refusal: str | None = None
@@ -470,7 +471,7 @@ class PortPool:
             except StoreUnavailableError as exc:
                 self._store_failed(exc)
                 wait = backoff.failed()
-            except Exception as exc:  # noqa: BLE001 - logged once per kind, retried
+            except Exception as exc:  # noqa: BLE001 - logged once per bad spell, retried
                 if self._maintenance.fail(f"{type(exc).__name__}: {exc}"):
                     log.exception("port pool heartbeat failed; retrying with back-off")
                 wait = backoff.failed()
@@ -487,11 +488,12 @@ class PortPool:
             try:
                 await self.reconcile_once(usage, live_calls, configured_size)
                 backoff.succeeded()
+                self._reconciling.ok()
             except StoreUnavailableError as exc:
                 self._store_failed(exc)
                 wait = backoff.failed()
-            except Exception as exc:  # noqa: BLE001 - logged once per kind, retried
-                if self._maintenance.fail(f"{type(exc).__name__}: {exc}"):
+            except Exception as exc:  # noqa: BLE001 - logged once per bad spell, retried
+                if self._reconciling.fail(f"{type(exc).__name__}: {exc}"):
                     log.exception("port reconcile failed; retrying with back-off")
                 wait = backoff.failed()
             with suppress(TimeoutError):

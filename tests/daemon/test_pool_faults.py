@@ -48,7 +48,7 @@ def test_api_hung_keeps_live_leases_and_never_overcommits(rig: ChaosRig) -> None
 def test_api_refusing_keeps_the_last_figures_then_refuses_saying_why(
     tmp_path: Path, registrar: Kamailio
 ) -> None:
-    with ChaosRig(tmp_path, registrar, ROOM, ROOM_PASSWORD, pool=3, stale_after=6) as rig:
+    with ChaosRig(tmp_path, registrar, ROOM, ROOM_PASSWORD, pool=3, stale_after=12) as rig:
         first, second = rig.place(), rig.place()
         assert rig.proxy is not None
         rig.proxy.set_mode("refuse")
@@ -60,8 +60,8 @@ def test_api_refusing_keeps_the_last_figures_then_refuses_saying_why(
             third = rig.place()  # the third port, by the last good figures
             assert rig.post_call().status_code == 503  # the pool is full (3 of 3)
             rig.hangup(third)
-            # past stale_after (6 s) without a figure and no pool_size: refused, saying why
-            rig.wait(lambda: not rig.readyz()["ready"], 30, "never stale")
+            # past stale_after (12 s) without a figure and no pool_size: refused, saying why
+            rig.wait(lambda: not rig.readyz()["ready"], 40, "never stale")
             answer = rig.post_call()
             assert answer.status_code == 503
             assert "no port figure from the API since" in answer.json()["error"]
