@@ -483,6 +483,12 @@ def run_fault(rig: ChaosRig, fault: str, *, duration: float = 8.0,
     new calls keep being asked for (and, with ``end_one_during``, one live call is hung up);
     lift it, hang up, and measure what held and how soon a call goes through again."""
     result = FaultResult(fault, rig.pool)
+    # Start from a quiet pool: the calls of a previous round gone from the API's count too
+    # (the stand-in reports their end asynchronously; until then reconcile counts them as
+    # used elsewhere, as it should).
+    rig.wait(lambda: rig.ports()["free"] == rig.pool and rig.api_in_use() == 0, 30,
+             f"the pool did not come back to {rig.pool} free ports: {rig.ports()}, API in use "
+             f"{rig.api_in_use()}")
     live = [rig.place() for _ in range(rig.pool)]
     with Sampler(rig) as sampler:
         with _fault(rig, fault, result):
