@@ -16,7 +16,7 @@ import pytest
 from gateway.health import Backoff, Health
 from gateway.metrics import GatewayMetrics
 from gateway.ports import PortPool, PortUsage
-from gateway.store import StoreUnavailableError, open_store
+from gateway.store import Store, StoreUnavailableError, open_store
 from gateway.store.journal import CdrJournal
 from gateway.store.sqlite import SqliteStore
 
@@ -76,8 +76,7 @@ def test_a_locked_store_refuses_writes_quickly_and_still_answers_reads(db: Path)
     store.close()
 
 
-def test_older_figures_never_overwrite_newer_ones(db: Path) -> None:
-    store = open_store(f"sqlite:///{db}")
+def test_older_figures_never_overwrite_newer_ones(store: Store) -> None:
     assert store.set_figures(5, 1, observed_at=100.0)
     assert not store.set_figures(9, 0, observed_at=99.0)  # a slow answer asked earlier
     state = store.pool_state()
@@ -85,7 +84,6 @@ def test_older_figures_never_overwrite_newer_ones(db: Path) -> None:
     assert store.set_figures(7, None, observed_at=101.0)
     state = store.pool_state()
     assert (state.size, state.used_elsewhere, store.figures_at()) == (7, 1, 101.0)
-    store.close()
 
 
 def test_a_store_of_an_older_version_gains_the_figures_column(db: Path) -> None:
@@ -104,9 +102,9 @@ def test_a_store_of_an_older_version_gains_the_figures_column(db: Path) -> None:
 
 
 def test_heartbeat_keeps_only_live_calls_and_acquire_never_drops_its_own_live_lease(
-    db: Path,
+    store: Store,
 ) -> None:
-    store = open_store(f"sqlite:///{db}", ttl=10)
+    store.ttl = 10.0
     store.set_pool_size(2)
     store.acquire("live", "room", "t", "gw", now=0.0)
     store.acquire("gone", "room", "t", "gw", now=0.0)
@@ -118,7 +116,6 @@ def test_heartbeat_keeps_only_live_calls_and_acquire_never_drops_its_own_live_le
     assert store.acquire("new", "room", "t", "gw", now=20.0, keep_alive=["live"]) is not None
     assert sorted(lease.call_id for lease in store.leases()) == ["live", "new"]
     assert store.acquire("more", "room", "t", "gw", now=21.0, keep_alive=["live", "new"]) is None
-    store.close()
 
 
 def test_the_journal_is_durable_and_replays_in_order(db: Path, tmp_path: Path) -> None:
