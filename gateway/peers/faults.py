@@ -246,6 +246,7 @@ class ChaosRig:
         self.log_path = workdir / "serve.log"
         self.data = workdir / "data"
         self._zoom: ZoomClient | None = None
+        self._last_ready = "no answer"
 
     @property
     def auth(self) -> dict[str, str]:
@@ -309,7 +310,11 @@ class ChaosRig:
         )
         # Drained into a file from here: a file-size limit on the daemon never reaches its log.
         threading.Thread(target=self._drain, args=(self.serve,), daemon=True).start()
-        self.wait(lambda: self._ready(), 60, "crcgw serve did not become ready")
+        try:
+            self.wait(lambda: self._ready(), 60, "crcgw serve did not become ready")
+        except AssertionError:
+            raise AssertionError(f"crcgw serve did not become ready: {self._last_ready}\n"
+                                 f"{self.log_tail()}") from None
 
     def _drain(self, process: subprocess.Popen[bytes]) -> None:
         assert process.stderr is not None
@@ -324,6 +329,10 @@ class ChaosRig:
         with contextlib.suppress(httpx.HTTPError):
             ready = httpx.get(f"{self.base}/readyz", timeout=2)
             rooms = httpx.get(f"{self.base}/rooms", timeout=2).json()["rooms"]
+            self._last_ready = f"readyz {ready.status_code} {ready.text}; rooms {rooms}"
+            if rooms[0]["registration"] == "failed":  # a REGISTER lost under load: once more
+                httpx.post(f"{self.base}/rooms/{self.room}/register", headers=self.auth,
+                           timeout=10)
             return ready.status_code == 200 and rooms[0]["registration"] == "registered"
         return False
 
