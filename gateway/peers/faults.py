@@ -418,6 +418,17 @@ class ChaosRig:
     def metrics(self) -> str:
         return httpx.get(f"{self.base}/metrics", timeout=10).text
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the daemon has used so far (``/proc/PID/stat``)."""
+        assert self.serve is not None
+        fields = Path(f"/proc/{self.serve.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def log_size(self) -> int:
+        with contextlib.suppress(OSError):
+            return self.log_path.stat().st_size
+        return 0
+
     def limit_file_size(self, limit: int | None) -> None:
         """``prlimit --fsize`` on the daemon: ``limit`` bytes per file, ``None``: unlimited."""
         assert self.serve is not None
@@ -453,10 +464,12 @@ class FaultResult:
         for status, _, _ in self.during:
             codes[status] = codes.get(status, 0) + 1
         slowest = max((s for _, s, _ in self.during), default=0.0)
+        cpu, log = self.notes.get("cpu_percent", -1), self.notes.get("log_bytes", -1)
         return (f"{self.fault:13s} pool {self.pool}  max live {self.max_live}  max leased "
                 f"{self.max_leased}  max API in use {self.max_in_use}  POSTs during {codes} "
-                f"(slowest {slowest:.1f} s)  leases after {self.leases_after}  open CDRs after "
-                f"{self.open_cdrs_after}  recovered in {self.recover_s:.1f} s")
+                f"(slowest {slowest:.1f} s)  daemon CPU {cpu:.0f}%  log +{log} B  leases after "
+                f"{self.leases_after}  open CDRs after {self.open_cdrs_after}  recovered in "
+                f"{self.recover_s:.1f} s")
 
 
 @contextlib.contextmanager
@@ -500,6 +513,7 @@ def run_fault(rig: ChaosRig, fault: str, *, duration: float = 8.0,
              f"{rig.api_in_use()}")
     live = [rig.place() for _ in range(rig.pool)]
     with Sampler(rig) as sampler:
+        cpu, log_size = rig.cpu_seconds(), rig.log_size()
         with _fault(rig, fault, result):
             started = time.monotonic()
             ended_one = False
@@ -518,6 +532,8 @@ def run_fault(rig: ChaosRig, fault: str, *, duration: float = 8.0,
                     ended_one = True
                 time.sleep(0.5)
         lifted = time.monotonic()
+        result.notes["cpu_percent"] = 100 * (rig.cpu_seconds() - cpu) / (lifted - started)
+        result.notes["log_bytes"] = rig.log_size() - log_size
         for call_id in live:
             rig.hangup(call_id)
         recovered = None
