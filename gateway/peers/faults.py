@@ -247,6 +247,7 @@ class ChaosRig:
         self.data = workdir / "data"
         self._zoom: ZoomClient | None = None
         self._last_ready = "no answer"
+        self._nudge = 0.0
 
     @property
     def auth(self) -> dict[str, str]:
@@ -308,6 +309,7 @@ class ChaosRig:
             env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, preexec_fn=die_with_parent(signal.SIGKILL),
         )
+        self._nudge = time.monotonic() + 15
         # Drained into a file from here: a file-size limit on the daemon never reaches its log.
         threading.Thread(target=self._drain, args=(self.serve,), daemon=True).start()
         try:
@@ -330,7 +332,10 @@ class ChaosRig:
             ready = httpx.get(f"{self.base}/readyz", timeout=2)
             rooms = httpx.get(f"{self.base}/rooms", timeout=2).json()["rooms"]
             self._last_ready = f"readyz {ready.status_code} {ready.text}; rooms {rooms}"
-            if rooms[0]["registration"] == "failed":  # a REGISTER lost under load: once more
+            state = rooms[0]["registration"]
+            if state == "failed" or (state != "registered" and time.monotonic() > self._nudge):
+                # a REGISTER lost or unanswered under load: ask for one more
+                self._nudge = time.monotonic() + 10
                 httpx.post(f"{self.base}/rooms/{self.room}/register", headers=self.auth,
                            timeout=10)
             return ready.status_code == 200 and rooms[0]["registration"] == "registered"
