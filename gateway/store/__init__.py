@@ -57,8 +57,7 @@ def open_store(
     if url.startswith(("postgresql://", "postgres://")):
         from gateway.store.postgres import PostgresStore
 
-        store = PostgresStore(url, ttl, password=password)
-        if busy_timeout is not None:
-            store.busy_timeout = busy_timeout
-        return store
+        if busy_timeout is None:
+            return PostgresStore(url, ttl, password=password)
+        return PostgresStore(url, ttl, password=password, busy_timeout=busy_timeout)
     raise StoreUrlError("store URL must be sqlite:///PATH or postgresql://USER@HOST/DB")

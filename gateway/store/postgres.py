@@ -33,8 +33,10 @@ class PostgresStore(SqlStore):
         *,
         password: SecretStr | None = None,
         connect_timeout: float = 10.0,
+        busy_timeout: float = 30.0,
     ) -> None:
         super().__init__(ttl)
+        self.busy_timeout = float(busy_timeout)
         self.url = url
         self._password = password
         self._connect_timeout = int(max(1, connect_timeout))
@@ -47,11 +49,14 @@ class PostgresStore(SqlStore):
             self._upgrade(cur)
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        # lock_timeout: a row lock held elsewhere fails the operation after busy_timeout
+        # (LockNotAvailable, an OperationalError: StoreUnavailableError) instead of waiting.
+        options = f"-c lock_timeout={int(self.busy_timeout * 1000)}"
         if self._password is None:
             return psycopg.connect(self.url, autocommit=True,
-                                   connect_timeout=self._connect_timeout)
+                                   connect_timeout=self._connect_timeout, options=options)
         return psycopg.connect(self.url, autocommit=True, connect_timeout=self._connect_timeout,
-                               password=self._password.get_secret_value())
+                               password=self._password.get_secret_value(), options=options)
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r}, ttl={self.ttl})"

@@ -203,3 +203,51 @@ def test_pool_keeps_the_last_good_figures_then_refuses_saying_why(db: Path) -> N
 
     asyncio.run(main())
     store.close()
+
+
+@pytest.mark.postgres
+def test_a_locked_postgres_pool_row_refuses_quickly(pg_url: str) -> None:
+    import psycopg
+
+    store = open_store(pg_url, ttl=30, busy_timeout=0.3)
+    store.set_pool_size(2)
+    with psycopg.connect(pg_url) as other, other.transaction():
+        other.execute("SELECT size FROM pool WHERE id = 1 FOR UPDATE")
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match="postgresql"):
+            store.acquire("a", "room", "t", "gw", now=1.0)
+        assert time.monotonic() - started < 10
+        assert store.pool_state().leased == 0  # reads do not wait for the row lock
+    assert store.acquire("a", "room", "t", "gw", now=1.0) is not None
+    store.close()
+
+
+def test_the_pool_heartbeat_never_waits_on_a_hung_api(db: Path) -> None:
+    store = open_store(f"sqlite:///{db}", ttl=1.0)
+    store.set_pool_size(1)
+    pool = PortPool(store, "gw", api_deadline=3600)  # a deadline that never helps
+
+    async def hung() -> PortUsage:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def main() -> None:
+        assert await pool.acquire("live", "room", "t") is not None
+        stop = asyncio.Event()
+        runner = asyncio.create_task(pool.run(
+            hung, lambda: {"live"}, configured_size=None, reconcile_interval=0.1,
+            heartbeat_interval=0.1, stop=stop,
+        ))
+        await asyncio.sleep(2.5)  # 2.5 TTLs with the reconcile stuck on the API
+        other = PortPool(store, "gw-2")
+        assert await other.acquire("intruder", "room", "t") is None
+        assert [lease.call_id for lease in await pool.leases()] == ["live"]
+        stop.set()
+        runner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await runner
+        pool.close()
+        other.close()
+
+    asyncio.run(main())
+    store.close()
