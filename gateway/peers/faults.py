@@ -303,8 +303,13 @@ class ChaosRig:
                      "client_secret_env": "ZOOM_SECRET",
                      "base_url": f"http://127.0.0.1:{self.proxy.port}/v2"},
         }))
+        self.config_path = config
+        self.start_serve()
+
+    def start_serve(self) -> None:
+        """Start ``crcgw serve`` (again) on the rig's configuration; wait until it is ready."""
         self.serve = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--config", str(config),
+            [sys.executable, "-m", "gateway", "serve", "--config", str(self.config_path),
              "--standin-emulator", self.api_url],
             env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, preexec_fn=die_with_parent(signal.SIGKILL),
@@ -317,6 +322,15 @@ class ChaosRig:
         except AssertionError:
             raise AssertionError(f"crcgw serve did not become ready: {self._last_ready}\n"
                                  f"{self.log_tail()}") from None
+
+    def kill_serve(self) -> None:
+        """SIGKILL the daemon (its stand-in child dies with it)."""
+        assert self.serve is not None
+        self.serve.kill()
+        self.serve.wait(10)
+        if self.serve.stderr is not None:
+            self.serve.stderr.close()
+        self.serve = None
 
     def _drain(self, process: subprocess.Popen[bytes]) -> None:
         assert process.stderr is not None

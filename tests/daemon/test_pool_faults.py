@@ -134,3 +134,23 @@ def cdrs(rig: ChaosRig) -> list[dict[str, object]]:
     import httpx
 
     return list(httpx.get(f"{rig.base}/cdrs", timeout=10).json()["cdrs"])
+
+
+def test_a_journal_left_by_a_killed_daemon_is_written_at_the_next_start(rig: ChaosRig) -> None:
+    from gateway.peers.faults import StoreLocker
+
+    call_id = rig.place()
+    locker = StoreLocker(rig.store_path)
+    try:
+        assert rig.hangup(call_id) == 200  # its end cannot reach the store: journal
+        journal = rig.data / "cdr-journal.jsonl"
+        rig.wait(journal.exists, 20, "no journal")
+        assert call_id in journal.read_text()
+        rig.kill_serve()
+    finally:
+        locker.release()
+    rig.start_serve()
+    (record,) = [c for c in cdrs(rig) if c["call_id"] == call_id]
+    assert record["outcome"] == "connected" and record["ended_at"] is not None  # not interrupted
+    assert not journal.exists()
+    assert rig.ports()["leased"] == 0
