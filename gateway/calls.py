@@ -3,13 +3,18 @@
 A call holds a CRC port lease from before the INVITE leaves until it has ended, whoever ends it
 and however (answer then BYE from either side, busy, timeout, 4xx/5xx, cancellation, the
 gateway stopping). Its call detail record is written when it starts and updated as it goes, so
-a crash loses nothing already reported.
+a crash loses nothing already reported; an update the store cannot take (locked, full,
+read-only) goes to the durable CDR journal and reaches the store when it is back.
+
+A request carries a deadline (:data:`gateway.http_api.START_CONTEXT`): a call whose client has
+given up, or whose port and record could not be had in time, is never dialled.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -18,9 +23,11 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from gateway.http_api import CallInfo, ControlError
+from gateway.http_api import START_CONTEXT, START_DEADLINE_S, CallInfo, ControlError
 from gateway.metrics import GatewayMetrics
 from gateway.ports import PortPool
+from gateway.store import StoreUnavailableError
+from gateway.store.journal import CdrJournal
 from signaling.dialstring import DialTarget, IvrStep, ivr_steps
 from signaling.sip.config import CallOptions
 from signaling.sip.events import CallStateChanged, CallStats
@@ -112,10 +119,12 @@ class CallTracker:
         ivr_gap_s: float = 1.5,
         clock: Callable[[], float] = time.time,
         metrics: GatewayMetrics | None = None,
+        journal: CdrJournal | None = None,
     ) -> None:
         self.engine = engine
         self.metrics = metrics
         self.pool = pool
+        self.journal = journal
         self.call_timeout_s = call_timeout_s
         self.ivr_first_delay_s = ivr_first_delay_s
         self.ivr_gap_s = ivr_gap_s
@@ -132,26 +141,59 @@ class CallTracker:
 
     async def start(self, room: str, target: DialTarget, *, ivr: bool = True) -> CallInfo:
         """Lease a port, record the CDR, dial ``target`` from ``room`` (passcode and host key by
-        IVR when ``ivr``, else in the URI) and follow the call in the background."""
+        IVR when ``ivr``, else in the URI) and follow the call in the background.
+
+        503 at once while the store is unavailable or no port is free (saying why); a request
+        whose deadline passed or whose client left before the INVITE is abandoned, not dialled.
+        """
+        loop = asyncio.get_running_loop()
+        context = START_CONTEXT.get()
+        deadline = context.deadline if context else loop.time() + START_DEADLINE_S
         call_id = f"gw-{uuid.uuid4().hex[:12]}"
         dial = target.without_secrets() if ivr else target
         shown = target.without_secrets().dial_string()
-        lease = await self.pool.acquire(call_id, room, shown)
+        try:
+            async with asyncio.timeout_at(deadline):
+                lease = await self.pool.acquire(call_id, room, shown)
+        except TimeoutError:
+            raise ControlError(503, "the port store did not answer in time: "
+                                    "the call was not placed") from None
+        except StoreUnavailableError:
+            raise ControlError(503, f"{self.pool.refusal_reason()}: "
+                                    "no call can start now") from None
         if lease is None:
-            raise ControlError(503, "no CRC port is free: every port of the pool is in use")
+            state = None
+            with contextlib.suppress(Exception):
+                state = await self.pool.status()
+            raise ControlError(503, self.pool.refusal_reason(state))
         now = self.clock()
         call = TrackedCall(CallInfo(call_id, room, shown, "dialling", now))
         self.calls[call_id] = call
         try:
-            await asyncio.to_thread(
-                self.pool.store.record_cdr, call_id, room, shown, now, owner=self.pool.owner
-            )
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self.pool.write(functools.partial(
+                        self.pool.store.record_cdr, call_id, room, shown, now,
+                        owner=self.pool.owner,
+                    ))
+            except (TimeoutError, StoreUnavailableError) as exc:
+                self._set(call, state="ended", ended_at=self.clock())
+                await self.pool.release(call_id)
+                why = "did not answer in time" if isinstance(exc, TimeoutError) else str(exc)
+                raise ControlError(503, f"the call record could not be written ({why}): "
+                                        "the call was not placed") from None
+            if loop.time() >= deadline or (context is not None and await context.client_gone()):
+                await self._finish(call, None, "the request was abandoned before dialling",
+                                   connected=False, outcome="abandoned")
+                raise ControlError(503, "the request expired before the call was dialled")
             steps = (
                 ivr_steps(target, first_delay_s=self.ivr_first_delay_s, gap_s=self.ivr_gap_s)
                 if ivr else ()
             )
             options = CallOptions(timeout_s=self.call_timeout_s)
             call.engine_call_id = await self.engine.dial(dial, room, options, steps)
+        except ControlError:
+            raise
         except BaseException as exc:
             await self._finish(call, None, str(exc), connected=False)
             if isinstance(exc, Exception):
@@ -159,6 +201,24 @@ class CallTracker:
             raise
         call.task = asyncio.create_task(self._watch(call), name=f"watch-{call_id}")
         return call.info
+
+    async def _update_cdr(self, call_id: str, **fields: Any) -> None:
+        """Write a CDR update; the journal keeps it when the store cannot (or when earlier
+        updates of this call wait there: their order is kept)."""
+        journal = self.journal
+        if journal is None or not journal.has(call_id):
+            try:
+                await self.pool.write(functools.partial(
+                    self.pool.store.update_cdr, call_id, **dict(fields)
+                ))
+                return
+            except StoreUnavailableError:
+                if journal is None:
+                    raise
+        assert journal is not None
+        await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(journal.append, call_id, fields)
+        )
 
     async def _watch(self, call: TrackedCall) -> None:
         assert call.engine_call_id is not None
@@ -174,10 +234,10 @@ class CallTracker:
                 connected = True
                 now = self.clock()
                 self._set(call, state="connected", connected_at=now, sip_code=code)
-                await asyncio.to_thread(
-                    self.pool.store.update_cdr, call.info.call_id, answered_at=now,
-                    sip_code=code, sip_reason=reason,
-                )
+                with contextlib.suppress(StoreUnavailableError):  # no journal: the end counts
+                    await self._update_cdr(
+                        call.info.call_id, answered_at=now, sip_code=code, sip_reason=reason,
+                    )
                 while True:
                     with contextlib.suppress(Exception):
                         call.stats = await self.engine.call_stats(call.engine_call_id)
@@ -204,18 +264,20 @@ class CallTracker:
             await asyncio.shield(self._finish(call, code, reason, connected))
 
     async def _finish(
-        self, call: TrackedCall, code: int | None, reason: str, connected: bool
+        self, call: TrackedCall, code: int | None, reason: str, connected: bool,
+        outcome: str | None = None,
     ) -> None:
         if call.info.ended_at is not None:
             return
         now = self.clock()
         self._set(call, state="ended", ended_at=now, sip_code=code or call.info.sip_code)
         try:
-            await asyncio.to_thread(
-                self.pool.store.update_cdr, call.info.call_id, ended_at=now,
-                outcome=outcome_of(code, connected), sip_code=code, sip_reason=reason[:200],
-                rtp=stats_dict(call.stats),
+            await self._update_cdr(
+                call.info.call_id, ended_at=now, outcome=outcome or outcome_of(code, connected),
+                sip_code=code, sip_reason=reason[:200], rtp=stats_dict(call.stats),
             )
+        except StoreUnavailableError as exc:
+            log.error("call %s: its record could not be closed: %s", call.info.call_id, exc)
         finally:
             await self.pool.release(call.info.call_id)
             if self.metrics is not None:

@@ -265,6 +265,14 @@ class PortsConfig(_Section):
     reconcile_interval: float = Field(default=30.0, gt=0, le=3600)
     lease_ttl: float = Field(default=90.0, gt=0, le=86400)
     heartbeat_interval: float = Field(default=15.0, gt=0, le=3600)
+    api_deadline: float = Field(
+        default=10.0, gt=0, le=600,
+        description="overall deadline of one API usage request, retries included (seconds)",
+    )
+    stale_after: float = Field(
+        default=300.0, gt=0, le=86400,
+        description="use the last good API figures this long; then pool_size, or refuse calls",
+    )
 
     @model_validator(mode="after")
     def _heartbeat_before_ttl(self) -> PortsConfig:
@@ -284,6 +292,10 @@ class StoreConfig(_Section):
     _secrets: ClassVar[tuple[str, ...]] = ("password",)
 
     url: str | None = None
+    busy_timeout: float = Field(
+        default=2.0, gt=0, le=60,
+        description="seconds a store operation waits for a lock before new calls get 503",
+    )
     password: Any = _literal_secret("password")
     password_env: EnvName | None = None
     password_file: Path | None = None

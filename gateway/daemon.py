@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -45,7 +46,8 @@ from gateway.metrics import GatewayMetrics
 from gateway.ports import PortPool, UsageSource
 from gateway.redirect import RedirectService, RedirectSettings
 from gateway.standin.process import StandinProcess
-from gateway.store import Cdr, PoolState, open_store
+from gateway.store import Cdr, PoolState, StoreUnavailableError, open_store
+from gateway.store.journal import CdrJournal
 from gateway.usage import metrics_usage, seed_usage
 from gateway.web import StatusPage
 from signaling.dialstring import DialStringError, DialTarget
@@ -91,12 +93,16 @@ class Gateway:
         call_timeout_s: float = 60.0,
         ivr_first_delay_s: float = 2.0,
         ivr_gap_s: float = 1.5,
+        standin_emulator: str | None = None,
     ) -> None:
         self.config = config
         self.environ = os.environ if environ is None else environ
         self.sip_listen = list(sip_listen) if sip_listen is not None else list(config.sip.listen)
         self.http_bind = http_bind or config.http.bind
         self.use_standin = config.uses_emulator if standin is None else standin
+        self.use_standin = self.use_standin or standin_emulator is not None
+        self.standin_emulator = standin_emulator
+        self.journal: CdrJournal | None = None
         self.call_timeout_s = call_timeout_s
         self.ivr_first_delay_s = ivr_first_delay_s
         self.ivr_gap_s = ivr_gap_s
@@ -134,13 +140,19 @@ class Gateway:
         config = self.config
         Path(config.data_dir).mkdir(parents=True, exist_ok=True)
         password = config.store_password(self.environ)
-        store = open_store(config.store_url, ttl=config.ports.lease_ttl, password=password)
-        self.pool = PortPool(store, config.owner_id, metrics=self.metrics)
+        store = open_store(config.store_url, ttl=config.ports.lease_ttl, password=password,
+                           busy_timeout=config.store.busy_timeout)
+        self.pool = PortPool(
+            store, config.owner_id, metrics=self.metrics, live_calls=self._live_calls,
+            api_deadline=config.ports.api_deadline, stale_after=config.ports.stale_after,
+        )
+        self.journal = CdrJournal(Path(config.data_dir) / "cdr-journal.jsonl")
+        await self._replay_journal()  # records a killed gateway could not write come first
         for lease in await self.pool.restart():
-            await asyncio.to_thread(self._close_interrupted_cdr, lease.call_id)
+            await self.pool.write(functools.partial(self._close_interrupted_cdr, lease.call_id))
         usage = await self._start_api()
         if self.use_standin:
-            zoom_url = self.emulator.zoom_url if self.emulator else None
+            zoom_url = self.emulator.zoom_url if self.emulator else self.standin_emulator
             # On this thread (not a worker): the child's PDEATHSIG follows the forking thread.
             self.standin = StandinProcess(emulator_url=zoom_url).start()
             log.info("stand-in connector answering at %s", self.standin.address)
@@ -149,6 +161,7 @@ class Gateway:
             self._engine(), self.pool, call_timeout_s=self.call_timeout_s,
             ivr_first_delay_s=self.ivr_first_delay_s, ivr_gap_s=self.ivr_gap_s,
             metrics=self.metrics,
+            journal=self.journal,
         )
         pool_size = config.ports.pool_size
         try:  # know the pool's size before accepting calls; the loop keeps it in sync after
@@ -159,6 +172,7 @@ class Gateway:
             usage, self._live_calls, configured_size=pool_size,
             reconcile_interval=config.ports.reconcile_interval,
             heartbeat_interval=config.ports.heartbeat_interval, stop=self._stop,
+            on_store_ok=self._replay_journal,
         ), name="port-pool"))
         self._background.append(asyncio.create_task(self._refresh_metrics(), name="metrics"))
         self.redirect = RedirectService(
@@ -188,6 +202,17 @@ class Gateway:
         cdr = self.pool.store.cdr(call_id)
         if cdr is not None and cdr.ended_at is None:
             self.pool.store.update_cdr(call_id, ended_at=time.time(), outcome="interrupted")
+
+    async def _replay_journal(self) -> int:
+        """Write the CDR updates the store could not take earlier (none: nothing to do)."""
+        journal = self.journal
+        if journal is None or self.pool is None or not len(journal):
+            if journal is not None:
+                self.metrics.cdr_journal.set(len(journal))
+            return 0
+        done = await self.pool.write(functools.partial(journal.replay, self.pool.store))
+        self.metrics.cdr_journal.set(len(journal))
+        return done
 
     async def _start_api(self) -> UsageSource | None:
         config = self.config
@@ -276,7 +301,10 @@ class Gateway:
         if self.emulator is not None:
             await self.emulator.__aexit__(None, None, None)
         if self.pool is not None:
+            with contextlib.suppress(StoreUnavailableError):
+                await self._replay_journal()
             await asyncio.to_thread(self.pool.store.close)
+            self.pool.close()
         self.http = self.redirect = self.tracker = self.engine = None
         self.standin = self.emulator = self.zoom = self.pool = None
 
@@ -309,15 +337,30 @@ class Gateway:
     # -- GatewayControl -----------------------------------------------------------------------
 
     def ready(self) -> Readiness:
+        """Ready while calls can start. A degraded API (last good figures in use) is reported
+        but keeps the gateway ready; a degraded store, or a pool without a size, does not."""
+        pool = self.pool
         waiting = sorted(getattr(self.engine, "restarting", ()))  # an engine pool's supervision
         checks = {
             "sip_core": self.engine is not None,
             "sip_engines": not waiting,
             "redirect": bool(self.listening),
-            "store": self.pool is not None,
+            "store": pool is not None and not pool.store_health.degraded,
             "api": self.zoom is not None,
+            "ports": pool is not None and pool.refusal is None,
         }
-        return Readiness(all(checks.values()), list(self.listening), checks, waiting)
+        degraded: dict[str, dict[str, object]] = {}
+        if pool is not None:
+            for health in (pool.api_health, pool.store_health):
+                if health.degraded:
+                    degraded[health.name.lower()] = {"since": health.since,
+                                                     "reason": health.reason}
+            if pool.refusal is not None:
+                degraded["ports"] = {"since": pool.api_health.since, "reason": pool.refusal}
+        if self.journal is not None and len(self.journal):
+            degraded["cdr_journal"] = {"pending": len(self.journal),
+                                       "durable": self.journal.durable}
+        return Readiness(all(checks.values()), list(self.listening), checks, waiting, degraded)
 
     async def rooms(self) -> Sequence[RoomInfo]:
         engine = self.engine
@@ -369,4 +412,4 @@ class Gateway:
     async def cdrs(self, limit: int, room: str | None) -> Sequence[Cdr]:
         if self.pool is None:
             raise ControlError(503, "the gateway is not running")
-        return await asyncio.to_thread(self.pool.store.cdrs, limit, room)
+        return await self.pool.read(functools.partial(self.pool.store.cdrs, limit, room))

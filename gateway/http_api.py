@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hmac
 import json
 import logging
@@ -50,7 +51,9 @@ __all__ = [
     "HttpServer",
     "Readiness",
     "RoomInfo",
+    "START_CONTEXT",
     "StartCall",
+    "StartContext",
     "create_app",
 ]
 
@@ -93,11 +96,33 @@ class CallInfo:
 
 @dataclass(frozen=True)
 class Readiness:
+    """``degraded``: per dependency (``api``, ``store``) that is degraded now, since when
+    (epoch seconds) and why."""
+
     ready: bool
     sip_listen: list[str]
     checks: dict[str, bool] = field(default_factory=dict)
     rooms_waiting: list[str] = field(default_factory=list)
     """Rooms whose SIP engine died and that are not back (registered on a fresh one) yet."""
+    degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StartContext:
+    """What travels with a ``POST /calls`` into the daemon: the event-loop time after which the
+    client is taken to have given up, and a check that its connection is still open. A call
+    whose request has expired is never dialled."""
+
+    deadline: float
+    client_gone: Callable[[], Awaitable[bool]]
+
+
+#: Set by ``POST /calls`` for the daemon's :meth:`GatewayControl.start_call`.
+START_CONTEXT: contextvars.ContextVar[StartContext | None] = contextvars.ContextVar(
+    "crcgw_start_context", default=None
+)
+#: How long a ``POST /calls`` may take before the call is abandoned (seconds).
+START_DEADLINE_S = 10.0
 
 
 class ControlError(Exception):
@@ -286,7 +311,12 @@ def create_app(
             ])
         except DialStringError as exc:
             return _invalid([{"field": exc.field, "message": exc.rule}])
-        call = await control.start_call(body)
+        deadline = asyncio.get_running_loop().time() + START_DEADLINE_S
+        token = START_CONTEXT.set(StartContext(deadline, request.is_disconnected))
+        try:
+            call = await control.start_call(body)
+        finally:
+            START_CONTEXT.reset(token)
         return JSONResponse(asdict(call), status_code=201)
 
     async def hangup(request: Request) -> Response:

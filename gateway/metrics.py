@@ -60,6 +60,24 @@ class GatewayMetrics:
             registry=r,
         )
 
+        self.degraded = Gauge(
+            "crcgw_degraded", "1 while a dependency (api, store) is degraded", ["component"],
+            registry=r,
+        )
+        self.degraded_since = Gauge(
+            "crcgw_degraded_since_seconds",
+            "When the current degraded state of a dependency began (epoch seconds; 0: healthy)",
+            ["component"], registry=r,
+        )
+        self.figures_age = Gauge(
+            "crcgw_pool_figures_age_seconds",
+            "Age of the last good port figures from the API", registry=r,
+        )
+        self.cdr_journal = Gauge(
+            "crcgw_cdr_journal_pending",
+            "CDR updates waiting in the journal for the store to come back", registry=r,
+        )
+
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)

@@ -50,7 +50,7 @@ from gateway.dialplan import DialPlan, NoRouteError
 from gateway.metrics import GatewayMetrics
 from gateway.sipaccess import DigestGuard, RateLimiter, RedirectAccess, TrustedSources
 from gateway.sipwire import NotARequest, SipRequest, build_response, new_tag, split_stream, uri_user
-from gateway.store import Lease, Store
+from gateway.store import Lease, Store, StoreUnavailableError
 from signaling.dialstring import DialTarget
 
 __all__ = [
@@ -483,8 +483,11 @@ class RedirectService:
         else:
             try:
                 lease = await self.ports.acquire(lease_id, caller, safe_target)
-            except Exception:  # noqa: BLE001 - the store is down: say so, do not go silent
-                log.exception("redirect %s: the port store failed", request.call_id)
+            except Exception as exc:  # noqa: BLE001 - the store is down: say so, do not go silent
+                if isinstance(exc, StoreUnavailableError):  # known: the pool's health reports it
+                    log.debug("redirect %s: port store unavailable: %s", request.call_id, exc)
+                else:
+                    log.exception("redirect %s: the port store failed", request.call_id)
                 self._final(key, tx, source, 503, "Service Unavailable",
                             ("Retry-After", str(self.settings.retry_after)))
                 return

@@ -18,9 +18,18 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from gateway.store._records import CDR_FIELDS, Cdr, Lease, PoolState
-from gateway.store._sql import SqlStore
+from gateway.store._sql import SqlStore, StoreUnavailableError
 
-__all__ = ["CDR_FIELDS", "Cdr", "Lease", "PoolState", "Store", "StoreUrlError", "open_store"]
+__all__ = [
+    "CDR_FIELDS",
+    "Cdr",
+    "Lease",
+    "PoolState",
+    "Store",
+    "StoreUnavailableError",
+    "StoreUrlError",
+    "open_store",
+]
 
 #: The store type every backend implements.
 Store = SqlStore
@@ -30,16 +39,25 @@ class StoreUrlError(ValueError):
     """The store URL is neither ``sqlite:///PATH`` nor ``postgresql://…``."""
 
 
-def open_store(url: str, ttl: float = 90.0, password: SecretStr | None = None) -> SqlStore:
+def open_store(
+    url: str, ttl: float = 90.0, password: SecretStr | None = None,
+    busy_timeout: float | None = None,
+) -> SqlStore:
     """Open (and create if needed) the store at ``url``; leases live ``ttl`` seconds past their
-    owner's last heartbeat. ``password``: the PostgreSQL password (kept out of the URL)."""
+    owner's last heartbeat. ``password``: the PostgreSQL password (kept out of the URL).
+    ``busy_timeout``: seconds an operation waits for a lock before
+    :class:`StoreUnavailableError` (default 30; the daemon uses ``store.busy_timeout``)."""
     if url.startswith("sqlite:///"):
         from gateway.store.sqlite import SqliteStore
 
         # As SQLAlchemy reads it: sqlite:///relative/path, sqlite:////absolute/path.
-        return SqliteStore(url[len("sqlite:///") :], ttl)
+        if busy_timeout is None:
+            return SqliteStore(url[len("sqlite:///") :], ttl)
+        return SqliteStore(url[len("sqlite:///") :], ttl, busy_timeout=busy_timeout)
     if url.startswith(("postgresql://", "postgres://")):
         from gateway.store.postgres import PostgresStore
 
-        return PostgresStore(url, ttl, password=password)
+        if busy_timeout is None:
+            return PostgresStore(url, ttl, password=password)
+        return PostgresStore(url, ttl, password=password, busy_timeout=busy_timeout)
     raise StoreUrlError("store URL must be sqlite:///PATH or postgresql://USER@HOST/DB")

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import psycopg
 from pydantic import SecretStr
 
-from gateway.store._sql import Cursor, SqlStore
+from gateway.store._sql import Cursor, SqlStore, StoreUnavailableError
 
 __all__ = ["PostgresStore"]
 
@@ -33,8 +33,10 @@ class PostgresStore(SqlStore):
         *,
         password: SecretStr | None = None,
         connect_timeout: float = 10.0,
+        busy_timeout: float = 30.0,
     ) -> None:
         super().__init__(ttl)
+        self.busy_timeout = float(busy_timeout)
         self.url = url
         self._password = password
         self._connect_timeout = int(max(1, connect_timeout))
@@ -44,13 +46,17 @@ class PostgresStore(SqlStore):
             cur.run("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
             for statement in self._schema():
                 cur.run(statement)
+            self._upgrade(cur)
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        # lock_timeout: a row lock held elsewhere fails the operation after busy_timeout
+        # (LockNotAvailable, an OperationalError: StoreUnavailableError) instead of waiting.
+        options = f"-c lock_timeout={int(self.busy_timeout * 1000)}"
         if self._password is None:
             return psycopg.connect(self.url, autocommit=True,
-                                   connect_timeout=self._connect_timeout)
+                                   connect_timeout=self._connect_timeout, options=options)
         return psycopg.connect(self.url, autocommit=True, connect_timeout=self._connect_timeout,
-                               password=self._password.get_secret_value())
+                               password=self._password.get_secret_value(), options=options)
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r}, ttl={self.ttl})"
@@ -59,15 +65,19 @@ class PostgresStore(SqlStore):
     def _transaction(self, *, pool_lock: bool) -> Iterator[Cursor]:
         if self._closed or self._conn is None:
             raise RuntimeError("the store is closed")
-        if self._conn.broken or self._conn.closed:
-            # The server restarted or the link dropped: the operation that noticed failed,
-            # this one reconnects (and fails again if the server is still away).
-            self._conn = self._connect()
-        with self._conn.transaction(), self._conn.cursor() as raw:
-            cur = Cursor(raw, "%s")
-            if pool_lock:
-                cur.run("SELECT size FROM pool WHERE id = 1 FOR UPDATE")
-            yield cur
+        try:
+            if self._conn.broken or self._conn.closed:
+                # The server restarted or the link dropped: the operation that noticed failed,
+                # this one reconnects (and fails again if the server is still away).
+                self._conn = self._connect()
+            with self._conn.transaction(), self._conn.cursor() as raw:
+                cur = Cursor(raw, "%s")
+                if pool_lock:
+                    cur.run("SELECT size FROM pool WHERE id = 1 FOR UPDATE")
+                yield cur
+        except psycopg.OperationalError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StoreUnavailableError(f"postgresql: {first}") from None
 
     def _close(self) -> None:
         self._closed = True

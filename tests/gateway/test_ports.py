@@ -166,10 +166,15 @@ def test_reconcile_once_reclaims_counts_elsewhere_and_survives_api_errors(store:
         assert (state.size, state.leased, state.used_elsewhere, state.free) == (6, 1, 3, 2)
         result = await pool.reconcile_once(broken, lambda: live, configured_size=3)
         state = await pool.status()
-        assert (state.size, state.used_elsewhere) == (3, 3)  # config size, last elsewhere kept
+        # the last good figures are kept (younger than stale_after)
+        assert (state.size, state.used_elsewhere) == (6, 3)
+        now[0] += pool.stale_after + 1
+        await pool.reconcile_once(broken, lambda: live, configured_size=3)
+        state = await pool.status()
+        assert (state.size, state.used_elsewhere) == (3, 3)  # then the configured size
 
     asyncio.run(main())
-    assert metrics.api_errors.labels("crc_ports")._value.get() == 1
+    assert metrics.api_errors.labels("crc_ports")._value.get() == 2
     assert metrics.reconcile_drift._value.get() == 3
     assert metrics.leases_reclaimed.labels("call-gone")._value.get() == 1
     text = metrics.render().decode()

@@ -25,7 +25,9 @@ def _sip_listen(value: str) -> list[str]:
     return [f"udp://{value}", f"tcp://{value}"]
 
 
-async def _serve(config_path: Path | None, http: str | None, sip: str | None) -> None:
+async def _serve(
+    config_path: Path | None, http: str | None, sip: str | None, standin_emulator: str | None
+) -> None:
     from gateway.config import ConfigError, load_config
     from gateway.daemon import Gateway, GatewayError
 
@@ -35,7 +37,8 @@ async def _serve(config_path: Path | None, http: str | None, sip: str | None) ->
         for issue in exc.issues:
             sys.stderr.write(f"crcgw: error: {issue}\n")
         fail("the configuration is not valid (crcgw config check FILE explains it)")
-    gateway = Gateway(config, sip_listen=_sip_listen(sip) if sip else None, http_bind=http)
+    gateway = Gateway(config, sip_listen=_sip_listen(sip) if sip else None, http_bind=http,
+                      standin_emulator=standin_emulator)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, gateway.request_stop)
@@ -71,6 +74,12 @@ def serve(
     sip: Annotated[
         str | None, typer.Option("--sip", help="HOST:PORT for the SIP listener (UDP and TCP).")
     ] = None,
+    standin_emulator: Annotated[
+        str | None,
+        typer.Option("--standin-emulator", metavar="URL",
+                     help="Also run the stand-in connector, reporting calls to the emulator at "
+                          "URL (…/v2); for tests with a separate emulator process."),
+    ] = None,
 ) -> None:
     """Run the gateway daemon (embedded emulator and stand-in when no account is configured)."""
     if config is not None and not config.is_file():
@@ -79,7 +88,7 @@ def serve(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("signaling").setLevel(logging.WARNING)
-    asyncio.run(_serve(config, http, sip))
+    asyncio.run(_serve(config, http, sip, standin_emulator))
 
 
 def register(app: typer.Typer) -> None:
