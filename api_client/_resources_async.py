@@ -27,6 +27,16 @@ from api_client.models.crc import (
     CrcSettingsUpdate,
     ParticipantIdentifierCode,
 )
+from api_client.models.crc_rooms import (
+    ApiConnector,
+    ApiConnectorCreate,
+    ApiConnectorCreated,
+    ApiConnectorPage,
+    ApiConnectorPrivateKey,
+    ApiConnectorUpdate,
+    CrcAccountSetting,
+    CrcAccountSettingUpdate,
+)
 from api_client.models.emulator import (
     EmulatorCall,
     EmulatorConfig,
@@ -72,6 +82,7 @@ from api_client.models.rooms import (
 from api_client.models.trunk import SipTrunkSettings
 
 __all__ = [
+    "AsyncApiConnectors",
     "AsyncConferenceRooms",
     "AsyncCrc",
     "AsyncCrudResource",
@@ -163,11 +174,38 @@ class AsyncCrc:
         """Zoom: ``GET /metrics/crc?from=&to=``: hourly max and total port usage (<= 1 month)."""
         return await self._send(crc_ep.crc_port_metrics(start, end))
 
+    async def account_setting(self) -> CrcAccountSetting:
+        """Zoom: ``GET /crc/managed_rooms/account_setting``."""
+        return await self._send(crc_ep.crc_account_setting())
+
+    async def update_account_setting(self, update: CrcAccountSettingUpdate) -> None:
+        """Zoom: ``PATCH /crc/managed_rooms/account_setting`` (multipart form, 204)."""
+        await self._send(crc_ep.update_crc_account_setting(update))
+
     async def participant_identifier_code(
         self, expires_in: int | None = None
     ) -> ParticipantIdentifierCode:
         """Zoom: ``GET /crc/participant_identifier_code``."""
         return await self._send(crc_ep.participant_identifier_code(expires_in))
+
+
+class AsyncApiConnectors(
+    AsyncCrudResource[
+        ApiConnector, ApiConnectorPage, ApiConnectorCreated, ApiConnectorCreate, ApiConnectorUpdate
+    ]
+):
+    """Zoom: ``/crc/api_connectors`` (Medium) and each connector's private key."""
+
+    def __init__(self, send: _transport.AsyncSender) -> None:
+        super().__init__(send, crc_ep.API_CONNECTORS)
+
+    async def private_key(self, connector_id: str) -> ApiConnectorPrivateKey:
+        """``GET /crc/api_connectors/{connectorId}/private_key`` (the key stays masked)."""
+        return await self._send(crc_ep.api_connector_private_key(connector_id))
+
+    async def rotate_private_key(self, connector_id: str) -> ApiConnectorPrivateKey:
+        """``PATCH /crc/api_connectors/{connectorId}/private_key``: a new key."""
+        return await self._send(crc_ep.rotate_api_connector_private_key(connector_id))
 
 
 class AsyncMeetings:
@@ -417,6 +455,7 @@ class AsyncZoomResources:
         self.meetings = AsyncMeetings(send)
         self.managed_rooms = AsyncCrudResource(send, crc_ep.MANAGED_ROOMS)
         self.room_templates = AsyncCrudResource(send, crc_ep.ROOM_TEMPLATES)
+        self.api_connectors = AsyncApiConnectors(send)
         self.room_connectors = AsyncReadResource(send, crc_ep.ROOM_CONNECTORS)
         self.sip_phones = AsyncCrudResource(send, devices_ep.SIP_PHONES)
         self.sip_phones_v2 = AsyncCrudResource(send, devices_ep.SIP_PHONES_V2)

@@ -27,6 +27,16 @@ from api_client.models.crc import (
     CrcSettingsUpdate,
     ParticipantIdentifierCode,
 )
+from api_client.models.crc_rooms import (
+    ApiConnector,
+    ApiConnectorCreate,
+    ApiConnectorCreated,
+    ApiConnectorPage,
+    ApiConnectorPrivateKey,
+    ApiConnectorUpdate,
+    CrcAccountSetting,
+    CrcAccountSettingUpdate,
+)
 from api_client.models.emulator import (
     EmulatorCall,
     EmulatorConfig,
@@ -72,6 +82,7 @@ from api_client.models.rooms import (
 from api_client.models.trunk import SipTrunkSettings
 
 __all__ = [
+    "SyncApiConnectors",
     "SyncConferenceRooms",
     "SyncCrc",
     "SyncCrudResource",
@@ -163,11 +174,38 @@ class SyncCrc:
         """Zoom: ``GET /metrics/crc?from=&to=``: hourly max and total port usage (<= 1 month)."""
         return self._send(crc_ep.crc_port_metrics(start, end))
 
+    def account_setting(self) -> CrcAccountSetting:
+        """Zoom: ``GET /crc/managed_rooms/account_setting``."""
+        return self._send(crc_ep.crc_account_setting())
+
+    def update_account_setting(self, update: CrcAccountSettingUpdate) -> None:
+        """Zoom: ``PATCH /crc/managed_rooms/account_setting`` (multipart form, 204)."""
+        self._send(crc_ep.update_crc_account_setting(update))
+
     def participant_identifier_code(
         self, expires_in: int | None = None
     ) -> ParticipantIdentifierCode:
         """Zoom: ``GET /crc/participant_identifier_code``."""
         return self._send(crc_ep.participant_identifier_code(expires_in))
+
+
+class SyncApiConnectors(
+    SyncCrudResource[
+        ApiConnector, ApiConnectorPage, ApiConnectorCreated, ApiConnectorCreate, ApiConnectorUpdate
+    ]
+):
+    """Zoom: ``/crc/api_connectors`` (Medium) and each connector's private key."""
+
+    def __init__(self, send: _transport.SyncSender) -> None:
+        super().__init__(send, crc_ep.API_CONNECTORS)
+
+    def private_key(self, connector_id: str) -> ApiConnectorPrivateKey:
+        """``GET /crc/api_connectors/{connectorId}/private_key`` (the key stays masked)."""
+        return self._send(crc_ep.api_connector_private_key(connector_id))
+
+    def rotate_private_key(self, connector_id: str) -> ApiConnectorPrivateKey:
+        """``PATCH /crc/api_connectors/{connectorId}/private_key``: a new key."""
+        return self._send(crc_ep.rotate_api_connector_private_key(connector_id))
 
 
 class SyncMeetings:
@@ -417,6 +455,7 @@ class SyncZoomResources:
         self.meetings = SyncMeetings(send)
         self.managed_rooms = SyncCrudResource(send, crc_ep.MANAGED_ROOMS)
         self.room_templates = SyncCrudResource(send, crc_ep.ROOM_TEMPLATES)
+        self.api_connectors = SyncApiConnectors(send)
         self.room_connectors = SyncReadResource(send, crc_ep.ROOM_CONNECTORS)
         self.sip_phones = SyncCrudResource(send, devices_ep.SIP_PHONES)
         self.sip_phones_v2 = SyncCrudResource(send, devices_ep.SIP_PHONES_V2)

@@ -41,6 +41,7 @@ __all__ = [
     "SyncOptions",
     "ZoomClient",
     "ZoomCredentials",
+    "is_zoom_base",
 ]
 
 ZOOM_API_URL = "https://api.zoom.us/v2"
@@ -89,6 +90,11 @@ class PortSipCredentials:
             f"PortSipCredentials(username={self.username!r}, password='**********', "
             f"base_url={self.base_url!r})"
         )
+
+
+def is_zoom_base(url: str) -> bool:
+    """Whether ``url`` is Zoom's own API (``https://api.zoom.us/...``)."""
+    return httpx.URL(url).host.lower() == "api.zoom.us"
 
 
 def _base(url: str) -> str:
@@ -248,7 +254,7 @@ def _zoom_limiter(
     when talking to api.zoom.us; no client-side limit elsewhere (emulator, test servers)."""
     if limiter != "auto":
         return limiter
-    if credentials.base_url.rstrip("/") == ZOOM_API_URL:
+    if is_zoom_base(credentials.base_url):
         return shared_limiter(credentials.account_id, "pro")
     return None
 
@@ -275,6 +281,7 @@ class AsyncZoomClient(_AsyncBase, ar.AsyncZoomResources):
         self.auth = _zoom_auth(credentials, options.get("clock", time.monotonic))
         limit = _zoom_limiter(credentials, limiter)
         _AsyncBase.__init__(self, credentials.base_url, self.auth, limit, options)
+        self.config.real_zoom = is_zoom_base(credentials.base_url)
         ar.AsyncZoomResources.__init__(self, self.send, credentials.account_id)
 
     def __repr__(self) -> str:
@@ -295,6 +302,7 @@ class ZoomClient(_SyncBase, sr.SyncZoomResources):
         self.auth = _zoom_auth(credentials, options.get("clock", time.monotonic))
         limit = _zoom_limiter(credentials, limiter)
         _SyncBase.__init__(self, credentials.base_url, self.auth, limit, options)
+        self.config.real_zoom = is_zoom_base(credentials.base_url)
         sr.SyncZoomResources.__init__(self, self.send, credentials.account_id)
 
     def __repr__(self) -> str:

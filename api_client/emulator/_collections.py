@@ -52,6 +52,9 @@ class Collection:
     not_found_code: int = 1001
     list_filter: Callable[[Ctx, dict[str, Any]], bool] | None = None
     unique: Sequence[str] = field(default_factory=tuple)
+    #: The 201 body of a create (Zoom answers some creates with just the new id); default: the
+    #: stored document without its hidden fields.
+    created_view: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 def public(collection: Collection, doc: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +122,8 @@ def zoom_routes(emulator: Emulator, collection: Collection) -> list[Route]:
         _check_unique(ctx, collection, doc, None)
         if not ctx.store.insert(collection.kind, doc_id, doc):
             raise ZoomFault(409, 409, f"{collection.kind} {doc_id} already exists.")
+        if collection.created_view is not None:
+            return JSONResponse(collection.created_view(doc), status_code=201)
         return JSONResponse(public(collection, doc), status_code=201)
 
     async def get(ctx: Ctx) -> Response:

@@ -224,7 +224,7 @@ class Emulator:
                     headers={
                         "Retry-After": str(wait),
                         "X-RateLimit-Type": "QPS",
-                        "X-RateLimit-Category": label.title(),
+                        "X-RateLimit-Category": _category(label),
                     },
                 )
             window.append(now)
@@ -242,7 +242,7 @@ class Emulator:
                     headers={
                         "Retry-After": format_datetime(reset, usegmt=True),
                         "X-RateLimit-Type": "Daily-limit",
-                        "X-RateLimit-Category": label.title(),
+                        "X-RateLimit-Category": _category(label),
                     },
                 )
 
@@ -282,6 +282,11 @@ class Emulator:
                 return fault.response()
 
         return Route("/api" + path, endpoint, methods=methods)
+
+
+def _category(label: str) -> str:
+    """Zoom's spelling of a label in ``X-RateLimit-Category`` (``phone_light`` -> ``Light``)."""
+    return label.removeprefix("phone_").replace("_", "-").capitalize()
 
 
 def _fault_text(fault: ZoomFault) -> str:
