@@ -302,12 +302,16 @@ class StoreConfig(_Section):
 class HttpConfig(_Section):
     """The control API. Every change needs ``Authorization: Bearer`` with the token."""
 
-    _secrets: ClassVar[tuple[str, ...]] = ("token",)
+    _secrets: ClassVar[tuple[str, ...]] = ("token", "webhook_secret")
 
     bind: str = "127.0.0.1:8080"
     token: Any = _literal_secret("token")
     token_env: EnvName | None = None
     token_file: Path | None = None
+    #: The Zoom app's secret token: enables ``POST /zoom/webhook`` (gateway.webhook).
+    webhook_secret: Any = _literal_secret("webhook_secret")
+    webhook_secret_env: EnvName | None = None
+    webhook_secret_file: Path | None = None
 
     @field_validator("bind")
     @classmethod

@@ -20,14 +20,17 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from pydantic import SecretStr
+
 from api_client import AsyncZoomClient
-from api_client.clients import ZoomCredentials
+from api_client.clients import ZoomCredentials, is_zoom_base
 from api_client.emulator import EmulatorServer
 from gateway.calls import CallTracker
 from gateway.config import GatewayConfig, RoomConfig, parse_host_port
@@ -40,12 +43,14 @@ from gateway.http_api import (
     StartCall,
     create_app,
 )
+from gateway.live_usage import LiveUsage
 from gateway.metrics import GatewayMetrics
 from gateway.ports import PortPool, UsageSource
 from gateway.redirect import RedirectService, RedirectSettings
 from gateway.standin.process import StandinProcess
 from gateway.store import Cdr, PoolState, open_store
 from gateway.usage import metrics_usage, seed_usage
+from gateway.webhook import WebhookReceiver, pool_receiver
 from signaling.dialstring import DialStringError, DialTarget
 from signaling.pjsua import SipEngine, SipEnginePool
 from signaling.sip.config import EndpointConfig, EngineConfig, TlsSettings
@@ -111,6 +116,9 @@ class Gateway:
         self.http: HttpServer | None = None
         self.listening: list[str] = []
         self.http_address: str | None = None
+        self.live_usage = LiveUsage()
+        self.webhook: WebhookReceiver | None = None
+        self._webhook_secret: SecretStr | None = None
         self._stop = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
         self._rooms = {room.name: room for room in config.rooms}
@@ -139,6 +147,8 @@ class Gateway:
         for lease in await self.pool.restart():
             await asyncio.to_thread(self._close_interrupted_cdr, lease.call_id)
         usage = await self._start_api()
+        real_zoom = self.zoom is not None and is_zoom_base(self.zoom.credentials.base_url)
+        usage = self.live_usage.source(usage, exact=not real_zoom)
         if self.use_standin:
             zoom_url = self.emulator.zoom_url if self.emulator else None
             # On this thread (not a worker): the child's PDEATHSIG follows the forking thread.
@@ -166,10 +176,33 @@ class Gateway:
         )
         self.listening = await self.redirect.start(self.sip_listen)
         host, port = parse_host_port(self.http_bind, 8080)
-        app = create_app(self, token=config.http_token(self.environ), metrics=self.metrics)
+        self.webhook = self._webhook_receiver(pool_size)
+        app = create_app(self, token=config.http_token(self.environ), metrics=self.metrics,
+                         webhook=self.webhook.handle if self.webhook else None)
         self.http = HttpServer(app, host, 8080 if port is None else port)
         self.http_address = await self.http.start()
+        await self._subscribe_emulator_webhooks()
         log.info("gateway up: SIP %s, HTTP %s", ", ".join(self.listening), self.http_address)
+
+    def _webhook_receiver(self, pool_size: int | None) -> WebhookReceiver | None:
+        """``POST /zoom/webhook`` with the configured secret; on embedded defaults a fresh one
+        that the embedded emulator is given (:meth:`_subscribe_emulator_webhooks`)."""
+        secret = self.config.http.secret("webhook_secret", self.environ)
+        if secret is None and self.emulator is not None:
+            secret = SecretStr(secrets.token_hex(16))
+        if secret is None or self.pool is None:
+            return None
+        self._webhook_secret = secret
+        return pool_receiver(secret, self.live_usage, self.pool, self._live_calls, pool_size)
+
+    async def _subscribe_emulator_webhooks(self) -> None:
+        if self.webhook is None or self.emulator is None or self.zoom is None:
+            return
+        assert self._webhook_secret is not None
+        await self.zoom.emulator.configure(
+            webhook_url=f"http://{self.http_address}/zoom/webhook",
+            webhook_secret=self._webhook_secret.get_secret_value(),
+        )
 
     def _close_interrupted_cdr(self, call_id: str) -> None:
         """A call whose gateway died mid-call: its record ends now, as ``interrupted``."""

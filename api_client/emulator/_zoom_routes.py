@@ -17,6 +17,7 @@ from api_client.emulator._collections import Collection, zoom_routes
 from api_client.emulator._core import Ctx, Emulator, ZoomFault, validate
 from api_client.emulator._crc_routes import CRC_COLLECTIONS, crc_management_routes
 from api_client.emulator._forms import FormError, form_or_json, read_form
+from api_client.emulator._webhooks import notify_participant
 from api_client.models.crc import CrcSettingsUpdate
 from api_client.models.devices import (
     H323DeviceCreate,
@@ -303,12 +304,16 @@ async def start_call(ctx: Ctx) -> Response:
     call = ctx.store.start_call(request.device_id, request.meeting_id, request.protocol, capacity)
     if call is None:
         raise ZoomFault(409, 3000, f"All {capacity} CRC ports are in use.")
+    await notify_participant(ctx.emulator, call, joined=True)
     return JSONResponse(call, status_code=201)
 
 
 async def end_call(ctx: Ctx) -> Response:
-    if not ctx.store.end_call(ctx.param("call_id")):
+    call_id = ctx.param("call_id")
+    call = next((c for c in ctx.store.calls() if c["id"] == call_id), None)
+    if call is None or not ctx.store.end_call(call_id):
         raise ZoomFault(404, 1001, "No call in progress with this id.")
+    await notify_participant(ctx.emulator, call, joined=False)
     return Response(status_code=204)
 
 
@@ -322,7 +327,7 @@ async def get_config(ctx: Ctx) -> Response:
 
 async def patch_config(ctx: Ctx) -> Response:
     update = validate(EmulatorConfigUpdate, await ctx.json())
-    for key, value in update.model_dump(mode="json", exclude_none=True).items():
+    for key, value in update.to_wire().items():  # to_wire: the webhook secret itself
         ctx.store.set_setting(key, value)
     return JSONResponse(ctx.emulator.config())
 
