@@ -28,7 +28,15 @@ from api_client.emulator._core import (
 )
 from api_client.emulator._store import new_id, utcnow
 
-__all__ = ["Collection", "page", "portsip_routes", "public", "zoom_page", "zoom_routes"]
+__all__ = [
+    "Collection",
+    "page",
+    "portsip_routes",
+    "public",
+    "zoom_page",
+    "zoom_page_body",
+    "zoom_routes",
+]
 
 
 @dataclass
@@ -67,20 +75,21 @@ def page(docs: list[dict[str, Any]], offset: int, size: int) -> tuple[list[dict[
     return chunk, encode_page_token(after) if after < len(docs) else ""
 
 
-def zoom_page(ctx: Ctx, key: str, docs: list[dict[str, Any]], max_size: int = 300) -> Response:
+def zoom_page_body(
+    ctx: Ctx, key: str, docs: list[dict[str, Any]], max_size: int = 300
+) -> dict[str, Any]:
     """A Zoom page of ``docs`` for the request's ``page_size``/``next_page_token``."""
     size = ctx.int_query("page_size", 30, 1, max_size)
     token = ctx.query("next_page_token")
     offset = decode_page_token(token) if token else 0
     chunk, next_token = page(docs, offset, size)
-    return JSONResponse(
-        {
-            "page_size": size,
-            "total_records": len(docs),
-            "next_page_token": next_token,
-            key: chunk,
-        }
-    )
+    return {"page_size": size, "total_records": len(docs), "next_page_token": next_token,
+            key: chunk}
+
+
+def zoom_page(ctx: Ctx, key: str, docs: list[dict[str, Any]], max_size: int = 300) -> Response:
+    """:func:`zoom_page_body` as a response."""
+    return JSONResponse(zoom_page_body(ctx, key, docs, max_size))
 
 
 def _find(ctx: Ctx, collection: Collection, item_id: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import httpx
 from api_client.emulator._core import Emulator
 from api_client.webhooks import sign
 
-__all__ = ["DEFAULT_MEETING", "notify_participant"]
+__all__ = ["DEFAULT_MEETING", "notify", "notify_participant"]
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +68,26 @@ def participant_event(
 
 async def notify_participant(emulator: Emulator, call: dict[str, Any], *, joined: bool) -> None:
     """Post the join or leave of ``call`` when a webhook URL is configured."""
+    await _post(emulator, participant_event(emulator, call, joined, time.time()))
+
+
+async def notify(emulator: Emulator, event: str, obj: dict[str, Any]) -> None:
+    """Post ``event`` with ``payload.object`` = ``obj`` when a webhook URL is configured."""
+    now = time.time()
+    await _post(emulator, {
+        "event": event,
+        "event_ts": int(now * 1000),
+        "payload": {"account_id": emulator.settings.account_id, "object": obj},
+    })
+
+
+async def _post(emulator: Emulator, notification: dict[str, Any]) -> None:
     url = emulator.live("webhook_url")
     secret = emulator.live("webhook_secret")
     if not url or not secret:
         return
-    now = time.time()
-    body = json.dumps(participant_event(emulator, call, joined, now)).encode()
-    timestamp = str(int(now))
+    body = json.dumps(notification).encode()
+    timestamp = str(int(time.time()))
     headers = {
         "content-type": "application/json",
         "user-agent": "Zoom Marketplace/1.0a",

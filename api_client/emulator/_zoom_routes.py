@@ -31,7 +31,13 @@ from api_client.models.emulator import EmulatorConfigUpdate, StartCall
 from api_client.models.meetings import MeetingSipUriRequest
 from api_client.models.trunk import SipTrunkSettings
 
-__all__ = ["CRC_H323_ADDRESSES", "meeting_passcode", "zoom_app_routes"]
+__all__ = [
+    "CRC_DOMAIN",
+    "CRC_H323_ADDRESSES",
+    "meeting_id_of",
+    "meeting_passcode",
+    "zoom_app_routes",
+]
 
 #: Zoom CRC H.323 addresses the emulator hands out (from Zoom's published list).
 CRC_H323_ADDRESSES = ["162.255.37.11", "162.255.36.11", "221.122.88.195", "115.114.131.7"]
@@ -44,7 +50,7 @@ def meeting_passcode(meeting_id: str) -> str:
     return str(int(digest[:12], 16) % 1_000_000).zfill(6)
 
 
-def _meeting_id(ctx: Ctx) -> str:
+def meeting_id_of(ctx: Ctx) -> str:
     meeting_id = ctx.param("meeting_id")
     if not meeting_id.isdigit() or not 9 <= len(meeting_id) <= 11:
         raise ZoomFault(404, 3001, "Meeting does not exist: " + meeting_id[:20] + ".")
@@ -227,7 +233,7 @@ async def participant_code(ctx: Ctx) -> Response:
 
 
 async def seed_sip_dialing(ctx: Ctx) -> Response:
-    meeting_id = _meeting_id(ctx)
+    meeting_id = meeting_id_of(ctx)
     return JSONResponse(
         {
             "sip_dialing": {
@@ -240,7 +246,7 @@ async def seed_sip_dialing(ctx: Ctx) -> Response:
 
 
 async def create_sip_uri(ctx: Ctx) -> Response:
-    meeting_id = _meeting_id(ctx)
+    meeting_id = meeting_id_of(ctx)
     request = validate(MeetingSipUriRequest, await ctx.json())
     user = meeting_id
     if request.passcode is not None:  # an opaque token, never the passcode itself
@@ -258,7 +264,7 @@ async def create_sip_uri(ctx: Ctx) -> Response:
 
 
 async def h323_dialing(ctx: Ctx) -> Response:
-    meeting_id = _meeting_id(ctx)
+    meeting_id = meeting_id_of(ctx)
     return JSONResponse(
         {
             "meeting_id": meeting_id,
@@ -269,7 +275,7 @@ async def h323_dialing(ctx: Ctx) -> Response:
 
 
 async def invitation(ctx: Ctx) -> Response:
-    meeting_id = _meeting_id(ctx)
+    meeting_id = meeting_id_of(ctx)
     spaced = f"{meeting_id[:3]} {meeting_id[3:7]} {meeting_id[7:]}"
     text = (
         "Emulator User is inviting you to a scheduled Zoom meeting.\n\n"

@@ -10,6 +10,8 @@ from api_client.models.crc_rooms import *  # noqa: F403
 from api_client.models.crc_rooms import __all__ as _crc_rooms
 from api_client.models.devices import *  # noqa: F403
 from api_client.models.devices import __all__ as _devices
+from api_client.models.live import *  # noqa: F403
+from api_client.models.live import __all__ as _live
 from api_client.models.meetings import *  # noqa: F403
 from api_client.models.meetings import __all__ as _meetings
 from api_client.models.numbers import *  # noqa: F403
@@ -30,6 +32,7 @@ __all__ = sorted(
         *_crc,
         *_crc_rooms,
         *_devices,
+        *_live,
         *_meetings,
         *_numbers,
         *_porting,

@@ -114,3 +114,38 @@ def test_crc_management_api_has_zoom_shapes(emulator: EmulatorServer) -> None:
         setting = zoom.crc.account_setting()
         assert setting.manage_type == "Full Management"
         assert setting.model_extra == {"enable_1080p": True}
+
+
+def test_operator_calls_against_the_emulator(emulator: EmulatorServer) -> None:
+    import datetime as dt
+
+    from api_client.emulator import meeting_passcode
+    from api_client.models import RoomSystemCallout
+
+    meeting = "85746065432"
+    today = dt.datetime.now(dt.UTC).date()
+    with ZoomClient(emulator.zoom_credentials()) as zoom:
+        got = zoom.meetings.get(meeting)
+        assert got.id == int(meeting) and got.status == "waiting"
+        assert got.h323_password is not None
+        assert got.h323_password.get_secret_value() == meeting_passcode(meeting)
+        assert zoom.meetings.live(today, today).to_list() == []
+        with pytest.raises(NotFoundError) as not_live:
+            zoom.meetings.live_participants(meeting).to_list()
+        assert not_live.value.code == 3001
+        zoom.emulator.start_call("lobby", meeting, "H.323")
+        zoom.meetings.room_system_callout(meeting, RoomSystemCallout.to("room@example.com"))
+        live = zoom.meetings.live(today, today).to_list()
+        assert [(m.id, m.participants) for m in live] == [(int(meeting), 2)]
+        people = zoom.meetings.live_participants(meeting).to_list()
+        assert sorted(p.user_name or "" for p in people) == ["lobby", "room@example.com"]
+        assert all(p.is_room_system for p in people)
+        assert zoom.meetings.get(meeting).status == "started"
+        assert zoom.crc.ports().ports_in_use == 2  # the call-out holds a port
+        rooms = zoom.zoom_rooms.list().to_list()
+        assert [r.name for r in rooms] == ["Boardroom", "Huddle 2"]
+        assert zoom.zoom_rooms.get(rooms[0].id).activation_code is not None
+        assert zoom.zoom_rooms.devices(rooms[0].id)[0].device_type == "Zoom Rooms Computer"
+        bad = zoom.http.get("metrics/meetings", params={"type": "live"})
+        assert bad.status_code == 400 and bad.json()["code"] == 300  # from/to are required
+        assert zoom.room_connectors.list().to_list()  # the seed's /rooms/connectors still works

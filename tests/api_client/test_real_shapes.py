@@ -8,6 +8,7 @@ and Zoom Phone calls drawing from their own rate-limit buckets.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from api_client.models import (
     H323DeviceCreate,
     H323DeviceUpdate,
     ManagedRoomCreate,
+    RoomSystemCallout,
     RoomTemplateCreate,
     SipPhoneCreate,
     SipPhoneServer,
@@ -245,6 +247,66 @@ REAL_CASES = [
          MANAGED_NUMBERS,
          check=lambda r: [a.assigned_to_type for a in r[0].assigned_list]
          == ["CallQueue", "SomethingNew"] and r[0].capability == ["Incoming", "Outgoing"]),
+    Case("meeting: room-system and phone passcodes", "meetings.get", ("85746065432",), "GET",
+         "/v2/meetings/85746065432",
+         {"id": 85746065432, "uuid": "aDYlohsHRtCd4ii1uC2+hA==", "topic": "Weekly",
+          "type": 2, "status": "waiting", "password": "aBc123", "h323_password": "123456",
+          "pstn_password": "123456", "encrypted_password": "8pEkRweVXPV3Ob",
+          "start_url": "https://zoom.us/s/85746065432?zak=SECRET",
+          "settings": {"audio": "both", "global_dial_in_numbers": [
+              {"city": "New York", "country": "US", "country_name": "US",
+               "number": "+1 6465588656", "type": "toll"}]}},
+         check=lambda r: r.h323_password.get_secret_value() == "123456"
+         and "123456" not in repr(r) and "zak=" not in repr(r)
+         and r.settings.global_dial_in_numbers[0].type == "toll"),
+    Case("live meetings", "meetings.live", (dt.date(2026, 12, 4), dt.date(2026, 12, 4)), "GET",
+         "/v2/metrics/meetings",
+         {"from": "2026-12-04", "to": "2026-12-04", "page_count": 1, "page_size": 30,
+          "total_records": 1, "next_page_token": "", "meetings": [
+              {"uuid": "u1==", "id": 85746065432, "topic": "Weekly", "host": "Jane",
+               "email": "jane@example.com", "user_type": "Licensed",
+               "start_time": "2026-12-04T03:00:00Z", "duration": "12:34", "participants": 4,
+               "has_sip": True, "has_pstn": False}]},
+         query={"type": "live", "from": "2026-12-04", "to": "2026-12-04"},
+         check=lambda r: r[0].has_sip is True and r[0].duration == "12:34"),
+    Case("live participants", "meetings.live_participants", ("85746065432",), "GET",
+         "/v2/metrics/meetings/85746065432/participants",
+         {"meeting_number": 85746065432, "page_count": 1, "page_size": 30, "total_records": 2,
+          "next_page_token": "", "participants": [
+              {"id": "p1", "user_id": "16778240", "user_name": "Boardroom",
+               "device": "H.323/SIP", "ip_address": "192.0.2.40",
+               "join_time": "2026-12-04T03:01:00Z", "status": "in_meeting",
+               "sip_uri": "sip:boardroom@example.com",
+               "from_sip_uri": "sip:boardroom@example.com"},
+              {"id": "p2", "user_name": "Jane", "device": "Mac", "status": "in_waiting_room",
+               "audio_call": [{"call_number": "+1555", "call_type": "call-in",
+                               "zoom_number": "+1646"}]}]},
+         query={"type": "live"},
+         check=lambda r: [p.is_room_system for p in r] == [True, False]),
+    Case("room-system call-out (SIP)", "meetings.room_system_callout",
+         ("85746065432", RoomSystemCallout.to("boardroom@example.com", "sip",
+                                              from_display_name="Weekly")),
+         "PATCH", "/v2/live_meetings/85746065432/events", status=202,
+         body={"method": "participant.invite.room_system_callout",
+               "params": {"call_type": "sip", "device_ip": "boardroom@example.com",
+                          "sip_headers": {"from_display_name": "Weekly"}}},
+         check=lambda r: r is None),
+    Case("zoom rooms", "zoom_rooms.list", (), "GET", "/v2/rooms",
+         {"page_size": 30, "next_page_token": "", "rooms": [
+             {"id": "r-1", "room_id": "qMOLddnySIGGVycz8aX_JQ", "name": "Boardroom",
+              "activation_code": "123-456", "status": "InMeeting", "location_id": "l-1",
+              "tag_ids": ["t-1"]}]},
+         check=lambda r: r[0].status == "InMeeting" and "123-456" not in repr(r[0])),
+    Case("zoom room", "zoom_rooms.get", ("r-1",), "GET", "/v2/rooms/r-1",
+         {"id": "r-1", "name": "Boardroom", "status": "UnderConstruction"},
+         check=lambda r: r.status == "UnderConstruction"),
+    Case("zoom room devices", "zoom_rooms.devices", ("r-1",), "GET", "/v2/rooms/r-1/devices",
+         {"devices": [{"id": "d1", "room_name": "Boardroom", "device_type": "Zoom Rooms Computer",
+                       "status": "Online", "app_version": "6.2.0",
+                       "device_mac_addresses": ["02:00:00:00:00:01"]},
+                      {"id": "d2", "device_type": "Companion Whiteboard", "status": "Offline"}]},
+         check=lambda r: [d.device_type for d in r]
+         == ["Zoom Rooms Computer", "Companion Whiteboard"]),
     Case("invitation sip_links", "meetings.invitation", ("5550100",), "GET",
          "/v2/meetings/5550100/invitation", INVITATION,
          check=lambda r: r.sip_links == ["5550100@zoomcrc.com"]
@@ -358,3 +420,24 @@ def test_zoom_phone_calls_use_their_own_buckets() -> None:
 def test_account_setting_update_refuses_nested_values() -> None:
     with pytest.raises(ValueError):
         CrcAccountSettingUpdate.model_validate({"enable_1080p": {"nested": True}}).to_form()
+
+
+def test_callout_body_bounds() -> None:
+    h323 = RoomSystemCallout.to("192.0.2.40", "h323", to_display_name="Room")
+    assert h323.to_wire() == {"method": "participant.invite.room_system_callout",
+                              "params": {"call_type": "h323", "device_ip": "192.0.2.40",
+                                         "h323_headers": {"to_display_name": "Room"}}}
+    with pytest.raises(ValueError):
+        RoomSystemCallout.to("x", "sip", from_display_name="n" * 65)
+    with pytest.raises(ValueError):
+        RoomSystemCallout.model_validate({"params": {"call_type": "sip", "device_ip": "x",
+                                                     "h323_headers": {}}})
+    with pytest.raises(ValueError):
+        RoomSystemCallout.model_validate({"params": {"call_type": "sip", "device_ip": "x",
+                                                     "sip_headers": {"from_uri": "tel:1"}}})
+    with pytest.raises(ValueError):
+        RoomSystemCallout.model_validate({"params": {
+            "call_type": "sip", "device_ip": "x",
+            "sip_headers": {"additional_headers": [{"key": "X-A", "value": "1"}] * 11}}})
+    with pytest.raises(ValueError):
+        RoomSystemCallout.model_validate({"params": {"call_type": "webrtc", "device_ip": "x"}})

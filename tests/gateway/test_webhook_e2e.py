@@ -171,6 +171,7 @@ def test_embedded_defaults_subscribe_the_emulator_to_the_gateway(tmp_path: Path)
     """No ``zoom`` section: the embedded emulator is told where to post, with a fresh secret."""
     import asyncio
 
+    from api_client.models import RoomSystemCallout
     from gateway.config import GatewayConfig, HttpConfig, PortsConfig, SipConfig
     from gateway.daemon import Gateway
 
@@ -188,7 +189,12 @@ def test_embedded_defaults_subscribe_the_emulator_to_the_gateway(tmp_path: Path)
             assert (await gw.ports()).used_elsewhere == 1
             await gw.zoom.emulator.end_call(call.id)
             assert (await gw.ports()).used_elsewhere == 0
-            assert gw.webhook.counts["accepted"] == 2 and gw.webhook.counts["refused"] == 0
+            # a room-system call-out: ringing, accepted, joined -> one port, not three
+            await gw.zoom.meetings.room_system_callout(
+                "85746065432", RoomSystemCallout.to("room-y@example.com"))
+            assert (await gw.ports()).used_elsewhere == 1
+            assert gw.live_usage.in_use() == 1 and not gw.live_usage.callouts
+            assert gw.webhook.counts["accepted"] == 5 and gw.webhook.counts["refused"] == 0
             assert "secret" not in repr(gw.webhook).replace("secret='**********'", "")
 
     asyncio.run(main())
