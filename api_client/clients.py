@@ -28,7 +28,7 @@ from api_client._transport import (
     SenderConfig,
     SyncSender,
 )
-from api_client.auth import PortSipPasswordAuth, ZoomServerToServerAuth
+from api_client.auth import PORTSIP_CLIENT_ID, PortSipPasswordAuth, ZoomServerToServerAuth
 from api_client.ratelimit import RateLimiter, shared_limiter
 from api_client.retry import RetryPolicy
 
@@ -78,17 +78,19 @@ class ZoomCredentials:
 
 @dataclass(frozen=True)
 class PortSipCredentials:
-    """PortSIP PBX user; ``base_url`` ends in ``/api``."""
+    """PortSIP PBX user; ``base_url`` ends in ``/api``. ``domain``: the tenant's SIP domain, for
+    tenant users; ``client_id``: PortSIP's documented fixed value unless told otherwise."""
 
     username: str
     password: str
     base_url: str = PORTSIP_API_URL
-    client_id: str = "crcgw"
+    client_id: str = PORTSIP_CLIENT_ID
+    domain: str | None = None
 
     def __repr__(self) -> str:
         return (
             f"PortSipCredentials(username={self.username!r}, password='**********', "
-            f"base_url={self.base_url!r})"
+            f"base_url={self.base_url!r}, domain={self.domain!r})"
         )
 
 
@@ -243,6 +245,7 @@ def _portsip_auth(
         credentials.username,
         credentials.password,
         client_id=credentials.client_id,
+        domain=credentials.domain,
         clock=clock,
     )
 

@@ -249,6 +249,7 @@ class PortSipConfig(_Section):
 
     url: str = Field(pattern=r"^https?://\S+$")
     user: str = Field(min_length=1)
+    domain: str | None = Field(default=None, min_length=1, description="tenant SIP domain")
     password: Any = _literal_secret("password")
     password_env: EnvName | None = None
     password_file: Path | None = None

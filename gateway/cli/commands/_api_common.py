@@ -100,6 +100,7 @@ def _from_config(path: Path | None) -> tuple[ZoomCredentials | None, PortSipCred
             config.portsip.user,
             password.get_secret_value() if password else "",
             base_url=config.portsip.url,
+            domain=config.portsip.domain,
         )
     return zoom, portsip
 
