@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -49,7 +50,7 @@ from gateway.ports import PortPool, UsageSource
 from gateway.redirect import RedirectService, RedirectSettings
 from gateway.standin.process import StandinProcess
 from gateway.store import Cdr, PoolState, open_store
-from gateway.usage import metrics_usage, seed_usage
+from gateway.usage import ZoomLiveUsage, seed_usage
 from gateway.webhook import WebhookReceiver, pool_receiver
 from signaling.dialstring import DialStringError, DialTarget
 from signaling.pjsua import SipEngine, SipEnginePool
@@ -148,7 +149,10 @@ class Gateway:
             await asyncio.to_thread(self._close_interrupted_cdr, lease.call_id)
         usage = await self._start_api()
         real_zoom = self.zoom is not None and is_zoom_base(self.zoom.credentials.base_url)
-        usage = self.live_usage.source(usage, exact=not real_zoom)
+        exact: bool | Callable[[], bool] = not real_zoom
+        if isinstance(usage, ZoomLiveUsage):
+            exact = functools.partial(getattr, usage, "exact")
+        usage = self.live_usage.source(usage, exact=exact)
         if self.use_standin:
             zoom_url = self.emulator.zoom_url if self.emulator else None
             # On this thread (not a worker): the child's PDEATHSIG follows the forking thread.
@@ -227,8 +231,8 @@ class Gateway:
         self.zoom = AsyncZoomClient(ZoomCredentials(
             zoom.account_id, zoom.client_id, secret.get_secret_value(), base_url=zoom.base_url
         ))
-        if "api.zoom.us" in zoom.base_url:
-            return metrics_usage(self.zoom)  # real Zoom: only /metrics/crc (see gateway.usage)
+        if is_zoom_base(zoom.base_url):
+            return ZoomLiveUsage(self.zoom)  # the Dashboard's live figure, else /metrics/crc
         return seed_usage(self.zoom)
 
     async def _start_engine(self) -> None:

@@ -18,13 +18,13 @@ What counts as one CRC port in use:
 How accurate: exact while every join and leave arrives (Zoom retries undelivered notifications
 for about 85 minutes); calls already in progress when notifications start are unknown until
 they end, and a lost leave keeps a port counted. The periodic reconcile therefore keeps the API's
-own figure when it has an exact one (the seed ``/accounts/{id}/crc/ports``) and uses the live
-count instead of ``/metrics/crc``'s hourly peak once notifications flow.
+own figure when it has a live one (the seed ``/accounts/{id}/crc/ports``, Zoom's Dashboard live
+participants) and uses the webhook count instead of ``/metrics/crc``'s hourly peak.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,16 +127,20 @@ class LiveUsage:
         else:
             self.callouts.pop(key, None)
 
-    def source(self, fallback: UsageSource | None, *, exact: bool) -> UsageSource:
+    def source(
+        self, fallback: UsageSource | None, *, exact: bool | Callable[[], bool]
+    ) -> UsageSource:
         """The periodic reconcile's usage: ``fallback`` (the API) gives the allocation; its
-        in-use figure wins when ``exact`` (the seed's live count), else the live count does
-        once notifications flow (``/metrics/crc`` only knows the hour's peak)."""
+        in-use figure wins when ``exact`` (a live count: the seed's, or Zoom's Dashboard; a
+        callable is asked after each reading), else the live count does once notifications
+        flow (``/metrics/crc`` only knows the hour's peak)."""
 
         async def usage() -> PortUsage | None:
             api = await fallback() if fallback is not None else None
             if api is not None and api.allocated is not None:
                 self.allocated = api.allocated
-            if exact and api is not None:
+            is_exact = exact() if callable(exact) else exact
+            if is_exact and api is not None:
                 return api
             if self.primed:
                 return self.snapshot()
