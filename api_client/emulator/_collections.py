@@ -165,11 +165,10 @@ def zoom_routes(emulator: Emulator, collection: Collection) -> list[Route]:
         emulator.zoom_route(item, get, ["GET"], collection.label),
     ]
     if not collection.read_only:
-        routes += [
-            emulator.zoom_route(collection.path, create, ["POST"], collection.label),
-            emulator.zoom_route(item, update, ["PATCH"], collection.label),
-            emulator.zoom_route(item, delete, ["DELETE"], collection.label),
-        ]
+        routes.append(emulator.zoom_route(collection.path, create, ["POST"], collection.label))
+        if collection.update_model is not None:  # else PATCH is 405, in Zoom's error body
+            routes.append(emulator.zoom_route(item, update, ["PATCH"], collection.label))
+        routes.append(emulator.zoom_route(item, delete, ["DELETE"], collection.label))
     return routes
 
 
