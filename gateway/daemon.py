@@ -50,7 +50,7 @@ from gateway.ports import PortPool, UsageSource
 from gateway.redirect import RedirectService, RedirectSettings
 from gateway.standin.process import StandinProcess
 from gateway.store import Cdr, PoolState, open_store
-from gateway.usage import ZoomLiveUsage, seed_usage
+from gateway.usage import ZoomLiveUsage, room_system_ids, seed_usage
 from gateway.webhook import WebhookReceiver, pool_receiver
 from signaling.dialstring import DialStringError, DialTarget
 from signaling.pjsua import SipEngine, SipEnginePool
@@ -197,7 +197,11 @@ class Gateway:
         if secret is None or self.pool is None:
             return None
         self._webhook_secret = secret
-        return pool_receiver(secret, self.live_usage, self.pool, self._live_calls, pool_size)
+        resolver = None
+        if self.zoom is not None and is_zoom_base(self.zoom.credentials.base_url):
+            resolver = functools.partial(room_system_ids, self.zoom)
+        return pool_receiver(secret, self.live_usage, self.pool, self._live_calls, pool_size,
+                             resolver)
 
     async def _subscribe_emulator_webhooks(self) -> None:
         if self.webhook is None or self.emulator is None or self.zoom is None:

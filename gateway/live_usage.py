@@ -9,8 +9,9 @@ What counts as one CRC port in use:
 - a participant of ``meeting.participant_joined`` that is a room system, until its
   ``meeting.participant_left`` (or ``meeting.ended``). Zoom's published payload types do not
   carry the participant's device; the payload is taken as a room system when it says so
-  (``participant.device`` ``H.323/SIP``, as in Zoom's dashboard, or a ``sip_uri``). The emulator
-  sends ``device``; other participants are not counted.
+  (``participant.device`` ``H.323/SIP``, as in Zoom's dashboard, or a ``sip_uri``; the emulator
+  sends ``device``). A participant whose payload names no device is *unknown* until
+  :meth:`LiveUsage.resolve` learns, from the Dashboard's live participants, whether it is one.
 - a room-system call-out that is ringing or accepted (``meeting.participant_room_system_
   callout_ringing``/``_accepted``), until it is rejected, missed or failed, or until a room
   system joins that meeting (the call-out became that participant).
@@ -48,6 +49,11 @@ def is_room_system(participant: Mapping[str, Any]) -> bool:
     return bool(participant.get("sip_uri") or participant.get("from_sip_uri"))
 
 
+def _names_device(participant: Mapping[str, Any]) -> bool:
+    """Whether the payload says anything about the device (then it is not unknown)."""
+    return any(participant.get(k) for k in ("device", "sip_uri", "from_sip_uri"))
+
+
 def _meeting(obj: Mapping[str, Any]) -> str:
     return str(obj.get("uuid") or obj.get("id") or "")
 
@@ -69,6 +75,9 @@ class LiveUsage:
 
     participants: dict[tuple[str, str], float] = field(default_factory=dict)
     callouts: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: Joined participants whose payload names no device: (meeting, participant) -> the
+    #: meeting's number, for :meth:`resolve`.
+    unknown: dict[tuple[str, str], str] = field(default_factory=dict)
     #: The last allocation the API gave (the webhooks have none).
     allocated: int | None = None
     #: Whether any usage notification arrived (before that, the count means nothing).
@@ -93,9 +102,11 @@ class LiveUsage:
             if found is not None:
                 self.primed = True
                 self.participants.pop((meeting, found[1]), None)
+                self.unknown.pop((meeting, found[1]), None)
         elif event == "meeting.ended":
             self.participants = {k: v for k, v in self.participants.items() if k[0] != meeting}
             self.callouts = {k: v for k, v in self.callouts.items() if k[0] != meeting}
+            self.unknown = {k: v for k, v in self.unknown.items() if k[0] != meeting}
         elif event in CALLOUT_EVENTS:
             self._callout(event, meeting, obj, now)
         else:
@@ -110,12 +121,36 @@ class LiveUsage:
             return
         person, ident = found
         self.primed = True
-        if not is_room_system(person) or (meeting, ident) in self.participants:
+        if (meeting, ident) in self.participants:
             return
+        if not is_room_system(person):
+            if not _names_device(person):
+                self.unknown[(meeting, ident)] = str(obj.get("id") or meeting)
+            return
+        self._add(meeting, ident, now)
+
+    def _add(self, meeting: str, ident: str, now: float) -> None:
         self.participants[(meeting, ident)] = now
-        pending = sorted((stamp, key) for key, stamp in self.callouts.items() if key[0] == meeting)
-        if pending:  # the call-out has become this participant
-            del self.callouts[pending[0][1]]
+        waiting = sorted((stamp, key) for key, stamp in self.callouts.items() if key[0] == meeting)
+        if waiting:  # the call-out has become this participant
+            del self.callouts[waiting[0][1]]
+
+    def pending(self) -> dict[str, str]:
+        """Meetings with unknown participants: meeting key -> meeting number (for the API)."""
+        return {key[0]: number for key, number in self.unknown.items()}
+
+    def resolve(self, meeting: str, room_system_ids: set[str], now: float) -> bool:
+        """The Dashboard's answer for ``meeting``: the identifiers (``id``, ``user_id``,
+        ``participant_uuid``) of its room-system participants. Unknown participants found there
+        are counted; the others are not room systems. ``True`` when the count changed."""
+        before = len(self.participants) + len(self.callouts)
+        for key in [k for k in self.unknown if k[0] == meeting]:
+            del self.unknown[key]
+            if key[1] in room_system_ids:
+                self._add(meeting, key[1], now)
+        changed = before != len(self.participants) + len(self.callouts)
+        self.changes += int(changed)
+        return changed
 
     def _callout(self, event: str, meeting: str, obj: Mapping[str, Any], now: float) -> None:
         self.primed = True

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from api_client import ApiStatusError, AsyncZoomClient
 from gateway.ports import PortUsage, UsageSource
 
-__all__ = ["ZoomLiveUsage", "metrics_usage", "seed_usage"]
+__all__ = ["ZoomLiveUsage", "metrics_usage", "room_system_ids", "seed_usage"]
 
 
 def _utc_today() -> dt.date:
@@ -83,3 +83,13 @@ class ZoomLiveUsage:
             return await self._fallback()
         self.exact = True
         return PortUsage(in_use=in_use, allocated=None)
+
+
+async def room_system_ids(client: AsyncZoomClient, meeting: str) -> set[str]:
+    """The identifiers (``id``, ``user_id``, ``participant_uuid``) of the meeting's room-system
+    participants now (``GET /metrics/meetings/{id}/participants?type=live``, Heavy)."""
+    found: set[str] = set()
+    async for person in client.meetings.live_participants(meeting):
+        if person.is_room_system:
+            found |= {v for v in (person.id, person.user_id, person.participant_uuid) if v}
+    return found

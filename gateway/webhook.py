@@ -8,7 +8,9 @@ pair not seen before; anything else is answered 401 and changes nothing. Then:
 - a notification already applied (Zoom's retry: same ``x-zm-request-id`` or the same body): 200,
   not applied again;
 - usage events (see :mod:`gateway.live_usage`): applied, and the port pool is reconciled at once
-  (``on_change``) so ``GET /ports`` follows the join or leave;
+  (``on_change``) so ``GET /ports`` follows the join or leave; a joined participant whose
+  payload names no device is looked up afterwards, off the request, with ``resolver`` (the
+  Dashboard's live participants, Heavy) when one is given;
 - anything else: 200, ignored.
 
 Bodies over 64 KiB get 413, bodies that are not a JSON notification 400.
@@ -16,6 +18,7 @@ Bodies over 64 KiB get 413, bodies that are not a JSON notification 400.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -35,11 +38,14 @@ from api_client.webhooks import (
 from gateway.live_usage import LiveUsage
 from gateway.ports import LiveCalls, PortPool, PortUsage
 
-__all__ = ["MAX_WEBHOOK_BODY", "WebhookReceiver", "pool_receiver"]
+__all__ = ["MAX_WEBHOOK_BODY", "Resolver", "WebhookReceiver", "pool_receiver"]
 
 log = logging.getLogger(__name__)
 
 MAX_WEBHOOK_BODY = 64 * 1024
+
+#: Meeting number -> identifiers of its room-system participants now (the Dashboard).
+Resolver = Callable[[str], Awaitable[set[str]]]
 
 
 def _refuse(message: str) -> Response:
@@ -57,10 +63,13 @@ class WebhookReceiver:
         *,
         clock: Callable[[], float] = time.time,
         tolerance: float = DEFAULT_TOLERANCE,
+        resolver: Resolver | None = None,
     ) -> None:
         self._secret = secret
         self.live = live
         self.on_change = on_change
+        self.resolver = resolver
+        self._resolving: dict[str, asyncio.Task[None]] = {}
         self.clock = clock
         self.tolerance = tolerance
         self._signatures = DuplicateFilter(window=2 * tolerance + 60)
@@ -103,12 +112,43 @@ class WebhookReceiver:
             return JSONResponse({"status": "duplicate"})
         self.counts["accepted"] += 1
         changed = self.live.apply(event.event, event.object, now)
-        if changed and self.on_change is not None:
-            try:
-                await self.on_change()
-            except Exception:  # noqa: BLE001 - the count is kept; the periodic pass catches up
-                log.exception("port pool update after %s failed", event.event)
+        if changed:
+            await self._changed(event.event)
+        self._resolve_unknown()
         return JSONResponse({"status": "ok", "changed": changed})
+
+    async def _changed(self, why: str) -> None:
+        if self.on_change is None:
+            return
+        try:
+            await self.on_change()
+        except Exception:  # noqa: BLE001 - the count is kept; the periodic pass catches up
+            log.exception("port pool update after %s failed", why)
+
+    def _resolve_unknown(self) -> None:
+        if self.resolver is None:
+            return
+        for meeting, number in self.live.pending().items():
+            if meeting not in self._resolving:
+                task = asyncio.create_task(self._resolve(meeting, number))
+                self._resolving[meeting] = task
+
+    async def _resolve(self, meeting: str, number: str) -> None:
+        assert self.resolver is not None
+        try:
+            ids = await self.resolver(number)
+        except Exception as exc:  # noqa: BLE001 - unknown stays unknown; periodic pass counts
+            log.warning("live participants of a meeting: %s", type(exc).__name__)
+            ids = set()
+        finally:
+            self._resolving.pop(meeting, None)
+        if self.live.resolve(meeting, ids, self.clock()):
+            await self._changed("a participant lookup")
+
+    async def settle(self) -> None:
+        """Wait for the lookups in progress (tests, shutdown)."""
+        while self._resolving:
+            await asyncio.gather(*self._resolving.values(), return_exceptions=True)
 
 
 
@@ -118,6 +158,7 @@ def pool_receiver(
     pool: PortPool,
     live_calls: LiveCalls,
     configured_size: int | None,
+    resolver: Resolver | None = None,
 ) -> WebhookReceiver:
     """A receiver that reconciles ``pool`` with the live count after every change (no API
     request: the size is the last one the API gave, else ``configured_size``)."""
@@ -128,4 +169,4 @@ def pool_receiver(
     async def changed() -> None:
         await pool.reconcile_once(snapshot, live_calls, configured_size)
 
-    return WebhookReceiver(secret, live, changed)
+    return WebhookReceiver(secret, live, changed, resolver=resolver)

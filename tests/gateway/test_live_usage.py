@@ -83,3 +83,17 @@ def test_periodic_source() -> None:
     assert asyncio.run(run(live, exact=True)) == PortUsage(4, 12)  # an exact API figure wins
     assert live.snapshot() == PortUsage(1, 12)
     assert asyncio.run(live.source(None, exact=False)()) == PortUsage(1, 12)
+
+
+def test_participants_without_a_device_wait_for_the_dashboard() -> None:
+    live = LiveUsage()
+    assert not live.apply("meeting.participant_joined", joined("a"), 1.0)  # no device named
+    assert not live.apply("meeting.participant_joined", joined("b"), 1.0)
+    assert not live.apply("meeting.participant_joined", joined("mac", device="Mac"), 1.0)
+    assert live.pending() == {"abc==": "85746065432"} and live.in_use() == 0
+    assert live.resolve("abc==", {"a", "zz"}, 2.0)  # the Dashboard: "a" is a room system
+    assert live.in_use() == 1 and live.pending() == {}
+    assert not live.resolve("abc==", {"b"}, 3.0)  # "b" was settled as not one
+    live.apply("meeting.participant_joined", joined("c"), 4.0)
+    live.apply("meeting.participant_left", joined("c"), 5.0)
+    assert live.pending() == {}  # left before it was looked up
