@@ -109,13 +109,13 @@ class ConferenceRoom(ApiModel):
 
     id: str = Field(min_length=1)
     extension_number: Extension | None = None
-    mode: Mode | None = None
-    control: Control | None = None
+    mode: str | None = None  # MODES; answers keep any value as a string
+    control: str | None = None  # CONTROLS
     width: Dimension | None = None
     height: Dimension | None = None
     bitrate: Bitrate | None = None
     framerate: Framerate | None = None
-    layout: Layout | None = None
+    layout: str | None = None  # LAYOUTS
     subject: Subject | None = None
     language: Bcp47Language | None = None
     capacity: Capacity | None = None

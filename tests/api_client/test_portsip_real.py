@@ -61,3 +61,14 @@ def test_invitees_and_caller_ids_are_sent_and_kept(emulator: EmulatorServer) -> 
         room = pbx.conference_rooms.get(created.id)
     assert room.internal_invitees == ["101", "102"]
     assert room.outbound_caller_ids[0]["caller_id"] == "+14155550100"
+
+
+def test_unknown_enum_values_never_fail_a_page() -> None:
+    from api_client.models import ConferenceRoomPage, PortingOrderPage
+
+    rooms = ConferenceRoomPage.model_validate({"count": 1, "items": [
+        {"id": "r1", "mode": "SCREEN", "control": "MODERATED", "layout": "LAYOUT16"}]})
+    assert (rooms.items[0].mode, rooms.items[0].layout) == ("SCREEN", "LAYOUT16")
+    orders = PortingOrderPage.model_validate({"orders": [
+        {"order_id": "o1", "status": "foc_received", "phone_numbers": ["+14155550100"]}]})
+    assert orders.orders[0].status == "foc_received"
