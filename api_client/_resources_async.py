@@ -40,6 +40,8 @@ from api_client.models.crc_rooms import (
 )
 from api_client.models.emulator import (
     EmulatorCall,
+    EmulatorCallout,
+    EmulatorCalloutUpdate,
     EmulatorConfig,
     EmulatorConfigUpdate,
     StartCall,
@@ -502,6 +504,17 @@ class AsyncEmulatorControl:
 
     async def config(self) -> EmulatorConfig:
         return await self._send(emulator_ep.get_config())
+
+    async def callouts(self, status: str | None = "pending") -> list[EmulatorCallout]:
+        """The meetings' room-system call-outs (``pending``: for a dialer to place)."""
+        return (await self._send(emulator_ep.list_callouts(status))).callouts
+
+    async def update_callout(
+        self, callout_id: str, status: str, reason: str | None = None
+    ) -> None:
+        """A dialer reports a call-out: ``dialling``, ``answered``, ``failed`` or ``ended``."""
+        update = EmulatorCalloutUpdate.model_validate({"status": status, "reason": reason})
+        await self._send(emulator_ep.update_callout(callout_id, update))
 
     async def configure(self, **changes: Any) -> EmulatorConfig:
         """Change ``ports_allocated``, ``token_ttl``, ``rate_limits``, ``daily_limits`` or

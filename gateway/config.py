@@ -206,6 +206,8 @@ class RoomConfig(_Section):
         default=None, min_length=1, max_length=255,
         description="the room system's own address, for its Zoom H.323 device record",
     )
+    #: Answer calls to the room (a meeting's room-system call-out) instead of ringing out.
+    answer_calls: bool = True
 
     @field_validator("registrar", "outbound_proxy")
     @classmethod

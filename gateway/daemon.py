@@ -80,7 +80,12 @@ def endpoint_for(room: RoomConfig, password: str) -> EndpointConfig:
         transport=Transport(room.transport),
         expires_s=room.expires,
         outbound_proxy=room.outbound_proxy,
+        auto_answer=room.answer_calls,
     )
+
+
+#: In the data directory while the embedded emulator runs: its Zoom base URL.
+EMULATOR_URL_FILE = "emulator.url"
 
 
 class Gateway:
@@ -224,6 +229,8 @@ class Gateway:
         if config.uses_emulator:
             self.emulator = EmulatorServer(Path(config.data_dir) / "emulator.sqlite3")
             await self.emulator.__aenter__()
+            # where `crcgw … --config` finds this gateway's emulator (gateway.cli commands)
+            (Path(config.data_dir) / EMULATOR_URL_FILE).write_text(self.emulator.zoom_url)
             credentials = self.emulator.zoom_credentials(self.emulator.settings.account_id)
             self.zoom = AsyncZoomClient(credentials)
             return seed_usage(self.zoom)
@@ -301,6 +308,7 @@ class Gateway:
         if self.zoom is not None:
             await self.zoom.aclose()
         if self.emulator is not None:
+            (Path(self.config.data_dir) / EMULATOR_URL_FILE).unlink(missing_ok=True)
             await self.emulator.__aexit__(None, None, None)
         if self.pool is not None:
             await asyncio.to_thread(self.pool.store.close)

@@ -23,6 +23,7 @@ from api_client.emulator._core import Ctx, Emulator, ZoomFault, validate
 from api_client.emulator._store import new_id
 from api_client.emulator._webhooks import DEFAULT_MEETING, notify, notify_participant
 from api_client.emulator._zoom_routes import CRC_DOMAIN, meeting_id_of, meeting_passcode
+from api_client.models.emulator import EmulatorCalloutUpdate
 from api_client.models.live import ROOM_SYSTEM_DEVICE, RoomSystemCallout
 
 __all__ = ["meeting_routes"]
@@ -143,7 +144,32 @@ async def live_meeting_events(ctx: Ctx) -> Response:
     else:
         await notify(ctx.emulator, prefix + "accepted", obj)
         await notify_participant(ctx.emulator, call, joined=True)
+        callout = {"id": new_id("co_"), "meeting_id": meeting_id, "call_type": params.call_type,
+                   "device_ip": params.device_ip, "status": "pending", "call_id": call["id"]}
+        ctx.store.insert("callout", callout["id"], callout)
     return Response(status_code=202)
+
+
+async def list_callouts(ctx: Ctx) -> Response:
+    """Emulator-only: the call-outs, for a dialer (``?status=pending``)."""
+    status = ctx.query("status")
+    found = [c for c in ctx.store.all("callout") if status in (None, "", c["status"])]
+    return JSONResponse({"callouts": found})
+
+
+async def update_callout(ctx: Ctx) -> Response:
+    """Emulator-only: the dialer's outcome; ``failed``/``ended`` free the call-out's port."""
+    update = validate(EmulatorCalloutUpdate, await ctx.json())
+    callout = ctx.store.get("callout", ctx.param("callout_id"))
+    if callout is None:
+        raise ZoomFault(404, 1001, "No such call-out.")
+    callout["status"] = update.status
+    ctx.store.replace("callout", callout["id"], callout)
+    if update.status in ("failed", "ended"):
+        call = next((c for c in ctx.store.calls() if c["id"] == callout.get("call_id")), None)
+        if call is not None and ctx.store.end_call(call["id"]):
+            await notify_participant(ctx.emulator, call, joined=False)
+    return Response(status_code=204)
 
 
 def _room(ctx: Ctx) -> dict[str, Any]:
@@ -183,6 +209,8 @@ def meeting_routes(emulator: Emulator) -> list[Route]:
         z("/metrics/meetings", live_meetings, ["GET"], "resource_intensive"),
         z("/metrics/meetings/{meeting_id}/participants", live_participants, ["GET"], "heavy"),
         z("/live_meetings/{meeting_id}/events", live_meeting_events, ["PATCH"], "medium"),
+        z("/_emulator/callouts", list_callouts, ["GET"], None),
+        z("/_emulator/callouts/{callout_id}", update_callout, ["PATCH"], None),
         z("/rooms", list_rooms, ["GET"], "medium"),
         z("/rooms/{room_id}", get_room, ["GET"], "medium"),
         z("/rooms/{room_id}/devices", room_devices, ["GET"], "medium"),

@@ -14,6 +14,9 @@ __all__ = [
     "EmulatorCallList",
     "EmulatorConfig",
     "EmulatorConfigUpdate",
+    "EmulatorCallout",
+    "EmulatorCalloutList",
+    "EmulatorCalloutUpdate",
     "StartCall",
 ]
 
@@ -74,3 +77,24 @@ class EmulatorConfigUpdate(RequestModel):
     #: ``""`` stops the webhooks.
     webhook_url: str | None = Field(default=None, max_length=2000, pattern=r"^(https?://\S+)?$")
     webhook_secret: Secret | None = Field(default=None, max_length=256)
+
+
+class EmulatorCallout(ApiModel):
+    """A room-system call-out the emulated meeting is to place (``PATCH /live_meetings/{id}/
+    events``): a dialer (the stand-in connector) takes ``pending`` ones and reports back."""
+
+    id: str
+    meeting_id: str
+    call_type: str
+    device_ip: str
+    status: str  # pending, dialling, answered, failed, ended
+    call_id: str | None = None
+
+
+class EmulatorCalloutList(ApiModel):
+    callouts: list[EmulatorCallout] = Field(default_factory=list)
+
+
+class EmulatorCalloutUpdate(RequestModel):
+    status: Literal["dialling", "answered", "failed", "ended"]
+    reason: str | None = Field(default=None, max_length=200)
