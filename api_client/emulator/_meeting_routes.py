@@ -4,9 +4,11 @@
 
 Every well-formed meeting id exists; its passcodes are :func:`meeting_passcode`. The emulated
 calls (``/v2/_emulator/calls``) are the meetings' room-system participants (``device``
-``H.323/SIP``). A call-out takes a CRC port as an emulated call to ``device_ip`` and posts the
+``H.323/SIP``). A call-out takes a CRC port as an emulated call to ``device_ip``, posts the
 ``room_system_callout_ringing``/``_accepted`` (or ``_failed`` when no port is free) webhooks and
-the participant's join. The emulator places no SIP or H.323 call itself.
+the participant's join, and waits at ``/v2/_emulator/callouts`` (emulator-only) for a dialer:
+the stand-in connector places SIP call-outs and reports ``answered``, ``failed`` or ``ended``
+(the last two free the port). The emulator places no SIP or H.323 call itself.
 """
 
 from __future__ import annotations
