@@ -125,3 +125,32 @@ def test_crc_account_setting_and_connectors(api: EmulatorServer) -> None:
     assert run("crc", "connectors", "--json").json() == []
     table = run("crc", "connectors")
     assert table.code == 0 and "API connectors (0)" in table.stdout
+
+
+def test_sip_device_with_backup_servers(api: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
+                                        ) -> None:
+    from gateway.cli.commands import devices
+
+    monkeypatch.setenv("PW", "pw-123")
+    app = typer.Typer(pretty_exceptions_enable=False)
+
+    @app.callback()
+    def root() -> None:
+        """devices only."""
+
+    devices.register(app)
+    common = ["devices", "sip", "add", "--auth-name", "r1", "--domain", "sip.example.com",
+              "--user", "u1", "--password-env", "PW", "--email", "r1@example.com",
+              "--proxy", "192.0.2.10", "--registrar", "192.0.2.10", "--json"]
+    flat = CliRunner().invoke(app, [*common, "--backup", "192.0.2.11,192.0.2.11,tls",
+                                    "--backup", "192.0.2.12,192.0.2.12"])
+    assert flat.exit_code == 0, flat.output
+    added = json.loads(flat.stdout)
+    assert (added["proxy_server2"], added["transport_protocol2"]) == ("192.0.2.11", "TLS")
+    assert added["register_server3"] == "192.0.2.12"
+    nested = CliRunner().invoke(app, [*common[:3], "--v2", *common[3:],
+                                      "--backup", "192.0.2.11,192.0.2.11,TCP"])
+    assert nested.exit_code == 0, nested.output
+    assert json.loads(nested.stdout)["server_2"]["transport_protocol"] == "TCP"
+    bad = CliRunner().invoke(app, [*common, "--backup", "only-one"])
+    assert isinstance(bad.exception, CliError) and bad.exception.exit_code == 2
