@@ -286,6 +286,9 @@ class Gateway:
         """Stop accepting, hang up, release, unregister, close: each step bounded."""
         self._stop.set()
         timeout = self.config.lifecycle.shutdown_timeout
+        if self.webhook is not None and self.emulator is not None and self.zoom is not None:
+            with contextlib.suppress(Exception):  # the control API is going: no more webhooks
+                await asyncio.wait_for(self.zoom.emulator.configure(webhook_url=""), timeout)
         if self.http is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.http.stop(), timeout)
