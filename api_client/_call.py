@@ -34,8 +34,10 @@ __all__ = [
     "decode",
     "empty",
     "model",
+    "model_or_empty",
     "op",
     "path",
+    "seed_only",
     "status_error",
     "validated",
 ]
@@ -69,6 +71,10 @@ class Call(Generic[T]):
     form: Mapping[str, str] | None = None
     multipart: Mapping[str, str] | None = None
     label: RateLabel | None = None
+    #: Set when api.zoom.us would not serve this call as built (a seed-only path, or a body
+    #: missing fields Zoom requires): the text names the real alternative. Clients talking to
+    #: api.zoom.us raise :class:`~api_client.errors.NotAtZoomError` with it, sending nothing.
+    not_at_zoom: str | None = None
 
     @property
     def idempotent(self) -> bool:
@@ -115,6 +121,7 @@ def op(
     json: Any = None,
     multipart: Mapping[str, str] | None = None,
     label: RateLabel | None = None,
+    not_at_zoom: str | None = None,
 ) -> Call[T]:
     """A :class:`Call` named after its path template: ``op("GET", "/h323/devices/{deviceId}",
     model(H323Device), ids={"deviceId": device_id})`` is ``GET /h323/devices/{deviceId}``."""
@@ -127,7 +134,13 @@ def op(
         json=json,
         multipart=multipart,
         label=label,
+        not_at_zoom=not_at_zoom,
     )
+
+
+def seed_only(alternative: str) -> str:
+    """The ``not_at_zoom`` text of a seed (non-Zoom) path: what to use at Zoom instead."""
+    return f"not in Zoom's published API (a seed path, served by the crcgw emulator); {alternative}"
 
 
 # -- decoders ---------------------------------------------------------------------------------
@@ -136,6 +149,16 @@ def op(
 def model(cls: type[M]) -> Callable[[bytes], M]:
     """Decode with ``cls.model_validate_json`` (pydantic-core parses and validates in one pass)."""
     return cls.model_validate_json
+
+
+def model_or_empty(cls: type[M]) -> Callable[[bytes], M]:
+    """As :func:`model`, an empty body read as ``{}`` (creates whose 201 Zoom documents without
+    a body; a model with required fields still refuses it)."""
+
+    def decode_body(content: bytes) -> M:
+        return cls.model_validate_json(content if content.strip() else b"{}")
+
+    return decode_body
 
 
 def validated(adapter: TypeAdapter[T]) -> Callable[[bytes], T]:

@@ -17,6 +17,7 @@ from api_client._call import Call, Params
 from api_client.endpoints import crc as crc_ep
 from api_client.endpoints import devices as devices_ep
 from api_client.endpoints import emulator as emulator_ep
+from api_client.endpoints import live as live_ep
 from api_client.endpoints import numbers as numbers_ep
 from api_client.endpoints import portsip as portsip_ep
 from api_client.endpoints._common import Create, Created, Crud, Item, Page, Update, page_size
@@ -27,11 +28,34 @@ from api_client.models.crc import (
     CrcSettingsUpdate,
     ParticipantIdentifierCode,
 )
+from api_client.models.crc_rooms import (
+    ApiConnector,
+    ApiConnectorCreate,
+    ApiConnectorCreated,
+    ApiConnectorPage,
+    ApiConnectorPrivateKey,
+    ApiConnectorUpdate,
+    CrcAccountSetting,
+    CrcAccountSettingUpdate,
+)
 from api_client.models.emulator import (
     EmulatorCall,
+    EmulatorCallout,
+    EmulatorCalloutUpdate,
     EmulatorConfig,
     EmulatorConfigUpdate,
     StartCall,
+)
+from api_client.models.live import (
+    LiveMeeting,
+    LiveMeetingPage,
+    Meeting,
+    MeetingParticipant,
+    MeetingParticipantPage,
+    RoomSystemCallout,
+    ZoomRoom,
+    ZoomRoomDevice,
+    ZoomRoomPage,
 )
 from api_client.models.meetings import (
     H323Dialing,
@@ -72,6 +96,7 @@ from api_client.models.rooms import (
 from api_client.models.trunk import SipTrunkSettings
 
 __all__ = [
+    "SyncApiConnectors",
     "SyncConferenceRooms",
     "SyncCrc",
     "SyncCrudResource",
@@ -83,6 +108,7 @@ __all__ = [
     "SyncReadResource",
     "SyncSipTrunk",
     "SyncZoomResources",
+    "SyncZoomRooms",
 ]
 
 
@@ -163,11 +189,60 @@ class SyncCrc:
         """Zoom: ``GET /metrics/crc?from=&to=``: hourly max and total port usage (<= 1 month)."""
         return self._send(crc_ep.crc_port_metrics(start, end))
 
+    def account_setting(self) -> CrcAccountSetting:
+        """Zoom: ``GET /crc/managed_rooms/account_setting``."""
+        return self._send(crc_ep.crc_account_setting())
+
+    def update_account_setting(self, update: CrcAccountSettingUpdate) -> None:
+        """Zoom: ``PATCH /crc/managed_rooms/account_setting`` (multipart form, 204)."""
+        self._send(crc_ep.update_crc_account_setting(update))
+
     def participant_identifier_code(
         self, expires_in: int | None = None
     ) -> ParticipantIdentifierCode:
         """Zoom: ``GET /crc/participant_identifier_code``."""
         return self._send(crc_ep.participant_identifier_code(expires_in))
+
+
+class SyncApiConnectors(
+    SyncCrudResource[
+        ApiConnector, ApiConnectorPage, ApiConnectorCreated, ApiConnectorCreate, ApiConnectorUpdate
+    ]
+):
+    """Zoom: ``/crc/api_connectors`` (Medium) and each connector's private key."""
+
+    def __init__(self, send: _transport.SyncSender) -> None:
+        super().__init__(send, crc_ep.API_CONNECTORS)
+
+    def private_key(self, connector_id: str) -> ApiConnectorPrivateKey:
+        """``GET /crc/api_connectors/{connectorId}/private_key`` (the key stays masked)."""
+        return self._send(crc_ep.api_connector_private_key(connector_id))
+
+    def rotate_private_key(self, connector_id: str) -> ApiConnectorPrivateKey:
+        """``PATCH /crc/api_connectors/{connectorId}/private_key``: a new key."""
+        return self._send(crc_ep.rotate_api_connector_private_key(connector_id))
+
+
+class SyncZoomRooms:
+    """Zoom Rooms: ``GET /rooms``, ``/rooms/{roomId}``, ``/rooms/{roomId}/devices``."""
+
+    def __init__(self, send: _transport.SyncSender) -> None:
+        self._send = send
+
+    def list(
+        self, page_size: int | None = None, **filters: str | None
+    ) -> pagination.SyncPager[ZoomRoomPage, ZoomRoom]:
+        """Every room (filters: ``status``, ``room_type``, ``query_name``, ``location_id``)."""
+        first = live_ep.zoom_rooms(page_size, **filters)
+        return pagination.SyncPager(
+            self._send, pagination.token_pages(first, lambda page: page.rooms)
+        )
+
+    def get(self, room_id: str) -> ZoomRoom:
+        return self._send(live_ep.zoom_room(room_id))
+
+    def devices(self, room_id: str) -> Sequence[ZoomRoomDevice]:
+        return (self._send(live_ep.room_devices(room_id))).devices
 
 
 class SyncMeetings:
@@ -197,6 +272,35 @@ class SyncMeetings:
         """Zoom: the H.323 addresses listed in the meeting's invitation."""
         invitation = self.invitation(meeting_id)
         return invitation.h323_ip_addresses()
+
+    def get(self, meeting_id: str | int, occurrence_id: str | None = None) -> Meeting:
+        """Zoom: ``GET /meetings/{meetingId}`` (``h323_password``, ``pstn_password``, ...)."""
+        return self._send(live_ep.get_meeting(meeting_id, occurrence_id))
+
+    def live(
+        self, start: dt.date, end: dt.date, page_size: int | None = None
+    ) -> pagination.SyncPager[LiveMeetingPage, LiveMeeting]:
+        """Zoom: ``GET /metrics/meetings?type=live`` (Resource-intensive), every page."""
+        first = live_ep.live_meetings(start, end, page_size)
+        return pagination.SyncPager(
+            self._send, pagination.token_pages(first, lambda page: page.meetings)
+        )
+
+    def live_participants(
+        self, meeting_id: str | int, page_size: int | None = None
+    ) -> pagination.SyncPager[MeetingParticipantPage, MeetingParticipant]:
+        """Zoom: ``GET /metrics/meetings/{meetingId}/participants?type=live`` (Heavy)."""
+        first = live_ep.live_participants(meeting_id, page_size)
+        return pagination.SyncPager(
+            self._send, pagination.token_pages(first, lambda page: page.participants)
+        )
+
+    def room_system_callout(
+        self, meeting_id: str | int, callout: RoomSystemCallout
+    ) -> None:
+        """Zoom: ``PATCH /live_meetings/{meetingId}/events`` with
+        ``participant.invite.room_system_callout``: the meeting calls the room (202)."""
+        self._send(live_ep.room_system_callout(meeting_id, callout))
 
 
 class SyncSipTrunk:
@@ -401,6 +505,17 @@ class SyncEmulatorControl:
     def config(self) -> EmulatorConfig:
         return self._send(emulator_ep.get_config())
 
+    def callouts(self, status: str | None = "pending") -> list[EmulatorCallout]:
+        """The meetings' room-system call-outs (``pending``: for a dialer to place)."""
+        return (self._send(emulator_ep.list_callouts(status))).callouts
+
+    def update_callout(
+        self, callout_id: str, status: str, reason: str | None = None
+    ) -> None:
+        """A dialer reports a call-out: ``dialling``, ``answered``, ``failed`` or ``ended``."""
+        update = EmulatorCalloutUpdate.model_validate({"status": status, "reason": reason})
+        self._send(emulator_ep.update_callout(callout_id, update))
+
     def configure(self, **changes: Any) -> EmulatorConfig:
         """Change ``ports_allocated``, ``token_ttl``, ``rate_limits``, ``daily_limits`` or
         ``sip_trunk_plan``."""
@@ -417,6 +532,8 @@ class SyncZoomResources:
         self.meetings = SyncMeetings(send)
         self.managed_rooms = SyncCrudResource(send, crc_ep.MANAGED_ROOMS)
         self.room_templates = SyncCrudResource(send, crc_ep.ROOM_TEMPLATES)
+        self.api_connectors = SyncApiConnectors(send)
+        self.zoom_rooms = SyncZoomRooms(send)
         self.room_connectors = SyncReadResource(send, crc_ep.ROOM_CONNECTORS)
         self.sip_phones = SyncCrudResource(send, devices_ep.SIP_PHONES)
         self.sip_phones_v2 = SyncCrudResource(send, devices_ep.SIP_PHONES_V2)

@@ -23,6 +23,7 @@ from api_client.errors import (
     ApiError,
     ApiTimeoutError,
     DailyRateLimitError,
+    NotAtZoomError,
     RateLimitError,
 )
 from api_client.ratelimit import RateLimiter
@@ -55,6 +56,13 @@ class SenderConfig:
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], datetime] = _utcnow
     retries_taken: int = 0
+    #: True when the base URL is api.zoom.us: calls with ``not_at_zoom`` are refused unsent.
+    real_zoom: bool = False
+
+
+def _refuse_if_not_at_zoom(config: SenderConfig, call: Call[Any]) -> None:
+    if config.real_zoom and call.not_at_zoom:
+        raise NotAtZoomError(call.not_at_zoom, endpoint=call.endpoint)
 
 
 class _Retry:
@@ -132,6 +140,7 @@ class AsyncSender:
 
     async def __call__(self, call: Call[T]) -> T:
         config = self.config
+        _refuse_if_not_at_zoom(config, call)
         attempt = 0
         while True:
             attempt += 1
@@ -171,6 +180,7 @@ class SyncSender:
 
     def __call__(self, call: Call[T]) -> T:
         config = self.config
+        _refuse_if_not_at_zoom(config, call)
         attempt = 0
         while True:
             attempt += 1

@@ -319,10 +319,16 @@ class ZoomServerToServerAuth(CachedTokenAuth):
         return next(self._basic.auth_flow(request))
 
 
+#: The ``client_id`` PortSIP's documentation prescribes for its REST API (a fixed value).
+PORTSIP_CLIENT_ID = "9d806019-75b2-4b3d-bb8b-f5a3a412cc0a"
+
+
 class PortSipPasswordAuth(CachedTokenAuth):
     """PortSIP PBX OAuth: ``POST {base}/login/oauth/token`` with ``grant_type=password``, then
-    ``grant_type=refresh_token`` once the access token (1800 s) is due; a refused refresh falls
-    back to the password grant."""
+    ``grant_type=refresh_token`` once the access token is due (PortSIP's documents print 1800
+    and 3600 s; the answer's ``expires_in`` is used); a refused refresh falls back to the
+    password grant. ``client_id`` defaults to PortSIP's documented fixed value; ``domain`` is
+    the tenant's SIP domain, sent by tenant users (not by the system administrator)."""
 
     endpoint = "POST /login/oauth/token"
 
@@ -332,13 +338,14 @@ class PortSipPasswordAuth(CachedTokenAuth):
         username: str,
         password: str,
         *,
-        client_id: str = "crcgw",
+        client_id: str = PORTSIP_CLIENT_ID,
+        domain: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
     ) -> None:
         token_url = base_url.rstrip("/") + "/login/oauth/token"
         super().__init__(
-            ("portsip", token_url, username, client_id, _secret_hash(password)),
+            ("portsip", token_url, username, domain or "", client_id, _secret_hash(password)),
             clock=clock,
             refresh_margin=refresh_margin,
         )
@@ -346,6 +353,7 @@ class PortSipPasswordAuth(CachedTokenAuth):
         self._username = username
         self._password = password
         self._client_id = client_id
+        self._domain = domain
 
     def token_request(self, refresh_token: str | None) -> httpx.Request:
         if refresh_token is not None:
@@ -362,4 +370,6 @@ class PortSipPasswordAuth(CachedTokenAuth):
                 "scope": "all",
                 "client_id": self._client_id,
             }
+            if self._domain:
+                form["domain"] = self._domain
         return httpx.Request("POST", self._token_url, data=form)

@@ -28,7 +28,7 @@ from api_client._transport import (
     SenderConfig,
     SyncSender,
 )
-from api_client.auth import PortSipPasswordAuth, ZoomServerToServerAuth
+from api_client.auth import PORTSIP_CLIENT_ID, PortSipPasswordAuth, ZoomServerToServerAuth
 from api_client.ratelimit import RateLimiter, shared_limiter
 from api_client.retry import RetryPolicy
 
@@ -41,6 +41,7 @@ __all__ = [
     "SyncOptions",
     "ZoomClient",
     "ZoomCredentials",
+    "is_zoom_base",
 ]
 
 ZOOM_API_URL = "https://api.zoom.us/v2"
@@ -77,18 +78,25 @@ class ZoomCredentials:
 
 @dataclass(frozen=True)
 class PortSipCredentials:
-    """PortSIP PBX user; ``base_url`` ends in ``/api``."""
+    """PortSIP PBX user; ``base_url`` ends in ``/api``. ``domain``: the tenant's SIP domain, for
+    tenant users; ``client_id``: PortSIP's documented fixed value unless told otherwise."""
 
     username: str
     password: str
     base_url: str = PORTSIP_API_URL
-    client_id: str = "crcgw"
+    client_id: str = PORTSIP_CLIENT_ID
+    domain: str | None = None
 
     def __repr__(self) -> str:
         return (
             f"PortSipCredentials(username={self.username!r}, password='**********', "
-            f"base_url={self.base_url!r})"
+            f"base_url={self.base_url!r}, domain={self.domain!r})"
         )
+
+
+def is_zoom_base(url: str) -> bool:
+    """Whether ``url`` is Zoom's own API (``https://api.zoom.us/...``)."""
+    return httpx.URL(url).host.lower() == "api.zoom.us"
 
 
 def _base(url: str) -> str:
@@ -237,6 +245,7 @@ def _portsip_auth(
         credentials.username,
         credentials.password,
         client_id=credentials.client_id,
+        domain=credentials.domain,
         clock=clock,
     )
 
@@ -248,7 +257,7 @@ def _zoom_limiter(
     when talking to api.zoom.us; no client-side limit elsewhere (emulator, test servers)."""
     if limiter != "auto":
         return limiter
-    if credentials.base_url.rstrip("/") == ZOOM_API_URL:
+    if is_zoom_base(credentials.base_url):
         return shared_limiter(credentials.account_id, "pro")
     return None
 
@@ -275,6 +284,7 @@ class AsyncZoomClient(_AsyncBase, ar.AsyncZoomResources):
         self.auth = _zoom_auth(credentials, options.get("clock", time.monotonic))
         limit = _zoom_limiter(credentials, limiter)
         _AsyncBase.__init__(self, credentials.base_url, self.auth, limit, options)
+        self.config.real_zoom = is_zoom_base(credentials.base_url)
         ar.AsyncZoomResources.__init__(self, self.send, credentials.account_id)
 
     def __repr__(self) -> str:
@@ -295,6 +305,7 @@ class ZoomClient(_SyncBase, sr.SyncZoomResources):
         self.auth = _zoom_auth(credentials, options.get("clock", time.monotonic))
         limit = _zoom_limiter(credentials, limiter)
         _SyncBase.__init__(self, credentials.base_url, self.auth, limit, options)
+        self.config.real_zoom = is_zoom_base(credentials.base_url)
         sr.SyncZoomResources.__init__(self, self.send, credentials.account_id)
 
     def __repr__(self) -> str:

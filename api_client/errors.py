@@ -6,6 +6,7 @@
     ├── ApiConnectionError            the request never got an HTTP answer
     │   └── ApiTimeoutError
     ├── ApiResponseValidationError    an answer that does not fit its model (endpoint, field)
+    ├── NotAtZoomError                a seed-only call (or an incomplete body) aimed at api.zoom.us
     └── ApiStatusError                an HTTP error answer (status_code, code, message, body)
         ├── BadRequestError           400
         │   └── SipTrunkPlanMissingError     400, Zoom code 2100
@@ -38,6 +39,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "DailyRateLimitError",
+    "NotAtZoomError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -74,6 +76,12 @@ class ApiResponseValidationError(ApiError):
     def __init__(self, message: str, *, endpoint: str | None, field: str) -> None:
         self.field = field
         super().__init__(message, endpoint=endpoint)
+
+
+class NotAtZoomError(ApiError):
+    """Raised before any I/O when a call that api.zoom.us does not serve (a path only the seed
+    documents and the emulator have, or a body without fields Zoom requires) is aimed at Zoom.
+    The message names the real alternative."""
 
 
 class ApiStatusError(ApiError):

@@ -22,6 +22,31 @@ class RateLabel(StrEnum):
     MEDIUM = "medium"
     HEAVY = "heavy"
     RESOURCE_INTENSIVE = "resource_intensive"
+    #: Zoom Phone APIs have their own, lower caps (Zoom's rate-limits page), counted apart.
+    PHONE_LIGHT = "phone_light"
+    PHONE_MEDIUM = "phone_medium"
+    PHONE_HEAVY = "phone_heavy"
+    PHONE_RESOURCE_INTENSIVE = "phone_resource_intensive"
+
+    @property
+    def category(self) -> str:
+        """Zoom's name (``X-RateLimit-Category``): ``Light``, ``Resource-intensive``."""
+        return self.value.removeprefix("phone_").replace("_", "-").capitalize()
+
+
+#: Zoom Phone caps per second (Pro, Business+); Zoom lists none for Free (Pro's are used).
+_PHONE_PRO = {
+    RateLabel.PHONE_LIGHT: 20.0,
+    RateLabel.PHONE_MEDIUM: 10.0,
+    RateLabel.PHONE_HEAVY: 5.0,
+    RateLabel.PHONE_RESOURCE_INTENSIVE: 5 / 60,
+}
+_PHONE_BUSINESS = {
+    RateLabel.PHONE_LIGHT: 40.0,
+    RateLabel.PHONE_MEDIUM: 20.0,
+    RateLabel.PHONE_HEAVY: 10.0,
+    RateLabel.PHONE_RESOURCE_INTENSIVE: 10 / 60,
+}
 
 
 #: Requests per second per label and plan (Zoom rate-limits page; Resource-intensive is per minute).
@@ -31,18 +56,21 @@ ZOOM_PLAN_RATES: dict[str, dict[RateLabel, float]] = {
         RateLabel.MEDIUM: 2,
         RateLabel.HEAVY: 1,
         RateLabel.RESOURCE_INTENSIVE: 10 / 60,
+        **_PHONE_PRO,
     },
     "pro": {
         RateLabel.LIGHT: 30,
         RateLabel.MEDIUM: 20,
         RateLabel.HEAVY: 10,
         RateLabel.RESOURCE_INTENSIVE: 10 / 60,
+        **_PHONE_PRO,
     },
     "business": {
         RateLabel.LIGHT: 80,
         RateLabel.MEDIUM: 60,
         RateLabel.HEAVY: 40,
         RateLabel.RESOURCE_INTENSIVE: 20 / 60,
+        **_PHONE_BUSINESS,
     },
 }
 

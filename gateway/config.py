@@ -208,6 +208,8 @@ class RoomConfig(_Section):
         default=None, min_length=1, max_length=255,
         description="the room system's own address, for its Zoom H.323 device record",
     )
+    #: Answer calls to the room (a meeting's room-system call-out) instead of ringing out.
+    answer_calls: bool = True
 
     @field_validator("registrar", "outbound_proxy")
     @classmethod
@@ -251,6 +253,7 @@ class PortSipConfig(_Section):
 
     url: str = Field(pattern=r"^https?://\S+$")
     user: str = Field(min_length=1)
+    domain: str | None = Field(default=None, min_length=1, description="tenant SIP domain")
     password: Any = _literal_secret("password")
     password_env: EnvName | None = None
     password_file: Path | None = None
@@ -317,7 +320,7 @@ class HttpConfig(_Section):
     """The control API. Every change needs ``Authorization: Bearer`` with the token; the
     status page (``/status``) also accepts the read-only ``read_token`` for viewing."""
 
-    _secrets: ClassVar[tuple[str, ...]] = ("token", "read_token")
+    _secrets: ClassVar[tuple[str, ...]] = ("token", "read_token", "webhook_secret")
 
     bind: str = "127.0.0.1:8080"
     token: Any = _literal_secret("token")
@@ -331,6 +334,10 @@ class HttpConfig(_Section):
         default=10.0, gt=0, le=3600, description="seconds for a request to arrive whole"
     )
     keep_alive: int = Field(default=5, ge=1, le=3600, description="idle seconds after a response")
+    #: The Zoom app's secret token: enables ``POST /zoom/webhook`` (gateway.webhook).
+    webhook_secret: Any = _literal_secret("webhook_secret")
+    webhook_secret_env: EnvName | None = None
+    webhook_secret_file: Path | None = None
 
     @field_validator("bind")
     @classmethod

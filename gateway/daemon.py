@@ -21,14 +21,17 @@ import contextlib
 import functools
 import logging
 import os
+import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from pydantic import SecretStr
+
 from api_client import AsyncZoomClient
-from api_client.clients import ZoomCredentials
+from api_client.clients import ZoomCredentials, is_zoom_base
 from api_client.emulator import EmulatorServer
 from gateway.calls import CallTracker
 from gateway.config import GatewayConfig, RoomConfig, parse_host_port
@@ -42,14 +45,16 @@ from gateway.http_api import (
     StartCall,
     create_app,
 )
+from gateway.live_usage import LiveUsage
 from gateway.metrics import GatewayMetrics
 from gateway.ports import PortPool, UsageSource
 from gateway.redirect import RedirectService, RedirectSettings
 from gateway.standin.process import StandinProcess
 from gateway.store import Cdr, PoolState, StoreUnavailableError, open_store
 from gateway.store.journal import CdrJournal
-from gateway.usage import metrics_usage, seed_usage
+from gateway.usage import ZoomLiveUsage, room_system_ids, seed_usage
 from gateway.web import StatusPage
+from gateway.webhook import WebhookReceiver, pool_receiver
 from signaling.dialstring import DialStringError, DialTarget
 from signaling.pjsua import ROOMS_PER_ENGINE, SipEngine, SipEnginePool
 from signaling.sip.config import EndpointConfig, EngineConfig, TlsSettings
@@ -76,7 +81,12 @@ def endpoint_for(room: RoomConfig, password: str) -> EndpointConfig:
         transport=Transport(room.transport),
         expires_s=room.expires,
         outbound_proxy=room.outbound_proxy,
+        auto_answer=room.answer_calls,
     )
+
+
+#: In the data directory while the embedded emulator runs: its Zoom base URL.
+EMULATOR_URL_FILE = "emulator.url"
 
 
 class Gateway:
@@ -117,6 +127,9 @@ class Gateway:
         self.http: HttpServer | None = None
         self.listening: list[str] = []
         self.http_address: str | None = None
+        self.live_usage = LiveUsage()
+        self.webhook: WebhookReceiver | None = None
+        self._webhook_secret: SecretStr | None = None
         self._stop = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
         self._rooms = {room.name: room for room in config.rooms}
@@ -151,6 +164,11 @@ class Gateway:
         for lease in await self.pool.restart():
             await self.pool.write(functools.partial(self._close_interrupted_cdr, lease.call_id))
         usage = await self._start_api()
+        real_zoom = self.zoom is not None and is_zoom_base(self.zoom.credentials.base_url)
+        exact: bool | Callable[[], bool] = not real_zoom
+        if isinstance(usage, ZoomLiveUsage):
+            exact = functools.partial(getattr, usage, "exact")
+        usage = self.live_usage.source(usage, exact=exact)
         if self.use_standin:
             zoom_url = self.emulator.zoom_url if self.emulator else self.standin_emulator
             # On this thread (not a worker): the child's PDEATHSIG follows the forking thread.
@@ -185,7 +203,9 @@ class Gateway:
         )
         self.listening = await self.redirect.start(self.sip_listen)
         host, port = parse_host_port(self.http_bind, 8080)
-        app = create_app(self, token=config.http_token(self.environ), metrics=self.metrics)
+        self.webhook = self._webhook_receiver(pool_size)
+        app = create_app(self, token=config.http_token(self.environ), metrics=self.metrics,
+                         webhook=self.webhook.handle if self.webhook else None)
         status = StatusPage(self, token=config.http_token(self.environ),
                             read_token=config.http.secret("read_token", self.environ))
         status.mount(app)
@@ -194,7 +214,32 @@ class Gateway:
                             config.http.keep_alive)
         self.http = HttpServer(app, host, 8080 if port is None else port, limits)
         self.http_address = await self.http.start()
+        await self._subscribe_emulator_webhooks()
         log.info("gateway up: SIP %s, HTTP %s", ", ".join(self.listening), self.http_address)
+
+    def _webhook_receiver(self, pool_size: int | None) -> WebhookReceiver | None:
+        """``POST /zoom/webhook`` with the configured secret; on embedded defaults a fresh one
+        that the embedded emulator is given (:meth:`_subscribe_emulator_webhooks`)."""
+        secret = self.config.http.secret("webhook_secret", self.environ)
+        if secret is None and self.emulator is not None:
+            secret = SecretStr(secrets.token_hex(16))
+        if secret is None or self.pool is None:
+            return None
+        self._webhook_secret = secret
+        resolver = None
+        if self.zoom is not None and is_zoom_base(self.zoom.credentials.base_url):
+            resolver = functools.partial(room_system_ids, self.zoom)
+        return pool_receiver(secret, self.live_usage, self.pool, self._live_calls, pool_size,
+                             resolver)
+
+    async def _subscribe_emulator_webhooks(self) -> None:
+        if self.webhook is None or self.emulator is None or self.zoom is None:
+            return
+        assert self._webhook_secret is not None
+        await self.zoom.emulator.configure(
+            webhook_url=f"http://{self.http_address}/zoom/webhook",
+            webhook_secret=self._webhook_secret.get_secret_value(),
+        )
 
     def _close_interrupted_cdr(self, call_id: str) -> None:
         """A call whose gateway died mid-call: its record ends now, as ``interrupted``."""
@@ -219,6 +264,8 @@ class Gateway:
         if config.uses_emulator:
             self.emulator = EmulatorServer(Path(config.data_dir) / "emulator.sqlite3")
             await self.emulator.__aenter__()
+            # where `crcgw … --config` finds this gateway's emulator (gateway.cli commands)
+            (Path(config.data_dir) / EMULATOR_URL_FILE).write_text(self.emulator.zoom_url)
             credentials = self.emulator.zoom_credentials(self.emulator.settings.account_id)
             self.zoom = AsyncZoomClient(credentials)
             return seed_usage(self.zoom)
@@ -230,8 +277,8 @@ class Gateway:
         self.zoom = AsyncZoomClient(ZoomCredentials(
             zoom.account_id, zoom.client_id, secret.get_secret_value(), base_url=zoom.base_url
         ))
-        if "api.zoom.us" in zoom.base_url:
-            return metrics_usage(self.zoom)  # real Zoom: only /metrics/crc (see gateway.usage)
+        if is_zoom_base(zoom.base_url):
+            return ZoomLiveUsage(self.zoom)  # the Dashboard's live figure, else /metrics/crc
         return seed_usage(self.zoom)
 
     async def _start_engine(self) -> None:
@@ -277,6 +324,9 @@ class Gateway:
         """Stop accepting, hang up, release, unregister, close: each step bounded."""
         self._stop.set()
         timeout = self.config.lifecycle.shutdown_timeout
+        if self.webhook is not None and self.emulator is not None and self.zoom is not None:
+            with contextlib.suppress(Exception):  # the control API is going: no more webhooks
+                await asyncio.wait_for(self.zoom.emulator.configure(webhook_url=""), timeout)
         if self.http is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.http.stop(), timeout)
@@ -299,6 +349,7 @@ class Gateway:
         if self.zoom is not None:
             await self.zoom.aclose()
         if self.emulator is not None:
+            (Path(self.config.data_dir) / EMULATOR_URL_FILE).unlink(missing_ok=True)
             await self.emulator.__aexit__(None, None, None)
         if self.pool is not None:
             with contextlib.suppress(StoreUnavailableError):

@@ -4,7 +4,8 @@ It starts a private Kamailio as the room's registrar, the gateway with its embed
 and stand-in connector, registers a demo room, asks the API for the meeting's dial-in
 information, dials the meeting from the room (passcode by IVR), stays in the call while RTP
 flows, hangs up, and reports registration, set-up time, DTMF, RTP and the CRC ports before,
-during and after the call.
+during and after the call; then the meeting calls the room (a room-system call-out) and the
+room answers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from api_client.models import RoomSystemCallout
 from gateway.config import GatewayConfig, HttpConfig, RoomConfig, SipConfig
 from gateway.daemon import Gateway
 from gateway.peers.kamailio import Kamailio
@@ -130,6 +132,7 @@ async def _exercise(gateway: Gateway, progress: Progress, hold_s: float) -> dict
     await gateway.hangup(call.call_id)
     after = await _wait_ports(gateway, before["in_use"], 5)
     progress(f"CRC ports after: {after['in_use']}/{after['allocated']} in use")
+    callout = await _callout(gateway, progress)
     stats = tracked.stats
     rtp: dict[str, Any] = {
         "codec": stats.codec if stats else None,
@@ -153,11 +156,30 @@ async def _exercise(gateway: Gateway, progress: Progress, hold_s: float) -> dict
         and rtp["rx_packets"] > 0 and rtp["tx_packets"] > 0
         and during["in_use"] == before["in_use"] + 1
         and after["in_use"] == before["in_use"]
+        and callout["answered"]
     )
     return {
         "ok": ok,
         "registration": registration,
         "call": call_report,
         "ports": {"before": before, "during": during, "after": after},
+        "callout": callout,
         "meeting_id": DEMO_MEETING,
     }
+
+
+async def _callout(gateway: Gateway, progress: Progress) -> dict[str, Any]:
+    """The meeting calls the room (a room-system call-out): the stand-in dials the room's
+    address at its registrar, the room answers."""
+    assert gateway.zoom is not None and gateway.standin is not None
+    room = gateway.config.rooms[0]
+    target = f"{room.user}@{room.registrar}"
+    progress(f"the meeting calls the room: room-system call-out to sip:{target}")
+    await gateway.zoom.meetings.room_system_callout(DEMO_MEETING, RoomSystemCallout.to(target))
+    try:
+        await asyncio.to_thread(gateway.standin.wait_for, "callout_answered", 10)
+    except Exception as exc:  # noqa: BLE001 - reported in the result
+        progress(f"the room did not answer the call-out: {exc}")
+        return {"target": target, "answered": False}
+    progress(f"room {room.name} answered the meeting's call")
+    return {"target": target, "answered": True}

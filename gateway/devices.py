@@ -32,8 +32,8 @@ class DeviceSync:
 
 
 def expire_minutes(seconds: int) -> int:
-    """SIP ``Expires`` seconds as Zoom's ``registration_expire_time`` minutes (1..1440)."""
-    return max(1, min(1440, math.ceil(seconds / 60)))
+    """SIP ``Expires`` seconds as Zoom's ``registration_expire_time`` minutes (Zoom: 1..127)."""
+    return max(1, min(127, math.ceil(seconds / 60)))
 
 
 async def sync_devices(

@@ -14,6 +14,7 @@ for every change when no token is configured). Invalid bodies get 422 naming eac
     DELETE /calls/{call_id}         hang up                                      (token)
     GET    /ports                   the CRC port pool
     GET    /cdrs?limit=&room=       call detail records, newest first
+    POST   /zoom/webhook            Zoom's notifications, signed (gateway.webhook; when configured)
 
 The daemon behind it is reached through :class:`GatewayControl`, a small protocol the daemon
 implements; :func:`create_app` builds the application, :class:`HttpServer` runs it on uvicorn.
@@ -221,8 +222,10 @@ def create_app(
     *,
     token: SecretStr | None,
     metrics: GatewayMetrics | None = None,
+    webhook: Handler | None = None,
 ) -> Starlette:
-    """The control API over ``control``. ``token=None``: every change is refused (401)."""
+    """The control API over ``control``. ``token=None``: every change is refused (401).
+    ``webhook``: the handler of ``POST /zoom/webhook`` (it checks Zoom's signature itself)."""
     expected = token.get_secret_value().encode() if token is not None else None
 
     def authorised(request: Request) -> Response | None:
@@ -350,6 +353,8 @@ def create_app(
         Route("/ports", guarded_errors(ports), methods=["GET"]),
         Route("/cdrs", guarded_errors(cdrs), methods=["GET"]),
     ]
+    if webhook is not None:
+        routes.append(Route("/zoom/webhook", webhook, methods=["POST"]))
     return Starlette(routes=routes)
 
 

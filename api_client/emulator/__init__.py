@@ -38,6 +38,7 @@ from starlette.responses import JSONResponse, Response
 
 from api_client.clients import AsyncZoomClient, PortSipCredentials, ZoomClient, ZoomCredentials
 from api_client.emulator._core import Emulator, EmulatorSettings
+from api_client.emulator._meeting_routes import meeting_routes
 from api_client.emulator._numbers_routes import number_routes
 from api_client.emulator._portsip_routes import portsip_app_routes
 from api_client.emulator._store import Store
@@ -64,7 +65,12 @@ def create_app(
 ) -> Starlette:
     """The ASGI app. ``db=None`` keeps the state in memory."""
     emulator = Emulator(Store(db), settings or EmulatorSettings(), clock)
-    routes = [*zoom_app_routes(emulator), *number_routes(emulator), *portsip_app_routes(emulator)]
+    routes = [
+        *zoom_app_routes(emulator),
+        *meeting_routes(emulator),  # after the seed's /rooms/connectors
+        *number_routes(emulator),
+        *portsip_app_routes(emulator),
+    ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith("/api/"):

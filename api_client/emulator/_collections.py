@@ -28,7 +28,15 @@ from api_client.emulator._core import (
 )
 from api_client.emulator._store import new_id, utcnow
 
-__all__ = ["Collection", "page", "portsip_routes", "public", "zoom_page", "zoom_routes"]
+__all__ = [
+    "Collection",
+    "page",
+    "portsip_routes",
+    "public",
+    "zoom_page",
+    "zoom_page_body",
+    "zoom_routes",
+]
 
 
 @dataclass
@@ -52,6 +60,9 @@ class Collection:
     not_found_code: int = 1001
     list_filter: Callable[[Ctx, dict[str, Any]], bool] | None = None
     unique: Sequence[str] = field(default_factory=tuple)
+    #: The 201 body of a create (Zoom answers some creates with just the new id); default: the
+    #: stored document without its hidden fields.
+    created_view: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 def public(collection: Collection, doc: dict[str, Any]) -> dict[str, Any]:
@@ -64,20 +75,21 @@ def page(docs: list[dict[str, Any]], offset: int, size: int) -> tuple[list[dict[
     return chunk, encode_page_token(after) if after < len(docs) else ""
 
 
-def zoom_page(ctx: Ctx, key: str, docs: list[dict[str, Any]], max_size: int = 300) -> Response:
+def zoom_page_body(
+    ctx: Ctx, key: str, docs: list[dict[str, Any]], max_size: int = 300
+) -> dict[str, Any]:
     """A Zoom page of ``docs`` for the request's ``page_size``/``next_page_token``."""
     size = ctx.int_query("page_size", 30, 1, max_size)
     token = ctx.query("next_page_token")
     offset = decode_page_token(token) if token else 0
     chunk, next_token = page(docs, offset, size)
-    return JSONResponse(
-        {
-            "page_size": size,
-            "total_records": len(docs),
-            "next_page_token": next_token,
-            key: chunk,
-        }
-    )
+    return {"page_size": size, "total_records": len(docs), "next_page_token": next_token,
+            key: chunk}
+
+
+def zoom_page(ctx: Ctx, key: str, docs: list[dict[str, Any]], max_size: int = 300) -> Response:
+    """:func:`zoom_page_body` as a response."""
+    return JSONResponse(zoom_page_body(ctx, key, docs, max_size))
 
 
 def _find(ctx: Ctx, collection: Collection, item_id: str) -> dict[str, Any]:
@@ -119,6 +131,8 @@ def zoom_routes(emulator: Emulator, collection: Collection) -> list[Route]:
         _check_unique(ctx, collection, doc, None)
         if not ctx.store.insert(collection.kind, doc_id, doc):
             raise ZoomFault(409, 409, f"{collection.kind} {doc_id} already exists.")
+        if collection.created_view is not None:
+            return JSONResponse(collection.created_view(doc), status_code=201)
         return JSONResponse(public(collection, doc), status_code=201)
 
     async def get(ctx: Ctx) -> Response:
@@ -151,11 +165,10 @@ def zoom_routes(emulator: Emulator, collection: Collection) -> list[Route]:
         emulator.zoom_route(item, get, ["GET"], collection.label),
     ]
     if not collection.read_only:
-        routes += [
-            emulator.zoom_route(collection.path, create, ["POST"], collection.label),
-            emulator.zoom_route(item, update, ["PATCH"], collection.label),
-            emulator.zoom_route(item, delete, ["DELETE"], collection.label),
-        ]
+        routes.append(emulator.zoom_route(collection.path, create, ["POST"], collection.label))
+        if collection.update_model is not None:  # else PATCH is 405, in Zoom's error body
+            routes.append(emulator.zoom_route(item, update, ["PATCH"], collection.label))
+        routes.append(emulator.zoom_route(item, delete, ["DELETE"], collection.label))
     return routes
 
 

@@ -58,6 +58,8 @@ class EmulatorSettings:
     rate_limits: dict[str, float] = field(default_factory=dict)  # live, per second per label
     daily_limits: dict[str, int] = field(default_factory=dict)  # live, per day per label
     sip_trunk_plan: bool = True  # live
+    webhook_url: str | None = None  # live: signed participant webhooks go here
+    webhook_secret: str | None = field(default=None, repr=False)  # live
     accept_any_credentials: bool = True
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
@@ -187,6 +189,8 @@ class Emulator:
             "rate_limits": settings.rate_limits,
             "daily_limits": settings.daily_limits,
             "sip_trunk_plan": settings.sip_trunk_plan,
+            "webhook_url": settings.webhook_url or "",
+            "webhook_secret": settings.webhook_secret or "",
         }
         for key, value in defaults.items():
             if store.setting(key) is None:
@@ -203,6 +207,7 @@ class Emulator:
             "daily_limits": self.live("daily_limits"),
             "sip_trunk_plan": self.live("sip_trunk_plan"),
             "account_id": self.settings.account_id,
+            "webhook_url": self.live("webhook_url") or None,
         }
 
     # -- rate limits ----------------------------------------------------------------------------
@@ -224,7 +229,7 @@ class Emulator:
                     headers={
                         "Retry-After": str(wait),
                         "X-RateLimit-Type": "QPS",
-                        "X-RateLimit-Category": label.title(),
+                        "X-RateLimit-Category": _category(label),
                     },
                 )
             window.append(now)
@@ -242,7 +247,7 @@ class Emulator:
                     headers={
                         "Retry-After": format_datetime(reset, usegmt=True),
                         "X-RateLimit-Type": "Daily-limit",
-                        "X-RateLimit-Category": label.title(),
+                        "X-RateLimit-Category": _category(label),
                     },
                 )
 
@@ -282,6 +287,11 @@ class Emulator:
                 return fault.response()
 
         return Route("/api" + path, endpoint, methods=methods)
+
+
+def _category(label: str) -> str:
+    """Zoom's spelling of a label in ``X-RateLimit-Category`` (``phone_light`` -> ``Light``)."""
+    return label.removeprefix("phone_").replace("_", "-").capitalize()
 
 
 def _fault_text(fault: ZoomFault) -> str:

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from api_client.emulator._collections import Collection, portsip_routes
 from api_client.emulator._core import Ctx, Emulator
-from api_client.emulator._forms import read_form
+from api_client.emulator._forms import FormError, read_form
 from api_client.models.rooms import ConferenceRoomCreate, ConferenceRoomUpdate
 
 __all__ = ["portsip_app_routes"]
@@ -52,8 +52,14 @@ def _refused(message: str, status: int = 401) -> Response:
 
 
 async def token(request: Request, emulator: Emulator) -> Response:
-    """``POST /api/login/oauth/token``: ``grant_type=password`` or ``refresh_token``."""
-    form = await read_form(request)
+    """``POST /api/login/oauth/token``: ``grant_type=password`` or ``refresh_token``; a body
+    that is not a form gets PortSIP's 400 error body."""
+    try:
+        form = await read_form(request)
+    except (FormError, ValueError):
+        return JSONResponse(
+            {"errors": [{"code": "INVALID_ARGUMENT", "message": "The body must be a form."}]}, 400
+        )
     grant = form.get("grant_type")
     if grant == "password":
         username, password = str(form.get("username") or ""), str(form.get("password") or "")

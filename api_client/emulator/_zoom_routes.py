@@ -15,14 +15,10 @@ from starlette.routing import Route
 
 from api_client.emulator._collections import Collection, zoom_routes
 from api_client.emulator._core import Ctx, Emulator, ZoomFault, validate
-from api_client.emulator._forms import FormError, read_form
-from api_client.models.crc import (
-    CrcSettingsUpdate,
-    ManagedRoomCreate,
-    ManagedRoomUpdate,
-    RoomTemplateCreate,
-    RoomTemplateUpdate,
-)
+from api_client.emulator._crc_routes import CRC_COLLECTIONS, crc_management_routes
+from api_client.emulator._forms import FormError, form_or_json, read_form
+from api_client.emulator._webhooks import notify_participant
+from api_client.models.crc import CrcSettingsUpdate
 from api_client.models.devices import (
     H323DeviceCreate,
     H323DeviceUpdate,
@@ -35,7 +31,13 @@ from api_client.models.emulator import EmulatorConfigUpdate, StartCall
 from api_client.models.meetings import MeetingSipUriRequest
 from api_client.models.trunk import SipTrunkSettings
 
-__all__ = ["CRC_H323_ADDRESSES", "meeting_passcode", "zoom_app_routes"]
+__all__ = [
+    "CRC_DOMAIN",
+    "CRC_H323_ADDRESSES",
+    "meeting_id_of",
+    "meeting_passcode",
+    "zoom_app_routes",
+]
 
 #: Zoom CRC H.323 addresses the emulator hands out (from Zoom's published list).
 CRC_H323_ADDRESSES = ["162.255.37.11", "162.255.36.11", "221.122.88.195", "115.114.131.7"]
@@ -48,7 +50,7 @@ def meeting_passcode(meeting_id: str) -> str:
     return str(int(digest[:12], 16) % 1_000_000).zfill(6)
 
 
-def _meeting_id(ctx: Ctx) -> str:
+def meeting_id_of(ctx: Ctx) -> str:
     meeting_id = ctx.param("meeting_id")
     if not meeting_id.isdigit() or not 9 <= len(meeting_id) <= 11:
         raise ZoomFault(404, 3001, "Meeting does not exist: " + meeting_id[:20] + ".")
@@ -65,37 +67,63 @@ def _account(ctx: Ctx) -> str:
     return ctx.subject
 
 
-async def token(request: Request, emulator: Emulator) -> Response:
-    """``POST /oauth/token`` (``grant_type=account_credentials``, HTTP Basic client credentials)."""
-    form = await read_form(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, encoded = header.partition(" ")
+def _oauth_error(status: int, error: str, reason: str) -> Response:
+    return JSONResponse({"reason": reason, "error": error}, status)
+
+
+async def _token_params(request: Request) -> dict[str, str] | None:
+    """``grant_type``/``account_id`` from the query string (Zoom's documented form) and a form
+    body (what SDKs send); ``None`` when the body is neither empty nor a readable form."""
+    params = dict(request.query_params)
+    if not await request.body():
+        return params
     try:
-        client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+        form = await read_form(request)
+    except (FormError, ValueError):
+        return None
+    return {**params, **form}
+
+
+def _basic_client(request: Request) -> tuple[str, str]:
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return "", ""
+    try:
+        client_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
     except ValueError:
-        client_id, secret = "", ""
-    if scheme.lower() != "basic" or not client_id:
-        return JSONResponse(
-            {"reason": "Invalid client_id or client_secret", "error": "invalid_client"}, 401
-        )
+        return "", ""
+    return client_id, secret
+
+
+async def token(request: Request, emulator: Emulator) -> Response:
+    """``POST /oauth/token``: ``grant_type=account_credentials`` and ``account_id`` in the query
+    string or an ``application/x-www-form-urlencoded`` body, HTTP Basic client credentials.
+    Malformed requests get Zoom's OAuth error body (``{"reason", "error"}``), never a 500."""
+    params = await _token_params(request)
+    if params is None:
+        return _oauth_error(400, "invalid_request", "The request body must be a form")
+    client_id, secret = _basic_client(request)
     settings = emulator.settings
-    if not settings.accept_any_credentials and (
-        client_id != settings.client_id or secret != settings.client_secret
+    if not client_id or (
+        not settings.accept_any_credentials
+        and (client_id != settings.client_id or secret != settings.client_secret)
     ):
-        return JSONResponse(
-            {"reason": "Invalid client_id or client_secret", "error": "invalid_client"}, 401
-        )
-    if form.get("grant_type") != "account_credentials":
-        return JSONResponse(
-            {"reason": "Unsupported grant type", "error": "unsupported_grant_type"}, 400
-        )
-    account = str(form.get("account_id") or "")
+        return _oauth_error(401, "invalid_client", "Invalid client_id or client_secret")
+    if params.get("grant_type") != "account_credentials":
+        return _oauth_error(400, "unsupported_grant_type", "Unsupported grant type")
+    account = str(params.get("account_id") or "")
     if not account:
-        return JSONResponse({"reason": "Missing account_id", "error": "invalid_request"}, 400)
+        return _oauth_error(400, "invalid_request", "Missing account_id")
     ttl = int(emulator.live("token_ttl"))
     access, _ = emulator.store.issue_token("zoom", account, ttl, time.time())
     return JSONResponse(
-        {"access_token": access, "token_type": "bearer", "expires_in": ttl, "scope": "crc:master"}
+        {
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": ttl,
+            "scope": "crc:master",
+            "api_url": str(request.base_url).rstrip("/"),
+        }
     )
 
 
@@ -205,7 +233,7 @@ async def participant_code(ctx: Ctx) -> Response:
 
 
 async def seed_sip_dialing(ctx: Ctx) -> Response:
-    meeting_id = _meeting_id(ctx)
+    meeting_id = meeting_id_of(ctx)
     return JSONResponse(
         {
             "sip_dialing": {
@@ -218,7 +246,7 @@ async def seed_sip_dialing(ctx: Ctx) -> Response:
 
 
 async def create_sip_uri(ctx: Ctx) -> Response:
-    meeting_id = _meeting_id(ctx)
+    meeting_id = meeting_id_of(ctx)
     request = validate(MeetingSipUriRequest, await ctx.json())
     user = meeting_id
     if request.passcode is not None:  # an opaque token, never the passcode itself
@@ -236,7 +264,7 @@ async def create_sip_uri(ctx: Ctx) -> Response:
 
 
 async def h323_dialing(ctx: Ctx) -> Response:
-    meeting_id = _meeting_id(ctx)
+    meeting_id = meeting_id_of(ctx)
     return JSONResponse(
         {
             "meeting_id": meeting_id,
@@ -247,7 +275,7 @@ async def h323_dialing(ctx: Ctx) -> Response:
 
 
 async def invitation(ctx: Ctx) -> Response:
-    meeting_id = _meeting_id(ctx)
+    meeting_id = meeting_id_of(ctx)
     spaced = f"{meeting_id[:3]} {meeting_id[3:7]} {meeting_id[7:]}"
     text = (
         "Emulator User is inviting you to a scheduled Zoom meeting.\n\n"
@@ -265,28 +293,10 @@ async def invitation(ctx: Ctx) -> Response:
     return JSONResponse({"invitation": text})
 
 
-def _form_value(text: str) -> object:
-    """Form fields are text: ``true``/``false`` and digits become JSON values."""
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    return int(lowered) if lowered.isdigit() else text
-
-
 async def sip_trunk(ctx: Ctx) -> Response:
     """``PATCH /accounts/{accountId}/sip_trunk/settings``: multipart form or JSON; 204."""
     _account(ctx)
-    content_type = ctx.request.headers.get("content-type", "")
-    data: dict[str, Any]
-    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        try:
-            form = await read_form(ctx.request)
-        except FormError as exc:
-            raise ZoomFault(400, 300, f"Invalid form body: {exc}") from None
-        data = {key: _form_value(text) for key, text in form.items()}
-    else:
-        data = await ctx.json()
-    settings = validate(SipTrunkSettings, data)
+    settings = validate(SipTrunkSettings, await form_or_json(ctx, 300))
     if not ctx.emulator.live("sip_trunk_plan"):
         raise ZoomFault(400, 2100, "This sub account has no sip trunk plan.")
     if settings.enable is not None:
@@ -300,12 +310,16 @@ async def start_call(ctx: Ctx) -> Response:
     call = ctx.store.start_call(request.device_id, request.meeting_id, request.protocol, capacity)
     if call is None:
         raise ZoomFault(409, 3000, f"All {capacity} CRC ports are in use.")
+    await notify_participant(ctx.emulator, call, joined=True)
     return JSONResponse(call, status_code=201)
 
 
 async def end_call(ctx: Ctx) -> Response:
-    if not ctx.store.end_call(ctx.param("call_id")):
+    call_id = ctx.param("call_id")
+    call = next((c for c in ctx.store.calls() if c["id"] == call_id), None)
+    if call is None or not ctx.store.end_call(call_id):
         raise ZoomFault(404, 1001, "No call in progress with this id.")
+    await notify_participant(ctx.emulator, call, joined=False)
     return Response(status_code=204)
 
 
@@ -319,7 +333,7 @@ async def get_config(ctx: Ctx) -> Response:
 
 async def patch_config(ctx: Ctx) -> Response:
     update = validate(EmulatorConfigUpdate, await ctx.json())
-    for key, value in update.model_dump(mode="json", exclude_none=True).items():
+    for key, value in update.to_wire().items():  # to_wire: the webhook secret itself
         ctx.store.set_setting(key, value)
     return JSONResponse(ctx.emulator.config())
 
@@ -351,21 +365,7 @@ COLLECTIONS = [
         H323DeviceUpdate,
         list_label="medium",
     ),
-    Collection(
-        "managed_room",
-        "/crc/managed_rooms",
-        "managed_rooms",
-        ManagedRoomCreate,
-        ManagedRoomUpdate,
-        hidden=frozenset({"device_password", "auth_password"}),
-    ),
-    Collection(
-        "room_template",
-        "/crc/room_templates",
-        "room_templates",
-        RoomTemplateCreate,
-        RoomTemplateUpdate,
-    ),
+    *CRC_COLLECTIONS,
     Collection(
         "room_connector",
         "/rooms/connectors",
@@ -408,6 +408,7 @@ def zoom_app_routes(emulator: Emulator) -> list[Route]:
         z("/accounts/{account_id}/sip_trunk/settings", sip_trunk, ["PATCH"]),
         z("/metrics/crc", metrics_crc, ["GET"], "heavy"),
         z("/crc/participant_identifier_code", participant_code, ["GET"]),
+        *crc_management_routes(emulator),
         z("/meetings/{meeting_id}/sip_dialing", seed_sip_dialing, ["GET"], "medium"),
         z("/meetings/{meeting_id}/sip_dialing", create_sip_uri, ["POST"], "medium"),
         z("/meetings/{meeting_id}/h323_dialing", h323_dialing, ["GET"], "medium"),

@@ -1,10 +1,11 @@
-"""Builders for CRC settings and port usage, dial-in, managed rooms, templates and connectors."""
+"""Builders for CRC settings and port usage, dial-in, managed rooms, templates, API connectors and
+the CRC account setting."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from api_client._call import Call, empty, model, op
+from api_client._call import Call, empty, model, op, seed_only
 from api_client.endpoints._common import Crud
 from api_client.models._base import RequestModel
 from api_client.models.crc import (
@@ -12,15 +13,27 @@ from api_client.models.crc import (
     CrcPortUsage,
     CrcSettings,
     CrcSettingsUpdate,
-    ManagedRoom,
-    ManagedRoomCreate,
-    ManagedRoomPage,
-    ManagedRoomUpdate,
     ParticipantIdentifierCode,
     RoomConnector,
     RoomConnectorPage,
+)
+from api_client.models.crc_rooms import (
+    ApiConnector,
+    ApiConnectorCreate,
+    ApiConnectorCreated,
+    ApiConnectorPage,
+    ApiConnectorPrivateKey,
+    ApiConnectorUpdate,
+    CrcAccountSetting,
+    CrcAccountSettingUpdate,
+    ManagedRoom,
+    ManagedRoomCreate,
+    ManagedRoomCreated,
+    ManagedRoomPage,
+    ManagedRoomUpdate,
     RoomTemplate,
     RoomTemplateCreate,
+    RoomTemplateCreated,
     RoomTemplatePage,
     RoomTemplateUpdate,
 )
@@ -35,28 +48,44 @@ from api_client.ratelimit import RateLabel
 
 LIGHT, MEDIUM = RateLabel.LIGHT, RateLabel.MEDIUM
 
-#: Zoom: ``/crc/managed_rooms`` (GET/POST) and ``/crc/managed_rooms/{deviceId}`` (GET/PATCH/DELETE).
+#: Zoom: ``/crc/managed_rooms`` (GET/POST) and ``/crc/managed_rooms/{deviceId}`` (GET/PATCH/DELETE);
+#: Light, except the detail (Medium).
 MANAGED_ROOMS = Crud(
     "/crc/managed_rooms",
     "deviceId",
     "managed_rooms",
     ManagedRoom,
     ManagedRoomPage,
-    ManagedRoom,
+    ManagedRoomCreated,
     ManagedRoomCreate,
     ManagedRoomUpdate,
+    get_label=MEDIUM,
 )
-#: Zoom: ``/crc/room_templates`` and ``/crc/room_templates/{templateId}``.
+#: Zoom: ``/crc/room_templates`` and ``/crc/room_templates/{templateId}`` (Light).
 ROOM_TEMPLATES = Crud(
     "/crc/room_templates",
     "templateId",
-    "room_templates",
+    "templates",
     RoomTemplate,
     RoomTemplatePage,
-    RoomTemplate,
+    RoomTemplateCreated,
     RoomTemplateCreate,
     RoomTemplateUpdate,
 )
+#: Zoom: ``/crc/api_connectors`` and ``/crc/api_connectors/{connectorId}`` (Medium).
+API_CONNECTORS = Crud(
+    "/crc/api_connectors",
+    "connectorId",
+    "api_connectors",
+    ApiConnector,
+    ApiConnectorPage,
+    ApiConnectorCreated,
+    ApiConnectorCreate,
+    ApiConnectorUpdate,
+    label=MEDIUM,
+    list_label=MEDIUM,
+)
+_USE_API_CONNECTORS = "use /crc/api_connectors (client.api_connectors)"
 #: Seed (non-Zoom): ``/rooms/connectors`` and ``/rooms/connectors/{connectorId}`` (read only).
 ROOM_CONNECTORS = Crud(
     "/rooms/connectors",
@@ -68,6 +97,53 @@ ROOM_CONNECTORS = Crud(
     RequestModel,
     RequestModel,
     list_label=MEDIUM,
+    not_at_zoom={"list": _USE_API_CONNECTORS, "get": _USE_API_CONNECTORS},
+)
+
+
+def api_connector_private_key(connector_id: str) -> Call[ApiConnectorPrivateKey]:
+    """Zoom: ``GET /crc/api_connectors/{connectorId}/private_key`` (Light)."""
+    return op(
+        "GET",
+        "/crc/api_connectors/{connectorId}/private_key",
+        model(ApiConnectorPrivateKey),
+        ids={"connectorId": connector_id},
+        label=LIGHT,
+    )
+
+
+def rotate_api_connector_private_key(connector_id: str) -> Call[ApiConnectorPrivateKey]:
+    """Zoom: ``PATCH /crc/api_connectors/{connectorId}/private_key`` (Medium): a new key."""
+    return op(
+        "PATCH",
+        "/crc/api_connectors/{connectorId}/private_key",
+        model(ApiConnectorPrivateKey),
+        ids={"connectorId": connector_id},
+        label=MEDIUM,
+    )
+
+
+def crc_account_setting() -> Call[CrcAccountSetting]:
+    """Zoom: ``GET /crc/managed_rooms/account_setting`` (Light)."""
+    return op(
+        "GET", "/crc/managed_rooms/account_setting", model(CrcAccountSetting), label=LIGHT
+    )
+
+
+def update_crc_account_setting(update: CrcAccountSettingUpdate) -> Call[None]:
+    """Zoom: ``PATCH /crc/managed_rooms/account_setting`` as ``multipart/form-data`` (204)."""
+    return op(
+        "PATCH",
+        "/crc/managed_rooms/account_setting",
+        empty,
+        multipart=update.to_form(),
+        label=LIGHT,
+    )
+
+
+_CRC_SETTINGS_ALTERNATIVE = (
+    "use GET/PATCH /crc/managed_rooms/account_setting (client.crc.account_setting) and, for "
+    "port usage, GET /metrics/meetings?type=live or GET /metrics/crc"
 )
 
 
@@ -79,6 +155,7 @@ def crc_settings(account_id: str) -> Call[CrcSettings]:
         model(CrcSettings),
         ids={"accountId": account_id},
         label=LIGHT,
+        not_at_zoom=seed_only(_CRC_SETTINGS_ALTERNATIVE),
     )
 
 
@@ -91,6 +168,7 @@ def update_crc_settings(account_id: str, update: CrcSettingsUpdate) -> Call[None
         ids={"accountId": account_id},
         json=update.to_wire(),
         label=LIGHT,
+        not_at_zoom=seed_only(_CRC_SETTINGS_ALTERNATIVE),
     )
 
 
@@ -102,6 +180,10 @@ def crc_ports(account_id: str) -> Call[CrcPortUsage]:
         model(CrcPortUsage),
         ids={"accountId": account_id},
         label=LIGHT,
+        not_at_zoom=seed_only(
+            "use GET /metrics/meetings/{meetingId}/participants?type=live (live) or "
+            "GET /metrics/crc (hourly)"
+        ),
     )
 
 
@@ -141,6 +223,9 @@ def seed_sip_dialing(meeting_id: str) -> Call[SeedSipDialing]:
         model(SeedSipDialing),
         ids={"meetingId": meeting_id},
         label=MEDIUM,
+        not_at_zoom=seed_only(
+            "use POST /meetings/{meetingId}/sip_dialing (client.meetings.create_sip_uri)"
+        ),
     )
 
 
@@ -164,6 +249,10 @@ def seed_h323_dialing(meeting_id: str) -> Call[H323Dialing]:
         model(H323Dialing),
         ids={"meetingId": meeting_id},
         label=MEDIUM,
+        not_at_zoom=seed_only(
+            "use GET /meetings/{meetingId} (h323_password) and GET "
+            "/meetings/{meetingId}/invitation (the H.323 addresses)"
+        ),
     )
 
 

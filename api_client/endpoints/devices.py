@@ -13,26 +13,33 @@ from api_client.models.devices import (
     H323DeviceUpdate,
     SipPhone,
     SipPhoneCreate,
+    SipPhoneCreated,
     SipPhonePage,
     SipPhoneUpdate,
     SipPhoneV2,
     SipPhoneV2Create,
+    SipPhoneV2Created,
     SipPhoneV2Page,
     SipPhoneV2Update,
 )
 from api_client.models.trunk import SipTrunkSettings
 from api_client.ratelimit import RateLabel
 
-#: Seed and older Zoom form: ``/sip_phones`` and ``/sip_phones/{phoneId}``.
+_NO_GET = "Zoom has no GET by id here: list with search_key and pick the item"
+
+#: Seed and older Zoom form: ``/sip_phones`` and ``/sip_phones/{phoneId}`` (no GET by id at
+#: Zoom); list Medium, the rest Light.
 SIP_PHONES = Crud(
     "/sip_phones",
     "phoneId",
     "phones",
     SipPhone,
     SipPhonePage,
-    SipPhone,
+    SipPhoneCreated,
     SipPhoneCreate,
     SipPhoneUpdate,
+    list_label=RateLabel.MEDIUM,
+    not_at_zoom={"get": _NO_GET},
 )
 #: Newer Zoom form: ``/sip_phones/phones`` and ``/sip_phones/phones/{phoneId}``.
 SIP_PHONES_V2 = Crud(
@@ -41,11 +48,13 @@ SIP_PHONES_V2 = Crud(
     "phones",
     SipPhoneV2,
     SipPhoneV2Page,
-    SipPhoneV2,
+    SipPhoneV2Created,
     SipPhoneV2Create,
     SipPhoneV2Update,
+    list_label=RateLabel.MEDIUM,
+    not_at_zoom={"get": _NO_GET},
 )
-#: ``/h323/devices`` and ``/h323/devices/{deviceId}``.
+#: ``/h323/devices`` and ``/h323/devices/{deviceId}`` (no GET by id at Zoom); list Medium.
 H323_DEVICES = Crud(
     "/h323/devices",
     "deviceId",
@@ -56,6 +65,7 @@ H323_DEVICES = Crud(
     H323DeviceCreate,
     H323DeviceUpdate,
     list_label=RateLabel.MEDIUM,
+    not_at_zoom={"get": "Zoom has no GET by id here: list /h323/devices and pick the item"},
 )
 
 

@@ -6,6 +6,8 @@ from api_client._call import Call, empty, model, op
 from api_client.models.emulator import (
     EmulatorCall,
     EmulatorCallList,
+    EmulatorCalloutList,
+    EmulatorCalloutUpdate,
     EmulatorConfig,
     EmulatorConfigUpdate,
     StartCall,
@@ -34,3 +36,14 @@ def get_config() -> Call[EmulatorConfig]:
 def update_config(update: EmulatorConfigUpdate) -> Call[EmulatorConfig]:
     """Emulator-only: ``PATCH /_emulator/config``."""
     return op("PATCH", "/_emulator/config", model(EmulatorConfig), json=update.to_wire())
+
+
+def list_callouts(status: str | None = "pending") -> Call[EmulatorCalloutList]:
+    """Emulator-only: ``GET /_emulator/callouts`` (the meetings' room-system call-outs)."""
+    return op("GET", "/_emulator/callouts", model(EmulatorCalloutList), params={"status": status})
+
+
+def update_callout(callout_id: str, update: EmulatorCalloutUpdate) -> Call[None]:
+    """Emulator-only: ``PATCH /_emulator/callouts/{calloutId}``: the dialer's outcome."""
+    return op("PATCH", "/_emulator/callouts/{calloutId}", empty, ids={"calloutId": callout_id},
+              json=update.to_wire())

@@ -1,8 +1,13 @@
-"""Builders for the seed's number surface (``/phone/…``) and Zoom's Number Management."""
+"""Builders for the seed's number surface (``/phone/…``) and Zoom's Number Management.
+
+Zoom Phone publishes ``GET /phone/numbers``, ``GET`` and ``PATCH /phone/numbers/{id}`` (counted
+in Zoom Phone's own rate-limit buckets, ``phone_*`` labels); the rest of ``/phone/…`` here is the
+seed's (served by the emulator) and is refused unsent against api.zoom.us.
+"""
 
 from __future__ import annotations
 
-from api_client._call import Call, empty, model, op
+from api_client._call import Call, empty, model, op, seed_only
 from api_client.endpoints._common import Crud, page_size
 from api_client.models._base import RequestModel
 from api_client.models.numbers import (
@@ -30,9 +35,14 @@ from api_client.models.porting import (
 )
 from api_client.ratelimit import RateLabel
 
-LIGHT, MEDIUM, HEAVY = RateLabel.LIGHT, RateLabel.MEDIUM, RateLabel.HEAVY
+LIGHT = RateLabel.LIGHT
+P_LIGHT, P_MEDIUM, P_HEAVY = RateLabel.PHONE_LIGHT, RateLabel.PHONE_MEDIUM, RateLabel.PHONE_HEAVY
+_PORTAL = "buy, assign and port numbers in the Zoom web portal; list them with GET /phone/numbers"
+_ALL = ("list", "get", "create", "update", "delete")
 
-#: ``/phone/numbers`` and ``/phone/numbers/{numberId}`` (DELETE releases the number).
+#: ``/phone/numbers`` and ``/phone/numbers/{numberId}``: Zoom serves list, get and update (labels
+#: not confirmed: Medium list, Light otherwise, in the Zoom Phone buckets); create and DELETE
+#: (release) are the seed's.
 PHONE_NUMBERS = Crud(
     "/phone/numbers",
     "numberId",
@@ -42,6 +52,9 @@ PHONE_NUMBERS = Crud(
     PhoneNumber,
     PhoneNumberCreate,
     PhoneNumberUpdate,
+    label=P_LIGHT,
+    list_label=P_MEDIUM,
+    not_at_zoom={"create": _PORTAL, "delete": _PORTAL},
 )
 #: ``/phone/porting/orders`` and ``/phone/porting/orders/{orderId}`` (DELETE cancels).
 PORTING_ORDERS = Crud(
@@ -53,7 +66,9 @@ PORTING_ORDERS = Crud(
     PortingOrder,
     PortingOrderCreate,
     PortingOrderUpdate,
-    label=MEDIUM,
+    label=P_MEDIUM,
+    list_label=P_MEDIUM,
+    not_at_zoom=dict.fromkeys(_ALL, _PORTAL),
 )
 #: ``/phone/number_blocks`` and ``/phone/number_blocks/{blockId}`` (DELETE releases).
 NUMBER_BLOCKS = Crud(
@@ -65,7 +80,9 @@ NUMBER_BLOCKS = Crud(
     NumberBlock,
     NumberBlockCreate,
     RequestModel,
-    label=HEAVY,
+    label=P_HEAVY,
+    list_label=P_LIGHT,
+    not_at_zoom=dict.fromkeys(_ALL, _PORTAL),
 )
 
 
@@ -95,7 +112,8 @@ def search_available(
             "quantity": quantity,
             "type": number_type,
         },
-        label=MEDIUM,
+        label=P_MEDIUM,
+        not_at_zoom=seed_only(_PORTAL),
     )
 
 
@@ -107,13 +125,20 @@ def provision(request: ProvisionNumbers, *, toll_free: bool = False) -> Call[Pro
         where,
         model(ProvisionResult),
         json=request.to_wire(),
-        label=HEAVY,
+        label=P_HEAVY,
+        not_at_zoom=seed_only(_PORTAL),
     )
 
 
 def inventory() -> Call[NumberInventory]:
     """``GET /phone/numbers/inventory``."""
-    return op("GET", "/phone/numbers/inventory", model(NumberInventory), label=LIGHT)
+    return op(
+        "GET",
+        "/phone/numbers/inventory",
+        model(NumberInventory),
+        label=P_LIGHT,
+        not_at_zoom=seed_only(_PORTAL),
+    )
 
 
 def assign(number_id: str, request: AssignNumber) -> Call[PhoneNumber]:
@@ -124,7 +149,8 @@ def assign(number_id: str, request: AssignNumber) -> Call[PhoneNumber]:
         model(PhoneNumber),
         ids={"numberId": number_id},
         json=request.to_wire(),
-        label=LIGHT,
+        label=P_LIGHT,
+        not_at_zoom=seed_only(_PORTAL),
     )
 
 
@@ -135,7 +161,8 @@ def unassign(number_id: str) -> Call[None]:
         "/phone/numbers/{numberId}/assign",
         empty,
         ids={"numberId": number_id},
-        label=LIGHT,
+        label=P_LIGHT,
+        not_at_zoom=seed_only(_PORTAL),
     )
 
 
@@ -146,7 +173,8 @@ def list_numbers(where: str, size: int | None, **filters: str | None) -> Call[Ph
         where,
         model(PhoneNumberPage),
         params={"page_size": page_size(size), **filters},
-        label=LIGHT,
+        label=P_MEDIUM,
+        not_at_zoom=None if where == "/phone/numbers" else seed_only(_PORTAL),
     )
 
 
@@ -157,7 +185,8 @@ def validate_porting(request: ValidatePortability) -> Call[PortabilityResult]:
         "/phone/porting/validate",
         model(PortabilityResult),
         json=request.to_wire(),
-        label=MEDIUM,
+        label=P_MEDIUM,
+        not_at_zoom=seed_only(_PORTAL),
     )
 
 

@@ -6,8 +6,12 @@ from api_client.models._base import Secret as Secret
 from api_client.models._page import ZoomPage as ZoomPage
 from api_client.models.crc import *  # noqa: F403
 from api_client.models.crc import __all__ as _crc
+from api_client.models.crc_rooms import *  # noqa: F403
+from api_client.models.crc_rooms import __all__ as _crc_rooms
 from api_client.models.devices import *  # noqa: F403
 from api_client.models.devices import __all__ as _devices
+from api_client.models.live import *  # noqa: F403
+from api_client.models.live import __all__ as _live
 from api_client.models.meetings import *  # noqa: F403
 from api_client.models.meetings import __all__ as _meetings
 from api_client.models.numbers import *  # noqa: F403
@@ -19,17 +23,19 @@ from api_client.models.rooms import __all__ as _rooms
 from api_client.models.trunk import SipTrunkSettings as SipTrunkSettings
 
 __all__ = sorted(
-    [
+    {
         "ApiModel",
         "RequestModel",
         "Secret",
         "SipTrunkSettings",
         "ZoomPage",
         *_crc,
+        *_crc_rooms,
         *_devices,
+        *_live,
         *_meetings,
         *_numbers,
         *_porting,
         *_rooms,
-    ]
+    }
 )

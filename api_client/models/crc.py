@@ -6,19 +6,32 @@ Two families:
   ``/accounts/{accountId}/crc/ports`` port usage with ``ports_allocated``/``ports_in_use``, and
   ``/rooms/connectors``. These paths are in the user's document but not in Zoom's published
   API; the crcgw emulator and compatible services serve them.
-- **Zoom**: ``GET /metrics/crc`` (hourly port usage, Dashboard API), ``/crc/managed_rooms``,
-  ``/crc/room_templates``, ``/crc/participant_identifier_code``.
+- **Zoom**: ``GET /metrics/crc`` (hourly port usage, Dashboard API),
+  ``/crc/participant_identifier_code``; managed rooms, room templates, API connectors and the
+  account setting are in :mod:`api_client.models.crc_rooms` (re-exported here).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, get_args
 
 from pydantic import Field, IPvAnyAddress, model_validator
 
-from api_client.models._base import ApiModel, RequestModel, Secret
+from api_client.models._base import ApiModel, RequestModel
 from api_client.models._page import ZoomPage
+from api_client.models.crc_rooms import (
+    DEVICE_TYPES,
+    ManagedRoom,
+    ManagedRoomCreate,
+    ManagedRoomCreated,
+    ManagedRoomPage,
+    ManagedRoomUpdate,
+    RoomTemplate,
+    RoomTemplateCreate,
+    RoomTemplateCreated,
+    RoomTemplatePage,
+    RoomTemplateUpdate,
+)
 
 __all__ = [
     "CrcDayUsage",
@@ -30,6 +43,7 @@ __all__ = [
     "DEVICE_TYPES",
     "ManagedRoom",
     "ManagedRoomCreate",
+    "ManagedRoomCreated",
     "ManagedRoomPage",
     "ManagedRoomUpdate",
     "ParticipantIdentifierCode",
@@ -37,6 +51,7 @@ __all__ = [
     "RoomConnectorPage",
     "RoomTemplate",
     "RoomTemplateCreate",
+    "RoomTemplateCreated",
     "RoomTemplatePage",
     "RoomTemplateUpdate",
 ]
@@ -116,97 +131,6 @@ class ParticipantIdentifierCode(ApiModel):
     participant_identifier_code: str
     expire_in: int | None = None
     paid_crc_plan_participant: bool | None = None
-
-
-ManageType = Literal["Full Management", "SIP Proxy"]
-DeviceType = Literal[
-    "Cisco Series",
-    "Polycom Group Series",
-    "Polycom Trio",
-    "Polycom HDX",
-    "Polycom Debut",
-    "Lifesize Icon",
-    "Dolby",
-]
-DEVICE_TYPES: tuple[str, ...] = get_args(DeviceType)
-
-
-class ManagedRoom(ApiModel):
-    """Zoom ``/crc/managed_rooms`` item."""
-
-    id: str
-    name: str | None = None
-    manage_type: str | None = None
-    template_id: str | None = None
-    device_type: str | None = None
-    serial_number: str | None = None
-    ip_address: str | None = None
-    device_username: str | None = None
-    device_password: Secret | None = None
-    auth_password: Secret | None = None
-
-
-class ManagedRoomPage(ZoomPage):
-    managed_rooms: list[ManagedRoom] = Field(default_factory=list)
-
-
-class ManagedRoomCreate(RequestModel):
-    """Zoom ``POST /crc/managed_rooms`` body."""
-
-    name: str = Field(min_length=1, max_length=128)
-    manage_type: ManageType
-    device_type: DeviceType
-    template_id: str | None = None
-    serial_number: str | None = Field(default=None, max_length=128)
-    ip_address: IPvAnyAddress | None = None
-    device_username: str | None = Field(default=None, max_length=128)
-    device_password: Secret | None = None
-    auth_password: Secret | None = None
-
-
-class ManagedRoomUpdate(RequestModel):
-    """Zoom ``PATCH /crc/managed_rooms/{deviceId}`` body."""
-
-    name: str | None = Field(default=None, min_length=1, max_length=128)
-    template_id: str | None = None
-    ip_address: IPvAnyAddress | None = None
-    device_username: str | None = Field(default=None, max_length=128)
-    device_password: Secret | None = None
-    auth_password: Secret | None = None
-
-
-CallRate = Literal[-1, 192, 256, 384, 512, 768, 1024, 1472, 1920, 2048, 3072, 3840, 4096, 6144]
-
-
-class RoomTemplate(ApiModel):
-    """Zoom ``/crc/room_templates`` item (settings are kept as extra fields)."""
-
-    id: str
-    name: str | None = None
-    call_rate: int | None = None
-    enable_1080p: bool | None = None
-
-
-class RoomTemplatePage(ZoomPage):
-    room_templates: list[RoomTemplate] = Field(default_factory=list)
-
-
-class RoomTemplateCreate(RequestModel):
-    """Zoom ``POST /crc/room_templates`` body (a subset of the account settings)."""
-
-    name: str = Field(min_length=1, max_length=128)
-    call_rate: CallRate | None = None
-    enable_1080p: bool | None = None
-    force_720p: bool | None = None
-    out_of_band_dtmf: bool | None = None
-
-
-class RoomTemplateUpdate(RequestModel):
-    name: str | None = Field(default=None, min_length=1, max_length=128)
-    call_rate: CallRate | None = None
-    enable_1080p: bool | None = None
-    force_720p: bool | None = None
-    out_of_band_dtmf: bool | None = None
 
 
 class RoomConnector(ApiModel):

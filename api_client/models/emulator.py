@@ -7,13 +7,16 @@ from typing import Literal
 
 from pydantic import Field
 
-from api_client.models._base import ApiModel, RequestModel
+from api_client.models._base import ApiModel, RequestModel, Secret
 
 __all__ = [
     "EmulatorCall",
     "EmulatorCallList",
     "EmulatorConfig",
     "EmulatorConfigUpdate",
+    "EmulatorCallout",
+    "EmulatorCalloutList",
+    "EmulatorCalloutUpdate",
     "StartCall",
 ]
 
@@ -49,13 +52,49 @@ class EmulatorConfig(ApiModel):
     daily_limits: dict[str, int] = Field(default_factory=dict)
     sip_trunk_plan: bool = True
     account_id: str
+    #: Where the emulator posts signed webhooks when emulated participants join and leave.
+    webhook_url: str | None = None
+
+
+Label = Literal[
+    "light",
+    "medium",
+    "heavy",
+    "resource_intensive",
+    "phone_light",
+    "phone_medium",
+    "phone_heavy",
+    "phone_resource_intensive",
+]
 
 
 class EmulatorConfigUpdate(RequestModel):
     ports_allocated: int | None = Field(default=None, ge=0, le=10000)
     token_ttl: int | None = Field(default=None, ge=1, le=86400)
-    rate_limits: dict[Literal["light", "medium", "heavy", "resource_intensive"], float] | None = (
-        None
-    )
-    daily_limits: dict[Literal["light", "medium", "heavy", "resource_intensive"], int] | None = None
+    rate_limits: dict[Label, float] | None = None
+    daily_limits: dict[Label, int] | None = None
     sip_trunk_plan: bool | None = None
+    #: ``""`` stops the webhooks.
+    webhook_url: str | None = Field(default=None, max_length=2000, pattern=r"^(https?://\S+)?$")
+    webhook_secret: Secret | None = Field(default=None, max_length=256)
+
+
+class EmulatorCallout(ApiModel):
+    """A room-system call-out the emulated meeting is to place (``PATCH /live_meetings/{id}/
+    events``): a dialer (the stand-in connector) takes ``pending`` ones and reports back."""
+
+    id: str
+    meeting_id: str
+    call_type: str
+    device_ip: str
+    status: str  # pending, dialling, answered, failed, ended
+    call_id: str | None = None
+
+
+class EmulatorCalloutList(ApiModel):
+    callouts: list[EmulatorCallout] = Field(default_factory=list)
+
+
+class EmulatorCalloutUpdate(RequestModel):
+    status: Literal["dialling", "answered", "failed", "ended"]
+    reason: str | None = Field(default=None, max_length=200)

@@ -4,8 +4,8 @@
   "ip_addresses"}}`` and ``GET /meetings/{id}/h323_dialing``;
 - Zoom ``POST /meetings/{id}/sip_dialing`` -> ``{sip_dialing, paid_crc_plan_participant,
   participant_identifier_code, expire_in}`` (the URI is a string, valid ``expire_in`` seconds);
-- Zoom ``GET /meetings/{id}/invitation`` -> ``{"invitation": "<text>"}``; the H.323 addresses are
-  read from the text's "Join by H.323" block.
+- Zoom ``GET /meetings/{id}/invitation`` -> ``{"invitation": "<text>", "sip_links": [...]}``; the
+  H.323 addresses are read from the text's "Join by H.323" block.
 """
 
 from __future__ import annotations
@@ -67,9 +67,11 @@ _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 
 
 class MeetingInvitation(ApiModel):
-    """Zoom ``GET /meetings/{meetingId}/invitation``."""
+    """Zoom ``GET /meetings/{meetingId}/invitation``: the text and ``sip_links`` (SIP URIs such
+    as ``5550100@zoomcrc.com``)."""
 
     invitation: str
+    sip_links: list[str] = Field(default_factory=list)
 
     def h323_ip_addresses(self) -> list[str]:
         """The addresses listed under "Join by H.323" (or anywhere, when there is no such block)."""

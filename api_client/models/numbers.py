@@ -1,9 +1,12 @@
 """Phone-number models: the seed's ``/phone/numbers…`` surface and Zoom's Number Management.
 
-Enums are the seed's: number types ``local``/``toll_free``/``national``/``mobile``, capabilities
-``voice``/``sms``/``mms``/``fax``, assignee types ``user``/``call_queue``/``auto_receptionist``/
-``common_area``/``zoom_room``. Zoom's ``GET /number_management/numbers`` uses its own vocabulary
-(``Toll``, ``TollFree``, …), kept as :data:`MANAGED_NUMBER_TYPES`.
+Requests use the seed's enums: number types ``local``/``toll_free``/``national``/``mobile``,
+capabilities ``voice``/``sms``/``mms``/``fax``, assignee types ``user``/``call_queue``/
+``auto_receptionist``/``common_area``/``zoom_room``. Answers keep every enum as a plain string:
+Zoom Phone's ``GET /phone/numbers`` answers its own vocabulary (``number_type``, ``capability``,
+``assignee.type`` of any kind: a user, a call queue, a common-area phone, ...) and a value the
+client does not know never fails a page. Zoom's ``GET /number_management/numbers`` uses
+``Toll``, ``TollFree``, … (:data:`MANAGED_NUMBER_TYPES`).
 """
 
 from __future__ import annotations
@@ -25,9 +28,11 @@ __all__ = [
     "CAPABILITIES",
     "E164",
     "MANAGED_NUMBER_TYPES",
+    "ManagedAssignment",
     "ManagedNumber",
     "ManagedNumberPage",
     "NUMBER_TYPES",
+    "NamedRef",
     "NumberBlock",
     "NumberBlockCreate",
     "NumberBlockPage",
@@ -56,19 +61,43 @@ MANAGED_NUMBER_TYPES: tuple[str, ...] = get_args(ManagedNumberType)
 
 
 class Assignee(ApiModel):
-    type: AssigneeType
-    id: str
+    """Who holds a number: any ``type`` (seed ``user``, Zoom ``callQueue``, ``commonArea``, ...)."""
+
+    type: str | None = None
+    id: str | None = None
     name: str | None = None
+    extension_number: int | str | None = None
+    display_number: str | None = None
+
+
+class NamedRef(ApiModel):
+    """``{id, name}`` (Zoom: ``site``, ``carrier`` has ``code`` too, ``sip_group``)."""
+
+    id: str | None = None
+    name: str | None = None
+    display_name: str | None = None
+    code: int | str | None = None
 
 
 class PhoneNumber(ApiModel):
-    """A number of the account (``/phone/numbers`` item). Zoom calls the number ``number``."""
+    """A number of the account (``/phone/numbers`` item). Zoom calls the number ``number`` and
+    adds ``number_type``, ``capability``, ``source``, ``location``, ``carrier``, ``sip_group``,
+    ``site`` and the emergency address."""
 
     id: str
-    phone_number: E164 = Field(validation_alias=AliasChoices("phone_number", "number"))
+    phone_number: str = Field(validation_alias=AliasChoices("phone_number", "number"))
     status: str | None = None
-    type: NumberType | None = None
-    capabilities: list[Capability] = Field(default_factory=list)
+    type: str | None = None
+    capabilities: list[str] = Field(default_factory=list)
+    number_type: str | None = None
+    capability: list[str] = Field(default_factory=list)
+    source: str | None = None
+    location: str | None = None
+    carrier: NamedRef | None = None
+    sip_group: NamedRef | None = None
+    site: NamedRef | None = None
+    emergency_address: dict[str, object] | None = None
+    emergency_address_status: int | str | None = None
     country: str | None = None
     state: str | None = None
     city: str | None = None
@@ -95,20 +124,25 @@ class PhoneNumberCreate(RequestModel):
 
 
 class PhoneNumberUpdate(RequestModel):
-    """``PATCH /phone/numbers/{numberId}``."""
+    """``PATCH /phone/numbers/{numberId}``: Zoom takes ``display_name``, ``capability``,
+    ``emergency_address_status`` and ``sip_group_id``; ``capabilities``/``site_id`` are the
+    seed's."""
 
     display_name: str | None = Field(default=None, max_length=64)
+    capability: list[str] | None = Field(default=None, min_length=1)
+    emergency_address_status: int | None = None
+    sip_group_id: str | None = None
     capabilities: list[Capability] | None = Field(default=None, min_length=1)
     site_id: str | None = None
 
 
 class AvailableNumber(ApiModel):
-    phone_number: E164
+    phone_number: str
     country: str | None = None
     state: str | None = None
     city: str | None = None
-    type: NumberType | None = None
-    capabilities: list[Capability] = Field(default_factory=list)
+    type: str | None = None
+    capabilities: list[str] = Field(default_factory=list)
     monthly_cost: float | None = Field(default=None, ge=0)
 
 
@@ -125,7 +159,7 @@ class ProvisionNumbers(RequestModel):
 
 class ProvisionedNumber(ApiModel):
     id: str
-    phone_number: E164
+    phone_number: str
     status: str | None = None
 
 
@@ -153,9 +187,9 @@ class NumberBlock(ApiModel):
     id: str
     country: str | None = None
     area_code: str | None = None
-    type: NumberType | None = None
+    type: str | None = None
     size: int | None = Field(default=None, ge=1)
-    phone_numbers: list[E164] = Field(default_factory=list)
+    phone_numbers: list[str] = Field(default_factory=list)
     status: str | None = None
 
 
@@ -172,15 +206,27 @@ class NumberBlockCreate(RequestModel):
     type: NumberType = "local"
 
 
-class ManagedNumber(ApiModel):
-    """Zoom ``GET /number_management/numbers`` item."""
+class ManagedAssignment(ApiModel):
+    """One ``assigned_list`` entry: ``assigned_to_type`` ``User``, ``CallQueue``,
+    ``AutoReceptionist``, ``CiscoPolycomRoom``, ``CommonArea``, ... (kept as a string)."""
 
-    number: E164 = Field(validation_alias=AliasChoices("number", "phone_number"))
+    assigned_to_type: str | None = None
+    assigned_to_id: str | None = None
+    assigned_to_name: str | None = None
+    product: str | None = None
+
+
+class ManagedNumber(ApiModel):
+    """Zoom ``GET /number_management/numbers`` item (enums kept as strings)."""
+
+    number: str = Field(validation_alias=AliasChoices("number", "phone_number"))
     number_id: str | None = Field(default=None, validation_alias=AliasChoices("number_id", "id"))
     number_type: str | None = None
     number_status: str | None = None
     number_source: str | None = None
+    capability: list[str] = Field(default_factory=list)
     allocated_product: str | None = None
+    assigned_list: list[ManagedAssignment] = Field(default_factory=list)
     created_at: dt.datetime | None = None
 
 

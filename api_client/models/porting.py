@@ -37,7 +37,7 @@ class BillingAddress(RequestModel):
 
 class PortingOrder(ApiModel):
     order_id: str
-    status: PortingStatus
+    status: str  # PORTING_STATUSES, kept as a string: a new status never fails a page
     phone_numbers: list[E164] = Field(default_factory=list)
     submitted_at: dt.datetime | None = None
     estimated_completion: dt.date | None = None

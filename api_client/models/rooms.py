@@ -32,6 +32,7 @@ __all__ = [
     "ConferenceRoomUpdate",
     "LAYOUTS",
     "MODES",
+    "OutboundCallerId",
 ]
 
 Mode = Literal["AUDIO", "VIDEO"]
@@ -48,6 +49,14 @@ Framerate = Annotated[int, Field(ge=5, le=30)]
 Capacity = Annotated[int, Field(ge=1, le=200)]
 Subject = Annotated[str, Field(min_length=1, max_length=64)]
 Numbers = Annotated[str, Field(max_length=128)]
+
+
+class OutboundCallerId(RequestModel):
+    """One ``outbound_caller_ids`` entry of a PortSIP conference room."""
+
+    provider_id: str = Field(min_length=1, max_length=64)
+    caller_id: str = Field(min_length=1, max_length=64)
+    description: str | None = Field(default=None, max_length=1024)
 
 
 class _RoomSettings(RequestModel):
@@ -68,6 +77,9 @@ class _RoomSettings(RequestModel):
     scheduled_end_at: Rfc3339 | None = None
     numbers: Numbers | None = None
     external_invitees: str | None = None
+    #: Extension numbers (or ids) of the PBX's users invited to the room.
+    internal_invitees: list[str] | None = None
+    outbound_caller_ids: list[OutboundCallerId] | None = None
     custom_options: JsonText | None = None
 
 
@@ -97,13 +109,13 @@ class ConferenceRoom(ApiModel):
 
     id: str = Field(min_length=1)
     extension_number: Extension | None = None
-    mode: Mode | None = None
-    control: Control | None = None
+    mode: str | None = None  # MODES; answers keep any value as a string
+    control: str | None = None  # CONTROLS
     width: Dimension | None = None
     height: Dimension | None = None
     bitrate: Bitrate | None = None
     framerate: Framerate | None = None
-    layout: Layout | None = None
+    layout: str | None = None  # LAYOUTS
     subject: Subject | None = None
     language: Bcp47Language | None = None
     capacity: Capacity | None = None
@@ -117,6 +129,8 @@ class ConferenceRoom(ApiModel):
     scheduled_end_at: Rfc3339 | None = None
     numbers: Numbers | None = None
     external_invitees: str | None = None
+    internal_invitees: list[str | dict[str, object]] = Field(default_factory=list)
+    outbound_caller_ids: list[dict[str, object]] = Field(default_factory=list)
     domain: str | None = Field(default=None, min_length=1, max_length=280)
     sbc_host: str | None = None
     sbc_port: int | None = Field(default=None, ge=0, le=65535)

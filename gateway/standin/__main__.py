@@ -12,6 +12,11 @@ from api_client.emulator import meeting_passcode
 from gateway.standin.connector import EmulatorMeetings, StandinConnector, print_event
 
 
+def _sip_uri(device: str) -> str:
+    """A call-out's ``device_ip`` (an address or a URI) as a SIP URI."""
+    return device if device.startswith(("sip:", "sips:")) else "sip:" + device
+
+
 async def _main(args: argparse.Namespace) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -33,6 +38,15 @@ async def _main(args: argparse.Namespace) -> None:
         if client is not None:
             await client.emulator.end_call(report_id)
 
+    async def callouts() -> list[tuple[str, str]]:
+        assert client is not None
+        pending = await client.emulator.callouts("pending")
+        return [(c.id, _sip_uri(c.device_ip)) for c in pending if c.call_type == "sip"]
+
+    async def callout_report(callout_id: str, status: str) -> None:
+        assert client is not None
+        await client.emulator.update_callout(callout_id, status)
+
     connector = StandinConnector(
         EmulatorMeetings(meeting_passcode),
         host=args.host,
@@ -40,6 +54,8 @@ async def _main(args: argparse.Namespace) -> None:
         on_join=on_join,
         on_leave=on_leave,
         emit=print_event,
+        callouts=callouts if client is not None else None,
+        callout_report=callout_report if client is not None else None,
     )
     try:
         await connector.run(stop)

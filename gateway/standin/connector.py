@@ -31,6 +31,14 @@ log = logging.getLogger(__name__)
 
 StartReport = Callable[[str], Awaitable[str | None]]
 EndReport = Callable[[str], Awaitable[None]]
+#: The meetings' pending room-system call-outs: (call-out id, SIP URI to dial).
+CalloutSource = Callable[[], Awaitable[list[tuple[str, str]]]]
+#: A call-out's outcome: (call-out id, ``dialling``/``answered``/``failed``/``ended``).
+CalloutReport = Callable[[str, str], Awaitable[None]]
+#: The identity call-outs come from (a domain of their own: a registrar that guards its own
+#: domain's callers does not challenge the meeting).
+CALLOUT_ENDPOINT = EndpointConfig(name="callout", user="zoom-meeting", domain="zoomcrc.invalid",
+                                  register=False)
 
 
 def standin_host_key(meeting_id: str) -> str:
@@ -89,6 +97,8 @@ class StandinConnector:
         on_leave: EndReport | None = None,
         emit: Callable[[dict[str, Any]], None] = lambda event: None,
         clock: Callable[[], float] = time.monotonic,
+        callouts: CalloutSource | None = None,
+        callout_report: CalloutReport | None = None,
     ) -> None:
         self.meetings = meetings
         self.host = host
@@ -98,6 +108,10 @@ class StandinConnector:
         self._emit = emit
         self._clock = clock
         self._calls: dict[str, _Call] = {}
+        self._callouts_source = callouts
+        self._callout_report = callout_report
+        self._dialled: dict[str, tuple[str, bool]] = {}  # call id -> (call-out id, answered)
+        self._next_poll = 0.0
         self._queue: asyncio.Queue[EngineEvent] = asyncio.Queue()
         self.engine = SipEngine(
             EngineConfig(
@@ -119,6 +133,8 @@ class StandinConnector:
             await self.engine.add_endpoint(
                 EndpointConfig(name="crc", user="crc", domain=self.host, register=False)
             )
+            if self._callouts_source is not None:
+                await self.engine.add_endpoint(CALLOUT_ENDPOINT)
             self._emit({"event": "listening", "sip": [f"udp://{self.host}:{self.port}",
                                                       f"tcp://{self.host}:{self.port}"]})
             while not stop.is_set():
@@ -126,10 +142,57 @@ class StandinConnector:
                     event = await asyncio.wait_for(self._queue.get(), 0.5)
                     await self._handle(event)
                 await self._tick()
+                await self._dial_callouts()
             for call_id in list(self._calls):
                 await self._finish(call_id, "connector stopped")
 
+    async def _dial_callouts(self) -> None:
+        """Place the meetings' pending SIP call-outs (polled at most every 0.5 s)."""
+        now = self._clock()
+        if self._callouts_source is None or now < self._next_poll:
+            return
+        self._next_poll = now + 0.5
+        try:
+            pending = await self._callouts_source()
+        except Exception as exc:  # noqa: BLE001 - the API may be busy: next poll
+            log.warning("could not read the call-outs: %s", exc)
+            return
+        for callout_id, uri in pending:
+            await self._report_callout(callout_id, "dialling")
+            try:
+                call_id = await self.engine.dial(uri, endpoint=CALLOUT_ENDPOINT.name)
+            except Exception as exc:  # noqa: BLE001 - a bad target fails this call-out only
+                self._emit({"event": "callout_failed", "callout": callout_id,
+                            "reason": str(exc)})
+                await self._report_callout(callout_id, "failed")
+                continue
+            self._dialled[call_id] = (callout_id, False)
+            self._event("callout_dialling", call_id, callout=callout_id, uri=uri)
+
+    async def _report_callout(self, callout_id: str, status: str) -> None:
+        if self._callout_report is not None:
+            try:
+                await self._callout_report(callout_id, status)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("could not report call-out %s: %s", callout_id, exc)
+
+    async def _callout_state(self, event: CallStateChanged) -> None:
+        callout_id, answered = self._dialled[event.call_id]
+        if event.phase is CallPhase.CONNECTED and not answered:
+            self._dialled[event.call_id] = (callout_id, True)
+            self._event("callout_answered", event.call_id, callout=callout_id)
+            await self._report_callout(callout_id, "answered")
+        elif event.phase is CallPhase.DISCONNECTED:
+            del self._dialled[event.call_id]
+            outcome = "ended" if answered else "failed"
+            self._event("callout_" + outcome, event.call_id, callout=callout_id,
+                        reason=event.reason or "")
+            await self._report_callout(callout_id, outcome)
+
     async def _handle(self, event: EngineEvent) -> None:
+        if isinstance(event, CallStateChanged) and event.call_id in self._dialled:
+            await self._callout_state(event)
+            return
         if isinstance(event, IncomingCall):
             user = dialled_user(event.local_uri)
             session = ConnectorSession(self.meetings, user, now=self._clock())

@@ -113,8 +113,13 @@ async def api_dial_info(
     client: AsyncZoomClient, meeting_id: str, passcode: str | None
 ) -> DialInfo:
     """The meeting's dial-in information: Zoom's ``POST /meetings/{id}/sip_dialing`` (URI kept
-    as given) on api.zoom.us, else the seed's ``GET`` form that the emulator serves."""
+    as given; without a passcode, the meeting's ``h323_password`` from ``GET /meetings/{id}``)
+    on api.zoom.us, else the seed's ``GET`` form that the emulator serves."""
     if is_zoom(client.credentials.base_url):
+        if passcode is None:
+            meeting = await client.meetings.get(meeting_id)
+            if meeting.h323_password is not None:
+                passcode = meeting.h323_password.get_secret_value() or None
         answer = await client.meetings.create_sip_uri(meeting_id, passcode)
         return from_zoom_sip_dialing(answer.model_dump(mode="json"), meeting_id)
     seed = (await client.meetings.sip_dialing(meeting_id)).sip_dialing

@@ -286,10 +286,15 @@ def test_dial_in_and_number_blocks(env: EmulatorServer, monkeypatch: pytest.Monk
     assert run("numbers", "blocks", "list", "--json").json() == []
 
 
-def test_real_zoom_404_on_seed_paths_explains_the_alternative(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_zoom_seed_paths_are_refused_unsent_naming_the_alternative(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from gateway.cli.commands import crc as crc_module
 
+    sent: list[str] = []
+
     def not_found(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
         if request.url.path == "/oauth/token":
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
         return httpx.Response(404, json={"code": 404, "message": "Not found"})
@@ -303,7 +308,8 @@ def test_real_zoom_404_on_seed_paths_explains_the_alternative(monkeypatch: pytes
     monkeypatch.setattr(crc_module, "zoom_client", fake_client)
     outcome = run("crc", "ports")
     assert outcome.code == 1
-    assert "GET /metrics/crc" in outcome.stderr and "HTTP 404" in outcome.stderr
+    assert "GET /metrics/crc" in outcome.stderr and "not in Zoom's published API" in outcome.stderr
+    assert sent == []  # refused before any request, the token included
 
 
 def _closing(client: Any) -> Any:

@@ -40,6 +40,7 @@ from api_client.models import (
     PortingOrderUpdate,
     RoomTemplateCreate,
     SipPhoneCreate,
+    SipPhoneServer,
     SipPhoneUpdate,
     SipPhoneV2Create,
     SipTrunkSettings,
@@ -112,7 +113,7 @@ def test_devices_crud_and_paging(emulator: EmulatorServer) -> None:
                                                   domain="d.example", user_name="u", password="p"))
         v2 = zoom.sip_phones_v2.create(SipPhoneV2Create(
             authorization_name="r2", domain="sip.company.com", user_name="u2", password="pw",
-            user_email="room2@company.com"))
+            user_email="room2@company.com", server=SipPhoneServer(register_server="192.0.2.9")))
         assert [p.phone_id for p in zoom.sip_phones_v2.list()] == [v2.phone_id]
         assert [p.id for p in zoom.sip_phones.list()] == [phone.id]
         zoom.sip_phones_v2.delete(v2.phone_id)
@@ -126,7 +127,7 @@ def test_crc_rooms_templates_connectors(emulator: EmulatorServer) -> None:
             name="Board", manage_type="Full Management", device_type="Polycom Trio",
             ip_address="192.0.2.50", device_password="admin-pw"))
         assert zoom.managed_rooms.get(room.id).device_password is None
-        template = zoom.room_templates.create(RoomTemplateCreate(name="HD", call_rate=1920))
+        template = zoom.room_templates.create(RoomTemplateCreate(name="HD", device_type="Polycom Trio", call_rate=1920))
         assert [t.id for t in zoom.room_templates.list()] == [template.id]
         zoom.room_templates.delete(template.id)
         zoom.managed_rooms.delete(room.id)
@@ -350,12 +351,12 @@ def test_remaining_crud_endpoints_against_the_emulator(emulator: EmulatorServer)
             name="Board", manage_type="SIP Proxy", device_type="Lifesize Icon"))
         zoom.managed_rooms.update(room.id, ManagedRoomUpdate(name="Boardroom"))
         assert [r.name for r in zoom.managed_rooms.list()] == ["Boardroom"]
-        template = zoom.room_templates.create(RoomTemplateCreate(name="SD", call_rate=768))
+        template = zoom.room_templates.create(RoomTemplateCreate(name="SD", device_type="Dolby", call_rate=768))
         zoom.room_templates.update(template.id, RoomTemplateUpdate(call_rate=2048))
         assert zoom.room_templates.get(template.id).call_rate == 2048
         phone = zoom.sip_phones_v2.create(SipPhoneV2Create(
             authorization_name="r3", domain="sip.company.com", user_name="u3", password="pw",
-            user_email="r3@company.com"))
+            user_email="r3@company.com", server=SipPhoneServer(register_server="192.0.2.9")))
         zoom.sip_phones_v2.update(phone.phone_id, SipPhoneV2Update(display_number="+14155550123"))
         assert zoom.sip_phones_v2.get(phone.phone_id).display_number == "+14155550123"
         number = zoom.numbers.create(PhoneNumberCreate(phone_number="+14155550777",

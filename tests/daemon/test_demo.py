@@ -24,6 +24,7 @@ def test_demo_json_reports_a_full_call() -> None:
     assert report["registration"]["code"] == 200
     call = report["call"]
     assert call["connected"] is True and call["dtmf_ok"] is True
+    assert report["callout"]["answered"] is True  # the meeting called the room, which answered
     assert 0 < call["setup_ms"] < 5000
     assert call["rtp"]["rx_packets"] > 50 and call["rtp"]["tx_packets"] > 50
     ports = report["ports"]
@@ -43,3 +44,4 @@ def test_demo_table_output() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "result: OK" in result.stdout
     assert "CRC ports during" in result.stdout
+    assert "meeting calls the room" in result.stdout

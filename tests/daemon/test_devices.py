@@ -13,7 +13,7 @@ from gateway.devices import expire_minutes, sync_devices
 
 
 @pytest.mark.parametrize(("seconds", "minutes"), [(30, 1), (60, 1), (61, 2), (300, 5),
-                                                  (3600, 60), (86400, 1440)])
+                                                  (3600, 60), (7620, 127), (86400, 127)])
 def test_expiry_seconds_become_zoom_minutes(seconds: int, minutes: int) -> None:
     assert expire_minutes(seconds) == minutes
 

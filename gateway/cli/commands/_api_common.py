@@ -86,6 +86,11 @@ def _from_config(path: Path | None) -> tuple[ZoomCredentials | None, PortSipCred
     except ConfigError as exc:
         fail(f"{path}: {exc}")
     zoom = portsip = None
+    # a gateway on embedded defaults is up: its emulator (gateway.daemon.EMULATOR_URL_FILE)
+    running = Path(config.data_dir) / "emulator.url"
+    if config.zoom is None and running.is_file():
+        url = running.read_text(encoding="utf-8").strip()
+        zoom = ZoomCredentials("emulator-account", "crcgw-cli", "crcgw-cli", base_url=url)
     if config.zoom is not None:
         secret = config.zoom.secret("client_secret")
         zoom = ZoomCredentials(
@@ -100,6 +105,7 @@ def _from_config(path: Path | None) -> tuple[ZoomCredentials | None, PortSipCred
             config.portsip.user,
             password.get_secret_value() if password else "",
             base_url=config.portsip.url,
+            domain=config.portsip.domain,
         )
     return zoom, portsip
 

@@ -17,6 +17,7 @@ from gateway.cli.commands._api_common import (
     JsonOption,
     emit,
     parse_date,
+    show_rows,
     zoom_client,
 )
 from gateway.cli.output import console, fail, print_table
@@ -100,6 +101,22 @@ def register(app: typer.Typer) -> None:
             )
 
         emit(usage, as_json, show)
+
+    @crc.command("account-setting")
+    def account_setting(as_json: bool = JsonOption, config: Path | None = ConfigOption) -> None:
+        """Zoom's GET /crc/managed_rooms/account_setting: device management defaults."""
+        with zoom_client(config) as zoom:
+            value = zoom.crc.account_setting()
+        emit(value, as_json, show_rows(
+            "CRC account setting", ("account_id", "device_management", "manage_type"), [value]))
+
+    @crc.command("connectors")
+    def connectors(as_json: bool = JsonOption, config: Path | None = ConfigOption) -> None:
+        """Zoom's GET /crc/api_connectors: the account's API connectors (Medium)."""
+        with zoom_client(config) as zoom:
+            found = zoom.api_connectors.list().to_list()
+        emit(found, as_json, show_rows(
+            "API connectors", ("id", "description", "status", "networks", "version"), found))
 
     @crc.command("dial-in")
     def dial_in(

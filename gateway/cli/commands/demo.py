@@ -23,7 +23,7 @@ def _fmt(value: Any, unit: str = "") -> str:
 
 def _show(report: dict[str, Any]) -> None:
     reg, call, ports = report["registration"], report["call"], report["ports"]
-    rtp = call["rtp"]
+    rtp, callout = call["rtp"], report["callout"]
     verdict = "[bold green]OK[/]" if report["ok"] else "[bold red]FAILED[/]"
     print_table(
         f"crcgw demo: meeting {report['meeting_id']}",
@@ -41,6 +41,8 @@ def _show(report: dict[str, Any]) -> None:
                                       "in use")
                 for when in ("before", "during", "after")
             ),
+            ("meeting calls the room", f"{callout['target']}: "
+                                       f"{'answered' if callout['answered'] else 'not answered'}"),
         ],
     )
     console.print(f"result: {verdict}")

@@ -80,16 +80,18 @@ def _register_sip(devices: typer.Typer) -> None:
         user_name: str = typer.Option(..., "--user", help="Registration user name."),
         password_env: str | None = PasswordEnvOption,
         voice_mail: str | None = typer.Option(None, help="Voice-mail number or label."),
-        expire: int | None = typer.Option(None, help="Registration expiry (1..1440)."),
+        expire: int | None = typer.Option(None, help="Registration expiry in minutes (1..127)."),
         proxy: str | None = typer.Option(None, help="Outbound proxy host[:port]."),
         registrar: str | None = typer.Option(None, help="Registrar host[:port]."),
         transport: str | None = typer.Option(None, help="UDP, TCP, TLS or AUTO."),
-        email: str | None = typer.Option(None, help="Zoom user e-mail (required with --v2)."),
+        email: str | None = typer.Option(None, help="Zoom user e-mail (Zoom requires it)."),
+        backup: list[str] | None = BackupOption,
         v2: bool = V2Option,
         as_json: bool = JsonOption,
         config: Path | None = ConfigOption,
     ) -> None:
         """Register a SIP device with Zoom."""
+        backups = _backups(backup or [])
         fields = {
             "authorization_name": authorization_name, "domain": domain, "user_name": user_name,
             "password": _password(password_env, required=True), "voice_mail": voice_mail,
@@ -102,13 +104,17 @@ def _register_sip(devices: typer.Typer) -> None:
                 body = validated(SipPhoneV2Create, {
                     **fields, "user_email": email,
                     "server": validated(SipPhoneServer, server) if any(server.values()) else None,
+                    **{f"server_{n}": validated(SipPhoneServer, b)
+                       for n, b in enumerate(backups, start=2)},
                 })
                 created: Any = zoom.sip_phones_v2.create(body)
                 ident = created.phone_id
             else:
+                flat = {f"{key}{n}": value for n, b in enumerate(backups, start=2)
+                        for key, value in b.items()}
                 body1 = validated(SipPhoneCreate, {
                     **fields, "user_email": email, "proxy_server": proxy,
-                    "register_server": registrar, "transport_protocol": transport,
+                    "register_server": registrar, "transport_protocol": transport, **flat,
                 })
                 created = zoom.sip_phones.create(body1)
                 ident = created.id
@@ -124,7 +130,7 @@ def _register_sip(devices: typer.Typer) -> None:
         user_name: str | None = typer.Option(None, "--user", help="Registration user name."),
         password_env: str | None = PasswordEnvOption,
         voice_mail: str | None = typer.Option(None, help="Voice-mail number or label."),
-        expire: int | None = typer.Option(None, help="Registration expiry (1..1440)."),
+        expire: int | None = typer.Option(None, help="Registration expiry in minutes (1..127)."),
         transport: str | None = typer.Option(None, help="UDP, TCP, TLS or AUTO."),
         v2: bool = V2Option,
         as_json: bool = JsonOption,
@@ -216,6 +222,26 @@ def _register_h323(devices: typer.Typer) -> None:
         with zoom_client(config) as zoom:
             zoom.h323_devices.delete(device_id)
         _done(f"removed H.323 device {device_id}", {"id": device_id, "removed": True}, as_json)
+
+
+BackupOption = typer.Option(
+    None, "--backup",
+    help="A backup server PROXY,REGISTRAR[,TRANSPORT] (up to two; Zoom's servers 2 and 3).",
+)
+
+
+def _backups(values: list[str]) -> list[dict[str, str | None]]:
+    """``--backup PROXY,REGISTRAR[,TRANSPORT]`` options as Zoom's backup server fields."""
+    if len(values) > 2:
+        fail("--backup: Zoom takes at most two backup servers")
+    found: list[dict[str, str | None]] = []
+    for value in values:
+        parts = [part.strip() for part in value.split(",")]
+        if len(parts) not in (2, 3) or not all(parts):
+            fail(f"--backup: expected PROXY,REGISTRAR[,TRANSPORT] (got {value!r})")
+        found.append({"proxy_server": parts[0], "register_server": parts[1],
+                      "transport_protocol": parts[2].upper() if len(parts) == 3 else None})
+    return found
 
 
 def register(app: typer.Typer) -> None:

@@ -39,6 +39,34 @@ Layout = Annotated[
 ]
 HostKey = Annotated[str | None, typer.Option("--host-key", "-k", help="Host key, 6 to 10 digits.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+FromApi = Annotated[
+    bool,
+    typer.Option(
+        "--from-api",
+        help="Take the passcode (h323_password) from Zoom's GET /meetings/{id} (and, for "
+        "H.323 without --host/--region, the addresses of the meeting's invitation).",
+    ),
+]
+Config = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Gateway configuration with the Zoom credentials."),
+]
+
+
+def _from_api(
+    meeting_id: str, passcode: str | None, config: Path | None, *, addresses: bool
+) -> tuple[str | None, list[str]]:
+    """(passcode, H.323 addresses) from the API: the meeting's ``h323_password`` unless a
+    passcode was given, and its invitation's H.323 addresses when asked for."""
+    from gateway.cli.commands._api_common import zoom_client
+
+    digits = "".join(ch for ch in meeting_id if ch.isdigit())
+    with zoom_client(config) as zoom:
+        meeting = zoom.meetings.get(digits)
+        found = zoom.meetings.h323_ip_addresses(digits) if addresses else []
+    if passcode is None and meeting.h323_password is not None:
+        passcode = meeting.h323_password.get_secret_value() or None
+    return passcode, found
 
 
 def _show(targets: Sequence[DialTarget], as_json: bool, *, as_list: bool = False) -> None:
@@ -85,8 +113,12 @@ def sip_command(
         str | None, typer.Option("--transport", help="Add ;transport= (udp, tcp, tls).")
     ] = None,
     as_json: Json = False,
+    from_api: FromApi = False,
+    config: Config = None,
 ) -> None:
     """Build the SIP dial string MEETING[.PASSCODE[.LAYOUT[.HOSTKEY]]]@HOST."""
+    if from_api:
+        passcode, _ = _from_api(meeting_id, passcode, config, addresses=False)
     params = ""
     if transport is not None:
         if transport.lower() not in ("udp", "tcp", "tls"):
@@ -117,14 +149,25 @@ def h323_command(
         bool, typer.Option("--all-regions", help="One dial string per CRC region.")
     ] = False,
     as_json: Json = False,
+    from_api: FromApi = False,
+    config: Config = None,
 ) -> None:
     """Build the H.323 dial string IP##MEETING[#PASSCODE[#LAYOUT[#HOSTKEY]]]."""
     chosen = (host is not None) + (region is not None) + all_regions
-    if chosen != 1:
+    invited: list[str] = []
+    if from_api:
+        passcode, invited = _from_api(meeting_id, passcode, config, addresses=chosen == 0)
+        if chosen == 0 and not invited:
+            fail("host: the meeting's invitation lists no H.323 address; give --host or --region")
+    elif chosen != 1:
+        fail("host: give exactly one of --host IP, --region NAME or --all-regions")
+    if chosen > 1:
         fail("host: give exactly one of --host IP, --region NAME or --all-regions")
     try:
         hosts: list[tuple[str, int | None]]
-        if all_regions:
+        if invited:
+            hosts = [(address, None) for address in invited]
+        elif all_regions:
             hosts = [(r.address, None) for r in CRC_REGIONS]
         elif region is not None:
             hosts = [(find_region(region).address, None)]
@@ -139,7 +182,7 @@ def h323_command(
         ]
     except DialStringError as exc:
         fail(str(exc))
-    _show(targets, as_json, as_list=all_regions)
+    _show(targets, as_json, as_list=all_regions or len(targets) > 1)
 
 
 @app.command("parse")
