@@ -46,7 +46,7 @@ CATALOG: tuple[Entry, ...] = (
     Entry("test-dial", "testdial", DIAL, "Dial a meeting like a room system, time each stage, "
           "measure the media, judge the call."),
     Entry("dial", "sip", DIAL, "Place one SIP call and print its events and statistics; "
-          "exit 0 only if it connected."),
+          "exit 0 only if it connected (answered with audio negotiated)."),
     Entry("h323-dial", "h323", DIAL, "Dial a meeting over H.323 and report every message; "
           "exit 0 only if it connected."),
     Entry("call", "call", DIAL,
@@ -64,6 +64,10 @@ CATALOG: tuple[Entry, ...] = (
     Entry("sync-devices", "call", REGISTER,
           "Register the configured rooms with Zoom as SIP phones and H.323 devices."),
     Entry("devices", "devices", REGISTER, "Room devices registered with Zoom: SIP and H.323."),
+    Entry("meeting", "meetings", ACCOUNTS,
+          "A Zoom meeting: details, live metrics, participants."),
+    Entry("callout", "meetings", DIAL, "A live meeting calls a room system by SIP or H.323."),
+    Entry("zoom-rooms", "meetings", ACCOUNTS, "Zoom Rooms: list, show, devices."),
     Entry("crc", "crc", ACCOUNTS,
           "Cloud Room Connector: settings and port usage (Zoom, or the embedded emulator)."),
     Entry("numbers", "numbers", ACCOUNTS,

@@ -142,8 +142,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
         config: Path | None = ConfigOption,
     ) -> None:
-        """The meeting calls a room system (PATCH /live_meetings/{id}/events,
-        participant.invite.room_system_callout). Zoom answers 202: the call is placed after."""
+        """A live meeting calls a room system by SIP or H.323.
+
+        PATCH /live_meetings/{id}/events, participant.invite.room_system_callout. Zoom answers
+        202: the call is placed after."""
         if (room is None) == (device is None):
             fail("give exactly one of --room NAME or --device ADDRESS")
         target = device if device is not None else room_callout_target(config, room or "", h323)
