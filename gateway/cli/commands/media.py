@@ -51,7 +51,7 @@ def _video_cases(sources: str, layouts: str, sizes: str) -> list[tuple[str, str,
     from media.benchmark_video import parse_source
     from media.layouts import Layout
 
-    cases = []
+    cases: list[tuple[str, str, tuple[int, int]]] = []
     try:
         chosen = [Layout.parse(name).value for name in layouts.split(",") if name.strip()]
     except ValueError as exc:
@@ -72,8 +72,8 @@ def _video_cases(sources: str, layouts: str, sizes: str) -> list[tuple[str, str,
             fail(f"--sources: {exc}")
     for name in names:
         for layout in chosen:
-            for size in outputs:
-                cases.append((name, layout, size))
+            for output in outputs:
+                cases.append((name, layout, output))
     if not cases:
         fail("--sources/--layouts/--sizes: expected at least one case, got none")
     return cases
