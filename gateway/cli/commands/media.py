@@ -90,7 +90,7 @@ def bench_command(
         ),
     ] = False,
     part: Annotated[
-        str, typer.Option("--part", help="What to measure: all, video or audio.")
+        str, typer.Option("--part", help="What to measure: all, video, audio or pipeline.")
     ] = "all",
     sources: Annotated[
         str | None,
@@ -115,8 +115,8 @@ def bench_command(
     One process, one thread, methods interleaved round by round; the best round counts.
     Video sources are I420 test pictures at the sizes rooms receive, one size per run or mixed.
     """
-    if part not in ("all", "video", "audio"):
-        fail(f"--part: expected all, video or audio, got {part!r}")
+    if part not in ("all", "video", "audio", "pipeline"):
+        fail(f"--part: expected all, video, audio or pipeline, got {part!r}")
     from media.benchmark_audio import run_mixer, run_resampler
     from media.benchmark_video import (
         MIXED_SOURCES,
@@ -171,6 +171,8 @@ def bench_command(
                 ),
                 _video_rows(video),
             )
+    if part in ("all", "pipeline"):
+        _pipeline_part(report, quick, as_json)
     if part in ("all", "audio"):
         mixer = run_mixer(rounds=rounds, ticks=50 if quick else 200)
         report["mixer"] = [m.as_dict() for m in mixer]
@@ -218,6 +220,55 @@ def bench_command(
             )
     if as_json:
         emit_json(report)
+
+
+def _pipeline_part(report: dict[str, Any], quick: bool, as_json: bool) -> None:
+    from media.benchmark_pipeline import PIPELINE_CASES, STAGES, run_pipeline
+
+    cases = PIPELINE_CASES[:1] + PIPELINE_CASES[4:5] if quick else PIPELINE_CASES
+    results = run_pipeline(cases, rounds=1 if quick else 3, frames=20 if quick else 30)
+    report["pipeline"] = [r.as_dict() for r in results]
+    if as_json:
+        return
+
+    def shares(r: Any, method: str) -> str:
+        return " / ".join(f"{100 * r.stages[method].get(s, 0.0):.0f}" for s in STAGES[method])
+
+    print_table(
+        "pipeline: H.264 decode (PyAV) -> compose -> libx264 ultrafast/zerolatency, 30 fps, "
+        "1 thread; x ffmpeg = ffmpeg CPU ms / crcgw CPU ms",
+        (
+            "layout",
+            "source",
+            "output",
+            "fps crcgw",
+            "fps ffmpeg",
+            "1-core fps crcgw",
+            "1-core fps ffmpeg",
+            "CPU ms crcgw",
+            "CPU ms ffmpeg",
+            "x ffmpeg",
+            "crcgw % " + "/".join(STAGES["crcgw"]),
+            "ffmpeg % " + "/".join(STAGES["ffmpeg"]),
+        ),
+        (
+            (
+                r.layout,
+                "{}x{}".format(*r.source),
+                "{}x{}".format(*r.output),
+                _fmt(r.fps["crcgw"]),
+                _fmt(r.fps["ffmpeg"]),
+                _fmt(r.cpu_fps("crcgw")),
+                _fmt(r.cpu_fps("ffmpeg")),
+                f"{r.cpu_ms['crcgw']:.2f}",
+                f"{r.cpu_ms['ffmpeg']:.2f}",
+                f"{r.ratio():.2f}",
+                shares(r, "crcgw"),
+                shares(r, "ffmpeg"),
+            )
+            for r in results
+        ),
+    )
 
 
 @app.command("draw-layouts")
