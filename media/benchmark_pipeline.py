@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -58,7 +58,7 @@ STAGES = {
 
 
 def room_bitrate(width: int, height: int) -> int:
-    """The room's video bitrate in bit/s: 2 Mbit/s at 720p, 4 Mbit/s at 1080p, by area."""
+    """The room's video bitrate in bit/s: 2 Mbit/s at 720p, scaled by area (4.5 at 1080p)."""
     return int(2_000_000 * width * height / (1280 * 720))
 
 
@@ -187,6 +187,30 @@ def _decode_all(decoders: list[Any], streams: list[list[bytes]], k: int) -> list
     return frames
 
 
+def _run(
+    compose: Callable[[list[Any], _Clock], Any],
+    output: tuple[int, int],
+    streams: list[list[bytes]],
+    frames: int,
+) -> tuple[float, _Clock, int]:
+    """Decode, ``compose(decoded, clock)`` (laps its own stages) and encode ``frames`` frames:
+    wall seconds, the stage clock and the encoded bytes."""
+    decoders = [_decoder() for _ in streams]
+    enc = _encoder(*output, room_bitrate(*output))
+    clock, size = _Clock(), 0
+    t0 = time.perf_counter()
+    for k in range(frames):
+        decoded = _decode_all(decoders, streams, k)
+        clock.lap("decode")
+        frame = compose(decoded, clock)
+        frame.pts = k
+        size += sum(p.size for p in enc.encode(frame))
+        clock.lap("encode")
+    size += sum(p.size for p in enc.encode(None))
+    clock.lap("encode")
+    return time.perf_counter() - t0, clock, size
+
+
 def _run_crcgw(
     layout: str,
     output: tuple[int, int],
@@ -197,27 +221,19 @@ def _run_crcgw(
     import av
 
     comp = Compositor(layout, *output, background=(0, 0, 0))
-    decoders = [_decoder() for _ in streams]
-    enc = _encoder(*output, room_bitrate(*output))
     # plans, scratch buffers and compiled kernels are made on first use: not part of the run
     comp.compose([np.zeros((h * 3 // 2, w), np.uint8) for w, h in sizes])
-    clock, size = _Clock(), 0
-    t0 = time.perf_counter()
-    for k in range(frames):
-        decoded = _decode_all(decoders, streams, k)
-        clock.lap("decode")
-        arrays = [av_planes(f) for f in decoded]
+
+    def compose(decoded: list[Any], clock: _Clock) -> Any:
+        planes = [av_planes(f) for f in decoded]
         clock.lap("convert")
-        out = comp.compose(arrays)
+        out = comp.compose(planes)
         clock.lap("compose")
         frame = av.VideoFrame.from_ndarray(out, format="yuv420p")
-        frame.pts = k
         clock.lap("convert")
-        size += sum(p.size for p in enc.encode(frame))
-        clock.lap("encode")
-    size += sum(p.size for p in enc.encode(None))
-    clock.lap("encode")
-    return time.perf_counter() - t0, clock, size
+        return frame
+
+    return _run(compose, output, streams, frames)
 
 
 def _run_ffmpeg(
@@ -227,25 +243,16 @@ def _run_ffmpeg(
     streams: list[list[bytes]],
     frames: int,
 ) -> tuple[float, _Clock, int]:
-    comp = Compositor(layout, *output)
-    tiles = comp.tile_rects(len(streams))
+    tiles = Compositor(layout, *output).tile_rects(len(streams))
     placements = [fit(w, h, t, snap=0.0) for (w, h), t in zip(sizes, tiles, strict=True)]
     graph = FfmpegGraph(placements, *output, sizes)
-    decoders = [_decoder() for _ in streams]
-    enc = _encoder(*output, room_bitrate(*output))
-    clock, size = _Clock(), 0
-    t0 = time.perf_counter()
-    for k in range(frames):
-        decoded = _decode_all(decoders, streams, k)
-        clock.lap("decode")
+
+    def compose(decoded: list[Any], clock: _Clock) -> Any:
         frame = graph.compose(decoded)
-        frame.pts = k
         clock.lap("compose")
-        size += sum(p.size for p in enc.encode(frame))
-        clock.lap("encode")
-    size += sum(p.size for p in enc.encode(None))
-    clock.lap("encode")
-    return time.perf_counter() - t0, clock, size
+        return frame
+
+    return _run(compose, output, streams, frames)
 
 
 def run_pipeline(
