@@ -256,25 +256,44 @@ def vertical(
         _round(a, out[i])
 
 
+def _as_rows(a: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """``a`` (h, w[, c]) as a 2-D view (h, w * c); raises rather than copy (a write would be
+    lost in a copy)."""
+    view = a.view()
+    view.shape = (a.shape[0], a.size // a.shape[0] if a.shape[0] else 0)
+    return view
+
+
 def resize(
     src: npt.NDArray[np.uint8],
     dst: npt.NDArray[np.uint8],
     buffer: Callable[[str, tuple[int, ...]], npt.NDArray[Any]],
 ) -> None:
-    """Resample ``src`` (h, w) or (h, w, c) into the view ``dst``: rows, transpose, columns,
-    transpose back. ``buffer(tag, shape)`` returns a reusable uint8 scratch array (uint16 for
-    tag ``"acc"``)."""
+    """Resample ``src`` (h, w) or (h, w, c) into the view ``dst``. ``buffer(tag, shape)``
+    returns a reusable uint8 scratch array (uint16 for tag ``"acc"``).
+
+    Two orders, the one that transposes fewer bytes wins: rows, transpose, columns, transpose
+    back into ``dst`` (shrinking), or transpose the source, columns, transpose, rows straight
+    into ``dst`` (enlarging: the transposed pictures are the smaller ones)."""
     sh, sw = src.shape[:2]
     dh, dw = dst.shape[:2]
     tail = src.shape[2:]
-    c = int(np.prod(tail)) if tail else 1
     fy, wy, cy, ey = axis_taps(sh, dh)
     fx, wx, cx, ex = axis_taps(sw, dw)
-    acc = buffer("acc", (max(sw, dh) * c,))
-    mid = buffer("mid", (dh, sw, *tail))
-    turned = buffer("turned", (sw, dh, *tail))
-    small = buffer("small", (dw, dh, *tail))
-    vertical(src.reshape(sh, sw * c), fy, wy, cy, ey, mid.reshape(dh, sw * c), acc)
-    cv2.transpose(mid, dst=turned)
-    vertical(turned.reshape(sw, dh * c), fx, wx, cx, ex, small.reshape(dw, dh * c), acc)
-    cv2.transpose(small, dst=dst)
+    acc = buffer("acc", (max(sw, sh, dw, dh) * (int(np.prod(tail)) if tail else 1),))
+    if dh * sw + dw * dh <= sw * sh + dw * sh:
+        mid = buffer("mid", (dh, sw, *tail))
+        turned = buffer("turned", (sw, dh, *tail))
+        small = buffer("small", (dw, dh, *tail))
+        vertical(src.reshape(sh, -1), fy, wy, cy, ey, _as_rows(mid), acc)
+        cv2.transpose(mid, dst=turned)
+        vertical(_as_rows(turned), fx, wx, cx, ex, _as_rows(small), acc)
+        cv2.transpose(small, dst=dst)
+    else:
+        turned = buffer("src-t", (sw, sh, *tail))
+        cols = buffer("cols", (dw, sh, *tail))
+        back = buffer("back", (sh, dw, *tail))
+        cv2.transpose(src, dst=turned)
+        vertical(_as_rows(turned), fx, wx, cx, ex, _as_rows(cols), acc)
+        cv2.transpose(cols, dst=back)
+        vertical(_as_rows(back), fy, wy, cy, ey, _as_rows(dst), acc)
