@@ -8,7 +8,8 @@
   and limiter, active-speaker detection, 8/16/48 kHz resampling;
 - :mod:`media.tracks`: aiortc tracks built on them;
 - :mod:`media.benchmark_video`, :mod:`media.benchmark_pipeline`, :mod:`media.benchmark_audio`:
-  the side-by-side measurements of ``crcgw media bench``; :mod:`media.drawing`, :mod:`media.testpattern`, :mod:`media.colour`;
+  the side-by-side measurements of ``crcgw media bench``; :mod:`media.drawing`,
+  :mod:`media.testpattern`, :mod:`media.colour`;
 - :mod:`media.rtpstats`, :mod:`media.quality`: RTP statistics and MOS for capture analysis.
 
 Never imports :mod:`gateway` or :mod:`api_client` (``tests/test_layering.py`` enforces it).
