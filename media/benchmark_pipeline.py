@@ -6,7 +6,8 @@ libx264 (``ultrafast`` + ``zerolatency``, the room's size, framerate and bitrate
 do the same job with the same decoder and encoder settings:
 
 - ``crcgw``: decode -> the decoded planes as numpy views (:func:`av_planes`, no copy) ->
-  :class:`media.compositor.Compositor` -> ``VideoFrame.from_ndarray`` (a copy) -> encode;
+  :class:`media.compositor.Compositor` -> a copy into a new ``VideoFrame`` (:func:`av_frame`)
+  -> encode;
 - ``ffmpeg``: decode -> FFmpeg filter graph ``buffer -> scale (area, bilinear when enlarging) ->
   xstack (-> pad)`` (see :class:`media.benchmark_video.FfmpegGraph`) -> encode.
 
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from media.benchmark_video import FfmpegGraph, single_thread
+from media.colour import i420_planes
 from media.compositor import Compositor
 from media.layouts import Layout, fit
 from media.testpattern import pattern_i420
@@ -85,6 +87,20 @@ def av_planes(frame: Any) -> tuple[Any, ...]:
         rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
         views.append(rows[:, : plane.width])
     return tuple(views)
+
+
+def av_frame(i420: Any) -> Any:
+    """A new yuv420p ``av.VideoFrame`` holding a copy of the I420 array ``(h * 3 // 2, w)``:
+    ``np.copyto`` into the frame's planes, 4-6x faster than ``VideoFrame.from_ndarray``
+    (measured 31 against 190 us at 720p, 115 against 556 us at 1080p)."""
+    import av
+
+    rows, width = i420.shape
+    height = rows * 2 // 3
+    frame = av.VideoFrame(width, height, "yuv420p")
+    for view, plane in zip(av_planes(frame), i420_planes(i420), strict=True):
+        np.copyto(view, plane)
+    return frame
 
 
 def _decoder() -> Any:
@@ -218,8 +234,6 @@ def _run_crcgw(
     streams: list[list[bytes]],
     frames: int,
 ) -> tuple[float, _Clock, int]:
-    import av
-
     comp = Compositor(layout, *output, background=(0, 0, 0))
     # plans, scratch buffers and compiled kernels are made on first use: not part of the run
     comp.compose([np.zeros((h * 3 // 2, w), np.uint8) for w, h in sizes])
@@ -229,7 +243,7 @@ def _run_crcgw(
         clock.lap("convert")
         out = comp.compose(planes)
         clock.lap("compose")
-        frame = av.VideoFrame.from_ndarray(out, format="yuv420p")
+        frame = av_frame(out)
         clock.lap("convert")
         return frame
 

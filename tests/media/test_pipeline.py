@@ -11,6 +11,7 @@ av = pytest.importorskip("av")
 from media.benchmark_pipeline import (  # noqa: E402
     STAGES,
     _decoder,
+    av_frame,
     av_planes,
     encode_streams,
     room_bitrate,
@@ -47,6 +48,15 @@ def test_av_planes_are_views_of_the_decoded_frame() -> None:
     for got, want in zip((y, u, v), i420_planes(whole), strict=True):
         assert np.array_equal(got, want)
     assert not y.flags.owndata  # a view, no copy
+
+
+def test_av_frame_copies_an_i420_array() -> None:
+    i420 = np.random.default_rng(5).integers(0, 256, (270, 320), np.uint8)
+    frame = av_frame(i420)
+    assert (frame.width, frame.height, frame.format.name) == (320, 180, "yuv420p")
+    assert np.array_equal(frame.to_ndarray(format="yuv420p"), i420)
+    i420[:] = 0  # a copy: the frame keeps its picture
+    assert frame.to_ndarray(format="yuv420p").any()
 
 
 def test_compositor_takes_plane_tuples_like_whole_arrays() -> None:
