@@ -202,9 +202,11 @@ class ScalePlan:
         """Whether one streaming read of a cold source plane (``cv2.sumElems``) before the kernel
         pays for itself: yes for every shrinking kernel (measured with ``crcgw media bench``:
         +15-30 % at 4 to 9 tiles), no for copies and enlargements, which read less than they
-        write. Not for the separable kernels either: their rows pass streams the source itself,
-        and the extra read made it slower (130 -> 181 us for a 1920x1080 luma plane)."""
-        return self.kernel != "copy" and self.dst_w <= self.src_w and not self.separable
+        write. Not before the separable kernels either (unless a fixed kernel takes the planes
+        that fit it): their rows pass streams the source itself, and the extra read made it
+        slower (130 -> 181 us for a 1920x1080 luma plane)."""
+        shrinking = self.kernel != "copy" and self.dst_w <= self.src_w
+        return shrinking and (self._fixed is not None or not self.separable)
 
     def _fixed_kernel(self) -> str | None:
         """The compiled fixed-ratio kernel (:mod:`media.kernels`) for this scale, if any."""
