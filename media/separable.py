@@ -137,7 +137,7 @@ def axis_taps(n_in: int, n_out: int) -> tuple[npt.NDArray[Any], ...]:
     return first, weights, count, flat
 
 
-@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _first4(
     s0: Any, s1: Any, s2: Any, s3: Any, w0: Any, w1: Any, w2: Any, w3: Any, acc: Any
 ) -> None:  # pragma: no cover - compiled
@@ -148,7 +148,7 @@ def _first4(
         acc[x] = U16(v + U16(w3 * U16(s3[x])))
 
 
-@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _add4(
     s0: Any, s1: Any, s2: Any, s3: Any, w0: Any, w1: Any, w2: Any, w3: Any, acc: Any
 ) -> None:  # pragma: no cover - compiled
@@ -160,37 +160,37 @@ def _add4(
         acc[x] = U16(acc[x] + v)
 
 
-@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _first2(s0: Any, s1: Any, w0: Any, w1: Any, acc: Any) -> None:  # pragma: no cover - compiled
     for x in range(acc.shape[0]):
         acc[x] = U16(U16(w0 * U16(s0[x])) + U16(w1 * U16(s1[x])))
 
 
-@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _add2(s0: Any, s1: Any, w0: Any, w1: Any, acc: Any) -> None:  # pragma: no cover - compiled
     for x in range(acc.shape[0]):
         acc[x] = U16(acc[x] + U16(U16(w0 * U16(s0[x])) + U16(w1 * U16(s1[x]))))
 
 
-@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _round(acc: Any, d: Any) -> None:  # pragma: no cover - compiled
     for x in range(d.shape[0]):
         d[x] = U8(U16(acc[x] + U16(128)) >> U16(8))
 
 
-@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _sum2(s0: Any, s1: Any, acc: Any) -> None:  # pragma: no cover - compiled
     for x in range(acc.shape[0]):
         acc[x] = U16(U16(s0[x]) + U16(s1[x]))
 
 
-@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _addsum2(s0: Any, s1: Any, acc: Any) -> None:  # pragma: no cover - compiled
     for x in range(acc.shape[0]):
         acc[x] = U16(acc[x] + U16(U16(s0[x]) + U16(s1[x])))
 
 
-@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _ends(
     s0: Any, s1: Any, w0: Any, inner: Any, w1: Any, acc: Any, d: Any
 ) -> None:  # pragma: no cover - compiled
@@ -202,7 +202,7 @@ def _ends(
         d[x] = U8(U16(v + U16(128)) >> U16(8))
 
 
-@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _flat_row(src: Any, r: Any, taps: Any, w: Any, a: Any, d: Any) -> None:  # pragma: no cover
     """One output row whose interior weights are equal: add the interior rows, multiply once."""
     end = r + taps - 1
