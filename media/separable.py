@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from media._numba import HAVE_NUMBA, JIT_OPTIONS, njit
+from media._numba import HAVE_NUMBA, JIT_OPTIONS, njit, prefetch_row
 
 cv2: Any
 try:
@@ -56,6 +56,8 @@ __all__ = ["HAVE_NUMBA", "UNIT", "axis_taps", "resize", "vertical"]
 
 UNIT = 256
 """Sum of each row of weights (uint16 lanes: 255 x 256 fits)."""
+LOOKAHEAD = 8
+"""Source rows prefetched ahead of the footprint being computed."""
 
 U8 = np.uint8
 U16 = np.uint16
@@ -229,8 +231,16 @@ def vertical(
     the scratch row ``acc``."""
     h, n = out.shape
     a = acc[:n]
+    last_row = src.shape[0] - 1
+    ahead = first[0] - 1  # the last source row asked for (software prefetch)
     for i in range(h):
         r, taps, w = first[i], count[i], weights[i]
+        # a source fresh from a decoder is not cached: ask for the rows LOOKAHEAD rows past
+        # this footprint now, so that they arrive while this row is computed
+        target = min(r + taps - 1 + LOOKAHEAD, last_row)
+        while ahead < target:
+            ahead += 1
+            prefetch_row(src[ahead])
         if flat[i]:
             _flat_row(src, r, taps, w, a, out[i])
             continue
