@@ -34,12 +34,12 @@ JIT_OPTIONS: dict[str, Any] = {
 
 prefetch_row: Any
 if HAVE_NUMBA:
-    from llvmlite import ir
+    from llvmlite import ir  # type: ignore[import-untyped]
     from numba import types
     from numba.core import cgutils
     from numba.extending import intrinsic
 
-    @intrinsic  # type: ignore[untyped-decorator]
+    @intrinsic
     def prefetch_row(typingctx: Any, row: Any) -> Any:  # pragma: no cover - compiled
         """Compiled code only: ask the CPU to load a contiguous 1-D array into the cache, one
         ``prefetcht0`` per 64-byte line. A hint: it never faults and changes no value."""
@@ -55,7 +55,9 @@ if HAVE_NUMBA:
                 builder.extract_value(ary.shape, 0), builder.extract_value(ary.strides, 0)
             )
             fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+            fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+                builder.module, fnty, "llvm.prefetch.p0"
+            )
             # (address, read, locality 3 = keep in all levels, data cache)
             flags = [ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
             step = ir.Constant(i64, 64)
