@@ -22,6 +22,10 @@ multiplications in 16-bit lanes, where weights converted inside the loop leave t
 3. columns: the same kernel with the column taps;
 4. ``cv2.transpose`` back into the destination view.
 
+Enlarging runs the other way round (transpose the smaller source, columns, transpose, rows
+straight into the destination), and the rows pass prefetches the source rows
+:data:`LOOKAHEAD` rows ahead of its footprint (a frame fresh from a decoder is not cached).
+
 Precision: each row of weights sums to 256 exactly, so flat areas stay exact. Footprints of
 three inputs or fewer get each weight within half a unit (1/256) of its exact value (largest
 remainders). Wider footprints (shrinking by more than 2) give their wholly covered interior
