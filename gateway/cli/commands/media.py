@@ -223,8 +223,14 @@ def bench_command(
 
 
 def _pipeline_part(report: dict[str, Any], quick: bool, as_json: bool) -> None:
+    import av
+
     from media.benchmark_pipeline import PIPELINE_CASES, STAGES, run_pipeline
 
+    try:
+        av.codec.Codec("libx264", "w")
+    except Exception:  # noqa: BLE001 - PyAV raises different errors by version
+        fail("--part pipeline: needs PyAV with the libx264 encoder, which this PyAV lacks")
     cases = PIPELINE_CASES[:1] + PIPELINE_CASES[4:5] if quick else PIPELINE_CASES
     results = run_pipeline(cases, rounds=1 if quick else 3, frames=20 if quick else 30)
     report["pipeline"] = [r.as_dict() for r in results]
