@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["HAVE_NUMBA", "JIT_OPTIONS", "njit"]
+__all__ = ["HAVE_NUMBA", "JIT_OPTIONS", "njit", "prefetch_row"]
 
 njit: Any
 try:
@@ -30,3 +30,44 @@ JIT_OPTIONS: dict[str, Any] = {
     # no fastmath: float32 results must equal numpy's, operation for operation (no FMA, no
     # reassociation)
 }
+
+
+prefetch_row: Any
+if HAVE_NUMBA:
+    from llvmlite import ir  # type: ignore[import-untyped]
+    from numba import types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def prefetch_row(typingctx: Any, row: Any) -> Any:  # pragma: no cover - compiled
+        """Compiled code only: ask the CPU to load a contiguous 1-D array into the cache, one
+        ``prefetcht0`` per 64-byte line. A hint: it never faults and changes no value."""
+        del typingctx
+        sig = types.void(row)
+
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            (ary_t,) = signature.args
+            ary = context.make_array(ary_t)(context, builder, args[0])
+            i64, i32, i8p = ir.IntType(64), ir.IntType(32), ir.IntType(8).as_pointer()
+            base = builder.ptrtoint(ary.data, i64)
+            size = builder.mul(
+                builder.extract_value(ary.shape, 0), builder.extract_value(ary.strides, 0)
+            )
+            fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+            fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+                builder.module, fnty, "llvm.prefetch.p0"
+            )
+            # (address, read, locality 3 = keep in all levels, data cache)
+            flags = [ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
+            step = ir.Constant(i64, 64)
+            with cgutils.for_range_slice(builder, ir.Constant(i64, 0), size, step) as (off, _):
+                builder.call(fn, [builder.inttoptr(builder.add(base, off), i8p), *flags])
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+else:  # pragma: no cover - exercised only where Numba is missing
+
+    def prefetch_row(row: Any) -> None:
+        del row

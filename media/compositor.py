@@ -3,10 +3,12 @@
 >>> comp = Compositor("LAYOUT4", 1280, 720)
 >>> out = comp.compose([frame_a, None, frame_c])   # uint8 (1080, 1280), PyAV yuv420p layout
 
-``frames`` lists the visible participants in tile order, ``None`` for an empty tile. The returned
-array is the compositor's own preallocated buffer (copy it if you keep it past the next call), or,
-with ``zero_copy`` (the default), a single participant frame that is exactly the whole output
-(LAYOUT1, same size, no border), returned as is.
+``frames`` lists the visible participants in tile order, ``None`` for an empty tile; an I420
+frame is one ``(h * 3 // 2, w)`` array or a ``(y, u, v)`` tuple of plane views (PyAV frame
+planes need no copy that way). The returned array is the compositor's own preallocated buffer
+(copy it if you keep it past the next call), or, with ``zero_copy`` (the default), a single
+participant frame that is exactly the whole output (LAYOUT1, same size, no border), returned as
+is.
 Tiles are repainted with the background only when what they show changes (a participant joins or
 leaves, the source size changes, the speaker border moves); gutters are painted once.
 """
@@ -41,6 +43,22 @@ def _check_rgb(name: str, colour: Any) -> RGB:
     ):
         raise ValueError(f"{name}: expected an (r, g, b) tuple of 0..255 integers, got {colour!r}")
     return (int(colour[0]), int(colour[1]), int(colour[2]))
+
+
+def _plane_tuple(frame: tuple[Any, ...], name: str) -> tuple[U8, U8, U8]:
+    """A ``(y, u, v)`` frame: three 2-D uint8 planes, chroma half the luma size (rounded down:
+    the geometry uses even sizes), rows possibly padded (e.g. views of a PyAV frame's planes)."""
+    if len(frame) != 3:
+        raise ValueError(f"{name}: expected a (y, u, v) tuple of 3 planes, got {len(frame)} items")
+    y, u, v = frame
+    for plane_name, plane in (("y", y), ("u", u), ("v", v)):
+        check_array(f"{name}.{plane_name}", plane, dtype=np.uint8, ndim=2)
+    h, w = y.shape[0] & ~1, y.shape[1] & ~1
+    if h < 2 or w < 2 or min(u.shape) < 1 or u.shape[0] < h // 2 or u.shape[1] < w // 2:
+        raise ValueError(f"{name}: expected I420 planes, got shapes {y.shape}, {u.shape}")
+    if v.shape != u.shape:
+        raise ValueError(f"{name}: expected u and v of one shape, got {u.shape} and {v.shape}")
+    return y[:h, :w], u[: h // 2, : w // 2], v[: h // 2, : w // 2]
 
 
 @dataclass(frozen=True)
@@ -181,7 +199,9 @@ class Compositor:
     def _source_planes(self, index: int, frame: Any) -> tuple[tuple[U8, ...], int, int]:
         name = f"frames[{index}]"
         if self.pixel_format == "yuv420p":
-            planes = i420_planes(frame, name)
+            planes = _plane_tuple(frame, name) if isinstance(frame, tuple) else None
+            if planes is None:
+                planes = i420_planes(frame, name)
             return planes, planes[0].shape[1], planes[0].shape[0]
         check_array(name, frame, dtype=np.uint8, ndim=3)
         h, w, channels = frame.shape

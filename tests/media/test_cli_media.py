@@ -54,9 +54,10 @@ def test_params_json_and_remote_negotiation(tmp_path: Path) -> None:
         (("params", "--width", "100"), "width: expected a value in 144..1920, got 100"),
         (("params", "--layout", "LAYOUT7"), "layout: expected one of LAYOUT0"),
         (("params", "--remote-sdp", "/nonexistent/remote.sdp"), "cannot read"),
-        (("bench", "--part", "gpu"), "--part: expected all, video or audio, got 'gpu'"),
+        (("bench", "--part", "gpu"), "--part: expected all, video, audio or pipeline, got 'gpu'"),
         (("bench", "--sizes", "1281x720"), "--sizes: expected even WIDTHxHEIGHT values"),
         (("bench", "--layouts", "LAYOUT0"), "--layouts: expected fixed layouts"),
+        (("bench", "--sources", "1280x721"), "--sources: source: expected mixed or an even"),
     ],
 )
 def test_bad_input_gets_a_clear_error(args: tuple[str, ...], message: str) -> None:
@@ -95,6 +96,8 @@ def test_bench_command_measures_side_by_side() -> None:
         "--quick",
         "--part",
         "video",
+        "--sources",
+        "720x1280,mixed",
         "--layouts",
         "LAYOUT4",
         "--sizes",
@@ -103,9 +106,13 @@ def test_bench_command_measures_side_by_side() -> None:
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    (row,) = data["video"]
+    portrait, mixed = data["video"]
+    assert portrait["source"] == "720x1280" and mixed["source"] == "mixed"
+    row = portrait
     assert row["layout"] == "LAYOUT4" and row["output"] == "640x360"
     assert set(row["fps"]) == {"crcgw", "ffmpeg", "opencv", "opencv-lin"}
     assert min(row["fps"].values()) > 0
-    assert min(row["psnr_db"].values()) > 40
+    # opencv-lin samples instead of averaging: it may alias below 40 dB at this ratio
+    assert min(v for k, v in row["psnr_db"].items() if k != "opencv-lin") > 40
+    assert row["psnr_db"]["opencv-lin"] > 30
     assert data["copy_rate_gbps"] > 0

@@ -28,100 +28,151 @@ def _fmt(value: float) -> str:
 METHODS = ("crcgw", "ffmpeg", "opencv", "opencv-lin")
 
 
-def _speed_rows(results: list[Any]) -> list[tuple[object, ...]]:
-    rows: list[tuple[object, ...]] = []
-    for r in results:
-        faster = max(r.fps[m] for m in METHODS[1:])
-        rows.append(
-            (
-                r.layout,
-                f"{r.width}x{r.height}",
-                *(_fmt(r.fps[m]) for m in METHODS),
-                f"{r.ratio('ffmpeg'):.2f}",
-                f"{r.ratio('opencv'):.2f}",
-                f"{r.ratio('opencv-lin'):.2f}",
-                f"{r.fps['crcgw'] / faster:.2f}",
-            )
-        )
-    return rows
-
-
-def _quality_rows(results: list[Any]) -> list[tuple[object, ...]]:
+def _video_rows(results: list[Any]) -> list[tuple[object, ...]]:
     return [
         (
+            r.source,
             r.layout,
             f"{r.width}x{r.height}",
-            *(f"{r.psnr_db[m]:.1f}" for m in METHODS),
-            *(f"{100 * r.bandwidth_fraction[m]:.0f}" for m in METHODS),
+            *(_fmt(r.fps[m]) for m in METHODS),
+            f"{r.ratio('ffmpeg'):.2f}",
+            f"{r.ratio_opencv():.2f}",
+            *(f"{r.psnr_db[m]:.1f}" for m in ("crcgw", "ffmpeg", "opencv-lin")),
+            f"{100 * r.bandwidth_fraction['crcgw']:.0f}",
         )
         for r in results
     ]
 
 
+QUICK_VIDEO = ("1920x1080,720x1280,mixed", "LAYOUT4,LAYOUT9", "1280x720")
+
+
+def _video_cases(sources: str, layouts: str, sizes: str) -> list[tuple[str, str, tuple[int, int]]]:
+    from media.benchmark_video import parse_source
+    from media.layouts import Layout
+
+    cases: list[tuple[str, str, tuple[int, int]]] = []
+    try:
+        chosen = [Layout.parse(name).value for name in layouts.split(",") if name.strip()]
+    except ValueError as exc:
+        fail(f"--layouts: {exc}")
+    if "LAYOUT0" in chosen:
+        fail("--layouts: expected fixed layouts (LAYOUT1..LAYOUT9), got LAYOUT0")
+    outputs = []
+    for size in sizes.split(","):
+        w, _, h = size.strip().partition("x")
+        if not (w.isdigit() and h.isdigit()) or int(w) % 2 or int(h) % 2 or int(w) < 16:
+            fail(f"--sizes: expected even WIDTHxHEIGHT values like 1280x720, got {size!r}")
+        outputs.append((int(w), int(h)))
+    names = [name.strip() for name in sources.split(",") if name.strip()]
+    for name in names:
+        try:
+            parse_source(name)
+        except ValueError as exc:
+            fail(f"--sources: {exc}")
+    for name in names:
+        for layout in chosen:
+            for output in outputs:
+                cases.append((name, layout, output))
+    if not cases:
+        fail("--sources/--layouts/--sizes: expected at least one case, got none")
+    return cases
+
+
 @app.command("bench")
 def bench_command(
     quick: Annotated[
-        bool, typer.Option("--quick", help="Fewer rounds and cases (about 20 s instead of ~1 min).")
+        bool,
+        typer.Option(
+            "--quick",
+            help="Fewer rounds; video cases default to 1920x1080, 720x1280 and mixed sources "
+            "into LAYOUT4 and LAYOUT9 at 1280x720 (about 30 s).",
+        ),
     ] = False,
     part: Annotated[
-        str, typer.Option("--part", help="What to measure: all, video or audio.")
+        str, typer.Option("--part", help="What to measure: all, video, audio or pipeline.")
     ] = "all",
+    sources: Annotated[
+        str | None,
+        typer.Option(
+            "--sources",
+            help="Comma-separated source sets: WIDTHxHEIGHT (every tile alike) or mixed "
+            "(default: CIF to 1080p, portrait 720x1280 and 1080x1920, and mixed).",
+        ),
+    ] = None,
     layouts: Annotated[
-        str, typer.Option("--layouts", help="Comma-separated video layouts.")
-    ] = "LAYOUT1,LAYOUT4,LAYOUT6,LAYOUT9",
+        str | None,
+        typer.Option("--layouts", help="Comma-separated video layouts (default LAYOUT1..9)."),
+    ] = None,
     sizes: Annotated[
-        str, typer.Option("--sizes", help="Comma-separated output sizes.")
-    ] = "1280x720,1920x1080",
+        str | None,
+        typer.Option("--sizes", help="Comma-separated output sizes (default 1280x720,1920x1080)."),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Compositor vs FFmpeg (PyAV) vs OpenCV, mixer at N=3..200, resampler vs scipy and PyAV.
 
     One process, one thread, methods interleaved round by round; the best round counts.
-    Sources are 1280x720 I420 test pictures.
+    Video sources are I420 test pictures at the sizes rooms receive, one size per run or mixed.
     """
-    if part not in ("all", "video", "audio"):
-        fail(f"--part: expected all, video or audio, got {part!r}")
+    if part not in ("all", "video", "audio", "pipeline"):
+        fail(f"--part: expected all, video, audio or pipeline, got {part!r}")
     from media.benchmark_audio import run_mixer, run_resampler
-    from media.benchmark_video import copy_rate, run_video, single_thread
-    from media.layouts import Layout
+    from media.benchmark_video import (
+        MIXED_SOURCES,
+        SOURCE_SIZES,
+        VIDEO_LAYOUTS,
+        copy_rate,
+        run_video,
+        single_thread,
+    )
 
-    cases = []
-    try:
-        chosen = [Layout.parse(name).value for name in layouts.split(",") if name.strip()]
-        for size in sizes.split(","):
-            w, _, h = size.strip().partition("x")
-            if not (w.isdigit() and h.isdigit()) or int(w) % 2 or int(h) % 2 or int(w) < 16:
-                fail(f"--sizes: expected even WIDTHxHEIGHT values like 1280x720, got {size!r}")
-        for name in chosen:
-            if name == "LAYOUT0":
-                fail("--layouts: expected fixed layouts (LAYOUT1..LAYOUT9), got LAYOUT0")
-            for size in sizes.split(","):
-                w, _, h = size.strip().partition("x")
-                cases.append((name, (int(w), int(h))))
-    except ValueError as exc:
-        fail(f"--layouts: {exc}")
-
+    defaults = (
+        QUICK_VIDEO
+        if quick
+        else (
+            ",".join([*(f"{w}x{h}" for w, h in SOURCE_SIZES), "mixed"]),
+            ",".join(VIDEO_LAYOUTS),
+            "1280x720,1920x1080",
+        )
+    )
+    cases = _video_cases(sources or defaults[0], layouts or defaults[1], sizes or defaults[2])
     single_thread()
-    rounds = 3 if quick else 7
-    report: dict[str, Any] = {"threads": 1, "source": "1280x720 yuv420p", "rounds": rounds}
+    rounds = 3 if quick else 5
+    mixed = ",".join(f"{w}x{h}" for w, h in MIXED_SOURCES)
+    report: dict[str, Any] = {
+        "threads": 1,
+        "sources": "yuv420p test pictures; mixed = " + mixed,
+        "rounds": rounds,
+    }
     if part in ("all", "video"):
         rate = copy_rate()
         report["copy_rate_gbps"] = round(rate / 1e9, 2)
         if not as_json:
             console.print(f"numpy copy rate: {rate / 1e9:.1f} GB/s (read + write)")
-        video = run_video(cases, rounds=rounds, frames=10 if quick else 25, rate=rate)
+        video = run_video(cases, rounds=rounds, frames=8 if quick else 12, rate=rate)
         report["video"] = [r.as_dict() for r in video]
         if not as_json:
             print_table(
-                "compositor: frames per second, 1 thread",
-                ("layout", "output", *METHODS, "x ffmpeg", "x opencv", "x ocv-lin", "x fastest"),
-                _speed_rows(video),
+                "compositor: frames per second, 1 thread; x = crcgw fps / other fps "
+                "(x ocv: the faster of opencv and opencv-lin); dB: PSNR vs float64 reference; "
+                "% bw: share of the copy-rate limit",
+                (
+                    "source",
+                    "layout",
+                    "output",
+                    *METHODS,
+                    "x ffmpeg",
+                    "x ocv",
+                    "dB crcgw",
+                    "dB ffmpeg",
+                    "dB ocv-lin",
+                    "% bw",
+                ),
+                _video_rows(video),
             )
-            print_table(
-                "compositor: PSNR (dB) vs float64 reference, % of memory-bandwidth limit",
-                ("layout", "output", *(f"dB {m}" for m in METHODS), *(f"% {m}" for m in METHODS)),
-                _quality_rows(video),
-            )
+    if part in ("all", "pipeline"):
+        _pipeline_part(report, quick, as_json)
     if part in ("all", "audio"):
         mixer = run_mixer(rounds=rounds, ticks=50 if quick else 200)
         report["mixer"] = [m.as_dict() for m in mixer]
@@ -169,6 +220,61 @@ def bench_command(
             )
     if as_json:
         emit_json(report)
+
+
+def _pipeline_part(report: dict[str, Any], quick: bool, as_json: bool) -> None:
+    import av
+
+    from media.benchmark_pipeline import PIPELINE_CASES, STAGES, run_pipeline
+
+    try:
+        av.codec.Codec("libx264", "w")
+    except Exception:  # noqa: BLE001 - PyAV raises different errors by version
+        fail("--part pipeline: needs PyAV with the libx264 encoder, which this PyAV lacks")
+    cases = PIPELINE_CASES[:1] + PIPELINE_CASES[4:5] if quick else PIPELINE_CASES
+    results = run_pipeline(cases, rounds=1 if quick else 3, frames=20 if quick else 30)
+    report["pipeline"] = [r.as_dict() for r in results]
+    if as_json:
+        return
+
+    def shares(r: Any, method: str) -> str:
+        return " / ".join(f"{100 * r.stages[method].get(s, 0.0):.0f}" for s in STAGES[method])
+
+    print_table(
+        "pipeline: H.264 decode (PyAV) -> compose -> libx264 ultrafast/zerolatency, 30 fps, "
+        "1 thread; x ffmpeg = ffmpeg CPU ms / crcgw CPU ms",
+        (
+            "layout",
+            "source",
+            "output",
+            "fps crcgw",
+            "fps ffmpeg",
+            "1-core fps crcgw",
+            "1-core fps ffmpeg",
+            "CPU ms crcgw",
+            "CPU ms ffmpeg",
+            "x ffmpeg",
+            "crcgw % " + "/".join(STAGES["crcgw"]),
+            "ffmpeg % " + "/".join(STAGES["ffmpeg"]),
+        ),
+        (
+            (
+                r.layout,
+                "{}x{}".format(*r.source),
+                "{}x{}".format(*r.output),
+                _fmt(r.fps["crcgw"]),
+                _fmt(r.fps["ffmpeg"]),
+                _fmt(r.cpu_fps("crcgw")),
+                _fmt(r.cpu_fps("ffmpeg")),
+                f"{r.cpu_ms['crcgw']:.2f}",
+                f"{r.cpu_ms['ffmpeg']:.2f}",
+                f"{r.ratio():.2f}",
+                shares(r, "crcgw"),
+                shares(r, "ffmpeg"),
+            )
+            for r in results
+        ),
+    )
 
 
 @app.command("draw-layouts")

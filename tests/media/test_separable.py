@@ -1,0 +1,118 @@
+"""The any-ratio separable kernels (media.separable) against the float64 reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from media import separable
+from media.scaling import HAVE_OPENCV, ScalePlan, resample_float
+
+pytestmark = pytest.mark.skipif(
+    not (separable.HAVE_NUMBA and HAVE_OPENCV), reason="Numba or OpenCV is not installed"
+)
+
+# awkward ratios on each axis: 1920->636, 720->424, 1024->958, 352->638, 288->718 (shrinking,
+# enlarging and one of each), given as luma sizes; the chroma plane is half of both
+CASES = [
+    ((1920, 720), (636, 424)),
+    ((1024, 288), (958, 718)),
+    ((352, 288), (638, 718)),
+    ((720, 1024), (424, 958)),
+    ((1080, 1920), (132, 236)),
+]
+
+
+def _reference(src: np.ndarray, dst_w: int, dst_h: int) -> np.ndarray:
+    ref = resample_float(src.astype(np.float64), dst_h, dst_w, "float64")
+    return np.floor(ref + 0.5 + 1e-9)
+
+
+def _check(got: np.ndarray, src: np.ndarray) -> None:
+    """At most one level from the rounded reference, two for at most 1 pixel in 10**3."""
+    ref = _reference(src, got.shape[1], got.shape[0])
+    err = np.abs(got.astype(np.float64) - ref)
+    assert err.max() <= 2, err.max()
+    assert np.count_nonzero(err > 1) <= max(1, got.size // 10**3), np.count_nonzero(err > 1)
+
+
+@pytest.mark.parametrize(("src_size", "dst_size"), CASES)
+@pytest.mark.parametrize("plane", ["luma", "chroma", "rgb24"])
+@pytest.mark.parametrize("destination", ["tile", "plane"])
+def test_awkward_ratios_match_the_reference(
+    src_size: tuple[int, int], dst_size: tuple[int, int], plane: str, destination: str
+) -> None:
+    (sw, sh), (dw, dh) = src_size, dst_size
+    if plane == "chroma":
+        sw, sh, dw, dh = sw // 2, sh // 2, dw // 2, dh // 2
+    tail = (3,) if plane == "rgb24" else ()
+    rng = np.random.default_rng(sw * 31 + dh)
+    frame = rng.integers(0, 256, (sh + 6, sw + 8, *tail), np.uint8)
+    src = frame[2 : 2 + sh, 4 : 4 + sw]  # a crop: strided rows, like a real source region
+    if destination == "tile":
+        out = np.full((dh + 4, dw + 6, *tail), 77, np.uint8)
+        dst = out[2 : 2 + dh, 3 : 3 + dw]
+        assert not dst.flags.c_contiguous
+    else:
+        out = np.full((dh * dw * (3 if tail else 1) + 16,), 77, np.uint8)
+        dst = out[8:-8].reshape(dh, dw, *tail)
+        assert dst.flags.c_contiguous
+    plan = ScalePlan(sw, sh, dw, dh)
+    assert plan.separable and plan._fixed is None
+    plan.apply(src, dst)
+    _check(dst, src)
+    dst[...] = 77
+    assert (out == 77).all(), "the kernel wrote outside its tile"
+
+
+@pytest.mark.parametrize(("src_size", "dst_size"), CASES)
+def test_smooth_pictures_are_within_one_level(
+    src_size: tuple[int, int], dst_size: tuple[int, int]
+) -> None:
+    (sw, sh), (dw, dh) = src_size, dst_size
+    y, x = np.mgrid[0:sh, 0:sw]
+    src = (127.5 + 120 * np.sin(x / 37.0) * np.cos(y / 23.0)).astype(np.uint8)
+    dst = np.zeros((dh, dw), np.uint8)
+    ScalePlan(sw, sh, dw, dh).apply(src, dst)
+    ref = _reference(src, dw, dh)
+    assert np.abs(dst - ref).max() <= 1
+
+
+@pytest.mark.parametrize(("src_size", "dst_size"), CASES)
+@pytest.mark.parametrize("value", [0, 1, 128, 254, 255])
+def test_flat_planes_stay_exact(
+    src_size: tuple[int, int], dst_size: tuple[int, int], value: int
+) -> None:
+    (sw, sh), (dw, dh) = src_size, dst_size
+    dst = np.zeros((dh, dw), np.uint8)
+    ScalePlan(sw, sh, dw, dh).apply(np.full((sh, sw), value, np.uint8), dst)
+    assert (dst == value).all()
+
+
+def test_axis_taps_area_and_bilinear_weights() -> None:
+    first, weights, count, flat = separable.axis_taps(4, 3)  # 3/4 area: (3, 1), (2, 2), (1, 3) / 4
+    assert first.tolist() == [0, 1, 2] and count.tolist() == [2, 2, 2]
+    assert weights.tolist() == [[192, 64], [128, 128], [64, 192]] and not flat.any()
+    first, weights, count, flat = separable.axis_taps(2, 3)  # bilinear 3/2, clamped edges
+    assert first.tolist() == [0, 0, 1] and count.tolist() == [1, 2, 1]
+    assert weights.tolist() == [[256, 0], [128, 128], [256, 0]]
+    first, weights, count, flat = separable.axis_taps(1920, 424)  # 4.53 inputs per output
+    assert (weights.sum(axis=1) == separable.UNIT).all()
+    assert count.max() == 6 and (first + count <= 1920).all()
+    # whole interior inputs share one weight (256 / 4.53 = 56.5 -> 56 or 57 for every row)
+    assert flat.all()
+    for o in range(424):
+        inner = weights[o, 1 : count[o] - 1]
+        assert (inner == inner[0]).all() and inner[0] in (56, 57)
+    with pytest.raises(ValueError, match="axis lengths"):
+        separable.axis_taps(0, 3)
+
+
+def test_known_values() -> None:
+    # 5 -> 3 area: footprints of 5/3 inputs, weights (0.6, 0.4), (0.2, 0.6, 0.2), (0.4, 0.6)
+    src = np.array([[0, 100, 200, 50, 250]] * 5, np.uint8)
+    dst = np.zeros((3, 3), np.uint8)
+    plan = ScalePlan(5, 5, 3, 3)
+    assert plan.separable
+    plan.apply(src, dst)
+    assert dst.tolist() == [[40, 150, 170]] * 3
