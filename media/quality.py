@@ -19,8 +19,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-import yaml
-
 __all__ = [
     "CODEC_IMPAIRMENTS",
     "DEFAULT_THRESHOLDS",
@@ -236,6 +234,8 @@ def load_thresholds(
     """Thresholds overridden by a YAML/JSON mapping: ``metric: number`` keeps the default
     direction, ``metric: {max: n}`` or ``{min: n}`` sets it. Unknown metrics are an error."""
     try:
+        import yaml  # only for thresholds files
+
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
         try:

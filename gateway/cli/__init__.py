@@ -28,7 +28,10 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def build_app() -> typer.Typer:
+def build_app(only: str | None = None) -> typer.Typer:
+    """The ``crcgw`` app; with ``only``, just the command module of that name (when it exists
+    and registers a command or group of that name), so one command starts without importing
+    every other's dependencies."""
     app = typer.Typer(
         name="crcgw",
         help="Room-system gateway for Zoom's Cloud Room Connector: dial strings, SIP, H.323.",
@@ -50,8 +53,20 @@ def build_app() -> typer.Typer:
         level = logging.WARNING - 10 * min(verbose, 2)
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+    names = sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
+    if only is not None and only in names and not only.startswith("_"):
+        module = importlib.import_module(f"{commands.__name__}.{only}")
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(app)
+            known = {c.name for c in app.registered_commands} | {
+                g.name for g in app.registered_groups
+            }
+            if only in known:
+                return app
+        return build_app()
+    for name in names:
+        module = importlib.import_module(f"{commands.__name__}.{name}")
         register = getattr(module, "register", None)
         if callable(register):
             register(app)
@@ -60,7 +75,8 @@ def build_app() -> typer.Typer:
 
 def main() -> None:
     """Console-script entry point: one-line errors, never a traceback for expected failures."""
-    app = build_app()
+    first = sys.argv[1] if len(sys.argv) > 1 else None
+    app = build_app(first)
     try:
         app()
     except CliError as exc:

@@ -78,7 +78,10 @@ def _show(report: AnalysisReport, ladders: bool) -> None:
 
 def analyze(
     capture: Annotated[
-        Path, typer.Argument(metavar="FILE", help="A pcap or pcapng capture file (or .gz).")
+        Path,
+        typer.Argument(
+            metavar="FILE", help="A capture: pcap, pcapng (or .gz), or any format tshark reads."
+        ),
     ],
     sip_port: Annotated[
         list[int] | None,
@@ -113,10 +116,9 @@ def analyze(
 ) -> None:
     """Analyse a SIP or H.323 capture: calls and their ladders, set-up times, final responses,
     auth challenges, re-INVITEs, DTMF; RTP streams with loss, jitter, max delta and MOS."""
-    # imported here: numpy, scipy and pyshark are not needed by the other commands
-    from gateway.analysis.diagram import ladder_png, ladder_svg
+    # imported here, and light: numpy comes in only once tshark runs (gateway.analysis.analyse)
+    from gateway.analysis.analyse import analyse_capture
     from gateway.analysis.errors import CaptureError
-    from gateway.analysis.report import analyse_capture, report_json
 
     if diagram is not None and diagram.suffix.lower() not in (".svg", ".png"):
         fail(f"--diagram {diagram}: the picture is written as .svg or .png")
@@ -125,6 +127,8 @@ def analyze(
     except CaptureError as exc:
         fail(str(exc))
     if diagram is not None:
+        from gateway.analysis.diagram import ladder_png, ladder_svg
+
         try:
             if diagram.suffix.lower() == ".png":
                 diagram.write_bytes(ladder_png(report.calls))
@@ -133,6 +137,8 @@ def analyze(
         except OSError as exc:
             fail(f"cannot write {diagram}: {exc.strerror or exc}")
     if as_json:
+        from gateway.analysis.report import report_json
+
         emit_json(report_json(report))
     else:
         _show(report, ladder)
