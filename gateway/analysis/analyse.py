@@ -62,10 +62,12 @@ def analyse_capture(
         raise CaptureError(f"{capture} is not a file")
     options = tshark_options(sip_ports, heuristic_rtp)
     with tempfile.TemporaryDirectory(prefix="crcgw-analyze-") as tmp:
-        source = readable_capture(capture, Path(tmp))
+        readable = readable_capture(capture, Path(tmp))
+        source = readable.scan
         early = None
-        if full_dissection or source.stat().st_size <= _EARLY_BYTES:
-            early = TsharkPass(source, options, SIGNALING_NOT_READ_DIRECTLY, full_dissection)
+        if full_dissection or not readable.exact or source.stat().st_size <= _EARLY_BYTES:
+            judged = source if readable.exact else capture
+            early = TsharkPass(judged, options, SIGNALING_NOT_READ_DIRECTLY, full_dissection)
         try:
             return _analyse(capture, source, Path(tmp), options, sip_ports, early,
                             full_dissection)
@@ -98,7 +100,7 @@ def _analyse(
     tpass = early
     if tpass is not None and not where.fast_path:
         tpass.stop()  # frames the scan cannot decode: tshark must print every SIP message
-        tpass = None
+        tpass = TsharkPass(tpass.capture, options, print_filter, full_dissection)
     if tpass is None:
         judged = source
         signalling = set(where.datagrams) | set(where.reassembly) | set(where.text)

@@ -6,6 +6,9 @@ order), pcapng and gzip-compressed files of those. Everything else tshark reads 
 NetMon, Sun snoop, Endace ERF, HP-UX nettl, 5Views, K12, ...) is converted to pcapng by
 ``editcap -F pcapng`` from the same Wireshark suite, once, into the analysis' temporary folder;
 tshark then reads the converted file too, so both see the same frames with the same numbers.
+Where pcapng cannot hold a format's per-packet encapsulation (HP-UX nettl, K12 text), editcap is
+asked for Ethernet frames (``-T ether``) and tshark reads the original file instead, so that it
+still judges every frame as it would on its own (the frames keep their numbers).
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from __future__ import annotations
 import gzip
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.analysis.errors import CaptureError
 
-__all__ = ["NATIVE_MAGICS", "is_native", "readable_capture"]
+__all__ = ["NATIVE_MAGICS", "Readable", "is_native", "readable_capture"]
 
 NATIVE_MAGICS = frozenset({
     b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
@@ -45,21 +49,34 @@ def is_native(path: Path) -> bool:
     return _head(path) in NATIVE_MAGICS
 
 
-def readable_capture(path: Path, workdir: Path) -> Path:
+@dataclass(frozen=True)
+class Readable:
+    scan: Path
+    """What the header scan reads."""
+    exact: bool
+    """Whether tshark may read :attr:`scan` too (else it reads the original file, whole)."""
+
+
+def readable_capture(path: Path, workdir: Path) -> Readable:
     """``path`` itself when the scan reads it, else a pcapng copy made by ``editcap``."""
     if is_native(path):
-        return path
+        return Readable(path, True)
     editcap = shutil.which("editcap")
     if editcap is None:
         raise CaptureError(f"{path} is not a pcap or pcapng file, and editcap (Debian package "
                            "'wireshark-common') is not installed to convert it")
     out = workdir / "converted.pcapng"
+    exact = True
     proc = subprocess.run([editcap, "-F", "pcapng", str(path), str(out)],
                           capture_output=True, text=True, errors="replace", timeout=600)
+    if proc.returncode != 0 and "can't be written" in proc.stderr:
+        exact = False
+        proc = subprocess.run([editcap, "-F", "pcapng", "-T", "ether", str(path), str(out)],
+                              capture_output=True, text=True, errors="replace", timeout=600)
     if proc.returncode != 0 or not out.exists():
         if "isn't a capture file" in proc.stderr or "unknown file format" in proc.stderr.lower():
             raise CaptureError(f"{path} is not a capture file (no format Wireshark reads)")
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
         detail = lines[0] if lines else f"editcap exited with {proc.returncode}"
         raise CaptureError(f"cannot convert {path}: {detail}")
-    return out
+    return Readable(out, exact)

@@ -29,9 +29,13 @@ Bool = npt.NDArray[np.bool_]
 
 LINK_NULL, LINK_ETHERNET, LINK_PPP, LINK_RAW12, LINK_RAW14 = 0, 1, 9, 12, 14
 LINK_PPP_HDLC, LINK_PPP_ETHER, LINK_RAW, LINK_LOOP, LINK_SLL, LINK_SLL2 = 50, 51, 101, 108, 113, 276
+LINK_ERF = 197
 SUPPORTED_LINK_TYPES = frozenset({LINK_NULL, LINK_ETHERNET, LINK_PPP, LINK_RAW12, LINK_RAW14,
                                   LINK_PPP_HDLC, LINK_PPP_ETHER, LINK_RAW, LINK_LOOP, LINK_SLL,
-                                  LINK_SLL2})
+                                  LINK_SLL2, LINK_ERF})
+# Endace ERF record types: Ethernet (plain, colour, DSM colour, colour hash), IPv4, IPv6
+_ERF_ETHERNET = (2, 11, 16, 20)
+_ERF_IP = (22, 23)
 
 _IPV4, _IPV6 = 0x0800, 0x86DD
 _TAGS = (0x8100, 0x88A8, 0x9100)
@@ -115,6 +119,28 @@ def _ppp(rd: _Reader, off: I64, sel: Bool, l3: I64, undecoded: Bool) -> None:
     undecoded |= sel & ~ip & (proto < 0xC000)  # LCP, PAP, CHAP, IPCP... carry no IP
 
 
+def _erf(rd: _Reader, start: I64, sel: Bool, l3: I64, undecoded: Bool) -> None:
+    """Endace ERF records (what editcap makes of an ERF file): a 16-byte header, extension
+    headers while the type's top bit (then each extension's) says one follows, then the packet
+    (Ethernet after two offset/pad bytes)."""
+    rtype = rd.byte(start + 8, sel)
+    off = start + 16
+    more = sel & ((rtype & 0x80) != 0)
+    for _ in range(8):
+        if not more.any():
+            break
+        nxt = more & ((rd.byte(off, more) & 0x80) != 0)
+        off = np.where(more, off + 8, off)
+        more = nxt
+    kind = rtype & 0x7F
+    eth = sel & np.isin(kind, _ERF_ETHERNET)
+    if eth.any():
+        _ethernet(rd, off + 2, eth, l3, undecoded)
+    ip = sel & np.isin(kind, _ERF_IP)
+    l3[ip] = off[ip]
+    undecoded |= sel & ~eth & ~ip
+
+
 def locate_ip(data: U8, start: I64, length: I64, links: I64) -> Layer3:
     """The innermost IP header of every frame (``start``/``length`` index ``data``)."""
     n = len(start)
@@ -137,6 +163,9 @@ def locate_ip(data: U8, start: I64, length: I64, links: I64) -> Layer3:
     l3[raw] = start[raw]
     loop = (links == LINK_NULL) | (links == LINK_LOOP)
     l3[loop] = start[loop] + 4
+    erf = links == LINK_ERF
+    if erf.any():
+        _erf(rd, start, erf, l3, undecoded)
     for link, skip in ((LINK_PPP, 0), (LINK_PPP_HDLC, 0), (LINK_PPP_ETHER, 6)):
         sel = links == link
         if sel.any():
