@@ -10,8 +10,10 @@ forms (RFC 3261 section 7.3.3) are expanded. Also reads the parts of an SDP body
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import lru_cache
+from typing import Any, Generic, TypeVar, overload
 
 __all__ = [
     "SdpMedia",
@@ -62,6 +64,34 @@ def uri_of(name_addr: str) -> str:
     if m:
         return m.group(1).strip()
     return name_addr.split(";", 1)[0].strip()
+
+
+_T = TypeVar("_T")
+
+
+class cached_property(Generic[_T]):  # noqa: N801 - used like functools.cached_property
+    """functools.cached_property without its per-access lock (Python 3.11 takes one on every
+    read before the value is cached): the first read stores the value in the instance, which
+    then shadows this non-data descriptor."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> cached_property[_T]: ...
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> _T: ...
+    def __get__(self, obj: object | None, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self.func(obj)
+        obj.__dict__[self.name] = value
+        return value
 
 
 @dataclass(frozen=True)

@@ -107,8 +107,16 @@ class AnalysisReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _call_json(call: CallSummary, streams: Sequence[StreamReport]) -> dict[str, Any]:
-    digits_rtp = "".join(s.dtmf for s in streams if s.call_id == call.call_id)
+def rtp_digits_by_call(streams: Sequence[StreamReport]) -> dict[str | None, str]:
+    """The RFC 4733 digits of each call's streams (in stream order), by Call-ID."""
+    out: dict[str | None, str] = {}
+    for s in streams:
+        if s.dtmf:
+            out[s.call_id] = out.get(s.call_id, "") + s.dtmf
+    return out
+
+
+def _call_json(call: CallSummary, digits_rtp: str) -> dict[str, Any]:
     return {
         "call_id": call.call_id,
         "protocol": call.protocol,
@@ -131,9 +139,10 @@ def _call_json(call: CallSummary, streams: Sequence[StreamReport]) -> dict[str, 
 
 def report_json(report: AnalysisReport) -> dict[str, Any]:
     """The ``--json`` object: ``calls``, ``rtp_streams``, ``malformed`` and a few extras."""
+    digits = rtp_digits_by_call(report.streams)
     return {
         "capture": report.capture,
-        "calls": [_call_json(c, report.streams) for c in report.calls],
+        "calls": [_call_json(c, digits.get(c.call_id, "")) for c in report.calls],
         "rtp_streams": [s.as_dict() for s in report.streams],
         "malformed": report.malformed,
         "other_sip": [
@@ -176,11 +185,14 @@ class StreamAnalyser:
         self.table = table
         self.rows = table.rows_by_flow()
         self._done: dict[int, tuple[_FlowContext, StreamReport]] = {}
+        self._keys: dict[int, tuple[int, bool]] = {}
+        self._version = 0
         self.set_calls(calls)
 
     def set_calls(self, calls: Sequence[CallSummary]) -> None:
         """The calls whose SDP names codecs and clock rates (flows whose context changes are
         analysed again)."""
+        self._version += 1
         self.global_map: dict[int, tuple[str, int]] = {}
         self.by_endpoint: dict[tuple[str, int], CallSummary] = {}
         for call in calls:
@@ -193,6 +205,7 @@ class StreamAnalyser:
         """Analyse only these rows of ``flow`` (the packets tshark decodes as RTP)."""
         self.rows[flow] = rows
         self._done.pop(flow, None)
+        self._keys.pop(flow, None)
 
     def _context(self, flow: int, tshark_payload: str) -> _FlowContext:
         ident = self.table.flows[flow]
@@ -229,8 +242,13 @@ class StreamAnalyser:
         """Analyse ``(flow, tshark payload names)`` pairs not analysed yet, all in one batch."""
         todo: list[tuple[int, _FlowContext]] = []
         for flow, names in flows:
-            ctx = self._context(flow, names)
+            # the context depends on the calls and (without SDP) on tshark's payload names
+            key = (self._version, "telephone-event" in names)
             done = self._done.get(flow)
+            if done is not None and self._keys.get(flow) == key:
+                continue
+            ctx = self._context(flow, names)
+            self._keys[flow] = key
             if done is None or done[0] != ctx:
                 todo.append((flow, ctx))
         if not todo:
@@ -249,8 +267,12 @@ class StreamAnalyser:
             self._done[flow] = (ctx, self._finish(flow, flow_rows, ctx, stats))
 
     def report(self, flow: int, tshark_payload: str = "") -> StreamReport:
-        self.analyse([(flow, tshark_payload)])
-        return self._done[flow][1]
+        """The flow's report, analysed now unless :meth:`analyse` just did it."""
+        done = self._done.get(flow)
+        if done is None:
+            self.analyse([(flow, tshark_payload)])
+            done = self._done[flow]
+        return done[1]
 
     def precompute(self) -> None:
         """Analyse the flows that look like media before tshark has said which are RTP."""
@@ -284,7 +306,9 @@ class StreamAnalyser:
         digits = ""
         if ctx.event_pts:
             first_byte = self.table.first_payload_byte[rows]
-            ev = np.isin(self.table.pt[rows], list(ctx.event_pts)) & (first_byte >= 0)
+            pts = self.table.pt[rows]
+            ev = first_byte >= 0
+            ev &= np.logical_or.reduce([pts == e for e in ctx.event_pts])
             if ev.any():
                 digits = event_digits(first_byte[ev], self.table.timestamp[rows][ev])
         return StreamReport(
@@ -317,7 +341,7 @@ def build_report(
     given ``streams``."""
     if streams is None:
         analyser.analyse(selected)
-        streams = sorted((analyser.report(f, names) for f, names in selected),
+        streams = sorted((analyser._done[f][1] for f, _ in selected),
                          key=lambda s: s.first_frame)
     streams = list(streams)
     all_notes = list(notes)

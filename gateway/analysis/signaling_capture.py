@@ -153,15 +153,31 @@ def read_sip_datagrams(cols: PacketColumns, frames: Sequence[int]) -> SignalingC
     or response (keep-alives, other protocols on a SIP port) is counted as unreadable."""
     sip: list[SipMessage] = []
     unreadable = 0
-    for frame in frames:
-        i = frame - 1
-        payload = cols.payload_bytes(i)
+    if not frames:
+        return SignalingCapture(sip, [], unreadable)
+    import numpy as np
+
+    rows = np.asarray(frames, dtype=np.int64) - 1
+    names: dict[tuple[int, int], str] = {}
+
+    def endpoint(addr: int, port: int) -> str:
+        key = (addr, port)
+        text = names.get(key)
+        if text is None:
+            text = names[key] = _endpoint(cols.addresses[addr], port)
+        return text
+
+    data = cols.data
+    for frame, start, n, src, sport, dst, dport, t in zip(
+        frames, cols.payload[rows].tolist(), cols.payload_len[rows].tolist(),
+        cols.src[rows].tolist(), cols.sport[rows].tolist(), cols.dst[rows].tolist(),
+        cols.dport[rows].tolist(), cols.time_s[rows].tolist(), strict=True,
+    ):
+        payload = data[start : start + max(n, 0)].tobytes()
         if not payload.strip():
             continue  # CRLF keep-alive (RFC 5626)
-        src = _endpoint(cols.addresses[int(cols.src[i])], int(cols.sport[i]))
-        dst = _endpoint(cols.addresses[int(cols.dst[i])], int(cols.dport[i]))
-        msg = SipMessage.parse(payload, time_s=float(cols.time_s[i]), src=src, dst=dst,
-                               transport="UDP", frame=frame)
+        msg = SipMessage.parse(payload, time_s=t, src=endpoint(src, sport),
+                               dst=endpoint(dst, dport), transport="UDP", frame=frame)
         if msg.kind == "unknown" or not msg.call_id:
             unreadable += 1
             continue

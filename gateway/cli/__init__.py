@@ -76,9 +76,13 @@ def build_app(only: str | None = None) -> typer.Typer:
 def main() -> None:
     """Console-script entry point: one-line errors, never a traceback for expected failures."""
     first = sys.argv[1] if len(sys.argv) > 1 else None
-    app = build_app(first)
     try:
-        app()
+        quick = importlib.import_module(f"{commands.__name__}.{first}") if first in (
+            "analyze",) else None
+        run_quick = getattr(quick, "run_quick", None)
+        if run_quick is not None and run_quick(sys.argv[2:]):
+            return  # handled without building the typer app (its start-up is most of a run)
+        build_app(first)()
     except CliError as exc:
         print_error(str(exc))
         sys.exit(exc.exit_code)

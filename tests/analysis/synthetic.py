@@ -100,6 +100,15 @@ def _host(addr: str) -> str:
     return f"[{addr}]" if ":" in addr else addr
 
 
+def _t38_sdp(addr: str, port: int) -> str:
+    family = "IP6" if ":" in addr else "IP4"
+    return (
+        f"v=0\r\no=- 1 2 IN {family} {addr}\r\ns=-\r\nc=IN {family} {addr}\r\nt=0 0\r\n"
+        f"m=image {port} udptl t38\r\na=T38FaxVersion:0\r\na=T38MaxBitRate:14400\r\n"
+        "a=T38FaxRateManagement:transferredTCF\r\n"
+    )
+
+
 def _sdp(addr: str, port: int) -> str:
     family = "IP6" if ":" in addr else "IP4"
     return (
@@ -124,6 +133,7 @@ def write_synthetic_call(
     ipv6: bool = False,
     vlan: int | None = None,
     encapsulate: Callable[[bytes], list[bytes]] | None = None,
+    fax_offer_at_s: float | None = None,
 ) -> SyntheticCall:
     """With ``encapsulate``, every IP packet becomes the link-layer frames it returns, written
     with ``linktype`` as they are (see :mod:`tests.analysis.encapsulate`)."""
@@ -177,6 +187,14 @@ def write_synthetic_call(
         sip(1.5, True, _sip(f"INFO {uri} SIP/2.0", "2 INFO", True,
                             "Signal=7\r\nDuration=160\r\n", a=a, b=b))
         sip(1.51, False, _sip("SIP/2.0 200 OK", "2 INFO", True, a=a, b=b))
+        if fax_offer_at_s is not None:
+            # a fax machine's switch to T.38 on the audio port, declined: the audio goes on
+            t = fax_offer_at_s
+            sip(t, True, _sip(f"INVITE {uri} SIP/2.0", "4 INVITE", True, _t38_sdp(a, A_RTP),
+                              a=a, b=b))
+            sip(t + 0.01, False, _sip("SIP/2.0 488 Not Acceptable Here", "4 INVITE", True,
+                                      a=a, b=b))
+            sip(t + 0.015, True, _sip(f"ACK {uri} SIP/2.0", "4 ACK", True, a=a, b=b))
     t0 = t_200 + 0.02
     lost_seq = 40
     ts_a, ts_b = 1000, 90000

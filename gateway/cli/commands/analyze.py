@@ -20,9 +20,11 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 
 
 def _show(report: AnalysisReport, ladders: bool) -> None:
+    from gateway.analysis.report import rtp_digits_by_call
     from signaling.ladder import render_ladder
 
     calls = report.calls
+    digits = rtp_digits_by_call(report.streams)
     print_table(
         f"Calls ({len(calls)})",
         ("call", "from", "to", "set-up ms", "final", "msgs", "auth", "re-INV", "DTMF"),
@@ -36,9 +38,7 @@ def _show(report: AnalysisReport, ladders: bool) -> None:
                 c.messages,
                 c.auth_challenges,
                 c.reinvites,
-                (c.dtmf_info + " " + "".join(
-                    s.dtmf for s in report.streams if s.call_id == c.call_id
-                )).strip() or "-",
+                (c.dtmf_info + " " + digits.get(c.call_id, "")).strip() or "-",
             )
             for c in calls
         ),
@@ -142,6 +142,33 @@ def analyze(
         emit_json(report_json(report))
     else:
         _show(report, ladder)
+
+
+def run_quick(args: list[str]) -> bool:
+    """``crcgw analyze`` without building the typer app, whose start-up (pydantic type adapters
+    for every parameter) costs more than tshark's whole run on a small capture. Plain argument
+    lists only: anything unusual (help, an unknown or malformed option) returns False, and the
+    typer command handles it with its own messages."""
+    import argparse
+
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
+    parser.add_argument("capture", type=Path)
+    parser.add_argument("--sip-port", type=int, action="append")
+    parser.add_argument("--diagram", type=Path)
+    parser.add_argument("--heuristic", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--full", action="store_true")
+    parser.add_argument("--ladder", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--json", dest="as_json", action="store_true")
+    if any(a in ("-h", "--help") for a in args):
+        return False
+    try:
+        ns, unknown = parser.parse_known_args(args)
+    except (argparse.ArgumentError, SystemExit):
+        return False
+    if unknown:
+        return False
+    analyze(ns.capture, ns.sip_port, ns.diagram, ns.heuristic, ns.full, ns.ladder, ns.as_json)
+    return True
 
 
 def register(app: typer.Typer) -> None:
