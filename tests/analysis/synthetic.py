@@ -100,22 +100,18 @@ def _host(addr: str) -> str:
     return f"[{addr}]" if ":" in addr else addr
 
 
-def _t38_sdp(addr: str, port: int) -> str:
+def _sdp(addr: str, port: int, fax: bool = False) -> str:
+    """The audio offer (PCMA and telephone-event), or with ``fax`` a T.38 offer on the port."""
     family = "IP6" if ":" in addr else "IP4"
-    return (
-        f"v=0\r\no=- 1 2 IN {family} {addr}\r\ns=-\r\nc=IN {family} {addr}\r\nt=0 0\r\n"
+    media = (
         f"m=image {port} udptl t38\r\na=T38FaxVersion:0\r\na=T38MaxBitRate:14400\r\n"
-        "a=T38FaxRateManagement:transferredTCF\r\n"
-    )
-
-
-def _sdp(addr: str, port: int) -> str:
-    family = "IP6" if ":" in addr else "IP4"
-    return (
-        f"v=0\r\no=- 1 1 IN {family} {addr}\r\ns=-\r\nc=IN {family} {addr}\r\nt=0 0\r\n"
+        "a=T38FaxRateManagement:transferredTCF\r\n" if fax else
         f"m=audio {port} RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
         "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
     )
+    version = 2 if fax else 1
+    return (f"v=0\r\no=- 1 {version} IN {family} {addr}\r\ns=-\r\nc=IN {family} {addr}\r\n"
+            f"t=0 0\r\n{media}")
 
 
 def write_synthetic_call(
@@ -190,7 +186,7 @@ def write_synthetic_call(
         if fax_offer_at_s is not None:
             # a fax machine's switch to T.38 on the audio port, declined: the audio goes on
             t = fax_offer_at_s
-            sip(t, True, _sip(f"INVITE {uri} SIP/2.0", "4 INVITE", True, _t38_sdp(a, A_RTP),
+            sip(t, True, _sip(f"INVITE {uri} SIP/2.0", "4 INVITE", True, _sdp(a, A_RTP, fax=True),
                               a=a, b=b))
             sip(t + 0.01, False, _sip("SIP/2.0 488 Not Acceptable Here", "4 INVITE", True,
                                       a=a, b=b))
