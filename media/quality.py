@@ -17,6 +17,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 __all__ = [
@@ -64,6 +65,7 @@ CODEC_IMPAIRMENTS: Mapping[str, CodecImpairment] = {
 _UNKNOWN_CODEC = CodecImpairment(0.0, 25.1, 0.0, "unknown codec: G.711 values assumed")
 
 
+@lru_cache(maxsize=256)
 def codec_impairment(codec: str | None) -> CodecImpairment:
     """Impairment values of an encoding name (``PCMU``, ``G729``, ``opus``), any case."""
     if not codec:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Generic, TypeVar, overload
 
@@ -302,9 +302,9 @@ def parse_sdp(body: bytes | str) -> SdpSummary:
     """Read ``c=``, ``m=`` and ``a=rtpmap`` lines; anything else is ignored."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     session_addr = ""
-    media: list[SdpMedia] = []
+    media: list[list[Any]] = []  # [kind, address, port, protocol, formats] until the end
     rtpmap: dict[int, tuple[str, int]] = {}
-    for raw in text.replace("\r\n", "\n").split("\n"):
+    for raw in text.splitlines():
         line = raw.strip()
         if len(line) < 2 or line[1] != "=":
             continue
@@ -313,7 +313,7 @@ def parse_sdp(body: bytes | str) -> SdpSummary:
             parts = value.split()
             addr = parts[2].split("/", 1)[0] if len(parts) >= 3 else ""
             if media:
-                media[-1] = replace(media[-1], address=addr)
+                media[-1][1] = addr
             else:
                 session_addr = addr
         elif kind == "m":
@@ -322,8 +322,8 @@ def parse_sdp(body: bytes | str) -> SdpSummary:
                 continue
             port = int(parts[1].split("/", 1)[0]) if parts[1].split("/", 1)[0].isdigit() else 0
             formats = tuple(int(p) for p in parts[3:] if p.isdigit())
-            media.append(SdpMedia(parts[0], "", port, parts[2], formats))
-        elif kind == "a" and value.lower().startswith("rtpmap:"):
+            media.append([parts[0], "", port, parts[2], formats])
+        elif kind == "a" and value[:7].lower() == "rtpmap:":
             pt_text, _, encoding = value[7:].partition(" ")
             if not pt_text.strip().isdigit():
                 continue
@@ -332,7 +332,7 @@ def parse_sdp(body: bytes | str) -> SdpSummary:
             clock = int(clock_text) if clock_text.isdigit() else 0
             rtpmap[int(pt_text)] = (name, clock)
     return SdpSummary(
-        media=tuple(m if m.address else replace(m, address=session_addr) for m in media),
+        media=tuple(SdpMedia(m[0], m[1] or session_addr, m[2], m[3], m[4]) for m in media),
         rtpmap=rtpmap,
     )
 

@@ -94,7 +94,12 @@ def _analyse(
     cols = scan_capture(source)
     where = signaling_frames(cols, sip_ports)
     table = rtp_candidates(cols)
-    print_filter = SIGNALING_NOT_READ_DIRECTLY if where.fast_path else "sip || q931"
+    # printing makes tshark build every packet's tree (twice its CPU time): only when needed
+    print_filter: str | None = None
+    if not where.fast_path:
+        print_filter = "sip || q931"
+    elif where.reassembly:
+        print_filter = SIGNALING_NOT_READ_DIRECTLY
     frame_map: list[int] | None = None
     whole_flows: set[int] = set(range(len(table.flows)))
     tpass = early
