@@ -12,17 +12,20 @@ import logging
 import os
 import pkgutil
 import sys
-
-import typer
+from typing import TYPE_CHECKING
 
 from gateway import __version__
 from gateway.cli import commands
-from gateway.cli.output import CliError, print_error
+
+if TYPE_CHECKING:
+    import typer
 
 __all__ = ["build_app", "main"]
 
 
 def _version(value: bool) -> None:
+    import typer
+
     if value:
         sys.stdout.write(f"crcgw {__version__}\n")
         raise typer.Exit()
@@ -32,6 +35,8 @@ def build_app(only: str | None = None) -> typer.Typer:
     """The ``crcgw`` app; with ``only``, just the command module of that name (when it exists
     and registers a command or group of that name), so one command starts without importing
     every other's dependencies."""
+    import typer
+
     app = typer.Typer(
         name="crcgw",
         help="Room-system gateway for Zoom's Cloud Room Connector: dial strings, SIP, H.323.",
@@ -77,19 +82,23 @@ def main() -> None:
     """Console-script entry point: one-line errors, never a traceback for expected failures."""
     first = sys.argv[1] if len(sys.argv) > 1 else None
     try:
-        quick = importlib.import_module(f"{commands.__name__}.{first}") if first in (
-            "analyze",) else None
-        run_quick = getattr(quick, "run_quick", None)
-        if run_quick is not None and run_quick(sys.argv[2:]):
-            return  # handled without building the typer app (its start-up is most of a run)
+        if first == "analyze":
+            from gateway.cli.quick_analyze import run_quick
+
+            if run_quick(sys.argv[2:]):
+                return  # handled without building the typer app (its start-up is most of a run)
         build_app(first)()
-    except CliError as exc:
-        print_error(str(exc))
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        from gateway.cli.output import print_error
+
         print_error("interrupted")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - last line of defence for the CLI
+        from gateway.cli.output import CliError, print_error  # rich: only when needed
+
+        if isinstance(exc, CliError):
+            print_error(str(exc))
+            sys.exit(exc.exit_code)
         if os.environ.get("CRCGW_DEBUG"):
             raise
         print_error(

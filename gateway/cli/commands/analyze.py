@@ -116,16 +116,14 @@ def analyze(
 ) -> None:
     """Analyse a SIP or H.323 capture: calls and their ladders, set-up times, final responses,
     auth challenges, re-INVITEs, DTMF; RTP streams with loss, jitter, max delta and MOS."""
-    # imported here, and light: numpy comes in only once tshark runs (gateway.analysis.analyse)
-    from gateway.analysis.analyse import analyse_capture
-    from gateway.analysis.errors import CaptureError
+    from gateway.cli.quick_analyze import analyse_or_fail
 
-    if diagram is not None and diagram.suffix.lower() not in (".svg", ".png"):
-        fail(f"--diagram {diagram}: the picture is written as .svg or .png")
-    try:
-        report = analyse_capture(capture, tuple(sip_port or ()), heuristic, full)
-    except CaptureError as exc:
-        fail(str(exc))
+    present(analyse_or_fail(capture, sip_port, diagram, heuristic, full), diagram, ladder,
+            as_json)
+
+
+def present(report: AnalysisReport, diagram: Path | None, ladder: bool, as_json: bool) -> None:
+    """Write the diagram, print the JSON or the tables."""
     if diagram is not None:
         from gateway.analysis.diagram import ladder_png, ladder_svg
 
@@ -142,33 +140,6 @@ def analyze(
         emit_json(report_json(report))
     else:
         _show(report, ladder)
-
-
-def run_quick(args: list[str]) -> bool:
-    """``crcgw analyze`` without building the typer app, whose start-up (pydantic type adapters
-    for every parameter) costs more than tshark's whole run on a small capture. Plain argument
-    lists only: anything unusual (help, an unknown or malformed option) returns False, and the
-    typer command handles it with its own messages."""
-    import argparse
-
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
-    parser.add_argument("capture", type=Path)
-    parser.add_argument("--sip-port", type=int, action="append")
-    parser.add_argument("--diagram", type=Path)
-    parser.add_argument("--heuristic", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--full", action="store_true")
-    parser.add_argument("--ladder", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--json", dest="as_json", action="store_true")
-    if any(a in ("-h", "--help") for a in args):
-        return False
-    try:
-        ns, unknown = parser.parse_known_args(args)
-    except (argparse.ArgumentError, SystemExit):
-        return False
-    if unknown:
-        return False
-    analyze(ns.capture, ns.sip_port, ns.diagram, ns.heuristic, ns.full, ns.ladder, ns.as_json)
-    return True
 
 
 def register(app: typer.Typer) -> None:
