@@ -149,6 +149,7 @@ def mos_from_r(r: float) -> float:
     return 1 + 0.035 * r + r * (r - 60) * (100 - r) * 7e-6
 
 
+@lru_cache(maxsize=4096)  # pure; streams of a capture often share codec, loss and buffer
 def estimate_mos(
     codec: str | None,
     loss_fraction: float,
