@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,8 +50,12 @@ def analyse_capture(
     sip_ports: Sequence[int] = (),
     heuristic_rtp: bool = True,
     full_dissection: bool = False,
+    while_tshark_runs: Callable[[], object] | None = None,
 ) -> AnalysisReport:
     """The whole analysis of one capture file.
+
+    ``while_tshark_runs`` is called once our own work is done and tshark is still running (the
+    command line imports its output modules there).
 
     With ``full_dissection`` tshark dissects the whole capture even when it is large, so that
     malformed packets of every protocol, background traffic included, are counted.
@@ -70,7 +74,7 @@ def analyse_capture(
             early = TsharkPass(judged, options, SIGNALING_NOT_READ_DIRECTLY, full_dissection)
         try:
             return _analyse(capture, source, Path(tmp), options, sip_ports, early,
-                            full_dissection)
+                            full_dissection, while_tshark_runs)
         finally:
             if early is not None:
                 early.stop()
@@ -84,6 +88,7 @@ def _analyse(
     sip_ports: Sequence[int],
     early: TsharkPass | None,
     full_dissection: bool,
+    while_tshark_runs: Callable[[], object] | None,
 ) -> AnalysisReport:
     from gateway.analysis.pcapscan import scan_capture, write_subset
     from gateway.analysis.report import StreamAnalyser, build_report
@@ -123,6 +128,8 @@ def _analyse(
         calls = sip_calls(sip)
         analyser = StreamAnalyser(table, calls)
         analyser.precompute()
+        if while_tshark_runs is not None:
+            while_tshark_runs()
         result = tpass.result()
     finally:
         tpass.stop()
