@@ -1,6 +1,6 @@
 """``crcgw analyze`` against tshark on capture files given on the command line: one markdown row
 per file with the INVITE Call-IDs, RTP streams and their packets and losses of both, and the
-best of 3 interleaved timings of ``crcgw analyze FILE --json`` and
+best of 3 (or ``ROUNDS``) interleaved timings of ``crcgw analyze FILE --json`` and
 ``tshark -q -z rtp,streams -z sip,stat``.
 
 Run: ``.venv/bin/python -m bench.analyze_table FILE...`` (the table in docs/analyze.md).
@@ -44,7 +44,7 @@ def row(capture: str) -> str:
            (s.packets, s.lost) for s in parse_rtp_streams(streams_text)}
     _run(crcgw, env)  # warm-up
     t_tshark, t_ours, out = [], [], ""
-    for _ in range(3):
+    for _ in range(int(os.environ.get("ROUNDS", "3"))):
         t_tshark.append(_run(tshark)[0])
         took, out = _run(crcgw, env)
         t_ours.append(took)

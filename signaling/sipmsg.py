@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Generic, TypeVar, overload
 
 __all__ = [
@@ -46,13 +45,6 @@ COMPACT_FORMS = {
 _REQUEST = re.compile(r"^([A-Za-z!%*._+`'~-]+)\s+(\S+)\s+SIP/(\d+\.\d+)\s*$")
 _STATUS = re.compile(r"^SIP/(\d+\.\d+)\s+(\d{3})(?:\s+(.*))?$")
 
-
-@lru_cache(maxsize=64)
-def _header_line(key: str) -> re.Pattern[str]:
-    """A regex finding the first line of header ``key`` (or its compact form) in a block."""
-    names = [key, *(short for short, full in COMPACT_FORMS.items() if full == key)]
-    alternatives = "|".join(re.escape(n) for n in names)
-    return re.compile(rf"^(?:{alternatives})[ \t]*:(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
 
 _TAG = re.compile(r";\s*tag\s*=\s*([^;>\s,]+)", re.IGNORECASE)
 _URI = re.compile(r"<([^>]*)>")
@@ -183,17 +175,19 @@ class SipMessage:
         """``(lower-case full name, value)`` pairs in order, compact forms expanded."""
         return parse_headers(self.header_block)
 
+    @cached_property
+    def first_values(self) -> dict[str, str]:
+        """The first value of every header, by lower-case full name (one pass over the block:
+        cheaper than a search per header once a few are read, as every call summary does)."""
+        out: dict[str, str] = {}
+        for hname, value in self.headers:
+            out.setdefault(hname, value)
+        return out
+
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive, compact forms understood)."""
         key = name.lower()
-        block = self.header_block
-        if "\n " in block or "\n\t" in block:  # folded lines: the full parse unfolds them
-            for hname, value in self.headers:
-                if hname == key:
-                    return value
-            return None
-        m = _header_line(key).search(block)
-        return m.group(1).strip() if m else None
+        return self.first_values.get(COMPACT_FORMS.get(key, key))
 
     def header_values(self, name: str) -> list[str]:
         key = name.lower()

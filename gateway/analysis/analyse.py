@@ -2,11 +2,11 @@
 
 Order of work, chosen for the fixed costs of small captures: the container is checked (and
 converted by ``editcap`` when the scan cannot read it, :mod:`gateway.analysis.containers`); on a
-small capture tshark starts at once on the whole file, before numpy is even imported, so its
-start-up overlaps ours; on a large one the header scan runs first and tshark reads a
-sub-capture of the signalling and the first packets of every candidate flow. While tshark runs,
-the SIP datagrams are read and every candidate flow's statistics computed; then tshark's stream
-table names the RTP flows, and its JSON gives the signalling only it can read.
+small capture (up to 16 MB) tshark starts at once on the whole file, before numpy is even
+imported, so its start-up overlaps ours; on a large one the header scan runs first and tshark
+reads a sub-capture of the signalling and the first packets of every candidate flow. While
+tshark runs, the SIP datagrams are read and every candidate flow's statistics computed; then
+tshark's stream table names the RTP flows, and its JSON gives the signalling only it can read.
 
 Flows tshark saw in full (all of them when it read the whole file) are counted as tshark counts
 them: when its packet count differs from the header scan's (a flow that becomes T.38 or another
@@ -38,8 +38,12 @@ if TYPE_CHECKING:
 
 __all__ = ["analyse_capture"]
 
-# tshark starts on the whole file at once below this size (its run then costs about its start-up)
+# tshark starts on the whole file at once up to this size (its run then costs about its start-up),
+# printing the signalling the scan does not read (a protocol tree for every packet)
 _EARLY_BYTES = 6_000_000
+# ... and up to this size without printing: started again, printing, if the scan finds such
+# signalling (SIP over TCP...); above it, the scan comes first and tshark may read a sub-capture
+_EARLY_QUIET_BYTES = 16_000_000
 # below this share of the capture's frames, tshark reads a sub-capture instead of the file
 _SUBSET_SHARE = 0.4
 _FAX_SDP = re.compile(rb"m=image \d+ ")
@@ -69,9 +73,12 @@ def analyse_capture(
         readable = readable_capture(capture, Path(tmp))
         source = readable.scan
         early = None
-        if full_dissection or not readable.exact or source.stat().st_size <= _EARLY_BYTES:
-            judged = source if readable.exact else capture
+        size = source.stat().st_size
+        judged = source if readable.exact else capture
+        if full_dissection or not readable.exact or size <= _EARLY_BYTES:
             early = TsharkPass(judged, options, SIGNALING_NOT_READ_DIRECTLY, full_dissection)
+        elif size <= _EARLY_QUIET_BYTES:  # printing nothing until the scan says it must
+            early = TsharkPass(judged, options, None, full_dissection)
         try:
             return _analyse(capture, source, Path(tmp), options, sip_ports, early,
                             full_dissection, while_tshark_runs)
@@ -108,8 +115,10 @@ def _analyse(
     frame_map: list[int] | None = None
     whole_flows: set[int] = set(range(len(table.flows)))
     tpass = early
-    if tpass is not None and not where.fast_path:
-        tpass.stop()  # frames the scan cannot decode: tshark must print every SIP message
+    if tpass is not None and (not where.fast_path or (print_filter and not tpass.printing)):
+        # frames the scan cannot decode (tshark must print every SIP message), or signalling
+        # only tshark reads while it was started without printing: start it again
+        tpass.stop()
         tpass = TsharkPass(tpass.capture, options, print_filter, full_dissection)
     if tpass is None:
         judged = source

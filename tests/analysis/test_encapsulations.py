@@ -93,6 +93,24 @@ def test_containers_tshark_reads(tmp_path: Path, fmt: str) -> None:
     check_against_tshark(path)
 
 
+@pytest.mark.parametrize("start", ["printing", "quiet-then-printing", "after-the-scan"])
+def test_every_way_tshark_is_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str
+) -> None:
+    """tshark starts at once printing (small captures), at once quiet and again printing when
+    the scan finds SIP over TCP (mid-size), or after the scan on a sub-capture (large)."""
+    from gateway.analysis import analyse as analyse_module
+
+    sizes = {"printing": (10**9, 10**9), "quiet-then-printing": (0, 10**9),
+             "after-the-scan": (0, 0)}[start]
+    monkeypatch.setattr(analyse_module, "_EARLY_BYTES", sizes[0])
+    monkeypatch.setattr(analyse_module, "_EARLY_QUIET_BYTES", sizes[1])
+    monkeypatch.setattr(analyse_module, "_SUBSET_SHARE", 1.01)
+    path = tmp_path / "tcp.pcap"
+    write_synthetic_call(path, transport="tcp", encapsulate=ethernet, background=True)
+    check_against_tshark(path)
+
+
 def test_not_a_capture_even_for_editcap(tmp_path: Path) -> None:
     from gateway.analysis.errors import CaptureError
 

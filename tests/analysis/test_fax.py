@@ -28,6 +28,7 @@ def test_fax_reinvite_declined_counts_as_tshark(
     write_synthetic_call(path, encapsulate=ethernet, fax_offer_at_s=2.0, background=True)
     if sub_capture:  # as on a large capture: the scan first, then tshark on a sub-capture
         monkeypatch.setattr(analyse_module, "_EARLY_BYTES", 0)
+        monkeypatch.setattr(analyse_module, "_EARLY_QUIET_BYTES", 0)
         monkeypatch.setattr(analyse_module, "_SUBSET_SHARE", 1.01)
     report = analyse_capture(path)
     reference = wireshark_streams(path)
