@@ -257,10 +257,11 @@ def _outside_brackets(value: str) -> str:
 def parse_headers(block: str) -> tuple[tuple[str, str], ...]:
     """Header lines to ``(lower-case full name, value)``, unfolding continuation lines."""
     out: list[tuple[str, str]] = []
-    for line in block.replace("\r\n", "\n").split("\n"):
-        if not line.strip():
+    compact = COMPACT_FORMS
+    for line in block.split("\n"):
+        if not line or line.isspace():
             continue
-        if line[0] in " \t" and out:
+        if (line[0] == " " or line[0] == "\t") and out:
             name, value = out[-1]
             out[-1] = (name, f"{value} {line.strip()}")
             continue
@@ -268,7 +269,7 @@ def parse_headers(block: str) -> tuple[tuple[str, str], ...]:
         if not sep:
             continue
         key = name.strip().lower()
-        out.append((COMPACT_FORMS.get(key, key), value.strip()))
+        out.append((compact.get(key, key), value.strip()))
     return tuple(out)
 
 

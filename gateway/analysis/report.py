@@ -193,6 +193,9 @@ class StreamAnalyser:
         """The calls whose SDP names codecs and clock rates (flows whose context changes are
         analysed again)."""
         self._version += 1
+        # per call (by identity; None: no call): its payload type map and event types
+        self._maps: dict[int, tuple[dict[int, tuple[str, int]], frozenset[int]]] = {}
+        self._calls = list(calls)  # keeps the calls (and so their identities) alive
         self.global_map: dict[int, tuple[str, int]] = {}
         self.by_endpoint: dict[tuple[str, int], CallSummary] = {}
         for call in calls:
@@ -212,10 +215,15 @@ class StreamAnalyser:
         call = self.by_endpoint.get((ident.dst_ip, ident.dst_port)) or self.by_endpoint.get(
             (ident.src_ip, ident.src_port)
         )
-        rtpmap = dict(self.global_map)
-        if call is not None:
-            rtpmap.update({pt: (name, clock) for pt, name, clock in call.rtpmap})
-        events = {pt for pt, (name, _) in rtpmap.items() if name.lower() == "telephone-event"}
+        cached = self._maps.get(id(call))
+        if cached is None:
+            rtpmap = dict(self.global_map)
+            if call is not None:
+                rtpmap.update({pt: (name, clock) for pt, name, clock in call.rtpmap})
+            cached = self._maps[id(call)] = (rtpmap, frozenset(
+                pt for pt, (name, _) in rtpmap.items() if name.lower() == "telephone-event"))
+        rtpmap, known_events = cached
+        events = set(known_events)
         if not rtpmap and "telephone-event" in tshark_payload:
             events.add(_DEFAULT_EVENT_PT)
         rows = self.rows[flow]
