@@ -42,3 +42,27 @@ def test_fax_reinvite_declined_counts_as_tshark(
     assert from_a.dtmf == "5" and from_a.stats.lost == 1
     (call,) = report.calls
     assert call.reinvites == 1 and call.final_code == 200
+
+
+def test_ssrc_shared_by_both_legs_of_a_relay(tmp_path: Path) -> None:
+    """A relay (B2BUA, SBC) that forwards RTP with the SSRC unchanged: the same SSRC on two
+    legs is two streams, per addresses and ports, as tshark counts them."""
+    import ipaddress
+
+    relay_a, relay_b = ipaddress.IPv4Address("203.0.113.5").packed, \
+        ipaddress.IPv4Address("203.0.113.6").packed
+
+    def with_second_leg(ip: bytes) -> list[bytes]:
+        frames = ethernet(ip)
+        if ip[9] == 17 and len(ip) > 40 and ip[28] >> 6 == 2:  # RTP: relayed as it is
+            frames += ethernet(ip[:12] + relay_a + relay_b + ip[20:])
+        return frames
+
+    path = tmp_path / "relay.pcap"
+    write_synthetic_call(path, encapsulate=with_second_leg)
+    report = analyse_capture(path)
+    reference = wireshark_streams(path)
+    ours = {(s.src, s.dst, s.ssrc): (s.stats.packets, s.stats.lost) for s in report.streams}
+    assert ours == {key: (ws.packets, ws.lost) for key, ws in reference.items()}
+    assert len(ours) == 4
+    assert len({ssrc for _, _, ssrc in ours}) == 2
