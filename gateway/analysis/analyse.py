@@ -79,6 +79,8 @@ def analyse_capture(
             early = TsharkPass(judged, options, SIGNALING_NOT_READ_DIRECTLY, full_dissection)
         elif size <= _EARLY_QUIET_BYTES:  # printing nothing until the scan says it must
             early = TsharkPass(judged, options, None, full_dissection)
+        else:  # loading its dissectors while the scan decides what it will read
+            early = TsharkPass(None, options, SIGNALING_NOT_READ_DIRECTLY, full_dissection)
         try:
             return _analyse(capture, source, Path(tmp), options, sip_ports, early,
                             full_dissection, while_tshark_runs)
@@ -115,12 +117,13 @@ def _analyse(
     frame_map: list[int] | None = None
     whole_flows: set[int] = set(range(len(table.flows)))
     tpass = early
-    if tpass is not None and (not where.fast_path or (print_filter and not tpass.printing)):
+    if tpass is not None and not tpass.waiting_for_input and (
+            not where.fast_path or (print_filter and not tpass.printing)):
         # frames the scan cannot decode (tshark must print every SIP message), or signalling
         # only tshark reads while it was started without printing: start it again
         tpass.stop()
         tpass = TsharkPass(tpass.capture, options, print_filter, full_dissection)
-    if tpass is None:
+    if tpass is None or tpass.waiting_for_input:
         judged = source
         signalling = set(where.datagrams) | set(where.reassembly) | set(where.text)
         frames, whole_flows = _judged_frames(cols, table, signalling, rtp_samples(table))
@@ -130,7 +133,12 @@ def _analyse(
             frame_map = frames
         else:
             whole_flows = set(range(len(table.flows)))
-        tpass = TsharkPass(judged, options, print_filter, full_dissection)
+        if tpass is not None and frame_map is not None and where.fast_path:
+            tpass.feed(judged)  # it prints what the scan does not read (a small sub-capture)
+        else:
+            if tpass is not None:
+                tpass.stop()
+            tpass = TsharkPass(judged, options, print_filter, full_dissection)
     try:
         datagrams = read_sip_datagrams(cols, where.datagrams)
         sip = datagrams.sip

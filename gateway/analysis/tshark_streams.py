@@ -13,11 +13,14 @@ The per-packet RTP figures are read by :mod:`gateway.analysis.pcapscan`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import shutil
 import subprocess
+import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,11 +142,14 @@ class TsharkResult:
 class TsharkPass:
     """The background tshark run; :meth:`result` waits for it. Always stopped by its PID.
 
-    ``print_filter`` selects the frames printed as JSON (None: none, ``-q``)."""
+    ``print_filter`` selects the frames printed as JSON (None: none, ``-q``). With ``capture``
+    None, tshark reads its standard input, given later by :meth:`feed`: it loads its dissectors
+    (a good part of its run on a small input) while the caller decides what it will read. Its
+    output goes to anonymous temporary files, so that it never waits on us while we feed it."""
 
-    def __init__(self, capture: Path, options: Sequence[str], print_filter: str | None,
+    def __init__(self, capture: Path | None, options: Sequence[str], print_filter: str | None,
                  all_protocols: bool = False) -> None:
-        argv = [tshark_binary(), "-n", "-r", str(capture), *options,
+        argv = [tshark_binary(), "-n", "-r", "-" if capture is None else str(capture), *options,
                 "-z", "rtp,streams", "-z", "expert,error"]
         if print_filter is None:
             argv.append("-q")
@@ -154,20 +160,51 @@ class TsharkPass:
         self.capture = capture
         self.printing = print_filter is not None
         self.counted = None if all_protocols else CALL_PROTOCOLS
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self._feeder: threading.Thread | None = None
         self._proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            argv, stdin=subprocess.PIPE if capture is None else subprocess.DEVNULL,
+            stdout=self._out, stderr=self._err,
         )
 
+    @property
+    def waiting_for_input(self) -> bool:
+        return self.capture is None and self._feeder is None
+
+    def feed(self, capture: Path) -> None:
+        """Give the capture file to a tshark reading its standard input (in a thread)."""
+        stdin = self._proc.stdin
+        assert stdin is not None and self._feeder is None, "feed() once, to a stdin pass"
+        self.capture = capture
+
+        def copy() -> None:
+            try:
+                with open(capture, "rb") as f:
+                    shutil.copyfileobj(f, stdin, 1 << 20)
+            except OSError as exc:  # tshark gone: result() reports how it ended
+                log.debug("feeding tshark: %s", exc)
+            finally:
+                with contextlib.suppress(OSError):
+                    stdin.close()
+
+        self._feeder = threading.Thread(target=copy, name="tshark-feed", daemon=True)
+        self._feeder.start()
+
     def result(self, timeout_s: float = 600.0) -> TsharkResult:
+        if self._feeder is not None:
+            self._feeder.join(timeout_s)
         try:
-            out_b, err_b = self._proc.communicate(timeout=timeout_s)
+            self._proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired as exc:
             self.stop()
             raise CaptureError(f"tshark took longer than {timeout_s:.0f} s") from exc
-        out = out_b.decode("utf-8", errors="replace")
-        err = err_b.decode("utf-8", errors="replace")
+        self._out.seek(0)
+        self._err.seek(0)
+        out = self._out.read().decode("utf-8", errors="replace")
+        err = self._err.read().decode("utf-8", errors="replace")
         if self._proc.returncode != 0 and "RTP Streams" not in out:
-            raise CaptureError(_tshark_error(err, self.capture))
+            raise CaptureError(_tshark_error(err, self.capture or Path("-")))
         packets: list[dict[str, object]] = []
         stats = out
         if self.printing:
@@ -187,9 +224,13 @@ class TsharkPass:
         if self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
-        for pipe in (self._proc.stdout, self._proc.stderr):
-            if pipe is not None:
-                pipe.close()
+        if self._feeder is not None:
+            self._feeder.join(10)
+        if self._proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
+        self._out.close()
+        self._err.close()
 
 
 def _split_json(out: str) -> tuple[str, str]:
