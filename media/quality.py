@@ -17,9 +17,8 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
-
-import yaml
 
 __all__ = [
     "CODEC_IMPAIRMENTS",
@@ -66,6 +65,7 @@ CODEC_IMPAIRMENTS: Mapping[str, CodecImpairment] = {
 _UNKNOWN_CODEC = CodecImpairment(0.0, 25.1, 0.0, "unknown codec: G.711 values assumed")
 
 
+@lru_cache(maxsize=256)
 def codec_impairment(codec: str | None) -> CodecImpairment:
     """Impairment values of an encoding name (``PCMU``, ``G729``, ``opus``), any case."""
     if not codec:
@@ -149,6 +149,7 @@ def mos_from_r(r: float) -> float:
     return 1 + 0.035 * r + r * (r - 60) * (100 - r) * 7e-6
 
 
+@lru_cache(maxsize=4096)  # pure; streams of a capture often share codec, loss and buffer
 def estimate_mos(
     codec: str | None,
     loss_fraction: float,
@@ -236,6 +237,8 @@ def load_thresholds(
     """Thresholds overridden by a YAML/JSON mapping: ``metric: number`` keeps the default
     direction, ``metric: {max: n}`` or ``{min: n}`` sets it. Unknown metrics are an error."""
     try:
+        import yaml  # only for thresholds files
+
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
         try:

@@ -17,8 +17,8 @@ same definitions so that figures can be checked against ``tshark -q -z rtp,strea
   timestamp), the way Wireshark 4.0's "Mean Jitter" and "Max Jitter" are;
 - ``max_delta_ms``: the largest gap between consecutive regular packets of the whole stream.
 
-The running jitter estimate is a first-order IIR filter, evaluated with :func:`scipy.signal.lfilter`
-on numpy arrays rather than a Python loop.
+The running jitter estimate is a first-order IIR filter, evaluated blockwise with numpy
+(cumulative sums, see :mod:`media._rtpsegments`) rather than a Python loop.
 """
 
 from __future__ import annotations

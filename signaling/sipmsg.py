@@ -10,8 +10,9 @@ forms (RFC 3261 section 7.3.3) are expanded. Also reads the parts of an SDP body
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, overload
 
 __all__ = [
     "SdpMedia",
@@ -45,13 +46,6 @@ _REQUEST = re.compile(r"^([A-Za-z!%*._+`'~-]+)\s+(\S+)\s+SIP/(\d+\.\d+)\s*$")
 _STATUS = re.compile(r"^SIP/(\d+\.\d+)\s+(\d{3})(?:\s+(.*))?$")
 
 
-@lru_cache(maxsize=64)
-def _header_line(key: str) -> re.Pattern[str]:
-    """A regex finding the first line of header ``key`` (or its compact form) in a block."""
-    names = [key, *(short for short, full in COMPACT_FORMS.items() if full == key)]
-    alternatives = "|".join(re.escape(n) for n in names)
-    return re.compile(rf"^(?:{alternatives})[ \t]*:(.*?)\r?$", re.IGNORECASE | re.MULTILINE)
-
 _TAG = re.compile(r";\s*tag\s*=\s*([^;>\s,]+)", re.IGNORECASE)
 _URI = re.compile(r"<([^>]*)>")
 
@@ -62,6 +56,34 @@ def uri_of(name_addr: str) -> str:
     if m:
         return m.group(1).strip()
     return name_addr.split(";", 1)[0].strip()
+
+
+_T = TypeVar("_T")
+
+
+class cached_property(Generic[_T]):  # noqa: N801 - used like functools.cached_property
+    """functools.cached_property without its per-access lock (Python 3.11 takes one on every
+    read before the value is cached): the first read stores the value in the instance, which
+    then shadows this non-data descriptor."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> cached_property[_T]: ...
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> _T: ...
+    def __get__(self, obj: object | None, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = self.func(obj)
+        obj.__dict__[self.name] = value
+        return value
 
 
 @dataclass(frozen=True)
@@ -153,17 +175,19 @@ class SipMessage:
         """``(lower-case full name, value)`` pairs in order, compact forms expanded."""
         return parse_headers(self.header_block)
 
+    @cached_property
+    def first_values(self) -> dict[str, str]:
+        """The first value of every header, by lower-case full name (one pass over the block:
+        cheaper than a search per header once a few are read, as every call summary does)."""
+        out: dict[str, str] = {}
+        for hname, value in self.headers:
+            out.setdefault(hname, value)
+        return out
+
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive, compact forms understood)."""
         key = name.lower()
-        block = self.header_block
-        if "\n " in block or "\n\t" in block:  # folded lines: the full parse unfolds them
-            for hname, value in self.headers:
-                if hname == key:
-                    return value
-            return None
-        m = _header_line(key).search(block)
-        return m.group(1).strip() if m else None
+        return self.first_values.get(COMPACT_FORMS.get(key, key))
 
     def header_values(self, name: str) -> list[str]:
         key = name.lower()
@@ -233,10 +257,11 @@ def _outside_brackets(value: str) -> str:
 def parse_headers(block: str) -> tuple[tuple[str, str], ...]:
     """Header lines to ``(lower-case full name, value)``, unfolding continuation lines."""
     out: list[tuple[str, str]] = []
-    for line in block.replace("\r\n", "\n").split("\n"):
-        if not line.strip():
+    compact = COMPACT_FORMS
+    for line in block.split("\n"):
+        if not line or line.isspace():
             continue
-        if line[0] in " \t" and out:
+        if (line[0] == " " or line[0] == "\t") and out:
             name, value = out[-1]
             out[-1] = (name, f"{value} {line.strip()}")
             continue
@@ -244,7 +269,7 @@ def parse_headers(block: str) -> tuple[tuple[str, str], ...]:
         if not sep:
             continue
         key = name.strip().lower()
-        out.append((COMPACT_FORMS.get(key, key), value.strip()))
+        out.append((compact.get(key, key), value.strip()))
     return tuple(out)
 
 
@@ -272,9 +297,9 @@ def parse_sdp(body: bytes | str) -> SdpSummary:
     """Read ``c=``, ``m=`` and ``a=rtpmap`` lines; anything else is ignored."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     session_addr = ""
-    media: list[SdpMedia] = []
+    media: list[list[Any]] = []  # [kind, address, port, protocol, formats] until the end
     rtpmap: dict[int, tuple[str, int]] = {}
-    for raw in text.replace("\r\n", "\n").split("\n"):
+    for raw in text.splitlines():
         line = raw.strip()
         if len(line) < 2 or line[1] != "=":
             continue
@@ -283,7 +308,7 @@ def parse_sdp(body: bytes | str) -> SdpSummary:
             parts = value.split()
             addr = parts[2].split("/", 1)[0] if len(parts) >= 3 else ""
             if media:
-                media[-1] = replace(media[-1], address=addr)
+                media[-1][1] = addr
             else:
                 session_addr = addr
         elif kind == "m":
@@ -292,8 +317,8 @@ def parse_sdp(body: bytes | str) -> SdpSummary:
                 continue
             port = int(parts[1].split("/", 1)[0]) if parts[1].split("/", 1)[0].isdigit() else 0
             formats = tuple(int(p) for p in parts[3:] if p.isdigit())
-            media.append(SdpMedia(parts[0], "", port, parts[2], formats))
-        elif kind == "a" and value.lower().startswith("rtpmap:"):
+            media.append([parts[0], "", port, parts[2], formats])
+        elif kind == "a" and value[:7].lower() == "rtpmap:":
             pt_text, _, encoding = value[7:].partition(" ")
             if not pt_text.strip().isdigit():
                 continue
@@ -302,7 +327,7 @@ def parse_sdp(body: bytes | str) -> SdpSummary:
             clock = int(clock_text) if clock_text.isdigit() else 0
             rtpmap[int(pt_text)] = (name, clock)
     return SdpSummary(
-        media=tuple(m if m.address else replace(m, address=session_addr) for m in media),
+        media=tuple(SdpMedia(m[0], m[1] or session_addr, m[2], m[3], m[4]) for m in media),
         rtpmap=rtpmap,
     )
 

@@ -7,8 +7,8 @@ UDP/TCP and RTP headers of all frames are decoded at once by numpy indexing into
 bytes. Which UDP packets are RTP is tshark's decision (its stream table, see
 :mod:`gateway.analysis.tshark_streams`); this module only reads headers.
 
-Link types: Ethernet (with 802.1Q/802.1ad tags), Linux cooked v1 and v2, raw IP, BSD loopback.
-IPv4 fragments are marked, not reassembled (tshark reassembles them in the signalling pass).
+Link types and tunnels: see :mod:`gateway.analysis.encap`. IPv4 and IPv6 fragments are marked,
+not reassembled (tshark reassembles them), as are frames the scan cannot decode.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from gateway.analysis.encap import SUPPORTED_LINK_TYPES, locate_ip
 from gateway.analysis.errors import CaptureError
 
 __all__ = ["PacketColumns", "scan_capture", "write_subset"]
@@ -32,10 +33,6 @@ I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
 Bool = npt.NDArray[np.bool_]
 
-_LINK_ETHERNET, _LINK_NULL, _LINK_RAW, _LINK_RAW14, _LINK_RAW12 = 1, 0, 101, 14, 12
-_LINK_LOOP, _LINK_SLL, _LINK_SLL2 = 108, 113, 276
-_SUPPORTED = {_LINK_ETHERNET, _LINK_NULL, _LINK_RAW, _LINK_RAW14, _LINK_RAW12, _LINK_LOOP,
-              _LINK_SLL, _LINK_SLL2}
 
 
 @dataclass(frozen=True)
@@ -59,6 +56,10 @@ class PacketColumns:
     payload_len: I64
     tcp_flags: I64
     fragment: Bool
+    depth: I64
+    """How many IP headers deep the transport header is (2 and more: a tunnel)."""
+    undecoded: Bool
+    """Frames whose link layer or encapsulation the scan cannot read: tshark reads them."""
     addresses: list[str]
     frame_start: I64
     frame_len: I64
@@ -73,7 +74,7 @@ class PacketColumns:
     @property
     def unsupported_link_types(self) -> list[int]:
         """Link types present in the file whose frames this scan cannot read."""
-        return sorted({int(v) for v in np.unique(self.link)} - _SUPPORTED)
+        return sorted(set(self.link.tolist()) - SUPPORTED_LINK_TYPES)
 
     def be16(self, offset: I64) -> I64:
         d = self.data
@@ -198,47 +199,6 @@ def _records_pcapng(buf: bytes | mmap.mmap) -> tuple[I64, I64, I64, I64, bool]:
     )
 
 
-def _network_offsets(
-    data: U8, start: I64, length: I64, links: I64
-) -> tuple[I64, I64]:
-    """Offset of the IP header of each frame and its IP version (0 if not IP)."""
-    n = len(start)
-    l3 = np.full(n, -1, dtype=np.int64)
-    version = np.zeros(n, dtype=np.int64)
-    end = start + length
-
-    def at(offset: I64, ok: Bool) -> I64:
-        safe = np.where(ok & (offset < end), offset, 0)
-        return np.where(ok & (offset < end), data[safe].astype(np.int64), -1)
-
-    def be16(offset: I64, ok: Bool) -> I64:
-        hi, lo = at(offset, ok), at(offset + 1, ok)
-        return np.where((hi >= 0) & (lo >= 0), (hi << 8) | lo, -1)
-
-    eth = links == _LINK_ETHERNET
-    if eth.any():
-        off = start + 12
-        etype = be16(off, eth)
-        for _ in range(2):  # up to two VLAN tags
-            tagged = eth & ((etype == 0x8100) | (etype == 0x88A8) | (etype == 0x9100))
-            off = np.where(tagged, off + 4, off)
-            etype = np.where(tagged, be16(off, tagged), etype)
-        l3 = np.where(eth & ((etype == 0x0800) | (etype == 0x86DD)), off + 2, l3)
-    for link, proto_at, hdr in ((_LINK_SLL, 14, 16), (_LINK_SLL2, 0, 20)):
-        sel = links == link
-        if sel.any():
-            etype = be16(start + proto_at, sel)
-            l3 = np.where(sel & ((etype == 0x0800) | (etype == 0x86DD)), start + hdr, l3)
-    raw = (links == _LINK_RAW) | (links == _LINK_RAW14) | (links == _LINK_RAW12)
-    l3 = np.where(raw, start, l3)
-    loop = (links == _LINK_NULL) | (links == _LINK_LOOP)
-    l3 = np.where(loop, start + 4, l3)
-    first = at(l3, l3 >= 0)
-    version = np.where(first >= 0, first >> 4, 0)
-    version = np.where((version == 4) | (version == 6), version, 0)
-    return l3, version
-
-
 def _open(path: Path) -> bytes | mmap.mmap:
     """The file's bytes: memory-mapped (a day of traffic is not copied), or decompressed when
     it is gzip-compressed (tshark reads ``.pcap.gz`` too)."""
@@ -278,10 +238,11 @@ def scan_capture(path: Path) -> PacketColumns:
 
 def _decode(
     data: U8, start: I64, length: I64, link: I64
-) -> tuple[I64, I64, I64, I64, I64, I64, I64, I64, I64, Bool, list[str]]:
+) -> tuple[I64, I64, I64, I64, I64, I64, I64, I64, I64, Bool, I64, Bool, list[str]]:
     n = len(start)
     end = start + length
-    l3, version = _network_offsets(data, start, length, link)
+    where = locate_ip(data, start, length, link)
+    l3, version = where.l3, where.version
     safe_end = np.maximum(end, 0)
 
     def ok(offset: I64, need: int) -> Bool:
@@ -296,13 +257,11 @@ def _decode(
 
     v4 = (version == 4) & ok(l3, 20)
     v6 = (version == 6) & ok(l3, 40)
-    ihl = byte(l3, v4) & 0x0F
-    proto = np.where(v4, byte(l3 + 9, v4), np.where(v6, byte(l3 + 6, v6), -1))
-    frag_field = be16(l3 + 6, v4)
-    fragment = v4 & ((frag_field & 0x3FFF) != 0)
-    later_fragment = v4 & ((frag_field & 0x1FFF) != 0)
+    proto = np.where(v4 | v6, where.proto, -1)
+    fragment = where.fragment
+    later_fragment = where.later_fragment
     ip_total = np.where(v4, be16(l3 + 2, v4), np.where(v6, be16(l3 + 4, v6) + 40, 0))
-    l4 = np.where(v4, l3 + ihl * 4, np.where(v6, l3 + 40, -1))
+    l4 = np.where(v4 | v6, where.l4, -1)
     ip_end = np.minimum(safe_end, np.where(ip_total > 0, l3 + ip_total, safe_end))
 
     # addresses as text, interned: IPv4 as dotted quads, IPv6 compressed by the ipaddress module
@@ -345,8 +304,9 @@ def _decode(
     has_l4 = (v4 | v6) & ~later_fragment & (l4 >= 0)
     udp = has_l4 & (proto == 17) & ok(l4, 8)
     tcp = has_l4 & (proto == 6) & ok(l4, 20)
-    sport = np.where(udp | tcp, be16(l4, udp | tcp), -1)
-    dport = np.where(udp | tcp, be16(l4 + 2, udp | tcp), -1)
+    ported = udp | tcp | (has_l4 & (proto == 132) & ok(l4, 12))
+    sport = np.where(ported, be16(l4, ported), -1)
+    dport = np.where(ported, be16(l4 + 2, ported), -1)
     tcp_off = (byte(l4 + 12, tcp) >> 4) * 4
     flags = np.where(tcp, byte(l4 + 13, tcp), 0)
     payload = np.where(udp, l4 + 8, np.where(tcp, l4 + tcp_off, -1))
@@ -354,7 +314,7 @@ def _decode(
     plen = np.where((udp | tcp) & (plen < 0), 0, plen)
     proto = np.where(udp, 17, np.where(tcp, 6, np.where(v4 | v6, proto, -1)))
     return (version, proto, src_id, dst_id, sport, dport, payload, plen, flags, fragment,
-            addresses)
+            where.depth, where.undecoded, addresses)
 
 
 def _be32_at(data: U8, offset: I64) -> I64:

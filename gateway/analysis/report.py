@@ -18,25 +18,14 @@ capture, the static table, or the timestamps themselves).
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gateway.analysis.errors import CaptureError
-from gateway.analysis.pcapscan import scan_capture, write_subset
-from gateway.analysis.select import (
-    FlowKey,
-    RtpTable,
-    rtp_candidates,
-    rtp_samples,
-    signaling_frames,
-)
-from gateway.analysis.signaling_capture import read_signaling, read_sip_datagrams
-from gateway.analysis.tshark_streams import StreamPass, tshark_options
+from gateway.analysis.select import RtpTable
+from gateway.analysis.tshark_streams import TsharkStream
 from media.quality import estimate_mos
 from media.rtpstats import (
     STATIC_PAYLOAD_TYPES,
@@ -46,7 +35,7 @@ from media.rtpstats import (
     estimate_clock_rate,
     event_digits,
 )
-from signaling.ladder import CallSummary, OtherDialog, h225_calls, sip_calls, sip_other_dialogs
+from signaling.ladder import CallSummary, OtherDialog
 
 __all__ = [
     "AnalysisReport",
@@ -55,10 +44,9 @@ __all__ = [
     "analyse_capture",
     "build_report",
     "report_json",
+    "tshark_stream_report",
 ]
 
-# below this share of the capture's frames, tshark reads a sub-capture instead of the file
-_SUBSET_SHARE = 0.4
 # tshark decodes this payload type as RFC 4733 events when no SDP says otherwise (rtpevent pref)
 _DEFAULT_EVENT_PT = 101
 # UDP ports of protocols that are never media: no need to analyse their flows in advance
@@ -119,8 +107,16 @@ class AnalysisReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _call_json(call: CallSummary, streams: Sequence[StreamReport]) -> dict[str, Any]:
-    digits_rtp = "".join(s.dtmf for s in streams if s.call_id == call.call_id)
+def rtp_digits_by_call(streams: Sequence[StreamReport]) -> dict[str | None, str]:
+    """The RFC 4733 digits of each call's streams (in stream order), by Call-ID."""
+    out: dict[str | None, str] = {}
+    for s in streams:
+        if s.dtmf:
+            out[s.call_id] = out.get(s.call_id, "") + s.dtmf
+    return out
+
+
+def _call_json(call: CallSummary, digits_rtp: str) -> dict[str, Any]:
     return {
         "call_id": call.call_id,
         "protocol": call.protocol,
@@ -143,9 +139,10 @@ def _call_json(call: CallSummary, streams: Sequence[StreamReport]) -> dict[str, 
 
 def report_json(report: AnalysisReport) -> dict[str, Any]:
     """The ``--json`` object: ``calls``, ``rtp_streams``, ``malformed`` and a few extras."""
+    digits = rtp_digits_by_call(report.streams)
     return {
         "capture": report.capture,
-        "calls": [_call_json(c, report.streams) for c in report.calls],
+        "calls": [_call_json(c, digits.get(c.call_id, "")) for c in report.calls],
         "rtp_streams": [s.as_dict() for s in report.streams],
         "malformed": report.malformed,
         "other_sip": [
@@ -187,6 +184,18 @@ class StreamAnalyser:
     def __init__(self, table: RtpTable, calls: Sequence[CallSummary]) -> None:
         self.table = table
         self.rows = table.rows_by_flow()
+        self._done: dict[int, tuple[_FlowContext, StreamReport]] = {}
+        self._keys: dict[int, tuple[int, bool]] = {}
+        self._version = 0
+        self.set_calls(calls)
+
+    def set_calls(self, calls: Sequence[CallSummary]) -> None:
+        """The calls whose SDP names codecs and clock rates (flows whose context changes are
+        analysed again)."""
+        self._version += 1
+        # per call (by identity; None: no call): its payload type map and event types
+        self._maps: dict[int, tuple[dict[int, tuple[str, int]], frozenset[int]]] = {}
+        self._calls = list(calls)  # keeps the calls (and so their identities) alive
         self.global_map: dict[int, tuple[str, int]] = {}
         self.by_endpoint: dict[tuple[str, int], CallSummary] = {}
         for call in calls:
@@ -194,22 +203,32 @@ class StreamAnalyser:
                 self.global_map.setdefault(pt, (name, clock))
             for ep in call.media_endpoints:
                 self.by_endpoint[ep] = call  # the latest call using an address wins
-        self._done: dict[int, tuple[_FlowContext, StreamReport]] = {}
+
+    def restrict(self, flow: int, rows: np.ndarray[Any, np.dtype[np.intp]]) -> None:
+        """Analyse only these rows of ``flow`` (the packets tshark decodes as RTP)."""
+        self.rows[flow] = rows
+        self._done.pop(flow, None)
+        self._keys.pop(flow, None)
 
     def _context(self, flow: int, tshark_payload: str) -> _FlowContext:
         ident = self.table.flows[flow]
         call = self.by_endpoint.get((ident.dst_ip, ident.dst_port)) or self.by_endpoint.get(
             (ident.src_ip, ident.src_port)
         )
-        rtpmap = dict(self.global_map)
-        if call is not None:
-            rtpmap.update({pt: (name, clock) for pt, name, clock in call.rtpmap})
-        events = {pt for pt, (name, _) in rtpmap.items() if name.lower() == "telephone-event"}
+        cached = self._maps.get(id(call))
+        if cached is None:
+            rtpmap = dict(self.global_map)
+            if call is not None:
+                rtpmap.update({pt: (name, clock) for pt, name, clock in call.rtpmap})
+            cached = self._maps[id(call)] = (rtpmap, frozenset(
+                pt for pt, (name, _) in rtpmap.items() if name.lower() == "telephone-event"))
+        rtpmap, known_events = cached
+        events = set(known_events)
         if not rtpmap and "telephone-event" in tshark_payload:
             events.add(_DEFAULT_EVENT_PT)
         rows = self.rows[flow]
         clocks: dict[int, int] = {}
-        for seen in np.unique(self.table.pt[rows]).tolist():
+        for seen in sorted(set(self.table.pt[rows].tolist())):
             if seen in events:
                 continue
             if seen in rtpmap and rtpmap[seen][1] > 0:
@@ -231,8 +250,13 @@ class StreamAnalyser:
         """Analyse ``(flow, tshark payload names)`` pairs not analysed yet, all in one batch."""
         todo: list[tuple[int, _FlowContext]] = []
         for flow, names in flows:
-            ctx = self._context(flow, names)
+            # the context depends on the calls and (without SDP) on tshark's payload names
+            key = (self._version, "telephone-event" in names)
             done = self._done.get(flow)
+            if done is not None and self._keys.get(flow) == key:
+                continue
+            ctx = self._context(flow, names)
+            self._keys[flow] = key
             if done is None or done[0] != ctx:
                 todo.append((flow, ctx))
         if not todo:
@@ -251,8 +275,12 @@ class StreamAnalyser:
             self._done[flow] = (ctx, self._finish(flow, flow_rows, ctx, stats))
 
     def report(self, flow: int, tshark_payload: str = "") -> StreamReport:
-        self.analyse([(flow, tshark_payload)])
-        return self._done[flow][1]
+        """The flow's report, analysed now unless :meth:`analyse` just did it."""
+        done = self._done.get(flow)
+        if done is None:
+            self.analyse([(flow, tshark_payload)])
+            done = self._done[flow]
+        return done[1]
 
     def precompute(self) -> None:
         """Analyse the flows that look like media before tshark has said which are RTP."""
@@ -286,7 +314,9 @@ class StreamAnalyser:
         digits = ""
         if ctx.event_pts:
             first_byte = self.table.first_payload_byte[rows]
-            ev = np.isin(self.table.pt[rows], list(ctx.event_pts)) & (first_byte >= 0)
+            pts = self.table.pt[rows]
+            ev = first_byte >= 0
+            ev &= np.logical_or.reduce([pts == e for e in ctx.event_pts])
             if ev.any():
                 digits = event_digits(first_byte[ev], self.table.timestamp[rows][ev])
         return StreamReport(
@@ -313,84 +343,50 @@ def build_report(
     malformed: int = 0,
     unreadable: int = 0,
     notes: Sequence[str] = (),
+    streams: Sequence[StreamReport] | None = None,
 ) -> AnalysisReport:
-    """The report of the flows in ``selected`` (``(flow, tshark payload names)``)."""
-    analyser.analyse(selected)
-    streams = sorted((analyser.report(f, names) for f, names in selected),
-                     key=lambda s: s.first_frame)
+    """The report of the flows in ``selected`` (``(flow, tshark payload names)``), or of the
+    given ``streams``."""
+    if streams is None:
+        analyser.analyse(selected)
+        streams = sorted((analyser._done[f][1] for f, _ in selected),
+                         key=lambda s: s.first_frame)
+    streams = list(streams)
     all_notes = list(notes)
     if not calls and not streams:
         all_notes.append("no SIP or H.225 call and no RTP stream found")
     return AnalysisReport(capture, calls, other, streams, malformed, unreadable, all_notes)
 
 
-def analyse_capture(
-    capture: Path,
-    sip_ports: Sequence[int] = (),
-    heuristic_rtp: bool = True,
-    full_dissection: bool = False,
-) -> AnalysisReport:
-    """The whole analysis of one capture file.
+_TSHARK_CODECS = {"g711U": "PCMU", "g711A": "PCMA", "g722": "G722", "g729": "G729",
+                  "g723": "G723", "GSM": "GSM"}
 
-    tshark judges the signalling and the first packets of every flow that could be RTP; with
-    ``full_dissection`` it dissects the whole capture instead (slower), so that malformed
-    packets of every protocol, background traffic included, are counted.
-    """
-    if not capture.exists():
-        raise CaptureError(f"{capture}: no such file")
-    if not capture.is_file():
-        raise CaptureError(f"{capture} is not a file")
-    options = tshark_options(sip_ports, heuristic_rtp)
-    cols = scan_capture(capture)  # fails fast on what is not a capture
-    where = signaling_frames(cols, sip_ports)
-    table = rtp_candidates(cols)
-    with tempfile.TemporaryDirectory(prefix="crcgw-analyze-") as tmp:
-        # tshark judges the signalling (and text datagrams that may carry SDP, e.g. MGCP) and
-        # the first packets of every candidate flow (the whole capture when that is most of it)
-        frames = sorted(
-            set(where.datagrams) | set(where.reassembly) | set(where.text)
-            | set(rtp_samples(table))
-        )
-        judged = capture
-        if not full_dissection and len(frames) < _SUBSET_SHARE * cols.frames:
-            judged = Path(tmp) / "judged.pcapng"
-            write_subset(cols, frames, judged)
-        stream_pass = StreamPass(judged, options)
-        try:
-            datagrams = read_sip_datagrams(cols, where.datagrams)
-            reassembled = read_signaling(cols, where.reassembly, options)
-            sip = sorted(datagrams.sip + reassembled.sip, key=lambda m: (m.time_s, m.frame))
-            calls = sip_calls(sip) + h225_calls(reassembled.h225)
-            calls.sort(key=lambda c: c.start_s)
-            analyser = StreamAnalyser(table, calls)
-            analyser.precompute()
-            streams, malformed = stream_pass.result()
-        finally:
-            stream_pass.stop()
-    notes = []
-    if cols.truncated_file:
-        notes.append("the capture file ends in the middle of a packet (cut short)")
-    if cols.unsupported_link_types:
-        kinds = ", ".join(str(k) for k in cols.unsupported_link_types)
-        notes.append(f"frames with link type {kinds} are not read by the header scan")
-    index = {key: i for i, key in enumerate(analyser.table.flows)}
-    selected: list[tuple[int, str]] = []
-    for ident in streams:
-        flow = index.get(FlowKey(ident.src_ip, ident.src_port, ident.dst_ip, ident.dst_port,
-                                 ident.ssrc))
-        if flow is None:
-            notes.append(f"tshark stream 0x{ident.ssrc:08x} from {ident.src_ip}:"
-                         f"{ident.src_port} not found by the header scan")
-            continue
-        selected.append((flow, ident.payload))
-    malformed += _malformed_in(table, {table.flows[f] for f, _ in selected})
-    return build_report(
-        str(capture), analyser, selected, calls, sip_other_dialogs(sip), malformed,
-        datagrams.unreadable + reassembled.unreadable, notes,
+
+def tshark_stream_report(ws: TsharkStream, calls: Sequence[CallSummary]) -> StreamReport:
+    """A stream described by tshark's own figures (packets the header scan cannot read)."""
+    names = [n.strip() for n in ws.payload.split(",")]
+    audio = next((n for n in names if n != "telephone-event"), names[0] if names else "?")
+    codec = _TSHARK_CODECS.get(audio, audio)
+    pt = next((p for p, (name, _) in STATIC_PAYLOAD_TYPES.items() if name == codec), None)
+    stats = RtpStreamStats(
+        packets=ws.packets, expected=ws.packets + ws.lost, lost=ws.lost,
+        sequence_errors=int(ws.problem), duplicates=0, payload_types=() if pt is None else (pt,),
+        audio_payload_type=pt, clock_rate=None, audio_packets=ws.packets,
+        mean_jitter_ms=ws.mean_jitter_ms, max_jitter_ms=ws.max_jitter_ms, last_jitter_ms=0.0,
+        max_delta_ms=ws.max_delta_ms, mean_delta_ms=0.0, duration_s=ws.end_s - ws.start_s,
+        wrong_timestamps=0,
+    )
+    ends = {(ws.dst_ip, ws.dst_port), (ws.src_ip, ws.src_port)}
+    call = next((c for c in calls if ends & set(c.media_endpoints)), None)
+    mos = None
+    if pt is not None and codec in ("PCMU", "PCMA", "G722", "G729"):
+        mos = estimate_mos(codec, stats.loss_fraction, 0.0, max(40.0, 2.0 * ws.max_jitter_ms),
+                           20.0)
+    return StreamReport(
+        ssrc=ws.ssrc, src=_endpoint(ws.src_ip, ws.src_port), dst=_endpoint(ws.dst_ip, ws.dst_port),
+        payload_type=pt, codec=codec, clock_rate=None, stats=stats, mos=mos, dtmf="",
+        call_id=call.call_id if call is not None else None, first_frame=1 << 62,
     )
 
 
-def _malformed_in(table: RtpTable, flows: set[FlowKey]) -> int:
-    """RTP packets with an inconsistent header on the transport addresses of ``flows``."""
-    ends = {(f.src_ip, f.src_port, f.dst_ip, f.dst_port) for f in flows}
-    return sum(n for key, n in table.malformed_by_path.items() if key in ends)
+from gateway.analysis.analyse import analyse_capture  # noqa: E402 - the entry point, re-exported

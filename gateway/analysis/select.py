@@ -76,13 +76,17 @@ class SignalingFrames:
     """Where the signalling is (1-based frame numbers, ascending)."""
 
     datagrams: list[int]
-    """Whole UDP datagrams that look like SIP or use a SIP port: read directly."""
+    """Whole UDP datagrams under one IP header that look like SIP or use a SIP port: read
+    directly (empty when :attr:`fast_path` is off)."""
     reassembly: list[int]
-    """Every packet of TCP connections carrying SIP or H.225.0, and IPv4 fragments: these need
-    tshark's reassembly (the pyshark pass)."""
+    """Every packet of TCP connections carrying SIP, H.225.0 or WebSocket, SCTP packets, IPv4
+    and IPv6 fragments, tunnelled SIP and frames the scan cannot decode: tshark reads these
+    (its reassembly and dissectors) and prints their signalling."""
     text: list[int]
     """Other UDP datagrams that start with text (MGCP, SAP, ...): they may carry an SDP that
     tells tshark where RTP flows, so tshark sees them too."""
+    fast_path: bool = True
+    """False when some frames could not be decoded: tshark then prints every SIP message."""
 
 
 def signaling_frames(cols: PacketColumns, sip_ports: Sequence[int] = ()) -> SignalingFrames:
@@ -100,6 +104,10 @@ def signaling_frames(cols: PacketColumns, sip_ports: Sequence[int] = ()) -> Sign
         text[rows] = printable & (cols.proto[rows] == 17)
         wanted = np.array([int.from_bytes(p, "big") for p in _SIP_PREFIXES], dtype=np.int64)
         looks_sip[rows] = np.isin(prefix, wanted)
+        # extension methods: any text datagram whose first line ends in the SIP version
+        for row in np.flatnonzero(text & ~looks_sip).tolist():
+            line = cols.payload_bytes(row)[:512].split(b"\r\n", 1)[0]
+            looks_sip[row] = line.endswith(b" SIP/2.0") and b" " in line[:-8]
         # TPKT (version 3) carrying Q.931 (protocol discriminator 8): H.225.0 call signalling
         tpkt = rows[((prefix >> 16) == 0x0300) & (cols.payload_len[rows] >= 5)]
         q931[tpkt] = cols.byte(cols.payload[tpkt] + 4) == 8
@@ -107,12 +115,15 @@ def signaling_frames(cols: PacketColumns, sip_ports: Sequence[int] = ()) -> Sign
         cols.dport, [*_SIP_PORTS, *sip_ports]
     )
     h225_port = (cols.sport == _H225_PORT) | (cols.dport == _H225_PORT)
+    fast_path = not bool(cols.undecoded.any())
     udp = (cols.proto == 17) & ~cols.fragment
-    datagrams = udp & (looks_sip | sip_port) & (cols.payload_len > 0)
+    sip_like = udp & (looks_sip | sip_port) & (cols.payload_len > 0)
+    datagrams = sip_like & (cols.depth == 1) & fast_path
     tcp = np.flatnonzero(cols.proto == 6)
-    keep = cols.fragment.copy()
+    keep = cols.fragment | cols.undecoded | (cols.proto == 132) | (sip_like & ~datagrams)
     if len(tcp):
-        marked = looks_sip[tcp] | sip_port[tcp] | q931[tcp] | h225_port[tcp]
+        marked = looks_sip[tcp] | sip_port[tcp] | q931[tcp] | h225_port[tcp] | _websocket(
+            cols, tcp)
         # whole connections: one integer per unordered (address, port) pair
         a = (cols.src[tcp] << 16) | cols.sport[tcp]
         b = (cols.dst[tcp] << 16) | cols.dport[tcp]
@@ -133,7 +144,25 @@ def signaling_frames(cols: PacketColumns, sip_ports: Sequence[int] = ()) -> Sign
         datagrams=(np.flatnonzero(datagrams) + 1).tolist(),
         reassembly=(np.flatnonzero(keep) + 1).tolist(),
         text=(np.flatnonzero(text & ~datagrams) + 1).tolist(),
+        fast_path=fast_path,
     )
+
+
+_GET = int.from_bytes(b"GET ", "big")
+_HTTP = int.from_bytes(b"HTTP", "big")
+
+
+def _websocket(cols: PacketColumns, tcp: I64) -> npt.NDArray[np.bool_]:
+    """TCP segments of an HTTP upgrade to WebSocket (RFC 7118 SIP rides on those connections)."""
+    out = np.zeros(len(tcp), dtype=np.bool_)
+    has = cols.payload_len[tcp] >= 4
+    if not has.any():
+        return out
+    prefix = np.full(len(tcp), -1, dtype=np.int64)
+    prefix[has] = _prefix32(cols, tcp[has])
+    for k in np.flatnonzero((prefix == _GET) | (prefix == _HTTP)).tolist():
+        out[k] = b"websocket" in cols.payload_bytes(int(tcp[k]))[:2048].lower()
+    return out
 
 
 def rtp_samples(table: RtpTable, per_flow: int = 5) -> list[int]:

@@ -1,39 +1,28 @@
-"""The signalling of ``crcgw analyze``: SIP datagrams read directly, the rest with pyshark.
+"""The signalling of ``crcgw analyze``: SIP datagrams read directly, the rest from tshark.
 
 :func:`gateway.analysis.select.signaling_frames` listed the frames that may carry SIP or
 Q.931/H.225.0. A SIP datagram is one whole message (RFC 3261 18.3), so its bytes go straight to
-our SIP reader: pyshark costs about 1 ms per packet in the mode used below, ten times tshark's
-own statistics pass on a capture full of short calls. What needs tshark's reassembly (SIP and
-H.225.0 over TCP, split across segments, and IP fragments) is copied, with every segment of
-those connections, into a temporary pcapng file by our own writer, and pyshark dissects
-that file in JSON mode with raw bytes (``use_json=True, include_raw=True``), restricted to the
-protocols read here (``-j``). Every SIP message becomes a :class:`signaling.sipmsg.SipMessage`
-parsed by our own code from its raw bytes; every Q.931 message an
+our SIP reader. What needs tshark's reassembly or decoding (SIP over TCP, SCTP and WebSocket,
+over IP fragments or in tunnels, and Q.931) comes from the one tshark run
+(:class:`gateway.analysis.tshark_streams.TsharkPass`), printed as JSON with raw bytes: every
+SIP message is rebuilt from tshark's ``sip_raw`` bytes and parsed by our own code
+(:class:`signaling.sipmsg.SipMessage`), every Q.931 message becomes an
 :class:`signaling.ladder.H225Message`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import logging
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from gateway.analysis.errors import CaptureError
-from gateway.analysis.pcapscan import PacketColumns, write_subset
+from gateway.analysis.pcapscan import PacketColumns
 from signaling.ladder import H225Message
 from signaling.sipmsg import SipMessage
 
-__all__ = ["SignalingCapture", "read_signaling", "read_sip_datagrams"]
+__all__ = ["SignalingCapture", "read_sip_datagrams", "read_tshark_signaling"]
 
 log = logging.getLogger(__name__)
-
-_JSON_PROTOCOLS = "frame ip ipv6 udp tcp sip q931 h225"
-_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -43,67 +32,120 @@ class SignalingCapture:
     unreadable: int
 
 
-def _field(layer: Any, name: str) -> str | None:
-    """A field's value as text (the first one of a raw ``[hex, offset, ...]`` list)."""
-    try:
-        value = layer.get_field(name)
-    except AttributeError:
-        return None
-    if isinstance(value, list):
-        value = value[0] if value else None
-    return None if value is None else str(value)
+def _as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else [value]
 
 
-def _raw_bytes(layer: Any, name: str) -> bytes | None:
-    text = _field(layer, name)
-    try:
-        return None if text is None else bytes.fromhex(text)
-    except ValueError:
-        return None
+def _raw_items(value: object) -> list[bytes]:
+    """tshark's ``*_raw`` value: ``[hex, offset, length, mask, type]``, or a list of them."""
+    if not isinstance(value, list) or not value:
+        return []
+    items = value if isinstance(value[0], list) else [value]
+    out = []
+    for item in items:
+        if item and isinstance(item[0], str):
+            try:
+                out.append(bytes.fromhex(item[0]))
+            except ValueError:
+                continue
+    return out
 
 
-def _addresses(packet: Any) -> tuple[str, str, str]:
-    transport = str(packet.transport_layer or "")
-    ip = getattr(packet, "ip", None) or getattr(packet, "ipv6", None)
-    src = str(ip.src) if ip is not None else "?"
-    dst = str(ip.dst) if ip is not None else "?"
-    if ":" in src:
-        src, dst = f"[{src}]", f"[{dst}]"
-    layer = packet[transport.lower()] if transport else None
-    sport = str(layer.srcport) if layer is not None else "0"
-    dport = str(layer.dstport) if layer is not None else "0"
-    return f"{src}:{sport}", f"{dst}:{dport}", transport or "?"
+def _find(tree: object, key: str) -> str | None:
+    """The first value of ``key`` anywhere in a layer's (nested) JSON object."""
+    if isinstance(tree, dict):
+        if key in tree:
+            value = tree[key]
+            value = value[0] if isinstance(value, list) and value else value
+            return value if isinstance(value, str) else None
+        for sub in tree.values():
+            found = _find(sub, key)
+            if found is not None:
+                return found
+    elif isinstance(tree, list):
+        for sub in tree:
+            found = _find(sub, key)
+            if found is not None:
+                return found
+    return None
 
 
-def _sip_messages(packet: Any, time_s: float, frame: int) -> Iterator[SipMessage]:
-    src, dst, transport = _addresses(packet)
-    for layer in packet.get_multiple_layers("sip"):
-        start = _raw_bytes(layer, "Request-Line_raw") or _raw_bytes(layer, "Status-Line_raw")
-        if start is None:
-            start_text = _field(layer, "Request-Line") or _field(layer, "Status-Line") or ""
-            start = start_text.encode()
-        headers = _raw_bytes(layer, "msg_hdr_raw")
-        if headers is None:
-            headers = (_field(layer, "msg_hdr") or "").encode()
-        body = _raw_bytes(layer, "msg_body_raw") or b""
-        raw = start.rstrip(b"\r\n") + b"\r\n" + headers.rstrip(b"\r\n") + b"\r\n\r\n" + body
+def _ends(layers: Mapping[str, object]) -> tuple[str, str, str]:
+    """Source and destination ``ip:port`` of the innermost IP and transport layers."""
+    ip_key = next((k for k in reversed(list(layers)) if k in ("ip", "ipv6")), None)
+    src = dst = "?"
+    if ip_key is not None:
+        ip = _as_list(layers[ip_key])[-1]
+        src = _find(ip, f"{ip_key}.src") or "?"
+        dst = _find(ip, f"{ip_key}.dst") or "?"
+        if ip_key == "ipv6":
+            src, dst = f"[{src}]", f"[{dst}]"
+    transport = next((k for k in reversed(list(layers)) if k in ("udp", "tcp", "sctp")), None)
+    if transport is None:
+        return f"{src}:0", f"{dst}:0", "?"
+    layer = _as_list(layers[transport])[-1]
+    sport = _find(layer, f"{transport}.srcport") or "0"
+    dport = _find(layer, f"{transport}.dstport") or "0"
+    return f"{src}:{sport}", f"{dst}:{dport}", transport.upper()
+
+
+def _sip_messages(layers: Mapping[str, object], time_s: float, frame: int,
+                  protocols: str) -> Iterator[SipMessage]:
+    src, dst, transport = _ends(layers)
+    if ":websocket:" in protocols:
+        transport = "WS"
+    for raw in _raw_items(layers.get("sip_raw")):
         yield SipMessage.parse(raw, time_s=time_s, src=src, dst=dst, transport=transport,
                                frame=frame)
 
 
-def _h225_messages(packet: Any, time_s: float, frame: int) -> Iterator[H225Message]:
-    src, dst, _ = _addresses(packet)
-    for layer in packet.get_multiple_layers("q931"):
-        ref_text = _field(layer, "call_ref") or ""
-        mtype_text = _field(layer, "message_type") or ""
+def _h225_messages(layers: Mapping[str, object], time_s: float,
+                   frame: int) -> Iterator[H225Message]:
+    src, dst, _ = _ends(layers)
+    for layer in _as_list(layers.get("q931")):
+        ref_text = _find(layer, "q931.call_ref") or ""
+        mtype_text = _find(layer, "q931.message_type") or ""
         try:
             call_ref = int(ref_text.replace(":", ""), 16) if ref_text else 0
             mtype = int(mtype_text, 0)
         except ValueError:
             continue
-        cause_text = _field(layer, "cause_value")
+        cause_text = _find(layer, "q931.cause_value")
         cause = int(cause_text, 0) if cause_text and cause_text.isdigit() else None
         yield H225Message(time_s, src, dst, call_ref, mtype, frame, cause)
+
+
+def read_tshark_signaling(
+    packets: Sequence[Mapping[str, object]],
+    cols: PacketColumns,
+    frame_map: Sequence[int] | None,
+    skip: frozenset[int] = frozenset(),
+) -> SignalingCapture:
+    """SIP and Q.931 messages of the frames tshark printed. ``frame_map`` turns tshark's frame
+    numbers (of a sub-capture) into the capture's; frames in ``skip`` were read directly."""
+    sip: list[SipMessage] = []
+    h225: list[H225Message] = []
+    unreadable = 0
+    for layers in packets:
+        frame_layer = layers.get("frame")
+        number = _find(frame_layer, "frame.number")
+        protocols = _find(frame_layer, "frame.protocols") or ""
+        try:
+            index = int(number or "0")
+        except ValueError:
+            index = 0
+        frame = frame_map[index - 1] if frame_map is not None and 0 < index <= len(
+            frame_map) else index
+        if frame in skip:
+            continue
+        time_s = float(cols.time_s[frame - 1]) if 0 < frame <= cols.frames else 0.0
+        try:
+            sip.extend(_sip_messages(layers, time_s, frame, f":{protocols}:"))
+            h225.extend(_h225_messages(layers, time_s, frame))
+        except (KeyError, ValueError, TypeError) as exc:
+            unreadable += 1
+            log.debug("frame %d: %s", frame, exc)
+    return SignalingCapture(sip, h225, unreadable)
 
 
 def read_sip_datagrams(cols: PacketColumns, frames: Sequence[int]) -> SignalingCapture:
@@ -111,15 +153,31 @@ def read_sip_datagrams(cols: PacketColumns, frames: Sequence[int]) -> SignalingC
     or response (keep-alives, other protocols on a SIP port) is counted as unreadable."""
     sip: list[SipMessage] = []
     unreadable = 0
-    for frame in frames:
-        i = frame - 1
-        payload = cols.payload_bytes(i)
+    if not frames:
+        return SignalingCapture(sip, [], unreadable)
+    import numpy as np
+
+    rows = np.asarray(frames, dtype=np.int64) - 1
+    names: dict[tuple[int, int], str] = {}
+
+    def endpoint(addr: int, port: int) -> str:
+        key = (addr, port)
+        text = names.get(key)
+        if text is None:
+            text = names[key] = _endpoint(cols.addresses[addr], port)
+        return text
+
+    data = cols.data
+    for frame, start, n, src, sport, dst, dport, t in zip(
+        frames, cols.payload[rows].tolist(), cols.payload_len[rows].tolist(),
+        cols.src[rows].tolist(), cols.sport[rows].tolist(), cols.dst[rows].tolist(),
+        cols.dport[rows].tolist(), cols.time_s[rows].tolist(), strict=True,
+    ):
+        payload = data[start : start + max(n, 0)].tobytes()
         if not payload.strip():
             continue  # CRLF keep-alive (RFC 5626)
-        src = _endpoint(cols.addresses[int(cols.src[i])], int(cols.sport[i]))
-        dst = _endpoint(cols.addresses[int(cols.dst[i])], int(cols.dport[i]))
-        msg = SipMessage.parse(payload, time_s=float(cols.time_s[i]), src=src, dst=dst,
-                               transport="UDP", frame=frame)
+        msg = SipMessage.parse(payload, time_s=t, src=endpoint(src, sport),
+                               dst=endpoint(dst, dport), transport="UDP", frame=frame)
         if msg.kind == "unknown" or not msg.call_id:
             unreadable += 1
             continue
@@ -129,99 +187,3 @@ def read_sip_datagrams(cols: PacketColumns, frames: Sequence[int]) -> SignalingC
 
 def _endpoint(ip: str, port: int) -> str:
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
-
-
-def read_signaling(
-    cols: PacketColumns,
-    frames: Sequence[int],
-    tshark_opts: Sequence[str] = (),
-) -> SignalingCapture:
-    """Read every SIP and Q.931 message in the listed ``frames`` (1-based) of the scanned
-    capture ``cols`` with pyshark (JSON mode with raw bytes, over a sub-capture)."""
-    if not frames:
-        return SignalingCapture([], [], 0)
-    from pyshark.capture.capture import TSharkCrashException
-
-    kept = list(frames)
-    with tempfile.TemporaryDirectory(prefix="crcgw-analyze-") as tmp:
-        sub = Path(tmp) / "signaling.pcapng"
-        write_subset(cols, kept, sub)
-        for attempt in range(_ATTEMPTS):
-            try:
-                return _read_subset(sub, cols, kept, tshark_opts)
-            except TSharkCrashException as exc:
-                # pyshark reports a child it could not reap (asyncio child watchers racing
-                # under load) as a tshark crash; the sub-capture is ours, so read it again.
-                log.debug("pyshark attempt %d: %s", attempt + 1, exc)
-                failure: Exception = exc
-    raise CaptureError(f"tshark failed on the signalling frames: {failure}")
-
-
-_LOOP: asyncio.AbstractEventLoop | None = None
-
-
-def _pyshark_loop() -> asyncio.AbstractEventLoop:
-    """The one event loop pyshark runs tshark on, kept for the life of the process.
-
-    Left to itself, pyshark takes the thread's default loop and never closes it; once something
-    else replaces that default (``asyncio.run`` does), the loop is garbage-collected unclosed at
-    an unrelated moment. One loop of our own, closed at exit, avoids both.
-    """
-    global _LOOP
-    if _LOOP is None or _LOOP.is_closed():
-        _LOOP = asyncio.new_event_loop()
-        atexit.register(_LOOP.close)
-    return _LOOP
-
-
-def _read_subset(
-    sub: Path, cols: PacketColumns, kept: Sequence[int], tshark_opts: Sequence[str]
-) -> SignalingCapture:
-    import pyshark  # the I/O edge: imported only when there is signalling to read
-
-    sip: list[SipMessage] = []
-    h225: list[H225Message] = []
-    unreadable = 0
-    cap = pyshark.FileCapture(
-        str(sub),
-        eventloop=_pyshark_loop(),
-        display_filter="sip || q931",
-        use_json=True,
-        include_raw=True,
-        keep_packets=False,
-        custom_parameters=[*tshark_opts, "-j", _JSON_PROTOCOLS],
-    )
-    try:
-        for packet in cap:
-            index = int(packet.frame_info.number) - 1
-            frame = kept[index] if 0 <= index < len(kept) else 0
-            time_s = float(cols.time_s[frame - 1]) if frame else 0.0
-            try:
-                layers = {layer.layer_name for layer in packet.layers}
-                if "sip" in layers:
-                    sip.extend(_sip_messages(packet, time_s, frame))
-                if "q931" in layers:
-                    h225.extend(_h225_messages(packet, time_s, frame))
-            except (AttributeError, KeyError, ValueError) as exc:
-                unreadable += 1
-                log.debug("frame %d: %s", frame, exc)
-    finally:
-        _close(cap)
-    return SignalingCapture(sip, h225, unreadable)
-
-
-def _close(cap: Any) -> None:
-    """Close a pyshark capture for good, even when its tshark died.
-
-    pyshark's ``close()`` raises again for a tshark that exited badly and keeps it in its
-    process set, so its ``__del__`` would raise once more at some unrelated later moment (the
-    crash itself was already seen, and is retried, by the caller). Forget the process here.
-    """
-    from pyshark.capture.capture import TSharkCrashException
-
-    try:
-        cap.close()
-    except TSharkCrashException as exc:
-        log.debug("closing the pyshark capture: %s", exc)
-    finally:
-        cap._running_processes.clear()  # pyshark 0.6 internals: nothing left for __del__

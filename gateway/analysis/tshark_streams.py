@@ -1,17 +1,26 @@
-"""tshark's own verdict on what is RTP: its stream table, run in the background.
+"""The one tshark run of ``crcgw analyze``: its RTP stream table, its malformed count, and the
+signalling only tshark can read.
 
-``tshark -q -z rtp,streams -z expert,error`` is the cheapest complete dissection tshark offers
-(taps only: no per-packet printing). Its stream table says which (source, destination, SSRC)
-flows tshark decodes as RTP, through SDP, H.245 or its RTP heuristic; the expert table counts
-malformed packets. The per-packet figures are then read by :mod:`gateway.analysis.pcapscan`.
+``tshark -z rtp,streams -z expert,error`` is the cheapest complete dissection tshark offers
+(taps only). Its stream table says which (source, destination, SSRC) flows tshark decodes as RTP,
+through SDP, H.245 or its RTP heuristic; the expert table counts malformed packets. In the same
+run, a display filter (``-Y``) makes tshark print, as JSON with raw bytes, the SIP and Q.931
+messages the header scan does not read itself: SIP over TCP, SCTP and WebSocket (reassembled),
+over IPv4/IPv6 fragments (reassembled), in tunnels, and, when the scan met frames it cannot
+decode, every SIP message. The filter does not restrict the taps, which see every packet.
+The per-packet RTP figures are read by :mod:`gateway.analysis.pcapscan`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import re
 import shutil
 import subprocess
+import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +28,9 @@ from pathlib import Path
 from gateway.analysis.errors import CaptureError
 
 __all__ = [
-    "StreamPass",
+    "SIGNALING_NOT_READ_DIRECTLY",
+    "TsharkPass",
+    "TsharkResult",
     "TsharkStream",
     "parse_expert_malformed",
     "parse_rtp_streams",
@@ -36,13 +47,20 @@ _ROW = re.compile(
     r"(?P<mean_delta>[-\d.]+)\s+(?P<max_delta>[-\d.]+)\s+(?P<min_jitter>[-\d.]+)\s+"
     r"(?P<mean_jitter>[-\d.]+)\s+(?P<max_jitter>[-\d.]+)\s*(?P<problem>X?)\s*$"
 )
-_EXPERT = re.compile(r"^\s*(\d+)\s+Malformed\s+", re.MULTILINE)
+_EXPERT = re.compile(r"^\s*(\d+)\s+Malformed\s+(\S+)", re.MULTILINE)
+#: the protocols of calls: their malformed packets count by default (``--full``: every protocol)
+CALL_PROTOCOLS = frozenset({
+    "SIP", "SDP", "RTP", "RTCP", "RTPEVENT", "H.225.0", "H225", "Q.931", "TPKT", "H.245", "T.38",
+    "UDP", "TCP", "SCTP", "IPv4", "IPv6", "IP", "GRE", "PPPoED", "PPPoES", "PPP", "WebSocket",
+})
 
 
 @dataclass(frozen=True)
 class TsharkStream:
     """One row of ``tshark -q -z rtp,streams``."""
 
+    start_s: float
+    end_s: float
     src_ip: str
     src_port: int
     dst_ip: str
@@ -68,7 +86,8 @@ def parse_rtp_streams(text: str) -> list[TsharkStream]:
         if m:
             out.append(
                 TsharkStream(
-                    m["src"], int(m["sport"]), m["dst"], int(m["dport"]), int(m["ssrc"], 16),
+                    float(m["start"]), float(m["end"]), m["src"], int(m["sport"]), m["dst"],
+                    int(m["dport"]), int(m["ssrc"], 16),
                     m["payload"], int(m["pkts"]), int(m["lost"]), float(m["max_delta"]),
                     float(m["mean_jitter"]), float(m["max_jitter"]), m["problem"] == "X",
                 )
@@ -76,9 +95,11 @@ def parse_rtp_streams(text: str) -> list[TsharkStream]:
     return out
 
 
-def parse_expert_malformed(text: str) -> int:
-    """Packets tshark's expert system calls malformed (``-z expert,error``)."""
-    return sum(int(n) for n in _EXPERT.findall(text))
+def parse_expert_malformed(text: str, protocols: frozenset[str] | None = None) -> int:
+    """Packets tshark's expert system calls malformed (``-z expert,error``), of the given
+    protocols only (all with None)."""
+    return sum(int(n) for n, proto in _EXPERT.findall(text)
+               if protocols is None or proto in protocols)
 
 
 def tshark_binary() -> str:
@@ -100,33 +121,129 @@ def tshark_options(sip_ports: Sequence[int] = (), heuristic_rtp: bool = True) ->
     return opts
 
 
-class StreamPass:
-    """The background tshark run; :meth:`result` waits for it. Always stopped by its PID."""
+#: SIP frames the scan reads directly are whole UDP datagrams under one IP header (no tunnel),
+#: not reassembled from fragments; tshark prints every other SIP frame, and every Q.931 one.
+SIGNALING_NOT_READ_DIRECTLY = (
+    "q931 || (sip && !(udp && !tcp && !sctp && !ip.fragments && !ipv6.fragments"
+    " && !(count(ip) > 1) && !(count(ipv6) > 1) && !(ip && ipv6)))"
+)
+_PRINTED_LAYERS = "frame ip ipv6 udp tcp sctp sip q931"
 
-    def __init__(self, capture: Path, options: Sequence[str]) -> None:
-        argv = [tshark_binary(), "-n", "-q", "-r", str(capture), *options,
+
+@dataclass(frozen=True)
+class TsharkResult:
+    streams: list[TsharkStream]
+    malformed: int
+    packets: list[dict[str, object]]
+    """The printed frames: each the ``layers`` object of tshark's JSON (``-x``, no duplicate
+    keys: a layer seen twice is a list)."""
+
+
+class TsharkPass:
+    """The background tshark run; :meth:`result` waits for it. Always stopped by its PID.
+
+    ``print_filter`` selects the frames printed as JSON (None: none, ``-q``). With ``capture``
+    None, tshark reads its standard input, given later by :meth:`feed`: it loads its dissectors
+    (a good part of its run on a small input) while the caller decides what it will read. Its
+    output goes to anonymous temporary files, so that it never waits on us while we feed it."""
+
+    def __init__(self, capture: Path | None, options: Sequence[str], print_filter: str | None,
+                 all_protocols: bool = False) -> None:
+        argv = [tshark_binary(), "-n", "-r", "-" if capture is None else str(capture), *options,
                 "-z", "rtp,streams", "-z", "expert,error"]
-        log.debug("stream pass: %s", " ".join(argv))
+        if print_filter is None:
+            argv.append("-q")
+        else:
+            argv += ["-Y", print_filter, "-T", "json", "-x", "--no-duplicate-keys",
+                     "-j", _PRINTED_LAYERS]
+        log.debug("tshark pass: %s", " ".join(argv))
         self.capture = capture
+        self.printing = print_filter is not None
+        self.counted = None if all_protocols else CALL_PROTOCOLS
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self._feeder: threading.Thread | None = None
         self._proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, errors="replace",
+            argv, stdin=subprocess.PIPE if capture is None else subprocess.DEVNULL,
+            stdout=self._out, stderr=self._err,
         )
 
-    def result(self, timeout_s: float = 600.0) -> tuple[list[TsharkStream], int]:
+    @property
+    def waiting_for_input(self) -> bool:
+        return self.capture is None and self._feeder is None
+
+    def feed(self, capture: Path) -> None:
+        """Give the capture file to a tshark reading its standard input (in a thread)."""
+        stdin = self._proc.stdin
+        assert stdin is not None and self._feeder is None, "feed() once, to a stdin pass"
+        self.capture = capture
+
+        def copy() -> None:
+            try:
+                with open(capture, "rb") as f:
+                    shutil.copyfileobj(f, stdin, 1 << 20)
+            except OSError as exc:  # tshark gone: result() reports how it ended
+                log.debug("feeding tshark: %s", exc)
+            finally:
+                with contextlib.suppress(OSError):
+                    stdin.close()
+
+        self._feeder = threading.Thread(target=copy, name="tshark-feed", daemon=True)
+        self._feeder.start()
+
+    def result(self, timeout_s: float = 600.0) -> TsharkResult:
+        if self._feeder is not None:
+            self._feeder.join(timeout_s)
         try:
-            out, err = self._proc.communicate(timeout=timeout_s)
+            self._proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired as exc:
             self.stop()
             raise CaptureError(f"tshark took longer than {timeout_s:.0f} s") from exc
+        self._out.seek(0)
+        self._err.seek(0)
+        out = self._out.read().decode("utf-8", errors="replace")
+        err = self._err.read().decode("utf-8", errors="replace")
         if self._proc.returncode != 0 and "RTP Streams" not in out:
-            raise CaptureError(_tshark_error(err, self.capture))
-        return parse_rtp_streams(out), parse_expert_malformed(out)
+            raise CaptureError(_tshark_error(err, self.capture or Path("-")))
+        packets: list[dict[str, object]] = []
+        stats = out
+        if self.printing:
+            printed, stats = _split_json(out)
+            try:
+                items = json.loads(printed) if printed else []
+            except ValueError as exc:
+                raise CaptureError(f"tshark printed JSON that cannot be read: {exc}") from exc
+            for item in items:
+                layers = item.get("_source", {}).get("layers") if isinstance(item, dict) else None
+                if isinstance(layers, dict):
+                    packets.append(layers)
+        return TsharkResult(parse_rtp_streams(stats), parse_expert_malformed(stats, self.counted),
+                            packets)
 
     def stop(self) -> None:
         if self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+        if self._feeder is not None:
+            self._feeder.join(10)
+        if self._proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
+        self._out.close()
+        self._err.close()
+
+
+def _split_json(out: str) -> tuple[str, str]:
+    """tshark's output: a JSON array (``[`` ... ``]`` at the start of a line), then the tables."""
+    start = out.find("[")
+    if start < 0:
+        return "", out
+    if out.startswith("[]", start):
+        return "[]", out[start + 2 :]
+    end = out.find("\n]", start)
+    if end < 0:
+        return "", out
+    return out[start : end + 2], out[end + 2 :]
 
 
 def _tshark_error(stderr: str, capture: Path) -> str:

@@ -3,7 +3,9 @@
 Every sub-command lives in a module of :mod:`gateway.cli.commands` that defines
 ``register(app: typer.Typer) -> None`` and is listed in :mod:`gateway.cli.catalog`, which imports
 the module only when its command runs: ``crcgw --help`` and ``crcgw dialstring ...`` start
-without pjsua2, pydantic, httpx, numpy or pycrate.
+without pjsua2, pydantic, httpx, numpy or pycrate. ``crcgw analyze`` is parsed before typer is
+imported at all (:mod:`gateway.cli.quick_analyze`), falling back to the typer command for
+anything it does not handle.
 """
 
 from __future__ import annotations
@@ -11,22 +13,29 @@ from __future__ import annotations
 import logging
 import os
 import sys
-
-import typer
+from typing import TYPE_CHECKING
 
 from gateway import __version__
-from gateway.cli.catalog import CommandCatalog
+
+if TYPE_CHECKING:
+    import typer
 
 __all__ = ["build_app", "main"]
 
 
 def _version(value: bool) -> None:
+    import typer
+
     if value:
         sys.stdout.write(f"crcgw {__version__}\n")
         raise typer.Exit()
 
 
 def build_app() -> typer.Typer:
+    import typer
+
+    from gateway.cli.catalog import CommandCatalog
+
     app = typer.Typer(
         name="crcgw",
         cls=CommandCatalog,
@@ -54,9 +63,13 @@ def build_app() -> typer.Typer:
 
 def main() -> None:
     """Console-script entry point: one-line errors, never a traceback for expected failures."""
-    app = build_app()
     try:
-        app()
+        if sys.argv[1:2] == ["analyze"]:
+            from gateway.cli.quick_analyze import run_quick
+
+            if run_quick(sys.argv[2:]):
+                return  # handled without building the typer app (its start-up is most of a run)
+        build_app()()
     except KeyboardInterrupt:
         _exit("interrupted", 130)
     except Exception as exc:  # noqa: BLE001 - last line of defence for the CLI

@@ -3,6 +3,7 @@ calls between two baresip UAs captured on loopback (made once per module)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,10 @@ import pytest
 from tests.analysis.capture import CallFacts, capture_baresip_call, capture_proxied_call
 from tests.harness import baresip_available
 
-SHARED_PCAPS = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "pcaps"
+# ../shared beside the repository, or where CRCGW_SHARED says (a git worktree elsewhere)
+SHARED_PCAPS = Path(
+    os.environ.get("CRCGW_SHARED", Path(__file__).resolve().parents[2] / ".." / "shared")
+) / "testdata" / "pcaps"
 
 
 def shared_captures() -> list[Path]:

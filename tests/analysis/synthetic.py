@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from bench.capture_gen import (
     udp_frame,
 )
 
-__all__ = ["SyntheticCall", "write_synthetic_call"]
+__all__ = ["SyntheticCall", "write_frames", "write_synthetic_call"]
 
 A, B = "192.0.2.10", "198.51.100.20"
 A6, B6 = "2001:db8::a", "2001:db8:1::b"
@@ -33,6 +34,44 @@ class SyntheticCall:
     lost_a_to_b: int
     digits_rtp: str
     digits_info: str
+
+
+def write_frames(path: Path, linktype: int, frames: Sequence[tuple[float, bytes]]) -> None:
+    """A classic pcap file of link-layer frames of any link type."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype)]
+    for t, frame in frames:
+        sec = int(t)
+        usec = min(int(round((t - sec) * 1e6)), 999_999)
+        out.append(struct.pack("<IIII", sec, usec, len(frame), len(frame)) + frame)
+    path.write_bytes(b"".join(out))
+
+
+_WS_HANDSHAKE = [
+    (True, b"GET / HTTP/1.1\r\nHost: sip.example\r\nUpgrade: websocket\r\n"
+           b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           b"Sec-WebSocket-Protocol: sip\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+    (False, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+            b"Sec-WebSocket-Protocol: sip\r\n\r\n"),
+]
+
+
+def websocket_frame(payload: bytes) -> bytes:
+    """One unmasked WebSocket text frame (FIN set) carrying ``payload``."""
+    n = len(payload)
+    if n < 126:
+        return bytes([0x81, n]) + payload
+    return bytes([0x81, 126]) + struct.pack("!H", n) + payload
+
+
+def sctp_packet(src: str, dst: str, sport: int, dport: int, payload: bytes, tsn: int) -> bytes:
+    """An SCTP packet with one DATA chunk (B and E set, PPID 0) in IPv4 or IPv6."""
+    from bench.capture_gen import _ipv4, _ipv6
+
+    pad = -len(payload) % 4
+    chunk = struct.pack("!BBHIHHI", 0, 0x03, 16 + len(payload), tsn, 0, tsn & 0xFFFF, 0)
+    body = struct.pack("!HHII", sport, dport, 0x1234, 0) + chunk + payload + b"\x00" * pad
+    return _ipv6(src, dst, 132, body) if ":" in src else _ipv4(src, dst, 132, body)
 
 
 def _sip(
@@ -61,13 +100,18 @@ def _host(addr: str) -> str:
     return f"[{addr}]" if ":" in addr else addr
 
 
-def _sdp(addr: str, port: int) -> str:
+def _sdp(addr: str, port: int, fax: bool = False) -> str:
+    """The audio offer (PCMA and telephone-event), or with ``fax`` a T.38 offer on the port."""
     family = "IP6" if ":" in addr else "IP4"
-    return (
-        f"v=0\r\no=- 1 1 IN {family} {addr}\r\ns=-\r\nc=IN {family} {addr}\r\nt=0 0\r\n"
+    media = (
+        f"m=image {port} udptl t38\r\na=T38FaxVersion:0\r\na=T38MaxBitRate:14400\r\n"
+        "a=T38FaxRateManagement:transferredTCF\r\n" if fax else
         f"m=audio {port} RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\n"
         "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
     )
+    version = 2 if fax else 1
+    return (f"v=0\r\no=- 1 {version} IN {family} {addr}\r\ns=-\r\nc=IN {family} {addr}\r\n"
+            f"t=0 0\r\n{media}")
 
 
 def write_synthetic_call(
@@ -84,7 +128,11 @@ def write_synthetic_call(
     packets: int = 150,
     ipv6: bool = False,
     vlan: int | None = None,
+    encapsulate: Callable[[bytes], list[bytes]] | None = None,
+    fax_offer_at_s: float | None = None,
 ) -> SyntheticCall:
+    """With ``encapsulate``, every IP packet becomes the link-layer frames it returns, written
+    with ``linktype`` as they are (see :mod:`tests.analysis.encapsulate`)."""
     a, b = (A6, B6) if ipv6 else (A, B)
     rng = random.Random(7)
     out: list[tuple[float, bytes]] = []
@@ -97,6 +145,11 @@ def write_synthetic_call(
         if transport == "udp":
             out.append((t, udp_frame(src, dst, sport, dport, payload)))
             return
+        if transport == "sctp":
+            out.append((t, sctp_packet(src, dst, sport, dport, payload, len(out))))
+            return
+        if transport == "ws":
+            payload = websocket_frame(payload)
         side = "a" if from_a else "b"
         other = "b" if from_a else "a"
         # split every message in two segments: SIP over TCP reassembly is exercised each time
@@ -107,11 +160,19 @@ def write_synthetic_call(
             seq_tcp[side] += len(part)
 
     if with_sip:
-        if transport == "tcp":
+        if transport in ("tcp", "ws"):
             out.append((t_invite - 0.002, tcp_frame(a, b, 5062, sip_port, 999, 0, 0x02, b"")))
             out.append((t_invite - 0.0015, tcp_frame(b, a, sip_port, 5062, 4999, 1000, 0x12,
                                                      b"")))
             out.append((t_invite - 0.001, tcp_frame(a, b, 5062, sip_port, 1000, 5000, 0x10, b"")))
+        if transport == "ws":  # the HTTP upgrade (RFC 6455) to the SIP subprotocol (RFC 7118)
+            for k, (from_a, text) in enumerate(_WS_HANDSHAKE):
+                side, other = ("a", "b") if from_a else ("b", "a")
+                src, dst = (a, b) if from_a else (b, a)
+                sport, dport = (5062, sip_port) if from_a else (sip_port, 5062)
+                out.append((t_invite - 0.0009 + k * 0.0002, tcp_frame(
+                    src, dst, sport, dport, seq_tcp[side], seq_tcp[other], 0x18, text)))
+                seq_tcp[side] += len(text)
         uri = f"sip:123456789@{_host(b)}"
         sip(t_invite, True, _sip(f"INVITE {uri} SIP/2.0", "1 INVITE", False, _sdp(a, A_RTP),
                                  a=a, b=b))
@@ -122,6 +183,14 @@ def write_synthetic_call(
         sip(1.5, True, _sip(f"INFO {uri} SIP/2.0", "2 INFO", True,
                             "Signal=7\r\nDuration=160\r\n", a=a, b=b))
         sip(1.51, False, _sip("SIP/2.0 200 OK", "2 INFO", True, a=a, b=b))
+        if fax_offer_at_s is not None:
+            # a fax machine's switch to T.38 on the audio port, declined: the audio goes on
+            t = fax_offer_at_s
+            sip(t, True, _sip(f"INVITE {uri} SIP/2.0", "4 INVITE", True, _sdp(a, A_RTP, fax=True),
+                              a=a, b=b))
+            sip(t + 0.01, False, _sip("SIP/2.0 488 Not Acceptable Here", "4 INVITE", True,
+                                      a=a, b=b))
+            sip(t + 0.015, True, _sip(f"ACK {uri} SIP/2.0", "4 ACK", True, a=a, b=b))
     t0 = t_200 + 0.02
     lost_seq = 40
     ts_a, ts_b = 1000, 90000
@@ -156,9 +225,13 @@ def write_synthetic_call(
         bad = bytes([0x8F, 8]) + struct.pack("!HII", 100 + packets + 10, 0, 0x11111111)
         out.append((t_end - 0.05, udp_frame(a, b, A_RTP, B_RTP, bad)))
     out.sort(key=lambda item: item[0])
-    with CaptureWriter(path, linktype, fmt, vlan) as writer:
-        for t, pkt in out:
-            writer.write(1_700_000_000.0 + t, pkt)
+    if encapsulate is not None:
+        write_frames(path, linktype, [(1_700_000_000.0 + t, frame) for t, pkt in out
+                                      for frame in encapsulate(pkt)])
+    else:
+        with CaptureWriter(path, linktype, fmt, vlan) as writer:
+            for t, pkt in out:
+                writer.write(1_700_000_000.0 + t, pkt)
     if truncate_tail:
         data = path.read_bytes()
         path.write_bytes(data[:-20])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gateway.cli.output import console, emit_json, fail, print_table
+from gateway.cli.output import console, fail, print_table
 
 if TYPE_CHECKING:
     from gateway.analysis.report import AnalysisReport
@@ -20,9 +22,11 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 
 
 def _show(report: AnalysisReport, ladders: bool) -> None:
+    from gateway.analysis.report import rtp_digits_by_call
     from signaling.ladder import render_ladder
 
     calls = report.calls
+    digits = rtp_digits_by_call(report.streams)
     print_table(
         f"Calls ({len(calls)})",
         ("call", "from", "to", "set-up ms", "final", "msgs", "auth", "re-INV", "DTMF"),
@@ -36,9 +40,7 @@ def _show(report: AnalysisReport, ladders: bool) -> None:
                 c.messages,
                 c.auth_challenges,
                 c.reinvites,
-                (c.dtmf_info + " " + "".join(
-                    s.dtmf for s in report.streams if s.call_id == c.call_id
-                )).strip() or "-",
+                (c.dtmf_info + " " + digits.get(c.call_id, "")).strip() or "-",
             )
             for c in calls
         ),
@@ -78,7 +80,10 @@ def _show(report: AnalysisReport, ladders: bool) -> None:
 
 def analyze(
     capture: Annotated[
-        Path, typer.Argument(metavar="FILE", help="A pcap or pcapng capture file (or .gz).")
+        Path,
+        typer.Argument(
+            metavar="FILE", help="A capture: pcap, pcapng (or .gz), or any format tshark reads."
+        ),
     ],
     sip_port: Annotated[
         list[int] | None,
@@ -113,18 +118,36 @@ def analyze(
 ) -> None:
     """Analyse a SIP or H.323 capture: calls and their ladders, set-up times, final responses,
     auth challenges, re-INVITEs, DTMF; RTP streams with loss, jitter, max delta and MOS."""
-    # imported here: numpy, scipy and pyshark are not needed by the other commands
-    from gateway.analysis.diagram import ladder_png, ladder_svg
-    from gateway.analysis.errors import CaptureError
-    from gateway.analysis.report import analyse_capture, report_json
+    from gateway.cli.quick_analyze import analyse_or_fail
 
-    if diagram is not None and diagram.suffix.lower() not in (".svg", ".png"):
-        fail(f"--diagram {diagram}: the picture is written as .svg or .png")
-    try:
-        report = analyse_capture(capture, tuple(sip_port or ()), heuristic, full)
-    except CaptureError as exc:
-        fail(str(exc))
+    present(analyse_or_fail(capture, sip_port, diagram, heuristic, full), diagram, ladder,
+            as_json)
+
+
+def emit_report_json(value: dict[str, Any]) -> None:
+    """The report as JSON: one line per call, stream or note, top-level keys indented.
+
+    Python's indenting JSON encoder is written in Python (only the compact one is in C): on
+    2,000 calls with their ladders it took longer than tshark's whole run."""
+    out = ["{"]
+    items = list(value.items())
+    for k, (key, item) in enumerate(items):
+        comma = "," if k + 1 < len(items) else ""
+        name = json.dumps(key)
+        if isinstance(item, list) and item:
+            rows = ",\n".join("    " + json.dumps(x, default=str) for x in item)
+            out.append(f"  {name}: [\n{rows}\n  ]{comma}")
+        else:
+            out.append(f"  {name}: {json.dumps(item, default=str)}{comma}")
+    out.append("}")
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def present(report: AnalysisReport, diagram: Path | None, ladder: bool, as_json: bool) -> None:
+    """Write the diagram, print the JSON or the tables."""
     if diagram is not None:
+        from gateway.analysis.diagram import ladder_png, ladder_svg
+
         try:
             if diagram.suffix.lower() == ".png":
                 diagram.write_bytes(ladder_png(report.calls))
@@ -133,7 +156,9 @@ def analyze(
         except OSError as exc:
             fail(f"cannot write {diagram}: {exc.strerror or exc}")
     if as_json:
-        emit_json(report_json(report))
+        from gateway.analysis.report import report_json
+
+        emit_report_json(report_json(report))
     else:
         _show(report, ladder)
 
