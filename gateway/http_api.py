@@ -35,6 +35,7 @@ from typing import Any, Literal, Protocol
 import uvicorn
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -355,7 +356,14 @@ def create_app(
     ]
     if webhook is not None:
         routes.append(Route("/zoom/webhook", webhook, methods=["POST"]))
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route, method not allowed) as JSON with ``error``,
+    like every other 4xx of the control API, instead of a plain-text body."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 class _Server(uvicorn.Server):
