@@ -4,7 +4,6 @@ phases and the stand-in's event buffer stay bounded however many calls go throug
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from pathlib import Path
 
@@ -17,16 +16,6 @@ MEETING = "82419374650"
 CALLS = 4
 KEEP = 2
 CALLERS = 3  # below the engine's call capacity (4): slots freed late are another matter
-
-
-async def connected_soon(gw: Gateway, call_id: str, timeout: float = 20) -> None:
-    """As :func:`wait_connected`, looking often: the burst is as fast as the calls go."""
-    assert gw.tracker is not None
-    deadline = time.monotonic() + timeout
-    while gw.tracker.calls[call_id].info.state != "connected":
-        assert time.monotonic() < deadline, gw.tracker.calls[call_id].info
-        await asyncio.sleep(0.002)
-
 
 
 def test_finished_calls_leave_memory_but_not_the_cdrs(tmp_path: Path, registrar: Kamailio) -> None:
@@ -67,7 +56,7 @@ def test_a_burst_of_short_calls_waits_for_sockets_instead_of_aborting(
         while len(placed) < burst:
             call = await gw.start_call(StartCall(room=ROOM, meeting_id=MEETING))
             placed.append(call.call_id)
-            await connected_soon(gw, call.call_id)
+            await wait_connected(gw, call.call_id, poll=0.002)  # as fast as calls go
             await gw.tracker.hangup(call.call_id)
             await gw.tracker.wait_ended(call.call_id, 15)
 
