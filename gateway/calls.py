@@ -3,8 +3,8 @@
 A call holds a CRC port lease from before the INVITE leaves until it has ended, whoever ends it
 and however (answer then BYE from either side, busy, timeout, 4xx/5xx, cancellation, the
 gateway stopping). Its call detail record is written when it starts and updated as it goes, so
-a crash loses nothing already reported; an update the store cannot take (locked, full,
-read-only) goes to the durable CDR journal and reaches the store when it is back.
+a crash loses nothing already reported (:mod:`gateway.cdrs` writes it; an update the store
+cannot take goes to the durable CDR journal and reaches the store when it is back).
 
 A request carries a deadline (:data:`gateway.http_api.START_CONTEXT`): a call whose client has
 given up, or whose port and record could not be had in time, is never dialled.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 import uuid
@@ -23,6 +22,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from gateway.cdrs import CdrRecorder
 from gateway.http_api import START_CONTEXT, START_DEADLINE_S, CallInfo, ControlError
 from gateway.metrics import GatewayMetrics
 from gateway.ports import PortPool
@@ -120,11 +120,13 @@ class CallTracker:
         clock: Callable[[], float] = time.time,
         metrics: GatewayMetrics | None = None,
         journal: CdrJournal | None = None,
+        cdrs: CdrRecorder | None = None,
     ) -> None:
         self.engine = engine
         self.metrics = metrics
         self.pool = pool
-        self.journal = journal
+        self.cdrs = cdrs or CdrRecorder(pool.store, pool.owner, write=pool.write,
+                                        journal=journal)
         self.call_timeout_s = call_timeout_s
         self.ivr_first_delay_s = ivr_first_delay_s
         self.ivr_gap_s = ivr_gap_s
@@ -172,10 +174,7 @@ class CallTracker:
         try:
             try:
                 async with asyncio.timeout_at(deadline):
-                    await self.pool.write(functools.partial(
-                        self.pool.store.record_cdr, call_id, room, shown, now,
-                        owner=self.pool.owner,
-                    ))
+                    await self.cdrs.open(call_id, room, shown, now)
             except (TimeoutError, StoreUnavailableError) as exc:
                 self._set(call, state="ended", ended_at=self.clock())
                 await self.pool.release(call_id)
@@ -203,22 +202,7 @@ class CallTracker:
         return call.info
 
     async def _update_cdr(self, call_id: str, **fields: Any) -> None:
-        """Write a CDR update; the journal keeps it when the store cannot (or when earlier
-        updates of this call wait there: their order is kept)."""
-        journal = self.journal
-        if journal is None or not journal.has(call_id):
-            try:
-                await self.pool.write(functools.partial(
-                    self.pool.store.update_cdr, call_id, **dict(fields)
-                ))
-                return
-            except StoreUnavailableError:
-                if journal is None:
-                    raise
-        assert journal is not None
-        await asyncio.get_running_loop().run_in_executor(
-            None, functools.partial(journal.append, call_id, fields)
-        )
+        await self.cdrs.update(call_id, **fields)
 
     async def _watch(self, call: TrackedCall) -> None:
         assert call.engine_call_id is not None
