@@ -145,12 +145,14 @@ class CallCore:
             call.makeCall(uri, op)
         except pj.Error as exc:
             del self.calls[key]
-            if exc.status == _PJ_ETOOMANY:
-                # our count says a slot is free: pjsua frees an ended call's slot a little
-                # after its DISCONNECTED callback (measured: ~0.5 % of dials in
-                # bench/soak_calls.py at 30 calls/s got PJ_ETOOMANY); the dial waits for it
+            if exc.status == _PJ_ETOOMANY and self._media_closed:
+                # our count says a slot is free and a call ended just now: pjsua frees an
+                # ended call's slot a little after its DISCONNECTED callback (measured: ~0.5 %
+                # of dials in bench/soak_calls.py at 30 calls/s got PJ_ETOOMANY); the dial
+                # waits for it. Without a call just ended, PJ_ETOOMANY is pjsua's real limit.
                 raise CallSlotsSettling(
-                    f"pjsua has not freed the slot of a call that ended ({live} live)",
+                    f"PJ_ETOOMANY: pjsua has not freed the slot of a call that ended just now "
+                    f"({live} live)",
                     _SLOT_RETRY_S,
                 ) from None
             raise
