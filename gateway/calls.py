@@ -30,6 +30,7 @@ from gateway.store import StoreUnavailableError
 from gateway.store.journal import CdrJournal
 from signaling.dialstring import DialTarget, IvrStep, ivr_steps
 from signaling.sip.config import CallOptions
+from signaling.sip.errors import SipConfigError, SipError
 from signaling.sip.events import CallStateChanged, CallStats
 from signaling.sip.types import CallPhase
 
@@ -278,7 +279,12 @@ class CallTracker:
         if call.info.ended_at is None and call.engine_call_id is not None:
             with contextlib.suppress(Exception):
                 call.stats = await self.engine.call_stats(call.engine_call_id)
-            await self.engine.hangup(call.engine_call_id)
+            try:
+                await self.engine.hangup(call.engine_call_id)
+            except SipConfigError:
+                pass  # it ended meanwhile (BYE from the far end, timeout): the watch closes it
+            except SipError as exc:
+                raise ControlError(502, f"the call could not be hung up: {exc}") from exc
             if call.task is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(call.task), 10)
