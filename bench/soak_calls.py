@@ -138,7 +138,7 @@ class Soak:
     def start(self, timeout: float = 90.0) -> None:
         with open(self.log_path, "ab") as log:
             self.serve = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "serve", "--config", str(self.config)],
+                [sys.executable, "-m", "gateway", "-v", "serve", "--config", str(self.config)],
                 env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent(signal.SIGKILL),
             )
@@ -182,6 +182,17 @@ class Soak:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no log)"
+
+    def about_failures(self, lines: int = 30) -> str:
+        """The daemon's log lines that name the calls that failed (the first ``lines``)."""
+        ids = [word for failure in self.failures for word in failure.split()
+               if word.startswith("gw-")]
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        found = [line for line in text if any(cid.rstrip(":") in line for cid in ids)]
+        return "\n".join(found[:lines]) or "(no line names them)"
 
     # -- the calls ----------------------------------------------------------------------------
 
@@ -310,7 +321,8 @@ def main() -> int:
               f"{growth(warm, rows[-1], soak.done - warm_calls)}")
         print(f"crcgw serve stopped with exit code {code}")
         if code != 0 or soak.failures:
-            print(f"the end of its log:\n{soak.tail(40)}")
+            print(f"its log about the failed calls:\n{soak.about_failures()}")
+            print(f"the end of its log:\n{soak.tail(15)}")
         return 1 if soak.failures else 0
 
 
