@@ -3,8 +3,8 @@
 A call holds a CRC port lease from before the INVITE leaves until it has ended, whoever ends it
 and however (answer then BYE from either side, busy, timeout, 4xx/5xx, cancellation, the
 gateway stopping). Its call detail record is written when it starts and updated as it goes, so
-a crash loses nothing already reported; an update the store cannot take (locked, full,
-read-only) goes to the durable CDR journal and reaches the store when it is back.
+a crash loses nothing already reported (:mod:`gateway.cdrs` writes it; an update the store
+cannot take goes to the durable CDR journal and reaches the store when it is back).
 
 A request carries a deadline (:data:`gateway.http_api.START_CONTEXT`): a call whose client has
 given up, or whose port and record could not be had in time, is never dialled.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 import uuid
@@ -23,13 +22,16 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from gateway.http_api import START_CONTEXT, START_DEADLINE_S, CallInfo, ControlError
+from gateway.callerrors import CallFailed, CallNotPlaced, UnknownCall
+from gateway.cdrs import CdrRecorder
+from gateway.http_api import START_CONTEXT, START_DEADLINE_S, CallInfo
 from gateway.metrics import GatewayMetrics
 from gateway.ports import PortPool
 from gateway.store import StoreUnavailableError
 from gateway.store.journal import CdrJournal
 from signaling.dialstring import DialTarget, IvrStep, ivr_steps
 from signaling.sip.config import CallOptions
+from signaling.sip.errors import SipConfigError, SipError
 from signaling.sip.events import CallStateChanged, CallStats
 from signaling.sip.types import CallPhase
 
@@ -120,11 +122,13 @@ class CallTracker:
         clock: Callable[[], float] = time.time,
         metrics: GatewayMetrics | None = None,
         journal: CdrJournal | None = None,
+        cdrs: CdrRecorder | None = None,
     ) -> None:
         self.engine = engine
         self.metrics = metrics
         self.pool = pool
-        self.journal = journal
+        self.cdrs = cdrs or CdrRecorder(pool.store, pool.owner, write=pool.write,
+                                        journal=journal)
         self.call_timeout_s = call_timeout_s
         self.ivr_first_delay_s = ivr_first_delay_s
         self.ivr_gap_s = ivr_gap_s
@@ -143,8 +147,10 @@ class CallTracker:
         """Lease a port, record the CDR, dial ``target`` from ``room`` (passcode and host key by
         IVR when ``ivr``, else in the URI) and follow the call in the background.
 
-        503 at once while the store is unavailable or no port is free (saying why); a request
-        whose deadline passed or whose client left before the INVITE is abandoned, not dialled.
+        :class:`CallNotPlaced` at once while the store is unavailable or no port is free (saying
+        why); a request whose deadline passed or whose client left before the INVITE is
+        abandoned, not dialled (:class:`CallNotPlaced` too); :class:`CallFailed` when the SIP
+        core refused it.
         """
         loop = asyncio.get_running_loop()
         context = START_CONTEXT.get()
@@ -156,69 +162,51 @@ class CallTracker:
             async with asyncio.timeout_at(deadline):
                 lease = await self.pool.acquire(call_id, room, shown)
         except TimeoutError:
-            raise ControlError(503, "the port store did not answer in time: "
-                                    "the call was not placed") from None
+            raise CallNotPlaced("the port store did not answer in time: "
+                                "the call was not placed") from None
         except StoreUnavailableError:
-            raise ControlError(503, f"{self.pool.refusal_reason()}: "
-                                    "no call can start now") from None
+            raise CallNotPlaced(f"{self.pool.refusal_reason()}: "
+                                "no call can start now") from None
         if lease is None:
             state = None
             with contextlib.suppress(Exception):
                 state = await self.pool.status()
-            raise ControlError(503, self.pool.refusal_reason(state))
+            raise CallNotPlaced(self.pool.refusal_reason(state))
         now = self.clock()
         call = TrackedCall(CallInfo(call_id, room, shown, "dialling", now))
         self.calls[call_id] = call
         try:
             try:
                 async with asyncio.timeout_at(deadline):
-                    await self.pool.write(functools.partial(
-                        self.pool.store.record_cdr, call_id, room, shown, now,
-                        owner=self.pool.owner,
-                    ))
+                    await self.cdrs.open(call_id, room, shown, now)
             except (TimeoutError, StoreUnavailableError) as exc:
                 self._set(call, state="ended", ended_at=self.clock())
                 await self.pool.release(call_id)
                 why = "did not answer in time" if isinstance(exc, TimeoutError) else str(exc)
-                raise ControlError(503, f"the call record could not be written ({why}): "
-                                        "the call was not placed") from None
+                raise CallNotPlaced(f"the call record could not be written ({why}): "
+                                    "the call was not placed") from None
             if loop.time() >= deadline or (context is not None and await context.client_gone()):
                 await self._finish(call, None, "the request was abandoned before dialling",
                                    connected=False, outcome="abandoned")
-                raise ControlError(503, "the request expired before the call was dialled")
+                raise CallNotPlaced("the request expired before the call was dialled")
             steps = (
                 ivr_steps(target, first_delay_s=self.ivr_first_delay_s, gap_s=self.ivr_gap_s)
                 if ivr else ()
             )
             options = CallOptions(timeout_s=self.call_timeout_s)
             call.engine_call_id = await self.engine.dial(dial, room, options, steps)
-        except ControlError:
+        except CallNotPlaced:
             raise
         except BaseException as exc:
             await self._finish(call, None, str(exc), connected=False)
             if isinstance(exc, Exception):
-                raise ControlError(502, f"the call could not be placed: {exc}") from exc
+                raise CallFailed(f"the call could not be placed: {exc}") from exc
             raise
         call.task = asyncio.create_task(self._watch(call), name=f"watch-{call_id}")
         return call.info
 
     async def _update_cdr(self, call_id: str, **fields: Any) -> None:
-        """Write a CDR update; the journal keeps it when the store cannot (or when earlier
-        updates of this call wait there: their order is kept)."""
-        journal = self.journal
-        if journal is None or not journal.has(call_id):
-            try:
-                await self.pool.write(functools.partial(
-                    self.pool.store.update_cdr, call_id, **dict(fields)
-                ))
-                return
-            except StoreUnavailableError:
-                if journal is None:
-                    raise
-        assert journal is not None
-        await asyncio.get_running_loop().run_in_executor(
-            None, functools.partial(journal.append, call_id, fields)
-        )
+        await self.cdrs.update(call_id, **fields)
 
     async def _watch(self, call: TrackedCall) -> None:
         assert call.engine_call_id is not None
@@ -290,11 +278,16 @@ class CallTracker:
     async def hangup(self, call_id: str) -> CallInfo:
         call = self.calls.get(call_id)
         if call is None:
-            raise ControlError(404, f"no call {call_id!r}")
+            raise UnknownCall(f"no call {call_id!r}")
         if call.info.ended_at is None and call.engine_call_id is not None:
             with contextlib.suppress(Exception):
                 call.stats = await self.engine.call_stats(call.engine_call_id)
-            await self.engine.hangup(call.engine_call_id)
+            try:
+                await self.engine.hangup(call.engine_call_id)
+            except SipConfigError:
+                pass  # it ended meanwhile (BYE from the far end, timeout): the watch closes it
+            except SipError as exc:
+                raise CallFailed(f"the call could not be hung up: {exc}") from exc
             if call.task is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(call.task), 10)

@@ -34,6 +34,7 @@ from api_client import AsyncZoomClient
 from api_client.clients import ZoomCredentials, is_zoom_base
 from api_client.emulator import EmulatorServer
 from gateway.calls import CallTracker
+from gateway.cdrs import CdrRecorder
 from gateway.config import GatewayConfig, RoomConfig, parse_host_port
 from gateway.http_api import (
     CallInfo,
@@ -113,6 +114,7 @@ class Gateway:
         self.use_standin = self.use_standin or standin_emulator is not None
         self.standin_emulator = standin_emulator
         self.journal: CdrJournal | None = None
+        self.cdr_recorder: CdrRecorder | None = None
         self.call_timeout_s = call_timeout_s
         self.ivr_first_delay_s = ivr_first_delay_s
         self.ivr_gap_s = ivr_gap_s
@@ -175,11 +177,13 @@ class Gateway:
             self.standin = StandinProcess(emulator_url=zoom_url).start()
             log.info("stand-in connector answering at %s", self.standin.address)
         await self._start_engine()
+        # one recorder of call detail records, for placed calls and for redirects
+        self.cdr_recorder = CdrRecorder(self.pool.store, self.pool.owner, write=self.pool.write,
+                                        journal=self.journal)
         self.tracker = CallTracker(
             self._engine(), self.pool, call_timeout_s=self.call_timeout_s,
             ivr_first_delay_s=self.ivr_first_delay_s, ivr_gap_s=self.ivr_gap_s,
-            metrics=self.metrics,
-            journal=self.journal,
+            metrics=self.metrics, cdrs=self.cdr_recorder,
         )
         pool_size = config.ports.pool_size
         try:  # know the pool's size before accepting calls; the loop keeps it in sync after
@@ -199,7 +203,7 @@ class Gateway:
                 host for room in config.rooms for host in (room.registrar, room.outbound_proxy)
                 if host
             ], self.environ),
-            metrics=self.metrics,
+            metrics=self.metrics, on_event=self.cdr_recorder.redirect,
         )
         self.listening = await self.redirect.start(self.sip_listen)
         host, port = parse_host_port(self.http_bind, 8080)
@@ -332,6 +336,8 @@ class Gateway:
                 await asyncio.wait_for(self.http.stop(), timeout)
         if self.redirect is not None:
             await self.redirect.close()
+        if self.cdr_recorder is not None:
+            await self.cdr_recorder.drain(timeout)
         if self.tracker is not None:
             if self.config.lifecycle.on_shutdown == "handover":
                 # Let calls in progress finish on their own (new ones are refused already),

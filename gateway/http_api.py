@@ -40,6 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway.callerrors import CallError, CallFailed, CallNotPlaced, UnknownCall
 from gateway.httplimits import guarded_protocol
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from gateway.store import Cdr, PoolState
@@ -47,6 +48,7 @@ from signaling.dialstring import DialStringError, DialTarget, parse_invitation
 
 __all__ = [
     "CallInfo",
+    "CALL_ERROR_STATUS",
     "ControlError",
     "GatewayControl",
     "HttpLimits",
@@ -56,6 +58,7 @@ __all__ = [
     "START_CONTEXT",
     "StartCall",
     "StartContext",
+    "control_error",
     "create_app",
 ]
 
@@ -134,6 +137,18 @@ class ControlError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+#: The HTTP status of each refusal of the call tracker (:mod:`gateway.callerrors`).
+CALL_ERROR_STATUS: dict[type[CallError], int] = {UnknownCall: 404, CallNotPlaced: 503,
+                                                 CallFailed: 502}
+
+
+def control_error(exc: CallError) -> ControlError:
+    """The call tracker's refusal ``exc`` as the control API answers it."""
+    status = next((code for kind, code in CALL_ERROR_STATUS.items() if isinstance(exc, kind)),
+                  500)
+    return ControlError(status, exc.message)
 
 
 class StartCall(BaseModel):
@@ -258,6 +273,9 @@ def create_app(
                 return await handler(request)
             except ControlError as exc:
                 return _error(exc.status, exc.message)
+            except CallError as exc:
+                error = control_error(exc)
+                return _error(error.status, error.message)
 
         return run
 

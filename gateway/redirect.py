@@ -50,7 +50,7 @@ from gateway.dialplan import DialPlan, NoRouteError
 from gateway.metrics import GatewayMetrics
 from gateway.sipaccess import DigestGuard, RateLimiter, RedirectAccess, TrustedSources
 from gateway.sipwire import NotARequest, SipRequest, build_response, new_tag, split_stream, uri_user
-from gateway.store import Lease, Store, StoreUnavailableError
+from gateway.store import Lease, StoreUnavailableError
 from signaling.dialstring import DialTarget
 
 __all__ = [
@@ -58,7 +58,6 @@ __all__ = [
     "RedirectEvent",
     "RedirectService",
     "RedirectSettings",
-    "cdr_recorder",
     "contact_uri",
 ]
 
@@ -135,34 +134,6 @@ class RedirectEvent:
     transport: str
     source: str
     at: float
-
-
-_OUTCOMES = {302: "redirected", 404: "no-route", 486: "no-port", 503: "no-port",
-             487: "cancelled"}
-
-
-def cdr_recorder(store: Store, owner: str) -> Callable[[RedirectEvent], None]:
-    """An ``on_event`` callback that writes one call detail record per answered INVITE
-    (``redirect:<Call-ID>``, direction ``redirect``, outcome ``redirected``, ``no-route``,
-    ``no-port``…, the SIP status), off the event loop."""
-
-    def write(event: RedirectEvent) -> None:
-        call_id = f"redirect:{event.sip_call_id}"
-        store.record_cdr(call_id, event.caller, event.target or "", event.at,
-                         direction="redirect", owner=owner)
-        store.update_cdr(call_id, ended_at=event.at, sip_code=event.status,
-                         outcome=_OUTCOMES.get(event.status, "refused"))
-
-    def record(event: RedirectEvent) -> None:
-        future = asyncio.get_running_loop().run_in_executor(None, write, event)
-        future.add_done_callback(_log_failure)
-
-    return record
-
-
-def _log_failure(future: asyncio.Future[None]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.warning("redirect CDR not written: %s", type(future.exception()).__name__)
 
 
 def contact_uri(target: DialTarget) -> str:

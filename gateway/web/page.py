@@ -29,7 +29,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gateway.http_api import ControlError
+from gateway.callerrors import CallError
+from gateway.http_api import ControlError, control_error
 from gateway.web.auth import COOKIE, Session, Sessions
 from gateway.web.history import chart_svg, gauge_svg, span_text
 from gateway.web.snapshot import OUTCOMES, Observer, StatusSource, collect
@@ -182,8 +183,9 @@ class StatusPage:
                                     target=target, details=details, error=refusal)
             try:
                 done = await handler(target, session)
-            except ControlError as exc:
-                done = f"Not done ({exc.status}): {exc.message}"
+            except (ControlError, CallError) as exc:
+                error = control_error(exc) if isinstance(exc, CallError) else exc
+                done = f"Not done ({error.status}): {error.message}"
             session.flash.append(done)
             return RedirectResponse(self.prefix + "/", status_code=303)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from signaling.pjsua._objects import PjAccount, PjCall
 from signaling.pjsua._timers import Timer, TimerHeap
 from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig
 from signaling.sip.dtmf import DIGIT_DURATION_MS, DtmfSend, check_digits
-from signaling.sip.errors import SipConfigError
+from signaling.sip.errors import CallSlotsSettling, SipConfigError
 from signaling.sip.events import (
     ByeOutcome,
     CallStateChanged,
@@ -42,6 +43,16 @@ _RINGING_CODES = (180, 181, 182)
 _KEEP_ORPHAN_WIRES = 64
 _NO_MEDIA_GRACE_S = 2.0  # confirmed without negotiated audio: pjsip normally ends it at once
 _RTP_CHECK_S = 1.0
+# pjlib's select ioqueue (PJ_IOQUEUE_MAX_HANDLES = 64 sockets for SIP and media together) keeps
+# the slot of a closed socket for PJ_IOQUEUE_KEY_FREE_DELAY (500 ms) before reuse, but stops
+# counting it at once: a new call's RTP/RTCP sockets then find no free slot and pjlib asserts,
+# aborting the process (measured: ~90 short calls/s through `crcgw serve`, bench/soak_calls.py).
+# So live calls plus calls ended within the settle time stay under a socket budget (two
+# sockets a call, the SIP transports kept clear); a dial beyond waits (SipEngine.dial).
+SOCKET_SETTLE_S = 0.75
+_PJ_ETOOMANY = 70010
+_SLOT_RETRY_S = 0.05
+SOCKET_BUDGET_CALLS = 24
 
 
 @dataclass
@@ -101,6 +112,7 @@ class CallCore:
         self._seq = 0
         self._wire: dict[str, CallWire] = {}
         self._key_of: dict[str, str] = {}  # SIP Call-ID -> call key
+        self._media_closed: deque[float] = deque()  # when calls ended, within SOCKET_SETTLE_S
 
     def next_seq(self) -> int:
         """The order of a new status (``seq`` of :mod:`signaling.sip.events`): strictly
@@ -119,6 +131,7 @@ class CallCore:
                 f"this SIP engine holds {live} calls, its limit (pjsua2 is built for "
                 f"{self.call_capacity} per process; SipEnginePool spreads rooms over engines)"
             )
+        self._check_sockets_settled(live)
         account = self.account_of(endpoint)
         key = f"call-{next(self._call_numbers)}"
         call = PjCall(self, account, key)
@@ -130,6 +143,19 @@ class CallCore:
         rec.invite_at = time.monotonic()
         try:
             call.makeCall(uri, op)
+        except pj.Error as exc:
+            del self.calls[key]
+            if exc.status == _PJ_ETOOMANY and self._media_closed:
+                # our count says a slot is free and a call ended just now: pjsua frees an
+                # ended call's slot a little after its DISCONNECTED callback (measured: ~0.5 %
+                # of dials in bench/soak_calls.py at 30 calls/s got PJ_ETOOMANY); the dial
+                # waits for it. Without a call just ended, PJ_ETOOMANY is pjsua's real limit.
+                raise CallSlotsSettling(
+                    f"PJ_ETOOMANY: pjsua has not freed the slot of a call that ended just now "
+                    f"({live} live)",
+                    _SLOT_RETRY_S,
+                ) from None
+            raise
         except BaseException:
             del self.calls[key]
             raise
@@ -142,6 +168,20 @@ class CallCore:
         )
         self._plans[key] = (plan, options.dtmf_method)
         return key
+
+    def _check_sockets_settled(self, live: int) -> None:
+        """Raise :class:`CallSlotsSettling` while live calls and calls ended within
+        :data:`SOCKET_SETTLE_S` fill the socket budget (see there)."""
+        now = time.monotonic()
+        closed = self._media_closed
+        while closed and closed[0] <= now - SOCKET_SETTLE_S:
+            closed.popleft()
+        if live + len(closed) >= SOCKET_BUDGET_CALLS:
+            raise CallSlotsSettling(
+                f"{len(closed)} calls ended in the last {SOCKET_SETTLE_S:g} s and their "
+                "media sockets are not reusable yet",
+                max(0.01, closed[0] + SOCKET_SETTLE_S - now) if closed else SOCKET_SETTLE_S,
+            )
 
     def answer(self, key: str, code: int = 200) -> None:
         call = self._live(key)
@@ -346,6 +386,7 @@ class CallCore:
     def _disconnected(self, rec: _CallRec, code: int, reason: str) -> None:
         now = time.monotonic()
         rec.ended_at = now
+        self._media_closed.append(now)
         for timer in rec.timers:
             timer.cancel()
         rec.timers.clear()

@@ -17,6 +17,7 @@ import atexit
 import contextlib
 import logging
 import ssl
+import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Self, TypeVar
 
@@ -28,7 +29,7 @@ from signaling.sip.address import HostPort, add_transport_param, dial_uri, parse
 from signaling.sip.autoselect import TransportMemory, auto_candidates, probe_port
 from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig
 from signaling.sip.dtmf import dtmf_plan
-from signaling.sip.errors import EngineClosed, SipConfigError
+from signaling.sip.errors import CallSlotsSettling, EngineClosed, SipConfigError
 from signaling.sip.eventlog import EventLog
 from signaling.sip.events import (
     ByeOutcome,
@@ -46,6 +47,8 @@ __all__ = ["SipEngine"]
 logger = logging.getLogger("signaling.pjsua")
 T = TypeVar("T")
 
+DIAL_SETTLE_WAIT_S = 5.0
+"""How long a dial waits for the sockets of calls that just ended (CallSlotsSettling)."""
 _END = frozenset({CallPhase.CONNECTED, CallPhase.DISCONNECTED})
 
 
@@ -263,7 +266,15 @@ class SipEngine(EngineBase):
         elif options.transport is not None:
             uri = add_transport_param(uri, options.transport)
         mark = self.events.mark()
-        call_id = await self._run(worker.dial, endpoint, uri, options, plan)
+        deadline = time.monotonic() + DIAL_SETTLE_WAIT_S
+        while True:
+            try:
+                call_id = await self._run(worker.dial, endpoint, uri, options, plan)
+                break
+            except CallSlotsSettling as exc:  # calls just ended: wait until a slot is free
+                if time.monotonic() + exc.retry_in_s > deadline:
+                    raise
+                await asyncio.sleep(exc.retry_in_s)
         self._call_marks[call_id] = mark
         return call_id
 

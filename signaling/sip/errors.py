@@ -5,12 +5,13 @@
     SipError
     ├── SipConfigError (ValueError)   bad endpoint/engine/call settings, bad address or URI
     └── EngineError                   the engine is not running, was closed, or pjsua2 refused
-        └── EngineClosed
+        ├── EngineClosed
+        └── CallSlotsSettling         sockets of calls just ended are not free yet: retry soon
 """
 
 from __future__ import annotations
 
-__all__ = ["EngineClosed", "EngineError", "SipConfigError", "SipError"]
+__all__ = ["CallSlotsSettling", "EngineClosed", "EngineError", "SipConfigError", "SipError"]
 
 
 class SipError(Exception):
@@ -27,3 +28,12 @@ class EngineError(SipError):
 
 class EngineClosed(EngineError):
     """The engine was closed (or never started)."""
+
+
+class CallSlotsSettling(EngineError):
+    """No call now: the media sockets of calls that just ended are not reusable yet (pjlib
+    keeps a closed socket's slot for half a second). ``retry_in_s``: when one will be."""
+
+    def __init__(self, message: str, retry_in_s: float) -> None:
+        super().__init__(message)
+        self.retry_in_s = retry_in_s

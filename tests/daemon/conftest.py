@@ -69,10 +69,12 @@ async def shrink_pool(gw: Gateway, ports: int, timeout: float = 10.0) -> None:
     assert (await gw.ports()).size == ports
 
 
-async def wait_connected(gw: Gateway, call_id: str, timeout: float = 20) -> None:
-    """Until the tracker says the call is connected (fails after ``timeout``)."""
+async def wait_connected(gw: Gateway, call_id: str, timeout: float = 20,
+                         poll: float = 0.05) -> None:
+    """Until the tracker says the call is connected (fails after ``timeout``), looking every
+    ``poll`` seconds."""
     assert gw.tracker is not None
     deadline = time.monotonic() + timeout
     while gw.tracker.calls[call_id].info.state != "connected":
         assert time.monotonic() < deadline, gw.tracker.calls[call_id].info
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(poll)

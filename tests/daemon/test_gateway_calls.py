@@ -134,6 +134,8 @@ def test_unknown_room_and_bad_bodies(tmp_path: Path, registrar: Kamailio) -> Non
                 r = await c.post("/calls", json={"room": ROOM, "meeting_id": "12"}, headers=AUTH)
                 assert r.status_code == 422
                 assert "meeting_id" in r.text
+                r = await c.delete("/calls/gw-nope", headers=AUTH)  # the tracker's UnknownCall
+                assert (r.status_code, r.json()["error"]) == (404, "no call 'gw-nope'")
                 ready = (await c.get("/readyz")).json()
                 assert ready["ready"] is True
                 assert ready["sip_listen"] and ready["sip_listen"][0].startswith("udp://127.0.0.1:")

@@ -426,13 +426,13 @@ def test_reconcile_leaves_redirect_holds_alone_and_reclaims_forgotten_ones(
 
 
 def test_cdr_recorder_writes_one_record_per_answer(tmp_path: Path) -> None:
-    from gateway.redirect import cdr_recorder
+    from gateway.cdrs import CdrRecorder
 
     async def main() -> None:
         store = open_store(f"sqlite:///{tmp_path / 'cdr.sqlite3'}")
         store.set_pool_size(1)
         service = RedirectService(DialPlan(), PortPool(store, "gw"), RedirectSettings(),
-                                  on_event=cdr_recorder(store, "gw"))
+                                  on_event=CdrRecorder(store, "gw").redirect)
         (listen,) = await service.start(["udp://127.0.0.1:0"])
         client = UdpClient()
         for user, call_id in (("123456789*55", "ok"), ("alice", "nope"), ("987654321", "full")):
