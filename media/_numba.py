@@ -43,8 +43,8 @@ if HAVE_NUMBA:
     def prefetch_row(typingctx: Any, rows: Any, index: Any) -> Any:  # pragma: no cover - compiled
         """Compiled code only: ask the CPU to load row ``index`` of a 2-D array (its elements
         contiguous) into the cache, one ``prefetcht0`` per 64-byte line. A hint: it never faults
-        and changes no value. It takes the 2-D array and a row number rather than a row view: a
-        view made in compiled code costs an atomic reference count up and down."""
+        and changes no value. It takes the 2-D array and a row number, so that the caller
+        builds no row view."""
         del typingctx
         sig = types.void(rows, index)
 

@@ -56,7 +56,7 @@ try:
 except ImportError:  # pragma: no cover - the caller checks HAVE_OPENCV first
     cv2 = None
 
-__all__ = ["HAVE_NUMBA", "UNIT", "axis_taps", "resize", "vertical"]
+__all__ = ["HAVE_NUMBA", "UNIT", "Runner", "axis_taps", "prepare", "resize", "vertical"]
 
 UNIT = 256
 """Sum of each row of weights (uint16 lanes: 255 x 256 fits)."""
@@ -143,9 +143,9 @@ def axis_taps(n_in: int, n_out: int) -> tuple[npt.NDArray[Any], ...]:
     return first, weights, count, flat
 
 
-# The helpers below take the 2-D ``src`` and row numbers rather than row views: a view made in
-# compiled code costs an atomic reference count up and down, about 50 ns per output row, which
-# was most of the time on small planes (CIF tiles, chroma) and on the columns pass.
+# The helpers below take the 2-D ``src`` and row numbers rather than row views (no view to
+# build per row; measured neutral on its own: the ~50 ns per output row that dominated small
+# planes came from per-row branches, see :func:`_uniform`).
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
@@ -350,30 +350,56 @@ def resize(
     buffer: Callable[[str, tuple[int, ...]], npt.NDArray[Any]],
 ) -> None:
     """Resample ``src`` (h, w) or (h, w, c) into the view ``dst``. ``buffer(tag, shape)``
-    returns a reusable uint8 scratch array (uint16 for tag ``"acc"``).
+    returns a reusable uint8 scratch array (uint16 for tag ``"acc"``). Same as
+    ``prepare(src.shape, dst.shape, buffer)(src, dst)``."""
+    prepare(src.shape, dst.shape, buffer)(src, dst)
+
+
+Runner = Callable[[npt.NDArray[np.uint8], npt.NDArray[np.uint8]], None]
+
+
+def prepare(
+    src_shape: tuple[int, ...],
+    dst_shape: tuple[int, ...],
+    buffer: Callable[[str, tuple[int, ...]], npt.NDArray[Any]],
+) -> Runner:
+    """A function ``run(src, dst)`` resampling planes of ``src_shape`` into views of
+    ``dst_shape``, with its taps and scratch buffers looked up once (keep it per plane: the
+    look-ups cost 5-10 us a call, as much as the kernels on a small chroma plane).
 
     Two orders, the one that transposes fewer bytes wins: rows, transpose, columns, transpose
     back into ``dst`` (shrinking), or transpose the source, columns, transpose, rows straight
     into ``dst`` (enlarging: the transposed pictures are the smaller ones)."""
-    sh, sw = src.shape[:2]
-    dh, dw = dst.shape[:2]
-    tail = src.shape[2:]
-    fy, wy, cy, ey = axis_taps(sh, dh)
-    fx, wx, cx, ex = axis_taps(sw, dw)
+    sh, sw = src_shape[:2]
+    dh, dw = dst_shape[:2]
+    tail = src_shape[2:]
+    ty = axis_taps(sh, dh)
+    tx = axis_taps(sw, dw)
     acc = buffer("acc", (max(sw, sh, dw, dh) * (int(np.prod(tail)) if tail else 1),))
+    transpose = cv2.transpose
+    flat = not tail  # 2-D planes need no row view
     if dh * sw + dw * dh <= sw * sh + dw * sh:
         mid = buffer("mid", (dh, sw, *tail))
         turned = buffer("turned", (sw, dh, *tail))
         small = buffer("small", (dw, dh, *tail))
-        vertical(src.reshape(sh, -1), fy, wy, cy, ey, _as_rows(mid), acc, True)
-        cv2.transpose(mid, dst=turned)
-        vertical(_as_rows(turned), fx, wx, cx, ex, _as_rows(small), acc, False)
-        cv2.transpose(small, dst=dst)
-    else:
-        turned = buffer("src-t", (sw, sh, *tail))
-        cols = buffer("cols", (dw, sh, *tail))
-        back = buffer("back", (sh, dw, *tail))
-        cv2.transpose(src, dst=turned)
-        vertical(_as_rows(turned), fx, wx, cx, ex, _as_rows(cols), acc, False)
-        cv2.transpose(cols, dst=back)
-        vertical(_as_rows(back), fy, wy, cy, ey, _as_rows(dst), acc, False)
+        mid_rows, turned_rows, small_rows = _as_rows(mid), _as_rows(turned), _as_rows(small)
+
+        def shrink(src: npt.NDArray[np.uint8], dst: npt.NDArray[np.uint8]) -> None:
+            vertical(src if flat else src.reshape(sh, -1), *ty, mid_rows, acc, True)
+            transpose(mid, dst=turned)
+            vertical(turned_rows, *tx, small_rows, acc, False)
+            transpose(small, dst=dst)
+
+        return shrink
+    src_t = buffer("src-t", (sw, sh, *tail))
+    cols = buffer("cols", (dw, sh, *tail))
+    back = buffer("back", (sh, dw, *tail))
+    src_t_rows, cols_rows, back_rows = _as_rows(src_t), _as_rows(cols), _as_rows(back)
+
+    def enlarge(src: npt.NDArray[np.uint8], dst: npt.NDArray[np.uint8]) -> None:
+        transpose(src, dst=src_t)
+        vertical(src_t_rows, *tx, cols_rows, acc, False)
+        transpose(cols, dst=back)
+        vertical(back_rows, *ty, dst if flat else _as_rows(dst), acc, False)
+
+    return enlarge
