@@ -60,6 +60,10 @@ __all__ = ["HAVE_NUMBA", "UNIT", "Runner", "axis_taps", "prepare", "resize", "ve
 
 UNIT = 256
 """Sum of each row of weights (uint16 lanes: 255 x 256 fits)."""
+PREFETCH_STEP = 3
+"""The pass that reads the source prefetches its rows when it shrinks by at least this much..."""
+PREFETCH_BYTES = 1 << 18
+"""... and the source plane holds at least this many bytes (smaller planes are cached)."""
 LOOKAHEAD = 8
 """Source rows prefetched ahead of the footprint being computed."""
 
@@ -383,9 +387,10 @@ def prepare(
         turned = buffer("turned", (sw, dh, *tail))
         small = buffer("small", (dw, dh, *tail))
         mid_rows, turned_rows, small_rows = _as_rows(mid), _as_rows(turned), _as_rows(small)
+        prefetch = sh >= PREFETCH_STEP * dh and sh * sw * int(np.prod(tail)) >= PREFETCH_BYTES
 
         def shrink(src: npt.NDArray[np.uint8], dst: npt.NDArray[np.uint8]) -> None:
-            vertical(src if flat else src.reshape(sh, -1), *ty, mid_rows, acc, True)
+            vertical(src if flat else src.reshape(sh, -1), *ty, mid_rows, acc, prefetch)
             transpose(mid, dst=turned)
             vertical(turned_rows, *tx, small_rows, acc, False)
             transpose(small, dst=dst)
