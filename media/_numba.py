@@ -40,19 +40,25 @@ if HAVE_NUMBA:
     from numba.extending import intrinsic
 
     @intrinsic
-    def prefetch_row(typingctx: Any, row: Any) -> Any:  # pragma: no cover - compiled
-        """Compiled code only: ask the CPU to load a contiguous 1-D array into the cache, one
-        ``prefetcht0`` per 64-byte line. A hint: it never faults and changes no value."""
+    def prefetch_row(typingctx: Any, rows: Any, index: Any) -> Any:  # pragma: no cover - compiled
+        """Compiled code only: ask the CPU to load row ``index`` of a 2-D array (its elements
+        contiguous) into the cache, one ``prefetcht0`` per 64-byte line. A hint: it never faults
+        and changes no value. It takes the 2-D array and a row number, so that the caller
+        builds no row view."""
         del typingctx
-        sig = types.void(row)
+        sig = types.void(rows, index)
 
         def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-            (ary_t,) = signature.args
+            ary_t, index_t = signature.args
             ary = context.make_array(ary_t)(context, builder, args[0])
             i64, i32, i8p = ir.IntType(64), ir.IntType(32), ir.IntType(8).as_pointer()
-            base = builder.ptrtoint(ary.data, i64)
+            row = context.cast(builder, args[1], index_t, types.int64)
+            base = builder.add(
+                builder.ptrtoint(ary.data, i64),
+                builder.mul(row, builder.extract_value(ary.strides, 0)),
+            )
             size = builder.mul(
-                builder.extract_value(ary.shape, 0), builder.extract_value(ary.strides, 0)
+                builder.extract_value(ary.shape, 1), builder.extract_value(ary.strides, 1)
             )
             fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
             fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
@@ -69,5 +75,5 @@ if HAVE_NUMBA:
 
 else:  # pragma: no cover - exercised only where Numba is missing
 
-    def prefetch_row(row: Any) -> None:
-        del row
+    def prefetch_row(rows: Any, index: Any) -> None:
+        del rows, index

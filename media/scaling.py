@@ -42,6 +42,7 @@ import numpy.typing as npt
 
 from media import kernels, separable
 from media.kernels import HAVE_NUMBA
+from media.separable import Runner as SeparableRunner
 
 cv2: Any
 try:  # OpenCV is the fast kernel; the numpy path below is the fallback.
@@ -180,6 +181,10 @@ class ScalePlan:
     scratch: dict[tuple[object, ...], npt.NDArray[Any]] = field(default_factory=dict, repr=False)
     """Intermediate buffers by (name, shape, dtype); pass one dict to all the plans of a
     compositor so that tiles of the same size reuse the same, cache-warm buffers."""
+    _runners: dict[tuple[tuple[int, ...], tuple[int, ...]], SeparableRunner] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    """The separable kernels' prepared runs by (source plane shape, destination shape)."""
 
     def __post_init__(self) -> None:
         if self.use_opencv and cv2 is None:
@@ -233,7 +238,13 @@ class ScalePlan:
         if self._fixed is not None and self._run_fixed(self._fixed, src, dst):
             return
         if self.separable:
-            separable.resize(src, dst, self._scratch_for)
+            key = (src.shape, dst.shape)
+            run = self._runners.get(key)
+            if run is None:
+                run = self._runners[key] = separable.prepare(
+                    src.shape, dst.shape, self._scratch_for
+                )
+            run(src, dst)
             return
         if not self.use_opencv:
             resize_numpy(src, dst)

@@ -56,10 +56,14 @@ try:
 except ImportError:  # pragma: no cover - the caller checks HAVE_OPENCV first
     cv2 = None
 
-__all__ = ["HAVE_NUMBA", "UNIT", "axis_taps", "resize", "vertical"]
+__all__ = ["HAVE_NUMBA", "UNIT", "Runner", "axis_taps", "prepare", "resize", "vertical"]
 
 UNIT = 256
 """Sum of each row of weights (uint16 lanes: 255 x 256 fits)."""
+PREFETCH_STEP = 3
+"""The pass that reads the source prefetches its rows when it shrinks by at least this much..."""
+PREFETCH_BYTES = 1 << 18
+"""... and the source plane holds at least this many bytes (smaller planes are cached)."""
 LOOKAHEAD = 8
 """Source rows prefetched ahead of the footprint being computed."""
 
@@ -143,73 +147,81 @@ def axis_taps(n_in: int, n_out: int) -> tuple[npt.NDArray[Any], ...]:
     return first, weights, count, flat
 
 
+# The helpers below take the 2-D ``src`` and row numbers rather than row views (no view to
+# build per row; measured neutral on its own: the ~50 ns per output row that dominated small
+# planes came from per-row branches, see :func:`_uniform`).
+
+
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _first4(
-    s0: Any, s1: Any, s2: Any, s3: Any, w0: Any, w1: Any, w2: Any, w3: Any, acc: Any
+    src: Any, r0: Any, r1: Any, r2: Any, r3: Any, w0: Any, w1: Any, w2: Any, w3: Any, acc: Any
 ) -> None:  # pragma: no cover - compiled
     for x in range(acc.shape[0]):
-        v = U16(w0 * U16(s0[x]))
-        v = U16(v + U16(w1 * U16(s1[x])))
-        v = U16(v + U16(w2 * U16(s2[x])))
-        acc[x] = U16(v + U16(w3 * U16(s3[x])))
+        v = U16(w0 * U16(src[r0, x]))
+        v = U16(v + U16(w1 * U16(src[r1, x])))
+        v = U16(v + U16(w2 * U16(src[r2, x])))
+        acc[x] = U16(v + U16(w3 * U16(src[r3, x])))
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _add4(
-    s0: Any, s1: Any, s2: Any, s3: Any, w0: Any, w1: Any, w2: Any, w3: Any, acc: Any
+    src: Any, r0: Any, r1: Any, r2: Any, r3: Any, w0: Any, w1: Any, w2: Any, w3: Any, acc: Any
 ) -> None:  # pragma: no cover - compiled
     for x in range(acc.shape[0]):
-        v = U16(w0 * U16(s0[x]))
-        v = U16(v + U16(w1 * U16(s1[x])))
-        v = U16(v + U16(w2 * U16(s2[x])))
-        v = U16(v + U16(w3 * U16(s3[x])))
+        v = U16(w0 * U16(src[r0, x]))
+        v = U16(v + U16(w1 * U16(src[r1, x])))
+        v = U16(v + U16(w2 * U16(src[r2, x])))
+        v = U16(v + U16(w3 * U16(src[r3, x])))
         acc[x] = U16(acc[x] + v)
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
-def _first2(s0: Any, s1: Any, w0: Any, w1: Any, acc: Any) -> None:  # pragma: no cover - compiled
+def _first2(src: Any, r0: Any, r1: Any, w0: Any, w1: Any, acc: Any) -> None:  # pragma: no cover
     for x in range(acc.shape[0]):
-        acc[x] = U16(U16(w0 * U16(s0[x])) + U16(w1 * U16(s1[x])))
+        acc[x] = U16(U16(w0 * U16(src[r0, x])) + U16(w1 * U16(src[r1, x])))
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
-def _add2(s0: Any, s1: Any, w0: Any, w1: Any, acc: Any) -> None:  # pragma: no cover - compiled
+def _add2(src: Any, r0: Any, r1: Any, w0: Any, w1: Any, acc: Any) -> None:  # pragma: no cover
     for x in range(acc.shape[0]):
-        acc[x] = U16(acc[x] + U16(U16(w0 * U16(s0[x])) + U16(w1 * U16(s1[x]))))
+        acc[x] = U16(acc[x] + U16(U16(w0 * U16(src[r0, x])) + U16(w1 * U16(src[r1, x]))))
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
-def _round(acc: Any, d: Any) -> None:  # pragma: no cover - compiled
-    for x in range(d.shape[0]):
-        d[x] = U8(U16(acc[x] + U16(128)) >> U16(8))
+def _round(acc: Any, out: Any, i: Any) -> None:  # pragma: no cover - compiled
+    for x in range(acc.shape[0]):
+        out[i, x] = U8(U16(acc[x] + U16(128)) >> U16(8))
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
-def _sum2(s0: Any, s1: Any, acc: Any) -> None:  # pragma: no cover - compiled
+def _sum2(src: Any, r0: Any, r1: Any, acc: Any) -> None:  # pragma: no cover - compiled
     for x in range(acc.shape[0]):
-        acc[x] = U16(U16(s0[x]) + U16(s1[x]))
+        acc[x] = U16(U16(src[r0, x]) + U16(src[r1, x]))
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
-def _addsum2(s0: Any, s1: Any, acc: Any) -> None:  # pragma: no cover - compiled
+def _addsum2(src: Any, r0: Any, r1: Any, acc: Any) -> None:  # pragma: no cover - compiled
     for x in range(acc.shape[0]):
-        acc[x] = U16(acc[x] + U16(U16(s0[x]) + U16(s1[x])))
+        acc[x] = U16(acc[x] + U16(U16(src[r0, x]) + U16(src[r1, x])))
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _ends(
-    s0: Any, s1: Any, w0: Any, inner: Any, w1: Any, acc: Any, d: Any
+    src: Any, r0: Any, r1: Any, w0: Any, inner: Any, w1: Any, acc: Any, out: Any, i: Any
 ) -> None:  # pragma: no cover - compiled
-    """``d = round((w0 s0 + inner acc + w1 s1) / 256)``: the ends and the interior sum."""
-    for x in range(d.shape[0]):
-        v = U16(w0 * U16(s0[x]))
+    """``out[i] = round((w0 src[r0] + inner acc + w1 src[r1]) / 256)``: the ends and the
+    interior sum."""
+    for x in range(acc.shape[0]):
+        v = U16(w0 * U16(src[r0, x]))
         v = U16(v + U16(inner * acc[x]))
-        v = U16(v + U16(w1 * U16(s1[x])))
-        d[x] = U8(U16(v + U16(128)) >> U16(8))
+        v = U16(v + U16(w1 * U16(src[r1, x])))
+        out[i, x] = U8(U16(v + U16(128)) >> U16(8))
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
-def _flat_row(src: Any, r: Any, taps: Any, w: Any, a: Any, d: Any) -> None:  # pragma: no cover
+def _flat_row(
+    src: Any, r: Any, taps: Any, weights: Any, a: Any, out: Any, i: Any
+) -> None:  # pragma: no cover - compiled
     """One output row whose interior weights are equal: add the interior rows, multiply once."""
     end = r + taps - 1
     k = r + 1
@@ -218,56 +230,114 @@ def _flat_row(src: Any, r: Any, taps: Any, w: Any, a: Any, d: Any) -> None:  # p
             a[x] = U16(src[k, x])
         k += 1
     else:
-        _sum2(src[k], src[k + 1], a)
+        _sum2(src, k, k + 1, a)
         k += 2
     while k < end:
-        _addsum2(src[k], src[k + 1], a)
+        _addsum2(src, k, k + 1, a)
         k += 2
-    _ends(src[r], src[end], w[0], w[1], w[taps - 1], a, d)
+    _ends(src, r, end, weights[i, 0], weights[i, 1], weights[i, taps - 1], a, out, i)
+
+
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
+def _uniform_row(
+    src: Any, r: Any, width: Any, last_row: Any, weights: Any, a: Any, out: Any, i: Any
+) -> None:  # pragma: no cover - compiled
+    """Output row ``i`` from ``width`` (at most 4) rows from ``r`` on, clamped to ``last_row``."""
+    r1 = min(r + 1, last_row)
+    if width <= 2:
+        _first2(src, r, r1, weights[i, 0], weights[i, width - 1] if width == 2 else U16(0), a)
+    else:
+        r2, r3 = min(r + 2, last_row), min(r + 3, last_row)
+        w3 = weights[i, 3] if width == 4 else U16(0)
+        _first4(src, r, r1, r2, r3, weights[i, 0], weights[i, 1], weights[i, 2], w3, a)
+    _round(a, out, i)
 
 
 @njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
-def vertical(
-    src: Any, first: Any, weights: Any, count: Any, flat: Any, out: Any, acc: Any
+def _uniform(
+    src: Any, first: Any, weights: Any, out: Any, acc: Any, prefetch: Any
 ) -> None:  # pragma: no cover - compiled
-    """``out[i] = round(sum_t weights[i, t] * src[first[i] + t] / 256)``: uint8 rows to uint8
-    rows in uint16 lanes, taps four (three padded with a zero weight) or two (one) at a time into
-    the scratch row ``acc``."""
+    """:func:`vertical` for footprints of at most four rows: every row takes the same path, the
+    taps a row does not use having zero weights (rows clamped inside the picture). A branch on
+    each row's tap count cost more than the arithmetic on small planes (mispredicted: 2-3x
+    slower on a 176 x 144 plane), and so did this loop sharing a function with the general
+    one (separate compiled functions: 3x faster on narrow rows)."""
     h, n = out.shape
     a = acc[:n]
     last_row = src.shape[0] - 1
-    ahead = first[0] - 1  # the last source row asked for (software prefetch)
+    width = weights.shape[1]
+    if prefetch:
+        ahead = first[0] - 1
+        for i in range(h):
+            target = min(first[i] + width - 1 + LOOKAHEAD, last_row)
+            while ahead < target:
+                ahead += 1
+                prefetch_row(src, ahead)
+            _uniform_row(src, first[i], width, last_row, weights, a, out, i)
+    else:
+        for i in range(h):
+            _uniform_row(src, first[i], width, last_row, weights, a, out, i)
+
+
+@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
+def _general(
+    src: Any, first: Any, weights: Any, count: Any, flat: Any, out: Any, acc: Any, prefetch: Any
+) -> None:  # pragma: no cover - compiled
+    """:func:`vertical` for footprints of any width: taps four (three padded with a zero
+    weight) or two (one) at a time into ``acc``, or the interior rows added (``flat``)."""
+    h, n = out.shape
+    a = acc[:n]
+    last_row = src.shape[0] - 1
+    # the last source row asked for (software prefetch; only on sources that may be cold:
+    # each prefetched row costs about 25 ns, the whole row's worth on a small cached plane)
+    ahead = first[0] - 1 if prefetch else last_row
     for i in range(h):
-        r, taps, w = first[i], count[i], weights[i]
+        r, taps = first[i], count[i]
         # a source fresh from a decoder is not cached: ask for the rows LOOKAHEAD rows past
         # this footprint now, so that they arrive while this row is computed
         target = min(r + taps - 1 + LOOKAHEAD, last_row)
         while ahead < target:
             ahead += 1
-            prefetch_row(src[ahead])
+            prefetch_row(src, ahead)
         if flat[i]:
-            _flat_row(src, r, taps, w, a, out[i])
+            _flat_row(src, r, taps, weights, a, out, i)
             continue
         t = 0
         while t < taps:
             left = taps - t
-            s0, s1 = src[r + t], src[r + min(t + 1, taps - 1)]
+            r0, r1 = r + t, r + min(t + 1, taps - 1)
+            w0 = weights[i, t]
             if left >= 3:
-                s2, s3 = src[r + t + 2], src[r + min(t + 3, taps - 1)]
-                w3 = w[t + 3] if left >= 4 else U16(0)
+                r2, r3 = r + t + 2, r + min(t + 3, taps - 1)
+                w3 = weights[i, t + 3] if left >= 4 else U16(0)
+                w1, w2 = weights[i, t + 1], weights[i, t + 2]
                 if t == 0:
-                    _first4(s0, s1, s2, s3, w[0], w[1], w[2], w3, a)
+                    _first4(src, r0, r1, r2, r3, w0, w1, w2, w3, a)
                 else:
-                    _add4(s0, s1, s2, s3, w[t], w[t + 1], w[t + 2], w3, a)
+                    _add4(src, r0, r1, r2, r3, w0, w1, w2, w3, a)
                 t += 4
             else:
-                w1 = w[t + 1] if left >= 2 else U16(0)
+                w1 = weights[i, t + 1] if left >= 2 else U16(0)
                 if t == 0:
-                    _first2(s0, s1, w[0], w1, a)
+                    _first2(src, r0, r1, w0, w1, a)
                 else:
-                    _add2(s0, s1, w[t], w1, a)
+                    _add2(src, r0, r1, w0, w1, a)
                 t += 2
-        _round(a, out[i])
+        _round(a, out, i)
+
+
+@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
+def vertical(
+    src: Any, first: Any, weights: Any, count: Any, flat: Any, out: Any, acc: Any, prefetch: Any
+) -> None:  # pragma: no cover - compiled
+    """``out[i] = round(sum_t weights[i, t] * src[first[i] + t] / 256)``: uint8 rows to uint8
+    rows in uint16 lanes, through the scratch row ``acc``; ``prefetch`` asks for the source rows
+    :data:`LOOKAHEAD` rows ahead (for a source that may be cold: each prefetched row costs
+    about 25 ns, the whole row's worth on a small cached plane)."""
+    if weights.shape[1] <= 4:
+        _uniform(src, first, weights, out, acc, prefetch)
+    else:
+        _general(src, first, weights, count, flat, out, acc, prefetch)
 
 
 def _as_rows(a: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -284,30 +354,57 @@ def resize(
     buffer: Callable[[str, tuple[int, ...]], npt.NDArray[Any]],
 ) -> None:
     """Resample ``src`` (h, w) or (h, w, c) into the view ``dst``. ``buffer(tag, shape)``
-    returns a reusable uint8 scratch array (uint16 for tag ``"acc"``).
+    returns a reusable uint8 scratch array (uint16 for tag ``"acc"``). Same as
+    ``prepare(src.shape, dst.shape, buffer)(src, dst)``."""
+    prepare(src.shape, dst.shape, buffer)(src, dst)
+
+
+Runner = Callable[[npt.NDArray[np.uint8], npt.NDArray[np.uint8]], None]
+
+
+def prepare(
+    src_shape: tuple[int, ...],
+    dst_shape: tuple[int, ...],
+    buffer: Callable[[str, tuple[int, ...]], npt.NDArray[Any]],
+) -> Runner:
+    """A function ``run(src, dst)`` resampling planes of ``src_shape`` into views of
+    ``dst_shape``, with its taps and scratch buffers looked up once (keep it per plane: the
+    look-ups cost 5-10 us a call, as much as the kernels on a small chroma plane).
 
     Two orders, the one that transposes fewer bytes wins: rows, transpose, columns, transpose
     back into ``dst`` (shrinking), or transpose the source, columns, transpose, rows straight
     into ``dst`` (enlarging: the transposed pictures are the smaller ones)."""
-    sh, sw = src.shape[:2]
-    dh, dw = dst.shape[:2]
-    tail = src.shape[2:]
-    fy, wy, cy, ey = axis_taps(sh, dh)
-    fx, wx, cx, ex = axis_taps(sw, dw)
+    sh, sw = src_shape[:2]
+    dh, dw = dst_shape[:2]
+    tail = src_shape[2:]
+    ty = axis_taps(sh, dh)
+    tx = axis_taps(sw, dw)
     acc = buffer("acc", (max(sw, sh, dw, dh) * (int(np.prod(tail)) if tail else 1),))
+    transpose = cv2.transpose
+    flat = not tail  # 2-D planes need no row view
     if dh * sw + dw * dh <= sw * sh + dw * sh:
         mid = buffer("mid", (dh, sw, *tail))
         turned = buffer("turned", (sw, dh, *tail))
         small = buffer("small", (dw, dh, *tail))
-        vertical(src.reshape(sh, -1), fy, wy, cy, ey, _as_rows(mid), acc)
-        cv2.transpose(mid, dst=turned)
-        vertical(_as_rows(turned), fx, wx, cx, ex, _as_rows(small), acc)
-        cv2.transpose(small, dst=dst)
-    else:
-        turned = buffer("src-t", (sw, sh, *tail))
-        cols = buffer("cols", (dw, sh, *tail))
-        back = buffer("back", (sh, dw, *tail))
-        cv2.transpose(src, dst=turned)
-        vertical(_as_rows(turned), fx, wx, cx, ex, _as_rows(cols), acc)
-        cv2.transpose(cols, dst=back)
-        vertical(_as_rows(back), fy, wy, cy, ey, _as_rows(dst), acc)
+        mid_rows, turned_rows, small_rows = _as_rows(mid), _as_rows(turned), _as_rows(small)
+        prefetch = sh >= PREFETCH_STEP * dh and sh * sw * int(np.prod(tail)) >= PREFETCH_BYTES
+
+        def shrink(src: npt.NDArray[np.uint8], dst: npt.NDArray[np.uint8]) -> None:
+            vertical(src if flat else src.reshape(sh, -1), *ty, mid_rows, acc, prefetch)
+            transpose(mid, dst=turned)
+            vertical(turned_rows, *tx, small_rows, acc, False)
+            transpose(small, dst=dst)
+
+        return shrink
+    src_t = buffer("src-t", (sw, sh, *tail))
+    cols = buffer("cols", (dw, sh, *tail))
+    back = buffer("back", (sh, dw, *tail))
+    src_t_rows, cols_rows, back_rows = _as_rows(src_t), _as_rows(cols), _as_rows(back)
+
+    def enlarge(src: npt.NDArray[np.uint8], dst: npt.NDArray[np.uint8]) -> None:
+        transpose(src, dst=src_t)
+        vertical(src_t_rows, *tx, cols_rows, acc, False)
+        transpose(cols, dst=back)
+        vertical(back_rows, *ty, dst if flat else _as_rows(dst), acc, False)
+
+    return enlarge

@@ -116,3 +116,35 @@ def test_known_values() -> None:
     assert plan.separable
     plan.apply(src, dst)
     assert dst.tolist() == [[40, 150, 170]] * 3
+
+
+@pytest.mark.parametrize(("n_in", "n_out"), [(176, 144), (288, 718), (1024, 958), (576, 236)])
+def test_uniform_path_gives_the_general_path_s_bits(n_in: int, n_out: int) -> None:
+    # footprints of at most four rows take one uniform path (zero-weight taps, rows clamped
+    # inside the picture); the general per-row path must give exactly the same bytes
+    first, weights, count, flat = separable.axis_taps(n_in, n_out)
+    assert weights.shape[1] <= 4 and (count < weights.shape[1]).any()
+    src = np.random.default_rng(n_in + n_out).integers(0, 256, (n_in, 70), np.uint8)
+    acc = np.empty(256, np.uint16)
+    got = np.zeros((n_out, 70), np.uint8)
+    want = np.zeros((n_out, 70), np.uint8)
+    separable.vertical(src, first, weights, count, flat, got, acc, True)
+    separable._general(src, first, weights, count, flat, want, acc, False)
+    np.testing.assert_array_equal(got, want)
+    _check(got, src)
+
+
+def test_a_plan_reuses_its_prepared_run_frame_after_frame() -> None:
+    rng = np.random.default_rng(5)
+    plan = ScalePlan(1080, 1920, 132, 236)
+    dst = np.zeros((236, 132), np.uint8)
+    for _ in range(3):
+        src = rng.integers(0, 256, (1920, 1080), np.uint8)
+        plan.apply(src, dst)
+        fresh = np.zeros_like(dst)
+        separable.resize(
+            src, fresh, lambda tag, shape: np.empty(shape, np.uint16 if tag == "acc" else np.uint8)
+        )
+        np.testing.assert_array_equal(dst, fresh)
+        _check(dst, src)
+    assert len(plan._runners) == 1
