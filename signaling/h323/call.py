@@ -267,6 +267,7 @@ class IncomingCall(_Leg):
     forward_to: tuple[str, int] | None = None
     media_address: tuple[str, int] | None = None  # advertised in a fastStart answer
     fast_start_codec: str | None = None
+    fast_start_remote: tuple[str, int] | None = None  # where the caller receives our RTP
     setup: CallMessage | None = None
 
     @classmethod
@@ -348,6 +349,14 @@ class IncomingCall(_Leg):
         offered = self.setup.uu.fast_start if self.setup and self.setup.uu else ()
         if offered and self.media_address is not None:
             answer, self.fast_start_codec = answer_fast_start(offered, *self.media_address)
+            self.fast_start_remote = next(
+                (
+                    c.rtp
+                    for c in parse_channels(offered)
+                    if c.codec == self.fast_start_codec and c.direction == "receive"
+                ),
+                None,
+            )
         proceeding = self.message(
             MessageType.CALL_PROCEEDING,
             "callProceeding",

@@ -25,6 +25,7 @@ from signaling.h323.h225 import Alias, CallMessage, transport_from_value
 from signaling.h323.h245 import H245Session, summarize
 from signaling.h323.ras import RAS_PORT
 from signaling.h323.ras_client import RasClient
+from signaling.h323.rtp import RtpAudio
 from signaling.h323.transport import SignalChannel, open_channel
 
 __all__ = ["DEFAULT_PORT", "DialEvent", "DialResult", "dial", "masked_user_part", "meeting_aliases"]
@@ -90,7 +91,8 @@ class DialResult:
     connected: bool = False
     h245_ready: bool = False
     call_reference: int | None = None
-    media: dict[str, str] | None = None  # fastStart accepted: codec and where to send RTP
+    # fastStart accepted: codec, where RTP went, and what was sent/received (rtp.RtpAudio.report)
+    media: dict[str, Any] | None = None
     cause: int | None = None
     reason: str | None = None
     error: str | None = None
@@ -236,6 +238,7 @@ class _DialRun:
         self.plan = plan
         self.timeout = plan.timeout
         self.start = clock()
+        self.audio: RtpAudio | None = None
 
     def note(
         self, direction: Literal["sent", "received", "info"], message: str, detail: str = ""
@@ -321,12 +324,26 @@ class _DialRun:
         self.note("info", "TCP connected", f"{local[0]}:{local[1]} -> {self.result.remote}")
         call.destination_address = channel.remote_address
         call.source_address = local
+        audio: RtpAudio | None = None
         if self.plan.fast_start:
-            call.fast_start = fast_start_proposals(local[0], (local[1] & ~1) or 5000)
+            audio = await RtpAudio(local[0]).open()
+            call.fast_start = fast_start_proposals(local[0], audio.port)
+        self.audio = audio
         try:
             await self._signal(channel, call)
         finally:
             await channel.close()
+            if audio is not None:
+                await audio.close()
+                if self.result.media is not None:
+                    self.result.media.update(audio.report(), local_rtp=f"{local[0]}:{audio.port}")
+                    m = self.result.media
+                    self.note(
+                        "info",
+                        "RTP",
+                        f"{m['codec']}: tx {m['tx_packets']}, "
+                        f"rx {m['rx_packets']} packets, lost {m['lost']}",
+                    )
 
     async def _signal(self, channel: SignalChannel, call: OutgoingCall) -> None:
         hold, setup_timeout = self.plan.hold, self.plan.setup_timeout
@@ -379,6 +396,10 @@ class _DialRun:
             replies, events = call.receive(message)
             for event in events:
                 _apply(event, self.result)
+                if event.kind == "fast-start" and self.audio is not None and event.reason:
+                    host, _, rtp_port = event.detail.rpartition(":")
+                    self.audio.start((host, int(rtp_port)), event.reason)
+                    self.note("info", "RTP started", f"{event.reason} to {event.detail}")
             for reply in replies:
                 await channel.send(reply)
                 self.note("sent", reply.name, _describe(reply))

@@ -20,6 +20,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from signaling.h323._service import AsyncService
 from signaling.h323.call import Answer, CallEvent, CallState, IncomingCall
@@ -27,6 +28,7 @@ from signaling.h323.cause import INVALID_MESSAGE, NORMAL_CLEARING, TIMER_EXPIRY
 from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout
 from signaling.h323.h225 import Alias, CallMessage
 from signaling.h323.q931 import MessageType
+from signaling.h323.rtp import RtpAudio
 from signaling.h323.transport import SignalChannel
 
 __all__ = ["ANSWERS", "H323Peer", "PeerCall"]
@@ -51,6 +53,7 @@ class PeerCall:
     connected: bool = False
     released_cause: int | None = None
     error: str | None = None
+    media: dict[str, Any] | None = None  # RTP both ways on the fastStart channels
 
 
 class H323Peer(AsyncService):
@@ -61,8 +64,9 @@ class H323Peer(AsyncService):
     ``busy`` (17) and ``reject`` (21). ``ring`` delays Connect after Alerting; ``hangup_after``
     makes the peer clear a connected call itself (Release Complete, cause 16) after that long;
     ``answer="forward"`` redirects every caller to ``forward_to`` (Facility callForwarded).
-    A fastStart offer is answered with G.711 and ``rtp_port`` as the peer's RTP address (the
-    peer itself sends and receives no media).
+    A fastStart offer is answered with G.711 at an RTP socket the peer binds for the call
+    (``rtp_port``, 0 for a free port): it sends 20 ms packets of silence to the caller's receive
+    channel and measures what arrives (:attr:`PeerCall.media`, from :meth:`RtpAudio.report`).
     """
 
     def __init__(
@@ -76,7 +80,7 @@ class H323Peer(AsyncService):
         ring: float = 0.0,
         hangup_after: float | None = None,
         forward_to: tuple[str, int] | None = None,
-        rtp_port: int = 5004,
+        rtp_port: int = 0,
         on_call_end: Callable[[PeerCall], None] | None = None,
     ) -> None:
         if answer not in ANSWERS:
@@ -131,8 +135,9 @@ class H323Peer(AsyncService):
         host, port = channel.remote_address
         record = PeerCall(f"{host}:{port}")
         self.calls.append(record)
+        audio = RtpAudio(channel.local_address[0], self.rtp_port)
         try:
-            await self._run(channel, record)
+            await self._run(channel, record, audio)
         except asyncio.CancelledError:
             record.error = "peer shut down"
         except Exception as exc:  # one bad call must not take the server down
@@ -140,12 +145,15 @@ class H323Peer(AsyncService):
             log.exception("h323 peer: call from %s", record.remote)
         finally:
             await channel.close()
+            await audio.close()
+            if audio.codec is not None:
+                record.media = audio.report()
             if self.on_call_end is not None:
                 self.on_call_end(record)
             if task is not None:
                 self._tasks.discard(task)
 
-    async def _run(self, channel: SignalChannel, record: PeerCall) -> None:
+    async def _run(self, channel: SignalChannel, record: PeerCall, audio: RtpAudio) -> None:
         call: IncomingCall | None = None
         loop = asyncio.get_running_loop()
         hangup_at: float | None = None
@@ -178,12 +186,16 @@ class H323Peer(AsyncService):
                 if message.q931.message_type != MessageType.SETUP:
                     record.error = f"expected Setup, got {message.name}"
                     return
+                media_address = None
+                if message.uu is not None and message.uu.fast_start and self.answer == "connect":
+                    await audio.open()
+                    media_address = (channel.local_address[0], audio.port)
                 call = IncomingCall.from_setup(
                     message,
                     answer=self.answer,
                     cause=self.cause,
                     forward_to=self.forward_to,
-                    media_address=(channel.local_address[0], self.rtp_port),
+                    media_address=media_address,
                     random_number=secrets.randbelow(1 << 24),
                 )
                 if message.uu is not None:
@@ -194,6 +206,8 @@ class H323Peer(AsyncService):
                     record.called_digits = message.q931.called_number.digits
             replies, events = call.receive(message)
             record.fast_start_codec = call.fast_start_codec
+            if call.fast_start_codec and call.fast_start_remote:
+                audio.start(call.fast_start_remote, call.fast_start_codec)
             for reply in replies:
                 if reply.q931.message_type == MessageType.CONNECT:
                     await asyncio.sleep(self.ring)  # Alerting went out: let it ring

@@ -18,6 +18,7 @@ from signaling.h323.h225 import Alias
 from signaling.h323.q931 import MessageType, Q931Message
 from signaling.h323.ras import RegistrationState
 from signaling.h323.ras_client import RasClient
+from signaling.h323.rtp import RtpHeader, parse_rtp, rtp_packet
 
 MEETING = "123456789#97531#308#864202"
 
@@ -355,13 +356,38 @@ def test_forwarding_loops_are_cut() -> None:
     assert [e.message for e in result.events].count("forwarded") == 3
 
 
-def test_fast_start_is_answered_by_the_peer() -> None:
+def test_fast_start_is_answered_by_the_peer_and_audio_flows_both_ways() -> None:
     async def scenario() -> Any:
-        async with H323Peer(rtp_port=6000) as peer:
-            result = await dial(f"127.0.0.1:{peer.port}##123456789", timeout=5, fast_start=True)
-            await asyncio.sleep(0.05)
+        async with H323Peer() as peer:
+            result = await dial(
+                f"127.0.0.1:{peer.port}##123456789", timeout=5, fast_start=True, hold=1.0
+            )
+            for _ in range(200):  # the peer notes its figures when the call's task ends
+                if peer.calls and peer.calls[0].media is not None:
+                    break
+                await asyncio.sleep(0.05)
             return result, peer.calls[0]
 
     result, call = run(scenario())
-    assert result.media == {"codec": "g711Ulaw64k", "remote_rtp": "127.0.0.1:6000"}
     assert call.fast_start_codec == "g711Ulaw64k"
+    ours, theirs = result.media, call.media
+    assert ours is not None and theirs is not None
+    assert ours["codec"] == theirs["codec"] == "g711Ulaw64k"
+    # each side sent to the address the other advertised in its fastStart channel
+    assert ours["remote_rtp"] != theirs["remote_rtp"]
+    assert theirs["remote_rtp"] == ours["local_rtp"]
+    # ~1 s at 50 packets/s each way: a loaded machine may start late, but never sends nothing
+    assert ours["tx_packets"] >= 10 and theirs["tx_packets"] >= 10
+    assert ours["rx_packets"] >= 10 and theirs["rx_packets"] >= 10
+    assert ours["rx_payload_types"] == theirs["rx_payload_types"] == [0]
+    assert theirs["rx_packets"] <= ours["tx_packets"]
+    assert ours["lost"] == 0 and ours["jitter_ms"] is not None
+    assert any(e.message == "RTP started" for e in result.events)
+
+
+def test_rtp_packets_round_trip_and_rtcp_is_not_rtp() -> None:
+    header = RtpHeader(8, 65535, 0xFFFFFFFF, 0x1234, True)
+    packet = rtp_packet(header, b"\xd5" * 160)
+    assert len(packet) == 172 and parse_rtp(packet) == header
+    assert parse_rtp(bytes([0x80, 200]) + bytes(26)) is None  # an RTCP sender report
+    assert parse_rtp(b"\x80\x00") is None
