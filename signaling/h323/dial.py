@@ -164,6 +164,7 @@ async def dial(
     timeout: float = 10.0,
     hold: float = 0.0,
     fast_start: bool = False,
+    rtp_port: int = 0,
     alias_forms: tuple[AliasForm, ...] = ("dialledDigits", "h323-ID"),
     source_alias: str = "crcgw",
     setup_timeout: float = 60.0,
@@ -175,7 +176,10 @@ async def dial(
 
     ``timeout`` bounds the TCP connect and each wait for the next message, ``setup_timeout`` the
     whole wait for Connect or Release Complete; ``hold`` keeps a connected call up that many
-    seconds before Release Complete. With ``gatekeeper`` the call is gatekeeper-admitted:
+    seconds before Release Complete. With ``fast_start`` G.711 channels are proposed in the
+    Setup at an RTP socket bound on ``rtp_port`` (0: a free port); when the far end accepts
+    one, 20 ms RTP packets flow both ways until the call ends and ``DialResult.media`` holds
+    what was sent and received (loss, jitter). With ``gatekeeper`` the call is gatekeeper-admitted:
     register ``source_alias`` (RRQ), ask admission (ARQ) and signal to the address the
     gatekeeper gives, then disengage (DRQ) and unregister (URQ). Bad dial strings raise
     :class:`~signaling.dialstring.DialStringError` (a ``ValueError``).
@@ -189,7 +193,7 @@ async def dial(
         target,
         DialResult(f"{target.host}##{masked_user_part(target)}", f"{remote[0]}:{remote[1]}"),
         clock,
-        _Plan(timeout, hold, fast_start, setup_timeout),
+        _Plan(timeout, hold, fast_start, setup_timeout, rtp_port),
     )
     call = OutgoingCall(
         secrets.randbelow(0x7FFF) + 1,
@@ -224,6 +228,7 @@ class _Plan:
     hold: float
     fast_start: bool
     setup_timeout: float
+    rtp_port: int = 0
 
 
 class _DialRun:
@@ -326,7 +331,7 @@ class _DialRun:
         call.source_address = local
         audio: RtpAudio | None = None
         if self.plan.fast_start:
-            audio = await RtpAudio(local[0]).open()
+            audio = await RtpAudio(local[0], self.plan.rtp_port).open()
             call.fast_start = fast_start_proposals(local[0], audio.port)
         self.audio = audio
         try:
