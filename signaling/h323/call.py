@@ -20,6 +20,7 @@ from signaling.h323.cause import (
     cause_for_reason,
     reason_for_cause,
 )
+from signaling.h323.channels import LogicalChannels
 from signaling.h323.errors import H323DecodeError
 from signaling.h323.faststart import answer_fast_start, parse_channels
 from signaling.h323.h225 import (
@@ -35,7 +36,7 @@ from signaling.h323.h225 import (
     status_uuie,
     transport_from_value,
 )
-from signaling.h323.h245 import H245Session, end_session
+from signaling.h323.h245 import G711_CODECS, H245Session, end_session
 from signaling.h323.q931 import BearerCapability, Cause, MessageType, PartyNumber, Q931Message
 
 __all__ = ["Answer", "CallEvent", "CallState", "IncomingCall", "OutgoingCall", "build_message"]
@@ -57,8 +58,9 @@ class CallState(Enum):
 class CallEvent:
     """Something the far end did: ``proceeding``, ``alerting``, ``progress``, ``connected``,
     ``released``, ``h245-ready``, ``h245-undecodable``, ``fast-start`` (``reason`` the codec,
-    ``detail`` where to send RTP), ``forwarded``, ``facility`` or ``status``; ``cause`` and
-    ``reason`` for ``released``."""
+    ``detail`` where to send RTP), ``h245-channel`` (the same, for a channel opened by H.245
+    OpenLogicalChannel), ``h245-channel-refused``, ``forwarded``, ``facility`` or ``status``;
+    ``cause`` and ``reason`` for ``released``."""
 
     kind: str
     cause: int | None = None
@@ -95,6 +97,7 @@ class _Leg:
     h245: H245Session | None
     state: CallState = CallState.IDLE
     h245_reported: bool = False
+    channel_reported: bool = False
 
     def _uu(self, body: str, uuie: dict[str, Any], control: list[bytes]) -> UserInformation:
         tunnelling = None if self.h245 is None else True
@@ -126,6 +129,19 @@ class _Leg:
         if self.h245.ready and not self.h245_reported:
             self.h245_reported = True
             events.append(CallEvent("h245-ready"))
+        channels = self.h245.channels
+        if channels is not None and not self.channel_reported:
+            if channels.transmit_to is not None:
+                self.channel_reported = True
+                host, port = channels.transmit_to
+                events.append(
+                    CallEvent(
+                        "h245-channel", reason=channels.transmit_codec, detail=f"{host}:{port}"
+                    )
+                )
+            elif channels.rejected is not None:
+                self.channel_reported = True
+                events.append(CallEvent("h245-channel-refused", reason=channels.rejected))
         return replies
 
     def release(self, cause: int = NORMAL_CLEARING) -> CallMessage:
@@ -283,12 +299,15 @@ class IncomingCall(_Leg):
     ) -> IncomingCall:
         uu = message.uu
         tunnelling = bool(uu and uu.h245_tunnelling)
+        session = H245Session(random_number) if tunnelling else None
+        if session is not None and media_address is not None:  # channels the caller opens
+            session.channels = LogicalChannels(media_address, G711_CODECS, initiate=False)
         return cls(
             message.q931.call_reference,
             (uu.conference_id if uu else None) or bytes(16),
             (uu.call_identifier if uu else None) or bytes(16),
             True,
-            H245Session(random_number) if tunnelling else None,
+            session,
             answer=answer,
             cause=cause,
             forward_to=forward_to,

@@ -19,10 +19,11 @@ from typing import Any, Literal
 from signaling.dialstring import DialTarget, parse
 from signaling.h323.call import CallEvent, CallState, OutgoingCall
 from signaling.h323.cause import INVALID_MESSAGE, NORMAL_CLEARING, TIMER_EXPIRY, explain
+from signaling.h323.channels import LogicalChannels
 from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout, RasRejected
 from signaling.h323.faststart import fast_start_proposals
 from signaling.h323.h225 import Alias, CallMessage, transport_from_value
-from signaling.h323.h245 import H245Session, summarize
+from signaling.h323.h245 import G711_CODECS, H245Session, summarize
 from signaling.h323.ras import RAS_PORT
 from signaling.h323.ras_client import RasClient
 from signaling.h323.rtp import RtpAudio
@@ -164,6 +165,7 @@ async def dial(
     timeout: float = 10.0,
     hold: float = 0.0,
     fast_start: bool = False,
+    h245_channels: bool = False,
     rtp_port: int = 0,
     alias_forms: tuple[AliasForm, ...] = ("dialledDigits", "h323-ID"),
     source_alias: str = "crcgw",
@@ -179,7 +181,9 @@ async def dial(
     seconds before Release Complete. With ``fast_start`` G.711 channels are proposed in the
     Setup at an RTP socket bound on ``rtp_port`` (0: a free port); when the far end accepts
     one, 20 ms RTP packets flow both ways until the call ends and ``DialResult.media`` holds
-    what was sent and received (loss, jitter). With ``gatekeeper`` the call is gatekeeper-admitted:
+    what was sent and received (loss, jitter). With ``h245_channels`` (and no ``fast_start``)
+    the audio channels are opened instead by tunnelled H.245 OpenLogicalChannel once the
+    capability exchange is done. With ``gatekeeper`` the call is gatekeeper-admitted:
     register ``source_alias`` (RRQ), ask admission (ARQ) and signal to the address the
     gatekeeper gives, then disengage (DRQ) and unregister (URQ). Bad dial strings raise
     :class:`~signaling.dialstring.DialStringError` (a ``ValueError``).
@@ -193,7 +197,7 @@ async def dial(
         target,
         DialResult(f"{target.host}##{masked_user_part(target)}", f"{remote[0]}:{remote[1]}"),
         clock,
-        _Plan(timeout, hold, fast_start, setup_timeout, rtp_port),
+        _Plan(timeout, hold, fast_start, setup_timeout, rtp_port, h245_channels and not fast_start),
     )
     call = OutgoingCall(
         secrets.randbelow(0x7FFF) + 1,
@@ -229,6 +233,7 @@ class _Plan:
     fast_start: bool
     setup_timeout: float
     rtp_port: int = 0
+    h245_channels: bool = False
 
 
 class _DialRun:
@@ -330,9 +335,12 @@ class _DialRun:
         call.destination_address = channel.remote_address
         call.source_address = local
         audio: RtpAudio | None = None
-        if self.plan.fast_start:
+        if self.plan.fast_start or self.plan.h245_channels:
             audio = await RtpAudio(local[0], self.plan.rtp_port).open()
+        if audio is not None and self.plan.fast_start:
             call.fast_start = fast_start_proposals(local[0], audio.port)
+        elif audio is not None and call.h245 is not None:
+            call.h245.channels = LogicalChannels((local[0], audio.port), G711_CODECS)
         self.audio = audio
         try:
             await self._signal(channel, call)
@@ -401,7 +409,8 @@ class _DialRun:
             replies, events = call.receive(message)
             for event in events:
                 _apply(event, self.result)
-                if event.kind == "fast-start" and self.audio is not None and event.reason:
+                started = event.kind in ("fast-start", "h245-channel")
+                if started and self.audio is not None and event.reason:
                     host, _, rtp_port = event.detail.rpartition(":")
                     self.audio.start((host, int(rtp_port)), event.reason)
                     self.note("info", "RTP started", f"{event.reason} to {event.detail}")
@@ -428,5 +437,10 @@ def _apply(event: CallEvent, result: DialResult) -> None:
     elif event.kind == "released":
         result.cause = event.cause
         result.reason = event.reason
-    elif event.kind == "fast-start":
-        result.media = {"codec": event.reason or "", "remote_rtp": event.detail}
+    elif event.kind in ("fast-start", "h245-channel"):
+        opened_by = "fastStart" if event.kind == "fast-start" else "OpenLogicalChannel"
+        result.media = {
+            "codec": event.reason or "",
+            "remote_rtp": event.detail,
+            "opened_by": opened_by,
+        }

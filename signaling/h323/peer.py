@@ -50,6 +50,7 @@ class PeerCall:
     h245_tunnelling: bool = False
     fast_start: int = 0
     fast_start_codec: str | None = None
+    h245_channel_codec: str | None = None
     connected: bool = False
     released_cause: int | None = None
     error: str | None = None
@@ -64,7 +65,8 @@ class H323Peer(AsyncService):
     ``busy`` (17) and ``reject`` (21). ``ring`` delays Connect after Alerting; ``hangup_after``
     makes the peer clear a connected call itself (Release Complete, cause 16) after that long;
     ``answer="forward"`` redirects every caller to ``forward_to`` (Facility callForwarded).
-    A fastStart offer is answered with G.711 at an RTP socket the peer binds for the call
+    A fastStart offer, or a tunnelled H.245 OpenLogicalChannel (answered with the peer's own
+    channel back), is answered with G.711 at an RTP socket the peer binds for the call
     (``rtp_port``, 0 for a free port): it sends 20 ms packets of silence to the caller's receive
     channel and measures what arrives (:attr:`PeerCall.media`, from :meth:`RtpAudio.report`).
     """
@@ -187,7 +189,9 @@ class H323Peer(AsyncService):
                     record.error = f"expected Setup, got {message.name}"
                     return
                 media_address = None
-                if message.uu is not None and message.uu.fast_start and self.answer == "connect":
+                uu = message.uu
+                offers_media = uu is not None and (bool(uu.fast_start) or bool(uu.h245_tunnelling))
+                if offers_media and self.answer == "connect":
                     await audio.open()
                     media_address = (channel.local_address[0], audio.port)
                 call = IncomingCall.from_setup(
@@ -218,6 +222,10 @@ class H323Peer(AsyncService):
                     return
             for event in events:
                 _note(event, record)
+                if event.kind == "h245-channel" and event.reason:
+                    host, _, rtp_port = event.detail.rpartition(":")
+                    audio.start((host, int(rtp_port)), event.reason)
+                    record.h245_channel_codec = event.reason
             if call.state is CallState.RELEASED:
                 return
 

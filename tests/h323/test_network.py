@@ -385,6 +385,34 @@ def test_fast_start_is_answered_by_the_peer_and_audio_flows_both_ways() -> None:
     assert any(e.message == "RTP started" for e in result.events)
 
 
+def test_h245_open_logical_channel_in_the_tunnel_carries_audio_both_ways() -> None:
+    async def scenario() -> Any:
+        async with H323Peer() as peer:
+            result = await dial(
+                f"127.0.0.1:{peer.port}##123456789", timeout=5, h245_channels=True, hold=1.0
+            )
+            for _ in range(200):
+                if peer.calls and peer.calls[0].media is not None:
+                    break
+                await asyncio.sleep(0.05)
+            return result, peer.calls[0]
+
+    result, call = run(scenario())
+    assert result.connected and result.h245_ready and call.fast_start == 0
+    ours, theirs = result.media, call.media
+    assert ours is not None and theirs is not None
+    assert ours["opened_by"] == "OpenLogicalChannel" and call.h245_channel_codec == "g711Ulaw64k"
+    assert theirs["remote_rtp"] == ours["local_rtp"]
+    assert ours["tx_packets"] >= 10 and theirs["tx_packets"] >= 10
+    assert ours["rx_packets"] >= 10 and theirs["rx_packets"] >= 10
+    assert ours["rx_payload_types"] == theirs["rx_payload_types"] == [0]
+    sent = [e.detail for e in result.events if e.direction == "sent"]
+    received = [e.detail for e in result.events if e.direction == "received"]
+    assert any("openLogicalChannel" in d for d in sent)
+    assert any("openLogicalChannelAck" in d for d in received)
+    assert any("openLogicalChannelAck" in d for d in sent)  # the peer's channel back
+
+
 def test_rtp_packets_round_trip_and_rtcp_is_not_rtp() -> None:
     header = RtpHeader(8, 65535, 0xFFFFFFFF, 0x1234, True)
     packet = rtp_packet(header, b"\xd5" * 160)
