@@ -2,8 +2,9 @@
 
 The H.225 call signalling is timed from the Setup: Call Proceeding (like SIP's 100), Alerting
 (180), Connect (200), then the Release Complete we send after the duration. The call offers
-G.711 by fastStart; once the far end accepts, RTP flows both ways (20 ms packets) and what was
-received is measured (loss, jitter) and judged like SIP's media.
+G.711 by fastStart (by H.245 OpenLogicalChannel when refused); once a channel opens, RTP flows
+both ways (20 ms packets) and what was received is measured (loss, jitter) and judged like
+SIP's media.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ async def run_h323(
     board.say(f"calling {host}:{port} over H.323 (staying {duration_s:g} s once connected)")
     try:
         result = await dial(target, timeout=min(timeout_s, 10.0), hold=duration_s,
-                            setup_timeout=timeout_s, fast_start=True, rtp_port=rtp_port)
+                            setup_timeout=timeout_s, fast_start=True,
+                            h245_channels=True, rtp_port=rtp_port)  # H.245 if fastStart is refused
     finally:
         if recorder is not None:
             recorder.stop()
@@ -91,7 +93,7 @@ _CODEC = {"g711Ulaw64k": "PCMU", "g711Alaw64k": "PCMA"}
 def _media(board: StageBoard, result: DialResult) -> MediaFigures | None:
     m = result.media
     if m is None or "tx_packets" not in m:
-        detail = "the far end answered no fastStart channel" if result.connected else "no call"
+        detail = "the far end opened no audio channel" if result.connected else "no call"
         board.set("media", "failed" if result.connected else "skipped", detail=detail)
         return None
     codec = _CODEC.get(m["codec"] or "", m["codec"])
@@ -100,7 +102,7 @@ def _media(board: StageBoard, result: DialResult) -> MediaFigures | None:
     rtt_ms = (proceeding.at - setup.at) * 1000 if proceeding and setup else 0.0
     both = m["rx_packets"] > 0 and m["tx_packets"] > 0
     board.set("media", "ok" if both else "failed", None,
-              f"{codec} (fastStart) to {m['remote_rtp']}: rx {m['rx_packets']}, "
+              f"{codec} ({m['opened_by']}) to {m['remote_rtp']}: rx {m['rx_packets']}, "
               f"tx {m['tx_packets']} packets")
     return media_figures(codec, m["rx_packets"], m["tx_packets"], m["lost"], m["jitter_ms"],
                          m["max_jitter_ms"], rtt_ms / 2, source="h323")

@@ -183,6 +183,17 @@ class OutgoingCall(_Leg):
                 return [CallEvent("fast-start", reason=channel.codec, detail=f"{host}:{port}")]
         return []
 
+    def _fast_start_refused(self) -> list[bytes]:
+        """Connect came without a fastStart answer (H.323 8.1.7): open the audio by H.245
+        OpenLogicalChannel instead, when channels were given to the session."""
+        channels = self.h245.channels if self.h245 is not None else None
+        if self.h245 is None or channels is None or channels.initiate:
+            return []
+        channels.initiate = True  # the session opens as soon as it is ready
+        if not self.h245.ready:
+            return []
+        return [per.encode_h245(m) for m in channels.open(self.h245.remote_capabilities)]
+
     def setup(self) -> CallMessage:
         self.state = CallState.SETUP_SENT
         uuie = setup_uuie(
@@ -229,6 +240,8 @@ class OutgoingCall(_Leg):
         elif kind == MessageType.CONNECT and self.state is not CallState.CONNECTED:
             self.state = CallState.CONNECTED
             events.append(CallEvent("connected"))
+            if self.fast_start and not self.media_accepted:
+                replies += self._fast_start_refused()
         elif kind == MessageType.FACILITY and message.uu and message.uu.body != "empty":
             reason = _facility_reason(message.uu)
             address = message.uu.uuie.get("alternativeAddress")
@@ -284,6 +297,7 @@ class IncomingCall(_Leg):
     media_address: tuple[str, int] | None = None  # advertised in a fastStart answer
     fast_start_codec: str | None = None
     fast_start_remote: tuple[str, int] | None = None  # where the caller receives our RTP
+    accept_fast_start: bool = True
     setup: CallMessage | None = None
 
     @classmethod
@@ -296,6 +310,7 @@ class IncomingCall(_Leg):
         cause: int | None = None,
         forward_to: tuple[str, int] | None = None,
         media_address: tuple[str, int] | None = None,
+        accept_fast_start: bool = True,
     ) -> IncomingCall:
         uu = message.uu
         tunnelling = bool(uu and uu.h245_tunnelling)
@@ -312,6 +327,7 @@ class IncomingCall(_Leg):
             cause=cause,
             forward_to=forward_to,
             media_address=media_address,
+            accept_fast_start=accept_fast_start,
         )
 
     def receive(self, message: CallMessage) -> tuple[list[CallMessage], list[CallEvent]]:
@@ -366,7 +382,7 @@ class IncomingCall(_Leg):
         opening = self.h245.start() if self.h245 is not None else []
         answer: list[bytes] = []
         offered = self.setup.uu.fast_start if self.setup and self.setup.uu else ()
-        if offered and self.media_address is not None:
+        if offered and self.media_address is not None and self.accept_fast_start:
             answer, self.fast_start_codec = answer_fast_start(offered, *self.media_address)
             self.fast_start_remote = next(
                 (

@@ -181,10 +181,10 @@ async def dial(
     seconds before Release Complete. With ``fast_start`` G.711 channels are proposed in the
     Setup at an RTP socket bound on ``rtp_port`` (0: a free port); when the far end accepts
     one, 20 ms RTP packets flow both ways until the call ends and ``DialResult.media`` holds
-    what was sent and received (loss, jitter). With ``h245_channels`` (and no ``fast_start``)
-    the audio channels are opened instead by tunnelled H.245 OpenLogicalChannel once the
-    capability exchange is done. With ``gatekeeper`` the call is gatekeeper-admitted:
-    register ``source_alias`` (RRQ), ask admission (ARQ) and signal to the address the
+    what was sent and received (loss, jitter). With ``h245_channels`` the audio channels are
+    opened by tunnelled H.245 OpenLogicalChannel once the capability exchange is done (with
+    ``fast_start`` too: only when Connect arrives without a fastStart answer). With
+    ``gatekeeper`` the call is gatekeeper-admitted: register ``source_alias`` (RRQ), ask admission (ARQ) and signal to the address the
     gatekeeper gives, then disengage (DRQ) and unregister (URQ). Bad dial strings raise
     :class:`~signaling.dialstring.DialStringError` (a ``ValueError``).
     """
@@ -197,7 +197,7 @@ async def dial(
         target,
         DialResult(f"{target.host}##{masked_user_part(target)}", f"{remote[0]}:{remote[1]}"),
         clock,
-        _Plan(timeout, hold, fast_start, setup_timeout, rtp_port, h245_channels and not fast_start),
+        _Plan(timeout, hold, fast_start, setup_timeout, rtp_port, h245_channels),
     )
     call = OutgoingCall(
         secrets.randbelow(0x7FFF) + 1,
@@ -339,8 +339,10 @@ class _DialRun:
             audio = await RtpAudio(local[0], self.plan.rtp_port).open()
         if audio is not None and self.plan.fast_start:
             call.fast_start = fast_start_proposals(local[0], audio.port)
-        elif audio is not None and call.h245 is not None:
-            call.h245.channels = LogicalChannels((local[0], audio.port), G711_CODECS)
+        if audio is not None and call.h245 is not None and self.plan.h245_channels:
+            # with fastStart too, the channels open only if Connect comes without its answer
+            initiate = not self.plan.fast_start
+            call.h245.channels = LogicalChannels((local[0], audio.port), G711_CODECS, initiate)
         self.audio = audio
         try:
             await self._signal(channel, call)

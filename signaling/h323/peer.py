@@ -69,6 +69,7 @@ class H323Peer(AsyncService):
     channel back), is answered with G.711 at an RTP socket the peer binds for the call
     (``rtp_port``, 0 for a free port): it sends 20 ms packets of silence to the caller's receive
     channel and measures what arrives (:attr:`PeerCall.media`, from :meth:`RtpAudio.report`).
+    ``fast_start=False`` ignores fastStart offers (the caller must open channels by H.245).
     """
 
     def __init__(
@@ -83,6 +84,7 @@ class H323Peer(AsyncService):
         hangup_after: float | None = None,
         forward_to: tuple[str, int] | None = None,
         rtp_port: int = 0,
+        fast_start: bool = True,
         on_call_end: Callable[[PeerCall], None] | None = None,
     ) -> None:
         if answer not in ANSWERS:
@@ -91,6 +93,7 @@ class H323Peer(AsyncService):
             raise ValueError("answer 'forward' goes with forward_to, and only with it")
         self.forward_to = forward_to
         self.rtp_port = rtp_port
+        self.fast_start = fast_start
         self.host = host
         self.answer: Answer = answer
         self.cause = cause
@@ -200,6 +203,7 @@ class H323Peer(AsyncService):
                     cause=self.cause,
                     forward_to=self.forward_to,
                     media_address=media_address,
+                    accept_fast_start=self.fast_start,
                     random_number=secrets.randbelow(1 << 24),
                 )
                 if message.uu is not None:

@@ -19,6 +19,7 @@ from signaling.h323.q931 import MessageType, Q931Message
 from signaling.h323.ras import RegistrationState
 from signaling.h323.ras_client import RasClient
 from signaling.h323.rtp import RtpHeader, parse_rtp, rtp_packet
+from tests.h323.conftest import dial_with_media
 
 MEETING = "123456789#97531#308#864202"
 
@@ -359,14 +360,7 @@ def test_forwarding_loops_are_cut() -> None:
 def test_fast_start_is_answered_by_the_peer_and_audio_flows_both_ways() -> None:
     async def scenario() -> Any:
         async with H323Peer() as peer:
-            result = await dial(
-                f"127.0.0.1:{peer.port}##123456789", timeout=5, fast_start=True, hold=1.0
-            )
-            for _ in range(200):  # the peer notes its figures when the call's task ends
-                if peer.calls and peer.calls[0].media is not None:
-                    break
-                await asyncio.sleep(0.05)
-            return result, peer.calls[0]
+            return await dial_with_media(peer, fast_start=True, hold=1.0)
 
     result, call = run(scenario())
     assert call.fast_start_codec == "g711Ulaw64k"
@@ -388,14 +382,7 @@ def test_fast_start_is_answered_by_the_peer_and_audio_flows_both_ways() -> None:
 def test_h245_open_logical_channel_in_the_tunnel_carries_audio_both_ways() -> None:
     async def scenario() -> Any:
         async with H323Peer() as peer:
-            result = await dial(
-                f"127.0.0.1:{peer.port}##123456789", timeout=5, h245_channels=True, hold=1.0
-            )
-            for _ in range(200):
-                if peer.calls and peer.calls[0].media is not None:
-                    break
-                await asyncio.sleep(0.05)
-            return result, peer.calls[0]
+            return await dial_with_media(peer, h245_channels=True, hold=1.0)
 
     result, call = run(scenario())
     assert result.connected and result.h245_ready and call.fast_start == 0
@@ -411,6 +398,35 @@ def test_h245_open_logical_channel_in_the_tunnel_carries_audio_both_ways() -> No
     assert any("openLogicalChannel" in d for d in sent)
     assert any("openLogicalChannelAck" in d for d in received)
     assert any("openLogicalChannelAck" in d for d in sent)  # the peer's channel back
+
+
+def test_a_refused_fast_start_falls_back_to_open_logical_channel() -> None:
+    async def scenario() -> Any:
+        async with H323Peer(fast_start=False) as peer:
+            return await dial_with_media(peer, fast_start=True, h245_channels=True, hold=1.0)
+
+    result, call = run(scenario())
+    assert call.fast_start == 4 and call.fast_start_codec is None  # offered, not answered
+    ours, theirs = result.media, call.media
+    assert ours is not None and theirs is not None
+    assert ours["opened_by"] == "OpenLogicalChannel" and call.h245_channel_codec == "g711Ulaw64k"
+    assert ours["rx_packets"] >= 10 and theirs["rx_packets"] >= 10
+
+
+def test_an_accepted_fast_start_opens_no_h245_channel() -> None:
+    async def scenario() -> Any:
+        async with H323Peer() as peer:
+            return await dial(
+                f"127.0.0.1:{peer.port}##123456789",
+                timeout=5,
+                fast_start=True,
+                h245_channels=True,
+                hold=0.3,
+            )
+
+    result = run(scenario())
+    assert result.media is not None and result.media["opened_by"] == "fastStart"
+    assert not any("openLogicalChannel" in e.detail for e in result.events)
 
 
 def test_rtp_packets_round_trip_and_rtcp_is_not_rtp() -> None:

@@ -22,7 +22,7 @@ from signaling.h323.q931 import MessageType, Q931Message
 from signaling.h323.ras import RasEndpoint, RasMessage, RegistrationState
 from signaling.h323.ras_client import RasClient
 from signaling.h323.transport import open_channel
-from tests.h323.conftest import free_port
+from tests.h323.conftest import dial_with_media, free_port
 from tests.h323.pdml import Packet, dissect, payloads
 
 pytestmark = pytest.mark.capture
@@ -446,18 +446,7 @@ def test_status_and_rejections_dissect_as_sent(
 
 async def _audio_call(call_port: int, our_rtp: int, peer_rtp: int) -> tuple[Any, Any]:
     async with H323Peer(port=call_port, rtp_port=peer_rtp) as peer:
-        result = await dial(
-            f"127.0.0.1:{call_port}##{MEETING}",
-            timeout=5,
-            fast_start=True,
-            rtp_port=our_rtp,
-            hold=1.0,
-        )
-        for _ in range(200):  # the peer notes its figures when the call's task ends
-            if peer.calls and peer.calls[0].media is not None:
-                break
-            await asyncio.sleep(0.05)
-        return result, peer.calls[0]
+        return await dial_with_media(peer, fast_start=True, rtp_port=our_rtp, hold=1.0)
 
 
 def test_fast_start_channels_and_rtp_both_ways_dissect_as_opened(

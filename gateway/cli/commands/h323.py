@@ -245,6 +245,13 @@ def register(root: typer.Typer) -> None:
             str | None,
             typer.Option("--forward-to", help="With --answer forward: redirect to HOST:PORT."),
         ] = None,
+        fast_start: Annotated[
+            bool,
+            typer.Option(
+                "--fast-start/--no-fast-start",
+                help="Answer fastStart offers (else audio opens by H.245 OpenLogicalChannel).",
+            ),
+        ] = True,
         json_output: Json = False,
     ) -> None:
         """Run the project's own H.323 answering peer in the foreground until interrupted."""
@@ -285,6 +292,7 @@ def register(root: typer.Typer) -> None:
             ring=ring,
             hangup_after=hangup_after,
             forward_to=forward,
+            fast_start=fast_start,
             on_call_end=report,
         )
         try:
