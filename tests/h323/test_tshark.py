@@ -444,9 +444,25 @@ def test_status_and_rejections_dissect_as_sent(
     assert rrj.show("h225.h323_ID") == ["room1"]  # the duplicate alias, as sent
 
 
-async def _audio_call(call_port: int, our_rtp: int, peer_rtp: int) -> tuple[Any, Any]:
+def _rtp_streams(packets: list[Packet]) -> dict[tuple[str, int, int], list[Packet]]:
+    """The RTP packets by (SSRC, UDP source port, destination port)."""
+    streams: dict[tuple[str, int, int], list[Packet]] = {}
+    for packet in packets:
+        if packet.show("rtp.version"):
+            key = (
+                packet.show("rtp.ssrc")[0],
+                int(packet.show("udp.srcport")[0]),
+                int(packet.show("udp.dstport")[0]),
+            )
+            streams.setdefault(key, []).append(packet)
+    return streams
+
+
+async def _audio_call(
+    call_port: int, our_rtp: int, peer_rtp: int, **options: Any
+) -> tuple[Any, Any]:
     async with H323Peer(port=call_port, rtp_port=peer_rtp) as peer:
-        return await dial_with_media(peer, fast_start=True, rtp_port=our_rtp, hold=1.0)
+        return await dial_with_media(peer, rtp_port=our_rtp, hold=1.0, **options)
 
 
 def test_fast_start_channels_and_rtp_both_ways_dissect_as_opened(
@@ -456,7 +472,9 @@ def test_fast_start_channels_and_rtp_both_ways_dissect_as_opened(
     our_rtp, peer_rtp = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
     bpf = f"tcp port {call_port} or udp port {our_rtp} or udp port {peer_rtp}"
     with live_capture(bpf) as pcap:
-        ours, theirs = asyncio.run(asyncio.wait_for(_audio_call(call_port, our_rtp, peer_rtp), 30))
+        ours, theirs = asyncio.run(
+            asyncio.wait_for(_audio_call(call_port, our_rtp, peer_rtp, fast_start=True), 30)
+        )
     assert ours.connected and ours.media is not None and theirs.media is not None
     decode = ["-d", f"udp.port=={our_rtp},rtp", "-d", f"udp.port=={peer_rtp},rtp"]
     packets = dissect(tshark, pcap, "h225 or rtp or _ws.malformed", *decode)
@@ -480,15 +498,7 @@ def test_fast_start_channels_and_rtp_both_ways_dissect_as_opened(
     assert str(peer_rtp) in tsaps and str(our_rtp) in tsaps
 
     # RTP: exactly two streams, one each way between the opened ports, payload type 0 (PCMU)
-    rtp = [p for p in packets if p.show("rtp.version")]
-    streams: dict[tuple[str, int, int], list[Packet]] = {}
-    for packet in rtp:
-        key = (
-            packet.show("rtp.ssrc")[0],
-            int(packet.show("udp.srcport")[0]),
-            int(packet.show("udp.dstport")[0]),
-        )
-        streams.setdefault(key, []).append(packet)
+    streams = _rtp_streams(packets)
     assert sorted((src, dst) for _, src, dst in streams) == sorted(
         [(our_rtp, peer_rtp), (peer_rtp, our_rtp)]
     )
@@ -502,3 +512,39 @@ def test_fast_start_channels_and_rtp_both_ways_dissect_as_opened(
     # may cross the hang-up and find the socket closed)
     for receiver, sender in ((ours.media, theirs.media), (theirs.media, ours.media)):
         assert sender["tx_packets"] - 3 <= receiver["rx_packets"] <= sender["tx_packets"]
+
+
+def test_open_logical_channels_in_the_tunnel_dissect_as_opened(
+    tshark: str, live_capture: Callable[[str], AbstractContextManager[Path]]
+) -> None:
+    call_port = free_port()
+    our_rtp, peer_rtp = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
+    bpf = f"tcp port {call_port} or udp port {our_rtp} or udp port {peer_rtp}"
+    with live_capture(bpf) as pcap:
+        call = _audio_call(call_port, our_rtp, peer_rtp, h245_channels=True)
+        ours, theirs = asyncio.run(asyncio.wait_for(call, 30))
+    assert ours.media["opened_by"] == "OpenLogicalChannel"
+    decode = ["-d", f"udp.port=={our_rtp},rtp", "-d", f"udp.port=={peer_rtp},rtp"]
+    packets = dissect(tshark, pcap, "h245 or rtp or _ws.malformed", *decode)
+    assert [p.number for p in packets if p.malformed] == []
+    tunnelled = [p for p in packets if p.show("q931.message_type")]
+    to_peer = [p for p in tunnelled if int(p.show("tcp.dstport")[0]) == call_port]
+    from_peer = [p for p in tunnelled if int(p.show("tcp.srcport")[0]) == call_port]
+    # each side opens its transmit channel (µ-law, 20 ms, RTCP one above its RTP port) ...
+    for side, rtp_port in ((to_peer, our_rtp), (from_peer, peer_rtp)):
+        opens = [p for p in side if "openLogicalChannel" in p.choice("h245.request")]
+        assert len(opens) == 1
+        assert opens[0].show("h245.forwardLogicalChannelNumber")[0] == "1"
+        assert opens[0].show("h245.g711Ulaw64k") == ["20"]
+        assert str(rtp_port + 1) in opens[0].show("h245.tsapIdentifier")
+    # ... and the other acks it with the RTP address it receives on
+    for side, rtp_port in ((from_peer, peer_rtp), (to_peer, our_rtp)):
+        acks = [p for p in side if "openLogicalChannelAck" in p.choice("h245.response")]
+        assert len(acks) == 1 and str(rtp_port) in acks[0].show("h245.tsapIdentifier")
+    streams = _rtp_streams(packets)
+    assert sorted((src, dst) for _, src, dst in streams) == sorted(
+        [(our_rtp, peer_rtp), (peer_rtp, our_rtp)]
+    )
+    for (_, src, _), stream in streams.items():
+        assert {p.show("rtp.p_type")[0] for p in stream} == {"0"} and len(stream) >= 10
+        assert len(stream) == (ours if src == our_rtp else theirs).media["tx_packets"]
