@@ -184,8 +184,9 @@ async def dial(
     what was sent and received (loss, jitter). With ``h245_channels`` the audio channels are
     opened by tunnelled H.245 OpenLogicalChannel once the capability exchange is done (with
     ``fast_start`` too: only when Connect arrives without a fastStart answer). With
-    ``gatekeeper`` the call is gatekeeper-admitted: register ``source_alias`` (RRQ), ask admission (ARQ) and signal to the address the
-    gatekeeper gives, then disengage (DRQ) and unregister (URQ). Bad dial strings raise
+    ``gatekeeper`` the call is gatekeeper-admitted: register ``source_alias`` (RRQ), ask
+    admission (ARQ) and signal to the address the gatekeeper gives, then disengage (DRQ) and
+    unregister (URQ). Bad dial strings raise
     :class:`~signaling.dialstring.DialStringError` (a ``ValueError``).
     """
     if isinstance(target, str):

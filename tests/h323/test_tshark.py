@@ -465,20 +465,33 @@ async def _audio_call(
         return await dial_with_media(peer, rtp_port=our_rtp, hold=1.0, **options)
 
 
-def test_fast_start_channels_and_rtp_both_ways_dissect_as_opened(
-    tshark: str, live_capture: Callable[[str], AbstractContextManager[Path]]
-) -> None:
+def _captured_audio_call(
+    tshark: str,
+    live_capture: Callable[[str], AbstractContextManager[Path]],
+    display_filter: str,
+    **options: Any,
+) -> tuple[Any, Any, list[Packet], int, int]:
+    """A 1 s call with audio captured on loopback; both sides' records, the dissected packets
+    (RTP decoded on both RTP ports, none malformed), our RTP port and the peer's."""
     call_port = free_port()
     our_rtp, peer_rtp = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
     bpf = f"tcp port {call_port} or udp port {our_rtp} or udp port {peer_rtp}"
     with live_capture(bpf) as pcap:
-        ours, theirs = asyncio.run(
-            asyncio.wait_for(_audio_call(call_port, our_rtp, peer_rtp, fast_start=True), 30)
-        )
+        call = _audio_call(call_port, our_rtp, peer_rtp, **options)
+        ours, theirs = asyncio.run(asyncio.wait_for(call, 30))
     assert ours.connected and ours.media is not None and theirs.media is not None
     decode = ["-d", f"udp.port=={our_rtp},rtp", "-d", f"udp.port=={peer_rtp},rtp"]
-    packets = dissect(tshark, pcap, "h225 or rtp or _ws.malformed", *decode)
+    packets = dissect(tshark, pcap, f"{display_filter} or rtp or _ws.malformed", *decode)
     assert [p.number for p in packets if p.malformed] == []
+    return ours, theirs, packets, our_rtp, peer_rtp
+
+
+def test_fast_start_channels_and_rtp_both_ways_dissect_as_opened(
+    tshark: str, live_capture: Callable[[str], AbstractContextManager[Path]]
+) -> None:
+    ours, theirs, packets, our_rtp, peer_rtp = _captured_audio_call(
+        tshark, live_capture, "h225", fast_start=True
+    )
 
     # the Setup's fastStart: per codec a channel we transmit on and one we receive on at our_rtp
     setup = next(p for p in packets if p.choice("h225.h323_message_body") == ["setup"])
@@ -517,16 +530,11 @@ def test_fast_start_channels_and_rtp_both_ways_dissect_as_opened(
 def test_open_logical_channels_in_the_tunnel_dissect_as_opened(
     tshark: str, live_capture: Callable[[str], AbstractContextManager[Path]]
 ) -> None:
-    call_port = free_port()
-    our_rtp, peer_rtp = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
-    bpf = f"tcp port {call_port} or udp port {our_rtp} or udp port {peer_rtp}"
-    with live_capture(bpf) as pcap:
-        call = _audio_call(call_port, our_rtp, peer_rtp, h245_channels=True)
-        ours, theirs = asyncio.run(asyncio.wait_for(call, 30))
+    ours, theirs, packets, our_rtp, peer_rtp = _captured_audio_call(
+        tshark, live_capture, "h245", h245_channels=True
+    )
     assert ours.media["opened_by"] == "OpenLogicalChannel"
-    decode = ["-d", f"udp.port=={our_rtp},rtp", "-d", f"udp.port=={peer_rtp},rtp"]
-    packets = dissect(tshark, pcap, "h245 or rtp or _ws.malformed", *decode)
-    assert [p.number for p in packets if p.malformed] == []
+    call_port = int(ours.remote.rsplit(":", 1)[1])
     tunnelled = [p for p in packets if p.show("q931.message_type")]
     to_peer = [p for p in tunnelled if int(p.show("tcp.dstport")[0]) == call_port]
     from_peer = [p for p in tunnelled if int(p.show("tcp.srcport")[0]) == call_port]
