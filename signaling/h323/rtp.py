@@ -26,6 +26,7 @@ _SILENCE = {0: 0xFF, 8: 0xD5}  # the G.711 code of a zero sample
 SAMPLES_PER_PACKET = 160  # 20 ms at 8 kHz
 PACKETS_PER_SECOND = 50
 _HEADER = struct.Struct("!BBHII")
+MAX_RECORDED = 360_000  # two hours at 50 packets/s; later packets are counted, not recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,8 @@ class _Received:
     seq: list[int] = field(default_factory=list)
     timestamp: list[int] = field(default_factory=list)
     payload_type: list[int] = field(default_factory=list)
-    ignored: int = 0
+    ignored: int = 0  # not RTP (RTCP, garbage)
+    unrecorded: int = 0  # beyond MAX_RECORDED
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -107,6 +109,9 @@ class RtpAudio:
         header = parse_rtp(data)
         if header is None:
             self.received.ignored += 1
+            return
+        if len(self.received.seq) >= MAX_RECORDED:
+            self.received.unrecorded += 1
             return
         self.received.arrival.append(now)
         self.received.seq.append(header.seq)
@@ -159,6 +164,8 @@ class RtpAudio:
             "tx_packets": self.sent,
             "rx_packets": len(got.seq),
             "rx_payload_types": sorted(set(got.payload_type)),
+            "rx_not_rtp": got.ignored,
+            "rx_unrecorded": got.unrecorded,
             "lost": 0,
             "loss_pct": None,
             "jitter_ms": None,

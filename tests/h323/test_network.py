@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -19,7 +20,7 @@ from signaling.h323.q931 import MessageType, Q931Message
 from signaling.h323.ras import RegistrationState
 from signaling.h323.ras_client import RasClient
 from signaling.h323.rtp import RtpHeader, parse_rtp, rtp_packet
-from tests.h323.conftest import dial_with_media
+from tests.h323.conftest import dial_with_media, free_port
 
 MEETING = "123456789#97531#308#864202"
 
@@ -427,6 +428,40 @@ def test_an_accepted_fast_start_opens_no_h245_channel() -> None:
     result = run(scenario())
     assert result.media is not None and result.media["opened_by"] == "fastStart"
     assert not any("openLogicalChannel" in e.detail for e in result.events)
+
+
+def test_hostile_datagrams_on_the_rtp_port_are_counted_and_survived() -> None:
+    rtp_port = free_port(socket.SOCK_DGRAM)
+
+    async def spray() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.setblocking(False)
+            for i in range(3000):
+                if i % 3 == 0:  # a stream of a payload type nobody opened
+                    data = rtp_packet(RtpHeader(96, i, i * 160, 99, False), b"x" * 20)
+                else:  # not RTP at all: empty, or version 0
+                    data = [b"", b"\x00" * 40, bytes([0x80, 200]) + bytes(30)][i % 3 - 1]
+                with contextlib.suppress(BlockingIOError):
+                    sock.sendto(data, ("127.0.0.1", rtp_port))
+                if i % 100 == 0:
+                    await asyncio.sleep(0.01)
+
+    async def scenario() -> Any:
+        async with H323Peer() as peer:
+            call = asyncio.create_task(
+                dial_with_media(peer, fast_start=True, rtp_port=rtp_port, hold=1.0)
+            )
+            await asyncio.sleep(0.2)
+            await spray()
+            return await call
+
+    result, call = run(scenario())
+    assert result.connected and result.error is None
+    media = result.media
+    assert media is not None and call.media is not None
+    assert media["rx_payload_types"] == [0, 96]
+    assert media["rx_not_rtp"] >= 100  # most of the 2000 garbage datagrams (loopback, no loss)
+    assert call.media["rx_packets"] >= 10  # the call's own audio still flowed
 
 
 def test_rtp_packets_round_trip_and_rtcp_is_not_rtp() -> None:
