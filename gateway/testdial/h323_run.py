@@ -1,8 +1,10 @@
 """The H.323 test dial: :func:`signaling.h323.dial` and its per-message times as stages.
 
 The H.225 call signalling is timed from the Setup: Call Proceeding (like SIP's 100), Alerting
-(180), Connect (200), then the Release Complete we send after the duration. The project's H.323
-dial negotiates signalling and H.245 only; it carries no RTP, so no media figures are judged.
+(180), Connect (200), then the Release Complete we send after the duration. The call offers
+G.711 by fastStart (by H.245 OpenLogicalChannel when refused); once a channel opens, RTP flows
+both ways (20 ms packets) and what was received is measured (loss, jitter) and judged like
+SIP's media.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from gateway.peers.process import free_port
 from gateway.testdial.capture import CallCapture, analyse_call_capture, redact_capture
 from gateway.testdial.probes import resolve, route_interface
+from gateway.testdial.report import MediaFigures, media_figures
 from gateway.testdial.stages import StageBoard
 from signaling.dialstring import DialTarget
 from signaling.h323 import DEFAULT_PORT, DialEvent, DialResult, dial
@@ -30,6 +33,7 @@ class H323Outcome:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     capture: dict[str, Any] | None = None
+    media: MediaFigures | None = None
 
 
 def _first(events: list[DialEvent], message: str, direction: str) -> DialEvent | None:
@@ -54,17 +58,21 @@ async def run_h323(
     board.set("dns", "ok", resolved.ms,
               "IP literal, no query" if resolved.literal else f"{host} -> {resolved.address}")
     recorder: CallCapture | None = None
+    rtp_port = 0
     if capture is not None:
+        # the RTP port is chosen before the call so that the capture filter can name it
+        rtp_port = free_port(("127.0.0.1", "0.0.0.0"), tcp=False)
         probe = free_port(("127.0.0.1",), tcp=False)
         interface = route_interface(resolved.address)
-        bpf = f"tcp port {port} or udp port {probe}"
+        bpf = f"tcp port {port} or udp port {rtp_port} or udp port {probe}"
         board.say(f"starting tshark on {interface} ({bpf})")
         recorder = CallCapture(capture, interface, bpf, probe if interface == "lo" else None)
         recorder.start()
     board.say(f"calling {host}:{port} over H.323 (staying {duration_s:g} s once connected)")
     try:
         result = await dial(target, timeout=min(timeout_s, 10.0), hold=duration_s,
-                            setup_timeout=timeout_s)
+                            setup_timeout=timeout_s, fast_start=True,
+                            h245_channels=True, rtp_port=rtp_port)  # H.245 if fastStart is refused
     finally:
         if recorder is not None:
             recorder.stop()
@@ -77,6 +85,27 @@ async def run_h323(
                            **redact_capture(analysis, secret, masked_user_part(target), False)}
     _stages(board, result, outcome)
     return outcome
+
+
+_CODEC = {"g711Ulaw64k": "PCMU", "g711Alaw64k": "PCMA"}
+
+
+def _media(board: StageBoard, result: DialResult) -> MediaFigures | None:
+    m = result.media
+    if m is None or "tx_packets" not in m:
+        detail = "the far end opened no audio channel" if result.connected else "no call"
+        board.set("media", "failed" if result.connected else "skipped", detail=detail)
+        return None
+    codec = _CODEC.get(m["codec"] or "", m["codec"])
+    proceeding = _first(result.events, "Call Proceeding", "received")
+    setup = _first(result.events, "Setup", "sent")
+    rtt_ms = (proceeding.at - setup.at) * 1000 if proceeding and setup else 0.0
+    both = m["rx_packets"] > 0 and m["tx_packets"] > 0
+    board.set("media", "ok" if both else "failed", None,
+              f"{codec} ({m['opened_by']}) to {m['remote_rtp']}: rx {m['rx_packets']}, "
+              f"tx {m['tx_packets']} packets")
+    return media_figures(codec, m["rx_packets"], m["tx_packets"], m["lost"], m["jitter_ms"],
+                         m["max_jitter_ms"], rtt_ms / 2, source="h323")
 
 
 def _stages(board: StageBoard, result: DialResult, outcome: H323Outcome) -> None:
@@ -99,7 +128,7 @@ def _stages(board: StageBoard, result: DialResult, outcome: H323Outcome) -> None
         else:
             board.set(stage, "skipped", detail=f"the far end sent no {message}")
     board.set("dtmf", "skipped", detail="not sent over H.323 by this tool")
-    board.set("media", "skipped", detail="the H.323 test dial carries no RTP (signalling only)")
+    outcome.media = _media(board, result)
     release = _first(events, "Release Complete", "sent")
     if not result.connected:
         board.skip_pending("the call did not connect")

@@ -171,7 +171,8 @@ async def _run(
             assert isinstance(resolved.target, DialTarget)
             outcome = await run_h323(resolved.target, board, options.duration_s,
                                      options.timeout_s, options.capture)
-            report = build_report(_shown(resolved.target), "h323", "tcp", board.stages, None,
+            report = build_report(_shown(resolved.target), "h323", "tcp", board.stages,
+                                  outcome.media,
                                   options.thresholds, error=outcome.error,
                                   capture=outcome.capture,
                                   notes=[*resolved.notes, *outcome.notes])

@@ -20,6 +20,7 @@ from signaling.h323.cause import (
     cause_for_reason,
     reason_for_cause,
 )
+from signaling.h323.channels import LogicalChannels
 from signaling.h323.errors import H323DecodeError
 from signaling.h323.faststart import answer_fast_start, parse_channels
 from signaling.h323.h225 import (
@@ -35,7 +36,7 @@ from signaling.h323.h225 import (
     status_uuie,
     transport_from_value,
 )
-from signaling.h323.h245 import H245Session, end_session
+from signaling.h323.h245 import G711_CODECS, H245Session, end_session
 from signaling.h323.q931 import BearerCapability, Cause, MessageType, PartyNumber, Q931Message
 
 __all__ = ["Answer", "CallEvent", "CallState", "IncomingCall", "OutgoingCall", "build_message"]
@@ -57,8 +58,9 @@ class CallState(Enum):
 class CallEvent:
     """Something the far end did: ``proceeding``, ``alerting``, ``progress``, ``connected``,
     ``released``, ``h245-ready``, ``h245-undecodable``, ``fast-start`` (``reason`` the codec,
-    ``detail`` where to send RTP), ``forwarded``, ``facility`` or ``status``; ``cause`` and
-    ``reason`` for ``released``."""
+    ``detail`` where to send RTP), ``h245-channel`` (the same, for a channel opened by H.245
+    OpenLogicalChannel), ``h245-channel-refused``, ``forwarded``, ``facility`` or ``status``;
+    ``cause`` and ``reason`` for ``released``."""
 
     kind: str
     cause: int | None = None
@@ -95,6 +97,7 @@ class _Leg:
     h245: H245Session | None
     state: CallState = CallState.IDLE
     h245_reported: bool = False
+    channel_reported: bool = False
 
     def _uu(self, body: str, uuie: dict[str, Any], control: list[bytes]) -> UserInformation:
         tunnelling = None if self.h245 is None else True
@@ -126,6 +129,19 @@ class _Leg:
         if self.h245.ready and not self.h245_reported:
             self.h245_reported = True
             events.append(CallEvent("h245-ready"))
+        channels = self.h245.channels
+        if channels is not None and not self.channel_reported:
+            if channels.transmit_to is not None:
+                self.channel_reported = True
+                host, port = channels.transmit_to
+                events.append(
+                    CallEvent(
+                        "h245-channel", reason=channels.transmit_codec, detail=f"{host}:{port}"
+                    )
+                )
+            elif channels.rejected is not None:
+                self.channel_reported = True
+                events.append(CallEvent("h245-channel-refused", reason=channels.rejected))
         return replies
 
     def release(self, cause: int = NORMAL_CLEARING) -> CallMessage:
@@ -166,6 +182,17 @@ class OutgoingCall(_Leg):
                 host, port = channel.rtp
                 return [CallEvent("fast-start", reason=channel.codec, detail=f"{host}:{port}")]
         return []
+
+    def _fast_start_refused(self) -> list[bytes]:
+        """Connect came without a fastStart answer (H.323 8.1.7): open the audio by H.245
+        OpenLogicalChannel instead, when channels were given to the session."""
+        channels = self.h245.channels if self.h245 is not None else None
+        if self.h245 is None or channels is None or channels.initiate:
+            return []
+        channels.initiate = True  # the session opens as soon as it is ready
+        if not self.h245.ready:
+            return []
+        return [per.encode_h245(m) for m in channels.open(self.h245.remote_capabilities)]
 
     def setup(self) -> CallMessage:
         self.state = CallState.SETUP_SENT
@@ -213,6 +240,8 @@ class OutgoingCall(_Leg):
         elif kind == MessageType.CONNECT and self.state is not CallState.CONNECTED:
             self.state = CallState.CONNECTED
             events.append(CallEvent("connected"))
+            if self.fast_start and not self.media_accepted:
+                replies += self._fast_start_refused()
         elif kind == MessageType.FACILITY and message.uu and message.uu.body != "empty":
             reason = _facility_reason(message.uu)
             address = message.uu.uuie.get("alternativeAddress")
@@ -267,6 +296,8 @@ class IncomingCall(_Leg):
     forward_to: tuple[str, int] | None = None
     media_address: tuple[str, int] | None = None  # advertised in a fastStart answer
     fast_start_codec: str | None = None
+    fast_start_remote: tuple[str, int] | None = None  # where the caller receives our RTP
+    accept_fast_start: bool = True
     setup: CallMessage | None = None
 
     @classmethod
@@ -279,19 +310,24 @@ class IncomingCall(_Leg):
         cause: int | None = None,
         forward_to: tuple[str, int] | None = None,
         media_address: tuple[str, int] | None = None,
+        accept_fast_start: bool = True,
     ) -> IncomingCall:
         uu = message.uu
         tunnelling = bool(uu and uu.h245_tunnelling)
+        session = H245Session(random_number) if tunnelling else None
+        if session is not None and media_address is not None:  # channels the caller opens
+            session.channels = LogicalChannels(media_address, G711_CODECS, initiate=False)
         return cls(
             message.q931.call_reference,
             (uu.conference_id if uu else None) or bytes(16),
             (uu.call_identifier if uu else None) or bytes(16),
             True,
-            H245Session(random_number) if tunnelling else None,
+            session,
             answer=answer,
             cause=cause,
             forward_to=forward_to,
             media_address=media_address,
+            accept_fast_start=accept_fast_start,
         )
 
     def receive(self, message: CallMessage) -> tuple[list[CallMessage], list[CallEvent]]:
@@ -346,8 +382,16 @@ class IncomingCall(_Leg):
         opening = self.h245.start() if self.h245 is not None else []
         answer: list[bytes] = []
         offered = self.setup.uu.fast_start if self.setup and self.setup.uu else ()
-        if offered and self.media_address is not None:
+        if offered and self.media_address is not None and self.accept_fast_start:
             answer, self.fast_start_codec = answer_fast_start(offered, *self.media_address)
+            self.fast_start_remote = next(
+                (
+                    c.rtp
+                    for c in parse_channels(offered)
+                    if c.codec == self.fast_start_codec and c.direction == "receive"
+                ),
+                None,
+            )
         proceeding = self.message(
             MessageType.CALL_PROCEEDING,
             "callProceeding",

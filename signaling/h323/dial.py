@@ -19,12 +19,14 @@ from typing import Any, Literal
 from signaling.dialstring import DialTarget, parse
 from signaling.h323.call import CallEvent, CallState, OutgoingCall
 from signaling.h323.cause import INVALID_MESSAGE, NORMAL_CLEARING, TIMER_EXPIRY, explain
+from signaling.h323.channels import LogicalChannels
 from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout, RasRejected
 from signaling.h323.faststart import fast_start_proposals
 from signaling.h323.h225 import Alias, CallMessage, transport_from_value
-from signaling.h323.h245 import H245Session, summarize
+from signaling.h323.h245 import G711_CODECS, H245Session, summarize
 from signaling.h323.ras import RAS_PORT
 from signaling.h323.ras_client import RasClient
+from signaling.h323.rtp import RtpAudio
 from signaling.h323.transport import SignalChannel, open_channel
 
 __all__ = ["DEFAULT_PORT", "DialEvent", "DialResult", "dial", "masked_user_part", "meeting_aliases"]
@@ -90,7 +92,8 @@ class DialResult:
     connected: bool = False
     h245_ready: bool = False
     call_reference: int | None = None
-    media: dict[str, str] | None = None  # fastStart accepted: codec and where to send RTP
+    # fastStart accepted: codec, where RTP went, and what was sent/received (rtp.RtpAudio.report)
+    media: dict[str, Any] | None = None
     cause: int | None = None
     reason: str | None = None
     error: str | None = None
@@ -162,6 +165,8 @@ async def dial(
     timeout: float = 10.0,
     hold: float = 0.0,
     fast_start: bool = False,
+    h245_channels: bool = False,
+    rtp_port: int = 0,
     alias_forms: tuple[AliasForm, ...] = ("dialledDigits", "h323-ID"),
     source_alias: str = "crcgw",
     setup_timeout: float = 60.0,
@@ -173,9 +178,15 @@ async def dial(
 
     ``timeout`` bounds the TCP connect and each wait for the next message, ``setup_timeout`` the
     whole wait for Connect or Release Complete; ``hold`` keeps a connected call up that many
-    seconds before Release Complete. With ``gatekeeper`` the call is gatekeeper-admitted:
-    register ``source_alias`` (RRQ), ask admission (ARQ) and signal to the address the
-    gatekeeper gives, then disengage (DRQ) and unregister (URQ). Bad dial strings raise
+    seconds before Release Complete. With ``fast_start`` G.711 channels are proposed in the
+    Setup at an RTP socket bound on ``rtp_port`` (0: a free port); when the far end accepts
+    one, 20 ms RTP packets flow both ways until the call ends and ``DialResult.media`` holds
+    what was sent and received (loss, jitter). With ``h245_channels`` the audio channels are
+    opened by tunnelled H.245 OpenLogicalChannel once the capability exchange is done (with
+    ``fast_start`` too: only when Connect arrives without a fastStart answer). With
+    ``gatekeeper`` the call is gatekeeper-admitted: register ``source_alias`` (RRQ), ask
+    admission (ARQ) and signal to the address the gatekeeper gives, then disengage (DRQ) and
+    unregister (URQ). Bad dial strings raise
     :class:`~signaling.dialstring.DialStringError` (a ``ValueError``).
     """
     if isinstance(target, str):
@@ -187,7 +198,7 @@ async def dial(
         target,
         DialResult(f"{target.host}##{masked_user_part(target)}", f"{remote[0]}:{remote[1]}"),
         clock,
-        _Plan(timeout, hold, fast_start, setup_timeout),
+        _Plan(timeout, hold, fast_start, setup_timeout, rtp_port, h245_channels),
     )
     call = OutgoingCall(
         secrets.randbelow(0x7FFF) + 1,
@@ -222,6 +233,8 @@ class _Plan:
     hold: float
     fast_start: bool
     setup_timeout: float
+    rtp_port: int = 0
+    h245_channels: bool = False
 
 
 class _DialRun:
@@ -236,6 +249,7 @@ class _DialRun:
         self.plan = plan
         self.timeout = plan.timeout
         self.start = clock()
+        self.audio: RtpAudio | None = None
 
     def note(
         self, direction: Literal["sent", "received", "info"], message: str, detail: str = ""
@@ -321,12 +335,31 @@ class _DialRun:
         self.note("info", "TCP connected", f"{local[0]}:{local[1]} -> {self.result.remote}")
         call.destination_address = channel.remote_address
         call.source_address = local
-        if self.plan.fast_start:
-            call.fast_start = fast_start_proposals(local[0], (local[1] & ~1) or 5000)
+        audio: RtpAudio | None = None
+        if self.plan.fast_start or self.plan.h245_channels:
+            audio = await RtpAudio(local[0], self.plan.rtp_port).open()
+        if audio is not None and self.plan.fast_start:
+            call.fast_start = fast_start_proposals(local[0], audio.port)
+        if audio is not None and call.h245 is not None and self.plan.h245_channels:
+            # with fastStart too, the channels open only if Connect comes without its answer
+            initiate = not self.plan.fast_start
+            call.h245.channels = LogicalChannels((local[0], audio.port), G711_CODECS, initiate)
+        self.audio = audio
         try:
             await self._signal(channel, call)
         finally:
             await channel.close()
+            if audio is not None:
+                await audio.close()
+                if self.result.media is not None:
+                    self.result.media.update(audio.report(), local_rtp=f"{local[0]}:{audio.port}")
+                    m = self.result.media
+                    self.note(
+                        "info",
+                        "RTP",
+                        f"{m['codec']}: tx {m['tx_packets']}, "
+                        f"rx {m['rx_packets']} packets, lost {m['lost']}",
+                    )
 
     async def _signal(self, channel: SignalChannel, call: OutgoingCall) -> None:
         hold, setup_timeout = self.plan.hold, self.plan.setup_timeout
@@ -379,6 +412,11 @@ class _DialRun:
             replies, events = call.receive(message)
             for event in events:
                 _apply(event, self.result)
+                started = event.kind in ("fast-start", "h245-channel")
+                if started and self.audio is not None and event.reason:
+                    host, _, rtp_port = event.detail.rpartition(":")
+                    self.audio.start((host, int(rtp_port)), event.reason)
+                    self.note("info", "RTP started", f"{event.reason} to {event.detail}")
             for reply in replies:
                 await channel.send(reply)
                 self.note("sent", reply.name, _describe(reply))
@@ -402,5 +440,10 @@ def _apply(event: CallEvent, result: DialResult) -> None:
     elif event.kind == "released":
         result.cause = event.cause
         result.reason = event.reason
-    elif event.kind == "fast-start":
-        result.media = {"codec": event.reason or "", "remote_rtp": event.detail}
+    elif event.kind in ("fast-start", "h245-channel"):
+        opened_by = "fastStart" if event.kind == "fast-start" else "OpenLogicalChannel"
+        result.media = {
+            "codec": event.reason or "",
+            "remote_rtp": event.detail,
+            "opened_by": opened_by,
+        }

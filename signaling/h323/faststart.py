@@ -26,7 +26,7 @@ __all__ = [
 Address = tuple[str, int]
 
 
-def _unicast(host: str, port: int) -> tuple[str, Any]:
+def unicast(host: str, port: int) -> tuple[str, Any]:
     address = ipaddress.ip_address(host)
     if address.version == 4:
         ip = ("iPAddress", {"network": address.packed, "tsapIdentifier": port})
@@ -35,7 +35,7 @@ def _unicast(host: str, port: int) -> tuple[str, Any]:
     return ("unicastAddress", ip)
 
 
-def _address(value: Any) -> Address | None:
+def media_address(value: Any) -> Address | None:
     if not (isinstance(value, tuple) and value[0] == "unicastAddress"):
         return None
     kind, body = value[1]
@@ -48,7 +48,7 @@ _NO_DATA = {"dataType": ("nullData", 0), "multiplexParameters": ("none", 0)}
 """The parameters of a channel's unused direction."""
 
 
-def _rtp_params(data_type: Any, addresses: dict[str, Any]) -> dict[str, Any]:
+def h2250_params(data_type: Any, addresses: dict[str, Any]) -> dict[str, Any]:
     """Channel parameters carrying ``data_type`` over RTP session 1, at ``addresses``
     (``mediaChannel`` and/or ``mediaControlChannel``)."""
     return {
@@ -96,8 +96,8 @@ def parse_channels(elements: Sequence[bytes]) -> list[FastStartChannel]:
                 int(olc["forwardLogicalChannelNumber"]),
                 direction,  # type: ignore[arg-type]
                 str(params["dataType"][1][0]),
-                _address(h2250.get("mediaChannel")),
-                _address(h2250.get("mediaControlChannel")),
+                media_address(h2250.get("mediaChannel")),
+                media_address(h2250.get("mediaControlChannel")),
             )
         )
     return channels
@@ -108,18 +108,18 @@ def fast_start_proposals(
 ) -> list[bytes]:
     """fastStart elements: per codec, one channel we transmit and one we receive on ``rtp_port``."""
     proposals: list[bytes] = []
-    rtcp = _unicast(host, rtp_port + 1)
+    rtcp = unicast(host, rtp_port + 1)
     for codec in codecs:
         audio = ("audioData", (codec, frames))
         transmit = {
             "forwardLogicalChannelNumber": len(proposals) + 1,
-            "forwardLogicalChannelParameters": _rtp_params(audio, {"mediaControlChannel": rtcp}),
+            "forwardLogicalChannelParameters": h2250_params(audio, {"mediaControlChannel": rtcp}),
         }
         receive = {
             "forwardLogicalChannelNumber": len(proposals) + 2,
             "forwardLogicalChannelParameters": _NO_DATA,
-            "reverseLogicalChannelParameters": _rtp_params(
-                audio, {"mediaChannel": _unicast(host, rtp_port), "mediaControlChannel": rtcp}
+            "reverseLogicalChannelParameters": h2250_params(
+                audio, {"mediaChannel": unicast(host, rtp_port), "mediaControlChannel": rtcp}
             ),
         }
         proposals.append(per.encode_open_logical_channel(transmit))
@@ -148,20 +148,20 @@ def answer_fast_start(
         if back is None:
             continue
         audio = ("audioData", (offered.codec, 20))
-        rtcp = _unicast(host, rtp_port + 1)
+        rtcp = unicast(host, rtp_port + 1)
         they_send = {
             "forwardLogicalChannelNumber": offered.number,
-            "forwardLogicalChannelParameters": _rtp_params(
-                audio, {"mediaChannel": _unicast(host, rtp_port), "mediaControlChannel": rtcp}
+            "forwardLogicalChannelParameters": h2250_params(
+                audio, {"mediaChannel": unicast(host, rtp_port), "mediaControlChannel": rtcp}
             ),
         }
         reverse: dict[str, Any] = {"mediaControlChannel": rtcp}
         if back.rtp is not None:
-            reverse["mediaChannel"] = _unicast(*back.rtp)
+            reverse["mediaChannel"] = unicast(*back.rtp)
         we_send = {
             "forwardLogicalChannelNumber": back.number,
             "forwardLogicalChannelParameters": _NO_DATA,
-            "reverseLogicalChannelParameters": _rtp_params(audio, reverse),
+            "reverseLogicalChannelParameters": h2250_params(audio, reverse),
         }
         answer = [
             per.encode_open_logical_channel(they_send),

@@ -8,9 +8,12 @@ endSessionCommand; :class:`H245Session` runs both procedures and says when they 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from signaling.h323 import per
+
+if TYPE_CHECKING:
+    from signaling.h323.channels import LogicalChannels
 
 __all__ = [
     "G711_CODECS",
@@ -137,6 +140,8 @@ class H245Session:
     takes one PER-encoded message from the peer and returns the encoded replies. ``ready`` turns
     true when our capabilities were acknowledged, the peer's were received and acknowledged, and
     master/slave is decided. ``random_number`` is the status determination number (24 bits).
+    With ``channels`` the audio logical channels are opened by OpenLogicalChannel once ready
+    (:class:`~signaling.h323.channels.LogicalChannels`).
     """
 
     random_number: int
@@ -147,6 +152,7 @@ class H245Session:
     remote_capabilities: tuple[str, ...] | None = None
     status: Literal["master", "slave"] | None = None
     received: list[str] = field(default_factory=list)
+    channels: LogicalChannels | None = None
     _msd_ack_sent: bool = False
     _remote_msd_seen: bool = False
 
@@ -192,6 +198,11 @@ class H245Session:
                 # we originated alone: confirm with an ack telling the peer its own status
                 replies.append(msd_ack("slave" if self.status == "master" else "master"))
                 self._msd_ack_sent = True
+        elif message.name.startswith("openLogicalChannel") and self.channels is not None:
+            replies += self.channels.receive(message.name, message.body)
+        channels = self.channels
+        if self.ready and channels is not None and channels.initiate:
+            replies += channels.open(self.remote_capabilities)
         return [per.encode_h245(reply) for reply in replies]
 
     def _determine(self, remote: dict[str, Any]) -> Literal["master", "slave"] | None:

@@ -20,6 +20,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from signaling.h323._service import AsyncService
 from signaling.h323.call import Answer, CallEvent, CallState, IncomingCall
@@ -27,6 +28,7 @@ from signaling.h323.cause import INVALID_MESSAGE, NORMAL_CLEARING, TIMER_EXPIRY
 from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout
 from signaling.h323.h225 import Alias, CallMessage
 from signaling.h323.q931 import MessageType
+from signaling.h323.rtp import RtpAudio
 from signaling.h323.transport import SignalChannel
 
 __all__ = ["ANSWERS", "H323Peer", "PeerCall"]
@@ -48,9 +50,11 @@ class PeerCall:
     h245_tunnelling: bool = False
     fast_start: int = 0
     fast_start_codec: str | None = None
+    h245_channel_codec: str | None = None
     connected: bool = False
     released_cause: int | None = None
     error: str | None = None
+    media: dict[str, Any] | None = None  # RTP both ways on the fastStart channels
 
 
 class H323Peer(AsyncService):
@@ -61,8 +65,11 @@ class H323Peer(AsyncService):
     ``busy`` (17) and ``reject`` (21). ``ring`` delays Connect after Alerting; ``hangup_after``
     makes the peer clear a connected call itself (Release Complete, cause 16) after that long;
     ``answer="forward"`` redirects every caller to ``forward_to`` (Facility callForwarded).
-    A fastStart offer is answered with G.711 and ``rtp_port`` as the peer's RTP address (the
-    peer itself sends and receives no media).
+    A fastStart offer, or a tunnelled H.245 OpenLogicalChannel (answered with the peer's own
+    channel back), is answered with G.711 at an RTP socket the peer binds for the call
+    (``rtp_port``, 0 for a free port): it sends 20 ms packets of silence to the caller's receive
+    channel and measures what arrives (:attr:`PeerCall.media`, from :meth:`RtpAudio.report`).
+    ``fast_start=False`` ignores fastStart offers (the caller must open channels by H.245).
     """
 
     def __init__(
@@ -76,7 +83,8 @@ class H323Peer(AsyncService):
         ring: float = 0.0,
         hangup_after: float | None = None,
         forward_to: tuple[str, int] | None = None,
-        rtp_port: int = 5004,
+        rtp_port: int = 0,
+        fast_start: bool = True,
         on_call_end: Callable[[PeerCall], None] | None = None,
     ) -> None:
         if answer not in ANSWERS:
@@ -85,6 +93,7 @@ class H323Peer(AsyncService):
             raise ValueError("answer 'forward' goes with forward_to, and only with it")
         self.forward_to = forward_to
         self.rtp_port = rtp_port
+        self.fast_start = fast_start
         self.host = host
         self.answer: Answer = answer
         self.cause = cause
@@ -131,8 +140,9 @@ class H323Peer(AsyncService):
         host, port = channel.remote_address
         record = PeerCall(f"{host}:{port}")
         self.calls.append(record)
+        audio = RtpAudio(channel.local_address[0], self.rtp_port)
         try:
-            await self._run(channel, record)
+            await self._run(channel, record, audio)
         except asyncio.CancelledError:
             record.error = "peer shut down"
         except Exception as exc:  # one bad call must not take the server down
@@ -140,12 +150,15 @@ class H323Peer(AsyncService):
             log.exception("h323 peer: call from %s", record.remote)
         finally:
             await channel.close()
+            await audio.close()
+            if audio.codec is not None:
+                record.media = audio.report()
             if self.on_call_end is not None:
                 self.on_call_end(record)
             if task is not None:
                 self._tasks.discard(task)
 
-    async def _run(self, channel: SignalChannel, record: PeerCall) -> None:
+    async def _run(self, channel: SignalChannel, record: PeerCall, audio: RtpAudio) -> None:
         call: IncomingCall | None = None
         loop = asyncio.get_running_loop()
         hangup_at: float | None = None
@@ -178,12 +191,19 @@ class H323Peer(AsyncService):
                 if message.q931.message_type != MessageType.SETUP:
                     record.error = f"expected Setup, got {message.name}"
                     return
+                media_address = None
+                uu = message.uu
+                offers_media = uu is not None and (bool(uu.fast_start) or bool(uu.h245_tunnelling))
+                if offers_media and self.answer == "connect":
+                    await audio.open()
+                    media_address = (channel.local_address[0], audio.port)
                 call = IncomingCall.from_setup(
                     message,
                     answer=self.answer,
                     cause=self.cause,
                     forward_to=self.forward_to,
-                    media_address=(channel.local_address[0], self.rtp_port),
+                    media_address=media_address,
+                    accept_fast_start=self.fast_start,
                     random_number=secrets.randbelow(1 << 24),
                 )
                 if message.uu is not None:
@@ -194,6 +214,8 @@ class H323Peer(AsyncService):
                     record.called_digits = message.q931.called_number.digits
             replies, events = call.receive(message)
             record.fast_start_codec = call.fast_start_codec
+            if call.fast_start_codec and call.fast_start_remote:
+                audio.start(call.fast_start_remote, call.fast_start_codec)
             for reply in replies:
                 if reply.q931.message_type == MessageType.CONNECT:
                     await asyncio.sleep(self.ring)  # Alerting went out: let it ring
@@ -204,6 +226,10 @@ class H323Peer(AsyncService):
                     return
             for event in events:
                 _note(event, record)
+                if event.kind == "h245-channel" and event.reason:
+                    host, _, rtp_port = event.detail.rpartition(":")
+                    audio.start((host, int(rtp_port)), event.reason)
+                    record.h245_channel_codec = event.reason
             if call.state is CallState.RELEASED:
                 return
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -11,8 +12,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from signaling.h323 import DialResult, H323Peer, dial
+from signaling.h323.peer import PeerCall
 
 SHARED_TESTDATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata"
 
@@ -99,3 +104,14 @@ def _wait_until_capturing(pcap: Path, probe: int, deadline: float) -> None:
                 return
             if time.monotonic() > deadline:
                 pytest.skip("tshark never captured the probe datagram")
+
+
+async def dial_with_media(peer: H323Peer, **options: Any) -> tuple[DialResult, PeerCall]:
+    """Dial ``peer`` (meeting 123456789) and wait until the peer noted its call's media (it does
+    when the call's task ends); returns both sides' records."""
+    result = await dial(f"127.0.0.1:{peer.port}##123456789", timeout=5, **options)
+    for _ in range(200):
+        if peer.calls and peer.calls[0].media is not None:
+            break
+        await asyncio.sleep(0.05)
+    return result, peer.calls[0]

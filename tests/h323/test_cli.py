@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -38,7 +39,8 @@ def read_json_block(process: subprocess.Popen[str]) -> str:
     """One ``emit_json`` block from the process's stdout (it flushes after each)."""
     assert process.stdout is not None
     lines = ""
-    while not lines.startswith("{") or not lines.rstrip().endswith("}"):
+    line = ""
+    while not lines.startswith("{") or line.rstrip("\n") != "}":  # the top level's closing line
         line = process.stdout.readline()
         if not line:
             raise AssertionError(f"the peer ended early: {lines!r}")
@@ -96,6 +98,33 @@ def test_dial_the_peer_process_connect_then_busy() -> None:
     assert result.exit_code == 1
     assert "released by the far end: cause 17 user busy" in result.stdout
     assert "Release Complete" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "opened_by"),
+    [
+        (["h323-dial", "--h245-channels", "--hold", "1"], "OpenLogicalChannel"),
+        (["dial", "--duration", "1"], "fastStart"),  # crcgw dial offers fastStart by itself
+    ],
+)
+def test_dial_carries_audio_both_ways_with_the_peer_process(
+    args: list[str], opened_by: str
+) -> None:
+    with peer_process("--answer", "connect") as (port, process):
+        target = f"127.0.0.1:{port}##123456789"
+        result = runner.invoke(app, [args[0], target, *args[1:]])
+        assert result.exit_code == 0, result.output
+        text = " ".join(result.stdout.split())  # the console may wrap the line
+        found = re.search(r"audio (\S+) \((\w+)\) .* sent (\d+), received (\d+) packets", text)
+        assert found is not None, text
+        assert found.group(1, 2) == ("g711Ulaw64k", opened_by)
+        sent, received = int(found[3]), int(found[4])
+        assert sent >= 10 and received >= 10
+        peer = json.loads(read_json_block(process))["media"]
+    assert peer["codec"] == "g711Ulaw64k"
+    # loopback loses nothing, but the last packets may cross the peer's hang-up
+    assert sent - 3 <= peer["rx_packets"] <= sent
+    assert peer["tx_packets"] >= received
 
 
 def test_run_h323_dial_is_the_renderer_for_crcgw_dial(capsys: pytest.CaptureFixture[str]) -> None:

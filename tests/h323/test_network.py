@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -18,6 +19,8 @@ from signaling.h323.h225 import Alias
 from signaling.h323.q931 import MessageType, Q931Message
 from signaling.h323.ras import RegistrationState
 from signaling.h323.ras_client import RasClient
+from signaling.h323.rtp import RtpHeader, parse_rtp, rtp_packet
+from tests.h323.conftest import dial_with_media, free_port
 
 MEETING = "123456789#97531#308#864202"
 
@@ -355,13 +358,115 @@ def test_forwarding_loops_are_cut() -> None:
     assert [e.message for e in result.events].count("forwarded") == 3
 
 
-def test_fast_start_is_answered_by_the_peer() -> None:
+def test_fast_start_is_answered_by_the_peer_and_audio_flows_both_ways() -> None:
     async def scenario() -> Any:
-        async with H323Peer(rtp_port=6000) as peer:
-            result = await dial(f"127.0.0.1:{peer.port}##123456789", timeout=5, fast_start=True)
-            await asyncio.sleep(0.05)
-            return result, peer.calls[0]
+        async with H323Peer() as peer:
+            return await dial_with_media(peer, fast_start=True, hold=1.0)
 
     result, call = run(scenario())
-    assert result.media == {"codec": "g711Ulaw64k", "remote_rtp": "127.0.0.1:6000"}
     assert call.fast_start_codec == "g711Ulaw64k"
+    ours, theirs = result.media, call.media
+    assert ours is not None and theirs is not None
+    assert ours["codec"] == theirs["codec"] == "g711Ulaw64k"
+    # each side sent to the address the other advertised in its fastStart channel
+    assert ours["remote_rtp"] != theirs["remote_rtp"]
+    assert theirs["remote_rtp"] == ours["local_rtp"]
+    # ~1 s at 50 packets/s each way: a loaded machine may start late, but never sends nothing
+    assert ours["tx_packets"] >= 10 and theirs["tx_packets"] >= 10
+    assert ours["rx_packets"] >= 10 and theirs["rx_packets"] >= 10
+    assert ours["rx_payload_types"] == theirs["rx_payload_types"] == [0]
+    assert theirs["rx_packets"] <= ours["tx_packets"]
+    assert ours["lost"] == 0 and ours["jitter_ms"] is not None
+    assert any(e.message == "RTP started" for e in result.events)
+
+
+def test_h245_open_logical_channel_in_the_tunnel_carries_audio_both_ways() -> None:
+    async def scenario() -> Any:
+        async with H323Peer() as peer:
+            return await dial_with_media(peer, h245_channels=True, hold=1.0)
+
+    result, call = run(scenario())
+    assert result.connected and result.h245_ready and call.fast_start == 0
+    ours, theirs = result.media, call.media
+    assert ours is not None and theirs is not None
+    assert ours["opened_by"] == "OpenLogicalChannel" and call.h245_channel_codec == "g711Ulaw64k"
+    assert theirs["remote_rtp"] == ours["local_rtp"]
+    assert ours["tx_packets"] >= 10 and theirs["tx_packets"] >= 10
+    assert ours["rx_packets"] >= 10 and theirs["rx_packets"] >= 10
+    assert ours["rx_payload_types"] == theirs["rx_payload_types"] == [0]
+    sent = [e.detail for e in result.events if e.direction == "sent"]
+    received = [e.detail for e in result.events if e.direction == "received"]
+    assert any("openLogicalChannel" in d for d in sent)
+    assert any("openLogicalChannelAck" in d for d in received)
+    assert any("openLogicalChannelAck" in d for d in sent)  # the peer's channel back
+
+
+def test_a_refused_fast_start_falls_back_to_open_logical_channel() -> None:
+    async def scenario() -> Any:
+        async with H323Peer(fast_start=False) as peer:
+            return await dial_with_media(peer, fast_start=True, h245_channels=True, hold=1.0)
+
+    result, call = run(scenario())
+    assert call.fast_start == 4 and call.fast_start_codec is None  # offered, not answered
+    ours, theirs = result.media, call.media
+    assert ours is not None and theirs is not None
+    assert ours["opened_by"] == "OpenLogicalChannel" and call.h245_channel_codec == "g711Ulaw64k"
+    assert ours["rx_packets"] >= 10 and theirs["rx_packets"] >= 10
+
+
+def test_an_accepted_fast_start_opens_no_h245_channel() -> None:
+    async def scenario() -> Any:
+        async with H323Peer() as peer:
+            return await dial(
+                f"127.0.0.1:{peer.port}##123456789",
+                timeout=5,
+                fast_start=True,
+                h245_channels=True,
+                hold=0.3,
+            )
+
+    result = run(scenario())
+    assert result.media is not None and result.media["opened_by"] == "fastStart"
+    assert not any("openLogicalChannel" in e.detail for e in result.events)
+
+
+def test_hostile_datagrams_on_the_rtp_port_are_counted_and_survived() -> None:
+    rtp_port = free_port(socket.SOCK_DGRAM)
+
+    async def spray() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.setblocking(False)
+            for i in range(3000):
+                if i % 3 == 0:  # a stream of a payload type nobody opened
+                    data = rtp_packet(RtpHeader(96, i, i * 160, 99, False), b"x" * 20)
+                else:  # not RTP at all: empty, or version 0
+                    data = [b"", b"\x00" * 40, bytes([0x80, 200]) + bytes(30)][i % 3 - 1]
+                with contextlib.suppress(BlockingIOError):
+                    sock.sendto(data, ("127.0.0.1", rtp_port))
+                if i % 100 == 0:
+                    await asyncio.sleep(0.01)
+
+    async def scenario() -> Any:
+        async with H323Peer() as peer:
+            call = asyncio.create_task(
+                dial_with_media(peer, fast_start=True, rtp_port=rtp_port, hold=1.0)
+            )
+            await asyncio.sleep(0.2)
+            await spray()
+            return await call
+
+    result, call = run(scenario())
+    assert result.connected and result.error is None
+    media = result.media
+    assert media is not None and call.media is not None
+    assert media["rx_payload_types"] == [0, 96]
+    assert media["rx_not_rtp"] >= 100  # most of the 2000 garbage datagrams (loopback, no loss)
+    assert call.media["rx_packets"] >= 10  # the call's own audio still flowed
+
+
+def test_rtp_packets_round_trip_and_rtcp_is_not_rtp() -> None:
+    header = RtpHeader(8, 65535, 0xFFFFFFFF, 0x1234, True)
+    packet = rtp_packet(header, b"\xd5" * 160)
+    assert len(packet) == 172 and parse_rtp(packet) == header
+    assert parse_rtp(bytes([0x80, 200]) + bytes(26)) is None  # an RTCP sender report
+    assert parse_rtp(b"\x80\x00") is None

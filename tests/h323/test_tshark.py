@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -21,7 +22,7 @@ from signaling.h323.q931 import MessageType, Q931Message
 from signaling.h323.ras import RasEndpoint, RasMessage, RegistrationState
 from signaling.h323.ras_client import RasClient
 from signaling.h323.transport import open_channel
-from tests.h323.conftest import free_port
+from tests.h323.conftest import dial_with_media, free_port
 from tests.h323.pdml import Packet, dissect, payloads
 
 pytestmark = pytest.mark.capture
@@ -145,14 +146,16 @@ def test_everything_crcgw_sends_dissects_cleanly_and_as_sent(
     # the fastStart proposals: transmit and receive for each codec, 20 ms
     assert connected[0].show("h245.g711Ulaw64k") == ["20", "20"]
     assert connected[0].show("h245.g711Alaw64k") == ["20", "20"]
-    # the peer's fastStart answer in Call Proceeding: G.711 µ-law, its RTP port 5004 (RTCP 5005)
+    # the peer's fastStart answer in Call Proceeding: G.711 µ-law, its RTP port (RTCP one above)
     proceeding = connected[1]
     assert proceeding.choice("h225.h323_message_body") == ["callProceeding"]
     assert proceeding.show("h225.fastStart") == ["2"]
     # two fastStart channels, then the capability table of the tunnelled TCS
     assert proceeding.show("h245.g711Ulaw64k") == ["20", "20", "20"]
-    assert {"5004", "5005"} <= set(proceeding.show("h245.tsapIdentifier"))
-    assert seen["connected"].media == {"codec": "g711Ulaw64k", "remote_rtp": "127.0.0.1:5004"}
+    media = seen["connected"].media
+    peer_rtp = int(media["remote_rtp"].rsplit(":", 1)[1])
+    assert {str(peer_rtp), str(peer_rtp + 1)} <= set(proceeding.show("h245.tsapIdentifier"))
+    assert media["codec"] == "g711Ulaw64k" and media["remote_rtp"].startswith("127.0.0.1:")
 
     # -- RAS: every request and answer, sequence numbers echoed ----------------------------------
     ras = [p for p in packets if p.show("h225.RasMessage")]
@@ -439,3 +442,117 @@ def test_status_and_rejections_dissect_as_sent(
     ]
     (rrj,) = [p for p in packets if p.choice("h225.RasMessage") == ["registrationReject"]]
     assert rrj.show("h225.h323_ID") == ["room1"]  # the duplicate alias, as sent
+
+
+def _rtp_streams(packets: list[Packet]) -> dict[tuple[str, int, int], list[Packet]]:
+    """The RTP packets by (SSRC, UDP source port, destination port)."""
+    streams: dict[tuple[str, int, int], list[Packet]] = {}
+    for packet in packets:
+        if packet.show("rtp.version"):
+            key = (
+                packet.show("rtp.ssrc")[0],
+                int(packet.show("udp.srcport")[0]),
+                int(packet.show("udp.dstport")[0]),
+            )
+            streams.setdefault(key, []).append(packet)
+    return streams
+
+
+async def _audio_call(
+    call_port: int, our_rtp: int, peer_rtp: int, **options: Any
+) -> tuple[Any, Any]:
+    async with H323Peer(port=call_port, rtp_port=peer_rtp) as peer:
+        return await dial_with_media(peer, rtp_port=our_rtp, hold=1.0, **options)
+
+
+def _captured_audio_call(
+    tshark: str,
+    live_capture: Callable[[str], AbstractContextManager[Path]],
+    display_filter: str,
+    **options: Any,
+) -> tuple[Any, Any, list[Packet], int, int]:
+    """A 1 s call with audio captured on loopback; both sides' records, the dissected packets
+    (RTP decoded on both RTP ports, none malformed), our RTP port and the peer's."""
+    call_port = free_port()
+    our_rtp, peer_rtp = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_DGRAM)
+    bpf = f"tcp port {call_port} or udp port {our_rtp} or udp port {peer_rtp}"
+    with live_capture(bpf) as pcap:
+        call = _audio_call(call_port, our_rtp, peer_rtp, **options)
+        ours, theirs = asyncio.run(asyncio.wait_for(call, 30))
+    assert ours.connected and ours.media is not None and theirs.media is not None
+    decode = ["-d", f"udp.port=={our_rtp},rtp", "-d", f"udp.port=={peer_rtp},rtp"]
+    packets = dissect(tshark, pcap, f"{display_filter} or rtp or _ws.malformed", *decode)
+    assert [p.number for p in packets if p.malformed] == []
+    return ours, theirs, packets, our_rtp, peer_rtp
+
+
+def test_fast_start_channels_and_rtp_both_ways_dissect_as_opened(
+    tshark: str, live_capture: Callable[[str], AbstractContextManager[Path]]
+) -> None:
+    ours, theirs, packets, our_rtp, peer_rtp = _captured_audio_call(
+        tshark, live_capture, "h225", fast_start=True
+    )
+
+    # the Setup's fastStart: per codec a channel we transmit on and one we receive on at our_rtp
+    setup = next(p for p in packets if p.choice("h225.h323_message_body") == ["setup"])
+    assert setup.show("h225.fastStart") == ["4"]
+    assert setup.show("h245.forwardLogicalChannelNumber") == ["1", "2", "3", "4"]
+    assert setup.show("h245.g711Ulaw64k") == ["20", "20"]
+    assert setup.show("h245.g711Alaw64k") == ["20", "20"]
+    assert set(setup.show("h245.tsapIdentifier")) == {str(our_rtp), str(our_rtp + 1)}
+    # the answer opens µ-law both ways: the peer receives at peer_rtp, sends to our_rtp
+    answer = next(p for p in packets if p.choice("h225.h323_message_body") == ["callProceeding"])
+    assert answer.show("h225.fastStart") == ["2"]
+    assert answer.show("h245.forwardLogicalChannelNumber")[:2] == ["1", "2"]
+    # two µ-law channels, then the tunnelled TCS's table (one entry per codec)
+    assert answer.show("h245.g711Ulaw64k") == ["20", "20", "20"]
+    assert answer.show("h245.g711Alaw64k") == ["20"]
+    tsaps = answer.show("h245.tsapIdentifier")
+    assert str(peer_rtp) in tsaps and str(our_rtp) in tsaps
+
+    # RTP: exactly two streams, one each way between the opened ports, payload type 0 (PCMU)
+    streams = _rtp_streams(packets)
+    assert sorted((src, dst) for _, src, dst in streams) == sorted(
+        [(our_rtp, peer_rtp), (peer_rtp, our_rtp)]
+    )
+    for (_, src, _), stream in streams.items():
+        assert {p.show("rtp.p_type")[0] for p in stream} == {"0"}
+        assert len(stream) >= 10  # a 1 s call at 50 packets/s, however loaded the machine
+        sent = ours.media if src == our_rtp else theirs.media
+        assert len(stream) == sent["tx_packets"]  # every packet sent was on the wire
+        assert all(len(p.show("rtp.payload")[0].replace(":", "")) == 320 for p in stream[:3])
+    # and each side counted what the other sent (loopback loses nothing; the last packets
+    # may cross the hang-up and find the socket closed)
+    for receiver, sender in ((ours.media, theirs.media), (theirs.media, ours.media)):
+        assert sender["tx_packets"] - 3 <= receiver["rx_packets"] <= sender["tx_packets"]
+
+
+def test_open_logical_channels_in_the_tunnel_dissect_as_opened(
+    tshark: str, live_capture: Callable[[str], AbstractContextManager[Path]]
+) -> None:
+    ours, theirs, packets, our_rtp, peer_rtp = _captured_audio_call(
+        tshark, live_capture, "h245", h245_channels=True
+    )
+    assert ours.media["opened_by"] == "OpenLogicalChannel"
+    call_port = int(ours.remote.rsplit(":", 1)[1])
+    tunnelled = [p for p in packets if p.show("q931.message_type")]
+    to_peer = [p for p in tunnelled if int(p.show("tcp.dstport")[0]) == call_port]
+    from_peer = [p for p in tunnelled if int(p.show("tcp.srcport")[0]) == call_port]
+    # each side opens its transmit channel (µ-law, 20 ms, RTCP one above its RTP port) ...
+    for side, rtp_port in ((to_peer, our_rtp), (from_peer, peer_rtp)):
+        opens = [p for p in side if "openLogicalChannel" in p.choice("h245.request")]
+        assert len(opens) == 1
+        assert opens[0].show("h245.forwardLogicalChannelNumber")[0] == "1"
+        assert opens[0].show("h245.g711Ulaw64k") == ["20"]
+        assert str(rtp_port + 1) in opens[0].show("h245.tsapIdentifier")
+    # ... and the other acks it with the RTP address it receives on
+    for side, rtp_port in ((from_peer, peer_rtp), (to_peer, our_rtp)):
+        acks = [p for p in side if "openLogicalChannelAck" in p.choice("h245.response")]
+        assert len(acks) == 1 and str(rtp_port) in acks[0].show("h245.tsapIdentifier")
+    streams = _rtp_streams(packets)
+    assert sorted((src, dst) for _, src, dst in streams) == sorted(
+        [(our_rtp, peer_rtp), (peer_rtp, our_rtp)]
+    )
+    for (_, src, _), stream in streams.items():
+        assert {p.show("rtp.p_type")[0] for p in stream} == {"0"} and len(stream) >= 10
+        assert len(stream) == (ours if src == our_rtp else theirs).media["tx_packets"]

@@ -54,14 +54,36 @@ def test_h323_stages_are_timed_from_the_setup(tmp_path: Path) -> None:
     assert 0 < proceeding <= alerting < connect
     assert connect >= 200  # the peer rings 0.2 s before it connects
     assert stage(report, "bye")["status"] == "sent"
-    assert stage(report, "media")["status"] == "skipped" and report["media"] is None
+    # G.711 by fastStart, RTP both ways for the 1 s call, measured like SIP's
+    assert stage(report, "media")["status"] == "ok"
+    media = report["media"]
+    assert media["codec"] == "PCMU" and media["source"] == "h323"
+    assert media["rx_packets"] >= 10 and media["tx_packets"] >= 10
+    assert media["lost"] == 0 and media["jitter_ms"] is not None and media["mos"] > 3
     # the capture saw the same call: Setup to Connect on the wire within a few ms of ours
     calls = report["capture"]["calls"]
     assert len(calls) == 1 and calls[0]["protocol"] == "H.323" and calls[0]["final"] == "Connect"
+    # tshark (the capture's judge) found the audio both ways: two PCMU streams, crossing
+    streams = report["capture"]["rtp_streams"]
+    assert sorted(x["payload_types"] for x in streams) == [[0], [0]]
+    assert {(x["src"], x["dst"]) for x in streams} == {
+        (streams[0]["src"], streams[0]["dst"]), (streams[0]["dst"], streams[0]["src"])}
+    assert all(x["packets"] >= 10 for x in streams)
     # (loose: on a loaded 2-core machine the two clocks drift apart by tens of ms)
     assert calls[0]["setup_ms"] == pytest.approx(connect, abs=100)
-    assert {v["metric"] for v in report["verdicts"]} == {
-        "dns_ms", "connect_ms", "invite_to_100_ms", "invite_to_180_ms", "setup_ms"}
+    assert {"dns_ms", "connect_ms", "invite_to_100_ms", "invite_to_180_ms", "setup_ms",
+            "loss_pct", "jitter_ms"} <= {v["metric"] for v in report["verdicts"]}
+
+
+def test_h323_media_opens_by_h245_when_fast_start_is_refused() -> None:
+    with h323_peer("--no-fast-start") as port:
+        run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746", "--duration", "1s",
+                         "--json"])
+    assert run.code == 0, run.stderr + run.stdout
+    report = run.json()
+    media = stage(report, "media")
+    assert media["status"] == "ok" and "OpenLogicalChannel" in media["detail"]
+    assert report["media"]["rx_packets"] >= 10 and report["media"]["tx_packets"] >= 10
 
 
 def test_h323_busy_fails_with_the_cause() -> None:

@@ -43,6 +43,14 @@ def render_dial_result(result: DialResult, json_output: bool) -> None:
     )
     style = "green" if result.connected else "red"
     console.print(f"[{style}]{result.outcome}[/{style}]", highlight=False)
+    m = result.media
+    if m is not None and "tx_packets" in m:
+        jitter = "" if m["jitter_ms"] is None else f", jitter {m['jitter_ms']} ms"
+        console.print(
+            f"audio {m['codec']} ({m['opened_by']}) {m['local_rtp']} <-> {m['remote_rtp']}: "
+            f"sent {m['tx_packets']}, received {m['rx_packets']} packets, lost {m['lost']}{jitter}",
+            highlight=False,
+        )
 
 
 def run_h323_dial(
@@ -53,6 +61,7 @@ def run_h323_dial(
     *,
     hold: float = 0.0,
     fast_start: bool = False,
+    h245_channels: bool = False,
     gatekeeper: str | None = None,
 ) -> int:
     """Dial ``target`` over H.323, print the result; exit code 0 only when it connected.
@@ -74,7 +83,15 @@ def run_h323_dial(
     if gatekeeper:
         options["gatekeeper"], options["gatekeeper_port"] = _split_host(gatekeeper, RAS_PORT)
     result = asyncio.run(
-        dial(parsed, port=port, timeout=timeout, hold=hold, fast_start=fast_start, **options)
+        dial(
+            parsed,
+            port=port,
+            timeout=timeout,
+            hold=hold,
+            fast_start=fast_start,
+            h245_channels=h245_channels,
+            **options,
+        )
     )
     render_dial_result(result, json_output)
     return 0 if result.connected else 1
@@ -86,7 +103,9 @@ def _peer_line(call: PeerCall) -> str:
     ended = f", released with cause {cause} {explain(cause)}" if cause else ""
     error = f", error: {call.error}" if call.error else ""
     sent = ", ".join(call.sent) or "nothing"
-    return f"call from {call.remote}: {outcome}; sent {sent}{ended}{error}"
+    m = call.media
+    audio = f"; audio {m['codec']}: sent {m['tx_packets']}, received {m['rx_packets']}" if m else ""
+    return f"call from {call.remote}: {outcome}; sent {sent}{ended}{error}{audio}"
 
 
 async def _serve_peer(peer: H323Peer, json_output: bool) -> None:
@@ -168,7 +187,18 @@ def register(root: typer.Typer) -> None:
             typer.Option("--hold", help="Seconds to keep a connected call before hanging up."),
         ] = 0.0,
         fast_start: Annotated[
-            bool, typer.Option("--fast-start", help="Offer G.711 fastStart channels in Setup.")
+            bool,
+            typer.Option(
+                "--fast-start",
+                help="Offer G.711 fastStart channels in Setup; RTP flows both ways once accepted.",
+            ),
+        ] = False,
+        h245_channels: Annotated[
+            bool,
+            typer.Option(
+                "--h245-channels",
+                help="Open G.711 by tunnelled H.245 OpenLogicalChannel (when not --fast-start).",
+            ),
         ] = False,
         gatekeeper: Annotated[
             str | None,
@@ -184,6 +214,7 @@ def register(root: typer.Typer) -> None:
             json_output,
             hold=hold,
             fast_start=fast_start,
+            h245_channels=h245_channels,
             gatekeeper=gatekeeper,
         )
         raise typer.Exit(code)
@@ -214,6 +245,13 @@ def register(root: typer.Typer) -> None:
             str | None,
             typer.Option("--forward-to", help="With --answer forward: redirect to HOST:PORT."),
         ] = None,
+        fast_start: Annotated[
+            bool,
+            typer.Option(
+                "--fast-start/--no-fast-start",
+                help="Answer fastStart offers (else audio opens by H.245 OpenLogicalChannel).",
+            ),
+        ] = True,
         json_output: Json = False,
     ) -> None:
         """Run the project's own H.323 answering peer in the foreground until interrupted."""
@@ -239,6 +277,7 @@ def register(root: typer.Typer) -> None:
                         "received": call.received,
                         "released_cause": call.released_cause,
                         "error": call.error,
+                        "media": call.media,
                     }
                 )
                 sys.stdout.flush()
@@ -253,6 +292,7 @@ def register(root: typer.Typer) -> None:
             ring=ring,
             hangup_after=hangup_after,
             forward_to=forward,
+            fast_start=fast_start,
             on_call_end=report,
         )
         try:

@@ -385,7 +385,8 @@ def dial_command(
     if protocol == "h323" or (protocol is None and is_h323):
         from gateway.cli.commands.h323 import run_h323_dial
 
-        raise typer.Exit(run_h323_dial(target, timeout=timeout, json_output=as_json, hold=duration))
+        raise typer.Exit(run_h323_dial(target, timeout=timeout, json_output=as_json, hold=duration,
+                                       fast_start=True))
     if is_h323:
         fail(f"{shown} is an H.323 dial string: leave out --protocol sip")
     steps: tuple[IvrStep, ...] = ()
