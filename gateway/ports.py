@@ -450,51 +450,42 @@ class PortPool:
         with exponential back-off; the loops never die of it. ``on_store_ok`` runs after every
         good heartbeat (the daemon replays its CDR journal there)."""
         self.live_calls = live_calls
+
+        async def heartbeat() -> None:
+            await self.heartbeat()
+            if on_store_ok is not None:
+                await on_store_ok()
+
+        async def reconcile() -> None:
+            await self.reconcile_once(usage, live_calls, configured_size)
+
         await asyncio.gather(
-            self._heartbeat_loop(heartbeat_interval, stop, on_store_ok),
-            self._reconcile_loop(usage, live_calls, configured_size, reconcile_interval, stop),
+            self._loop(heartbeat, self._maintenance, stop,
+                       heartbeat_interval, Backoff(base=min(0.25, heartbeat_interval),
+                                                   cap=min(heartbeat_interval, 5.0))),
+            self._loop(reconcile, self._reconciling, stop,
+                       reconcile_interval, Backoff(base=min(1.0, reconcile_interval),
+                                                   cap=reconcile_interval)),
         )
 
-    async def _heartbeat_loop(
-        self, interval: float, stop: asyncio.Event,
-        on_store_ok: Callable[[], Awaitable[object]] | None,
+    async def _loop(
+        self, step: Callable[[], Awaitable[None]], health: Health, stop: asyncio.Event,
+        interval: float, backoff: Backoff,
     ) -> None:
-        backoff = Backoff(base=min(0.25, interval), cap=min(interval, 5.0))
+        """Run ``step`` every ``interval`` until ``stop``; a failing step is retried with
+        ``backoff`` and reported through ``health``, logged once per bad spell by its name."""
         while not stop.is_set():
             wait = interval
             try:
-                await self.heartbeat()
-                if on_store_ok is not None:
-                    await on_store_ok()
+                await step()
                 backoff.succeeded()
-                self._maintenance.ok()
+                health.ok()
             except StoreUnavailableError as exc:
                 self._store_failed(exc)
                 wait = backoff.failed()
             except Exception as exc:  # noqa: BLE001 - logged once per bad spell, retried
-                if self._maintenance.fail(f"{type(exc).__name__}: {exc}"):
-                    log.exception("port pool heartbeat failed; retrying with back-off")
-                wait = backoff.failed()
-            with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=wait)
-
-    async def _reconcile_loop(
-        self, usage: UsageSource | None, live_calls: LiveCalls, configured_size: int | None,
-        interval: float, stop: asyncio.Event,
-    ) -> None:
-        backoff = Backoff(base=min(1.0, interval), cap=interval)
-        while not stop.is_set():
-            wait = interval
-            try:
-                await self.reconcile_once(usage, live_calls, configured_size)
-                backoff.succeeded()
-                self._reconciling.ok()
-            except StoreUnavailableError as exc:
-                self._store_failed(exc)
-                wait = backoff.failed()
-            except Exception as exc:  # noqa: BLE001 - logged once per bad spell, retried
-                if self._reconciling.fail(f"{type(exc).__name__}: {exc}"):
-                    log.exception("port reconcile failed; retrying with back-off")
+                if health.fail(f"{type(exc).__name__}: {exc}"):
+                    log.exception("%s failed; retrying with back-off", health.name)
                 wait = backoff.failed()
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=wait)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ import yaml
 
 from api_client.emulator import EmulatorServer, run_emulator
 from api_client.webhooks import sign
-from gateway.peers.process import free_port
+from gateway.peers.process import free_port, stop_process
 
 WEBHOOK_SECRET = secrets.token_hex(16)
 CLIENT_SECRET = secrets.token_hex(8)
@@ -68,12 +67,7 @@ def gateway(tmp_path: Path, emulator: EmulatorServer) -> Iterator[str]:
             time.sleep(0.2)
         yield base
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process, timeout=30)
         if process.stderr is not None:
             process.stderr.close()
 

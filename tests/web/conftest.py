@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import pytest
 import yaml
 
 from gateway.peers.kamailio import Kamailio, kamailio_available
-from gateway.peers.process import free_port
+from gateway.peers.process import free_port, stop_process
 
 ROOM = "demo-room"
 ROOM_PASSWORD = secrets.token_hex(6)
@@ -98,9 +97,4 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             served.wait(ready, "crcgw serve ready with its room registered", timeout=60)
             yield served
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+            stop_process(process, timeout=30)

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from api_client.emulator import meeting_passcode
-from gateway.peers.process import free_port
+from gateway.peers.process import free_port, stop_process
 from tests.gateway.sipclient import UdpClient, ack_for, address, invite
 from tests.web.conftest import MEETING, READ_TOKEN, ROOM, TOKEN, Served
 
@@ -190,12 +189,7 @@ def bare_gateway(tmp_path: Path, token: str | None, store_url: str | None = None
             time.sleep(0.2)
         yield base
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process, timeout=30)
 
 
 def test_without_any_token_the_page_is_open_and_read_only(tmp_path: Path) -> None:
