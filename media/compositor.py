@@ -85,6 +85,7 @@ class Compositor:
         gutter: int = 4,
         fit_mode: str = "letterbox",
         snap: float = 0.03,
+        max_crop: float = 0.01,
         background: RGB = (16, 16, 16),
         border: int = 4,
         border_colour: RGB = (255, 196, 0),
@@ -106,6 +107,8 @@ class Compositor:
             )
         self.width, self.height = width, height
         self.gutter, self.fit_mode, self.snap = gutter, fit_mode, snap
+        self.max_crop = max_crop
+        fit(2, 2, Rect(0, 0, 2, 2), snap=snap, max_crop=max_crop)  # validates both
         self.border = border
         self.speaker_in_large_tile = speaker_in_large_tile
         self.zero_copy = zero_copy
@@ -173,7 +176,9 @@ class Compositor:
         key = (sw, sh, tile)
         cached = self._plans.get(key)
         if cached is None:
-            placement = fit(sw, sh, tile, mode=self.fit_mode, snap=self.snap)
+            placement = fit(
+                sw, sh, tile, mode=self.fit_mode, snap=self.snap, max_crop=self.max_crop
+            )
             scaler = ScalePlan(
                 placement.source.w,
                 placement.source.h,

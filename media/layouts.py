@@ -205,33 +205,61 @@ def fit(
     *,
     mode: str = "letterbox",
     snap: float = 0.03,
+    max_crop: float = 0.01,
 ) -> Placement:
-    """Place a ``source_width`` x ``source_height`` picture in ``tile``, aspect ratio kept."""
+    """Place a ``source_width`` x ``source_height`` picture in ``tile``, aspect ratio kept.
+
+    ``snap``: the relative distance from an exact scale (:data:`SNAP_SCALES`) within which the
+    scale snaps to it; ``max_crop``: a snap is taken only if what it cuts off the picture at each
+    edge (left, right, top, bottom; beyond what ``mode`` cuts anyway) is under this share of that
+    side's length (0.01: under 1 % at every edge).
+    """
     if mode not in FIT_MODES:
         raise ValueError(f"mode: expected one of {', '.join(FIT_MODES)}, got {mode!r}")
     if not 0 <= snap < 0.5:
         raise ValueError(f"snap: expected a fraction in 0..0.5, got {snap}")
+    if not 0 <= max_crop < 0.5:
+        raise ValueError(f"max_crop: expected a fraction in 0..0.5, got {max_crop}")
     sw, sh = source_width, source_height
     if sw < 2 or sh < 2 or sw % 2 or sh % 2:
         raise ValueError(f"source size: expected even dimensions >= 2, got {sw}x{sh}")
     pick = min if mode == "letterbox" else max
     wanted = pick(tile.w / sw, tile.h / sh)
-    exact = _snapped_scale(wanted, snap)
-    if exact is not None:
-        # content in whole periods of p output pixels, on both planes of 4:2:0
-        p, q = exact.numerator, exact.denominator
-        unit = 2 * p
-        cw = min(tile.w, sw * p // q) // unit * unit
-        ch = min(tile.h, sh * p // q) // unit * unit
-        scw, sch = cw * q // p, ch * q // p
+    cw = min(tile.w, max(2, _even(sw * wanted)))
+    ch = min(tile.h, max(2, _even(sh * wanted)))
+    if mode == "letterbox":  # all of the source (sub-pixel aspect error from even sizes)
+        scw, sch = sw, sh
     else:
-        cw = min(tile.w, max(2, _even(sw * wanted)))
-        ch = min(tile.h, max(2, _even(sh * wanted)))
-        if mode == "letterbox":  # all of the source (sub-pixel aspect error from even sizes)
-            scw, sch = sw, sh
-        else:
-            scw = min(sw, max(2, _even(cw / wanted + 1)))
-            sch = min(sh, max(2, _even(ch / wanted + 1)))
+        scw = min(sw, max(2, _even(cw / wanted + 1)))
+        sch = min(sh, max(2, _even(ch / wanted + 1)))
+    base = _placement(sw, sh, tile, cw, ch, scw, sch, None)
+    exact = _snapped_scale(wanted, snap)
+    if exact is None:
+        return base
+    # content in whole periods of p output pixels, on both planes of 4:2:0
+    p, q = exact.numerator, exact.denominator
+    unit = 2 * p
+    cw = min(tile.w, sw * p // q) // unit * unit
+    ch = min(tile.h, sh * p // q) // unit * unit
+    snapped = _placement(sw, sh, tile, cw, ch, cw * q // p, ch * q // p, exact)
+    return snapped if _crop_within(base.source, snapped.source, sw, sh, max_crop) else base
+
+
+def _placement(
+    sw: int, sh: int, tile: Rect, cw: int, ch: int, scw: int, sch: int, exact: Fraction | None
+) -> Placement:
+    """The centred placement of an ``scw`` x ``sch`` source region as ``cw`` x ``ch`` content."""
     source = Rect(_even((sw - scw) / 2), _even((sh - sch) / 2), scw, sch)
     content = Rect(tile.x + _even((tile.w - cw) / 2), tile.y + _even((tile.h - ch) / 2), cw, ch)
     return Placement(tile=tile, content=content, source=source, scale=exact)
+
+
+def _crop_within(base: Rect, snapped: Rect, sw: int, sh: int, limit: float) -> bool:
+    """Whether ``snapped`` cuts off under ``limit`` of each side beyond ``base``, edge by edge."""
+    edges = (
+        (snapped.x - base.x, sw),
+        (base.x + base.w - snapped.x - snapped.w, sw),
+        (snapped.y - base.y, sh),
+        (base.y + base.h - snapped.y - snapped.h, sh),
+    )
+    return all(cut <= 0 or cut < limit * side for cut, side in edges)

@@ -109,6 +109,36 @@ def test_fit_snaps_to_three_quarters_and_two_thirds() -> None:
     )
 
 
+def test_a_snap_that_would_cut_one_percent_at_an_edge_is_not_taken() -> None:
+    # 1280x720 in 1246x700: 2.7 % from 1:1, which would cut 17 columns (1.3 %) at each side
+    tile = Rect(0, 0, 1246, 700)
+    loose = fit(1280, 720, tile, max_crop=0.02)
+    assert loose.scale == 1 and loose.source == Rect(16, 10, 1246, 700)
+    strict = fit(1280, 720, tile)
+    assert strict.scale is None and strict.source == Rect(0, 0, 1280, 720)
+    assert strict.content.w <= tile.w and strict.content.h <= tile.h
+    assert fit(1280, 720, tile, max_crop=0.0).scale is None
+
+
+@pytest.mark.parametrize("mode", ["letterbox", "crop"])
+def test_every_snap_cuts_under_one_percent_at_each_edge(mode: str) -> None:
+    sources = [(352, 288), (640, 360), (848, 480), (960, 540), (1024, 576), (1280, 720)]
+    sources += [(1920, 1080), (720, 1280), (1080, 1920), (1276, 716), (1300, 740)]
+    snapped = 0
+    for layout in ("LAYOUT1", "LAYOUT2", "LAYOUT3", "LAYOUT4", "LAYOUT6", "LAYOUT9"):
+        for width, height in ((1280, 720), (1920, 1080), (960, 540), (640, 360)):
+            for tile in tile_rects(layout, width, height):
+                for sw, sh in sources:
+                    p = fit(sw, sh, tile, mode=mode)
+                    base = fit(sw, sh, tile, mode=mode, snap=0.0)
+                    cuts_x = (p.source.x - base.source.x, base.source.w - p.source.w)
+                    cuts_y = (p.source.y - base.source.y, base.source.h - p.source.h)
+                    assert max(cuts_x[0], cuts_x[1] - cuts_x[0]) < 0.01 * sw, (sw, sh, tile)
+                    assert max(cuts_y[0], cuts_y[1] - cuts_y[0]) < 0.01 * sh, (sw, sh, tile)
+                    snapped += p.scale is not None
+    assert snapped > 100  # the rule still leaves most exact ratios in place
+
+
 def test_letterbox_and_crop_without_snapping() -> None:
     tile = Rect(100, 50, 400, 400)
     box = fit(1280, 720, tile, mode="letterbox", snap=0.0)
@@ -138,6 +168,10 @@ def test_upscale_snaps_to_one_to_one_copy() -> None:
         (
             lambda: fit(1280, 720, Rect(0, 0, 64, 64), mode="stretch"),
             "mode: expected one of letterbox, crop",
+        ),
+        (
+            lambda: fit(1280, 720, Rect(0, 0, 64, 64), max_crop=0.5),
+            "max_crop: expected a fraction in 0..0.5, got 0.5",
         ),
         (
             lambda: fit(1281, 720, Rect(0, 0, 64, 64)),
