@@ -90,6 +90,9 @@ VIDEO_CASES: tuple[tuple[str, str, tuple[int, int]], ...] = tuple(
 )
 """(source, layout, output size): every source set into every layout at 720p and 1080p."""
 SOURCE_SETS = 4
+FFMPEG_FLAGS = ("area", "bilinear")
+"""swscale's flags in the ``ffmpeg`` method: (shrinking, enlarging), the same filters as
+crcgw's kernels (``fast_bilinear`` is faster and samples like ``opencv-lin``)."""
 METHODS = ("crcgw", "ffmpeg", "opencv", "opencv-lin")
 BASELINES = METHODS[1:]
 U8 = npt.NDArray[np.uint8]
@@ -206,8 +209,11 @@ class FfmpegGraph:
         width: int,
         height: int,
         sizes: Sequence[tuple[int, int]] | None = None,
+        flags: str | None = None,
     ) -> None:
-        """``sizes``: each input's source size (default :data:`SOURCE_SIZE` for all)."""
+        """``sizes``: each input's source size (default :data:`SOURCE_SIZE` for all);
+        ``flags``: swscale's for every tile (default :data:`FFMPEG_FLAGS`: ``area`` shrinking,
+        ``bilinear`` enlarging)."""
         import av
 
         self.av = av
@@ -221,8 +227,8 @@ class FfmpegGraph:
         ]
         scaled = []
         for buf, p, (sw, _) in zip(self.buffers, placements, sizes, strict=True):
-            flags = "bilinear" if p.content.w > sw else "area"
-            scale = graph.add("scale", f"{p.content.w}:{p.content.h}:flags={flags}")
+            chosen = flags or FFMPEG_FLAGS[p.content.w > sw]
+            scale = graph.add("scale", f"{p.content.w}:{p.content.h}:flags={chosen}")
             buf.link_to(scale)
             scaled.append(scale)
         right = max(p.content.x + p.content.w for p in placements)

@@ -6,7 +6,7 @@ compositor; ``apply`` then only runs the kernel, writing straight into the desti
 Kernel choice (``src`` and ``dst``: crop and content sizes of a :class:`~media.layouts.Placement`):
 
 - ``copy``: equal sizes;
-- with Numba, the exact 1/3, 2/3, 3/4 and 3/2 ratios run the compiled kernels of
+- with Numba, the exact 1/3, 2/3, 3/4, 3/2 and 2 ratios run the compiled kernels of
   :mod:`media.kernels` on every 2-D plane that is a whole number of their periods (the choices
   below then apply to RGB24 frames and to planes that do not fit);
 - with Numba and OpenCV, every other ratio (``linear``, ``area``, ``box`` for 1/k with k >= 4
@@ -271,6 +271,9 @@ class ScalePlan:
         if name == "up32":
             ring = self._buffer("ring", (3, 3, sw // 2), np.uint16)
             kernels.up32(src, phases, ring, self._buffer("line", (sw,)))
+        elif name == "up2":
+            ring = self._buffer("ring", (2, 2, sw), np.uint16)
+            kernels.up2(src, phases, ring, self._buffer("line", (sw,)))
         else:
             getattr(kernels, name)(src, phases, self._buffer("row", (sw,), np.uint16))
         if self.use_opencv:
