@@ -6,8 +6,9 @@ libx264 (``ultrafast`` + ``zerolatency``, the room's size, framerate and bitrate
 do the same job with the same decoder and encoder settings:
 
 - ``crcgw``: decode -> the decoded planes as numpy views (:func:`av_planes`, no copy) ->
-  :class:`media.compositor.Compositor` -> a copy into a new ``VideoFrame`` (:func:`av_frame`)
-  -> encode;
+  :class:`media.compositor.Compositor` -> the composed buffer wrapped as a ``VideoFrame``
+  without a copy (:func:`av_frame_view`; libx264 copies its input picture during ``encode``,
+  so the compositor may overwrite the buffer for the next frame) -> encode;
 - ``ffmpeg``: decode -> FFmpeg filter graph ``buffer -> scale (area, bilinear when enlarging) ->
   xstack (-> pad)`` (see :class:`media.benchmark_video.FfmpegGraph`) -> encode.
 
@@ -38,6 +39,7 @@ __all__ = [
     "PIPELINE_CASES",
     "STAGES",
     "PipelineResult",
+    "av_frame_view",
     "av_planes",
     "encode_streams",
     "run_pipeline",
@@ -101,6 +103,17 @@ def av_frame(i420: Any) -> Any:
     for view, plane in zip(av_planes(frame), i420_planes(i420), strict=True):
         np.copyto(view, plane)
     return frame
+
+
+def av_frame_view(i420: Any) -> Any:
+    """A yuv420p ``av.VideoFrame`` over the I420 array ``(h * 3 // 2, w)`` itself, no copy
+    (``VideoFrame.from_numpy_buffer``; the frame shows whatever the array holds), or a copy
+    (:func:`av_frame`) of a strided array, which PyAV cannot wrap."""
+    import av
+
+    if i420.flags.c_contiguous:
+        return av.VideoFrame.from_numpy_buffer(i420, format="yuv420p")
+    return av_frame(i420)
 
 
 def _decoder() -> Any:
@@ -243,7 +256,7 @@ def _run_crcgw(
         clock.lap("convert")
         out = comp.compose(planes)
         clock.lap("compose")
-        frame = av_frame(out)
+        frame = av_frame_view(out)
         clock.lap("convert")
         return frame
 

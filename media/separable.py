@@ -206,6 +206,22 @@ def _addsum2(src: Any, r0: Any, r1: Any, acc: Any) -> None:  # pragma: no cover 
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
+def _sum4(src: Any, r0: Any, acc: Any) -> None:  # pragma: no cover - compiled
+    for x in range(acc.shape[0]):
+        a = U16(U16(src[r0, x]) + U16(src[r0 + 1, x]))
+        b = U16(U16(src[r0 + 2, x]) + U16(src[r0 + 3, x]))
+        acc[x] = U16(a + b)
+
+
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
+def _addsum4(src: Any, r0: Any, acc: Any) -> None:  # pragma: no cover - compiled
+    for x in range(acc.shape[0]):
+        a = U16(U16(src[r0, x]) + U16(src[r0 + 1, x]))
+        b = U16(U16(src[r0 + 2, x]) + U16(src[r0 + 3, x]))
+        acc[x] = U16(acc[x] + U16(a + b))
+
+
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _ends(
     src: Any, r0: Any, r1: Any, w0: Any, inner: Any, w1: Any, acc: Any, out: Any, i: Any
 ) -> None:  # pragma: no cover - compiled
@@ -225,7 +241,21 @@ def _flat_row(
     """One output row whose interior weights are equal: add the interior rows, multiply once."""
     end = r + taps - 1
     k = r + 1
-    if (taps - 2) % 2:
+    inner = taps - 2
+    if inner >= 4:  # four rows per pass over the sums: half the loads and stores of ``a``
+        _sum4(src, k, a)
+        k += 4
+        while k + 4 <= end:
+            _addsum4(src, k, a)
+            k += 4
+        if k + 2 <= end:
+            _addsum2(src, k, k + 1, a)
+            k += 2
+        if k < end:
+            for x in range(a.shape[0]):
+                a[x] = U16(a[x] + U16(src[k, x]))
+            k += 1
+    elif inner % 2:
         for x in range(a.shape[0]):
             a[x] = U16(src[k, x])
         k += 1

@@ -15,7 +15,9 @@ except Exception:  # noqa: BLE001 - any failure means the encoder is missing
 from media.benchmark_pipeline import (  # noqa: E402
     STAGES,
     _decoder,
+    _encoder,
     av_frame,
+    av_frame_view,
     av_planes,
     encode_streams,
     room_bitrate,
@@ -61,6 +63,25 @@ def test_av_frame_copies_an_i420_array() -> None:
     assert np.array_equal(frame.to_ndarray(format="yuv420p"), i420)
     i420[:] = 0  # a copy: the frame keeps its picture
     assert frame.to_ndarray(format="yuv420p").any()
+
+
+def test_av_frame_view_wraps_the_array_and_encodes_like_a_copy() -> None:
+    i420 = np.random.default_rng(6).integers(0, 256, (270, 320), np.uint8)
+    view = av_frame_view(i420)
+    assert (view.width, view.height) == (320, 180)
+    assert np.array_equal(view.to_ndarray(format="yuv420p"), i420)
+    packets = []
+    for frame in (view, av_frame(i420)):
+        enc = _encoder(320, 180, 500_000)
+        frame.pts = 0
+        packets.append(b"".join(bytes(p) for p in [*enc.encode(frame), *enc.encode(None)]))
+    assert packets[0] and packets[0] == packets[1]
+    i420[:90] = 0  # no copy: the frame shows the change
+    assert not view.to_ndarray(format="yuv420p")[:90].any()
+    strided = np.zeros((270, 400), np.uint8)[:, :320]  # PyAV cannot wrap it: a copy
+    copied = av_frame_view(strided)
+    strided[:] = 9
+    assert not copied.to_ndarray(format="yuv420p").any()
 
 
 def test_compositor_takes_plane_tuples_like_whole_arrays() -> None:
