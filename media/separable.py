@@ -188,6 +188,39 @@ def _add2(src: Any, r0: Any, r1: Any, w0: Any, w1: Any, acc: Any) -> None:  # pr
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
+def _direct2(
+    src: Any, r0: Any, r1: Any, w0: Any, w1: Any, out: Any, i: Any
+) -> None:  # pragma: no cover - compiled
+    """:func:`_first2` and :func:`_round` in one loop (no round trip through the sums)."""
+    for x in range(out.shape[1]):
+        v = U16(U16(w0 * U16(src[r0, x])) + U16(w1 * U16(src[r1, x])))
+        out[i, x] = U8(U16(v + U16(128)) >> U16(8))
+
+
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
+def _direct4(
+    src: Any,
+    r0: Any,
+    r1: Any,
+    r2: Any,
+    r3: Any,
+    w0: Any,
+    w1: Any,
+    w2: Any,
+    w3: Any,
+    out: Any,
+    i: Any,
+) -> None:  # pragma: no cover - compiled
+    """:func:`_first4` and :func:`_round` in one loop."""
+    for x in range(out.shape[1]):
+        v = U16(w0 * U16(src[r0, x]))
+        v = U16(v + U16(w1 * U16(src[r1, x])))
+        v = U16(v + U16(w2 * U16(src[r2, x])))
+        v = U16(v + U16(w3 * U16(src[r3, x])))
+        out[i, x] = U8(U16(v + U16(128)) >> U16(8))
+
+
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _round(acc: Any, out: Any, i: Any) -> None:  # pragma: no cover - compiled
     for x in range(acc.shape[0]):
         out[i, x] = U8(U16(acc[x] + U16(128)) >> U16(8))
@@ -270,17 +303,16 @@ def _flat_row(
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _uniform_row(
-    src: Any, r: Any, width: Any, last_row: Any, weights: Any, a: Any, out: Any, i: Any
+    src: Any, r: Any, width: Any, last_row: Any, weights: Any, out: Any, i: Any
 ) -> None:  # pragma: no cover - compiled
     """Output row ``i`` from ``width`` (at most 4) rows from ``r`` on, clamped to ``last_row``."""
     r1 = min(r + 1, last_row)
     if width <= 2:
-        _first2(src, r, r1, weights[i, 0], weights[i, width - 1] if width == 2 else U16(0), a)
+        _direct2(src, r, r1, weights[i, 0], weights[i, width - 1] if width == 2 else U16(0), out, i)
     else:
         r2, r3 = min(r + 2, last_row), min(r + 3, last_row)
         w3 = weights[i, 3] if width == 4 else U16(0)
-        _first4(src, r, r1, r2, r3, weights[i, 0], weights[i, 1], weights[i, 2], w3, a)
-    _round(a, out, i)
+        _direct4(src, r, r1, r2, r3, weights[i, 0], weights[i, 1], weights[i, 2], w3, out, i)
 
 
 @njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
@@ -292,8 +324,7 @@ def _uniform(
     each row's tap count cost more than the arithmetic on small planes (mispredicted: 2-3x
     slower on a 176 x 144 plane), and so did this loop sharing a function with the general
     one (separate compiled functions: 3x faster on narrow rows)."""
-    h, n = out.shape
-    a = acc[:n]
+    h = out.shape[0]  # (``acc`` is not needed: each row is summed and rounded in one loop)
     last_row = src.shape[0] - 1
     width = weights.shape[1]
     if prefetch:
@@ -303,10 +334,10 @@ def _uniform(
             while ahead < target:
                 ahead += 1
                 prefetch_row(src, ahead)
-            _uniform_row(src, first[i], width, last_row, weights, a, out, i)
+            _uniform_row(src, first[i], width, last_row, weights, out, i)
     else:
         for i in range(h):
-            _uniform_row(src, first[i], width, last_row, weights, a, out, i)
+            _uniform_row(src, first[i], width, last_row, weights, out, i)
 
 
 @njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]

@@ -116,3 +116,4 @@ def test_bench_command_measures_side_by_side() -> None:
     assert min(v for k, v in row["psnr_db"].items() if k != "opencv-lin") > 40
     assert row["psnr_db"]["opencv-lin"] > 30
     assert data["copy_rate_gbps"] > 0
+    assert data["ffmpeg_flags"] == {"shrinking": "area", "enlarging": "bilinear"}

@@ -119,6 +119,7 @@ def bench_command(
         fail(f"--part: expected all, video, audio or pipeline, got {part!r}")
     from media.benchmark_audio import run_mixer, run_resampler
     from media.benchmark_video import (
+        FFMPEG_FLAGS,
         MIXED_SOURCES,
         SOURCE_SIZES,
         VIDEO_LAYOUTS,
@@ -148,6 +149,7 @@ def bench_command(
     if part in ("all", "video"):
         rate = copy_rate()
         report["copy_rate_gbps"] = round(rate / 1e9, 2)
+        report["ffmpeg_flags"] = {"shrinking": FFMPEG_FLAGS[0], "enlarging": FFMPEG_FLAGS[1]}
         if not as_json:
             console.print(f"numpy copy rate: {rate / 1e9:.1f} GB/s (read + write)")
         video = run_video(cases, rounds=rounds, frames=8 if quick else 12, rate=rate)
@@ -155,8 +157,9 @@ def bench_command(
         if not as_json:
             print_table(
                 "compositor: frames per second, 1 thread; x = crcgw fps / other fps "
-                "(x ocv: the faster of opencv and opencv-lin); dB: PSNR vs float64 reference; "
-                "% bw: share of the copy-rate limit",
+                "(x ocv: the faster of opencv and opencv-lin); ffmpeg: swscale flags="
+                f"{FFMPEG_FLAGS[0]} shrinking, {FFMPEG_FLAGS[1]} enlarging; "
+                "dB: PSNR vs float64 reference; % bw: share of the copy-rate limit",
                 (
                     "source",
                     "layout",
