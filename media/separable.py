@@ -153,14 +153,38 @@ def axis_taps(n_in: int, n_out: int) -> tuple[npt.NDArray[Any], ...]:
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
+def _dot4(
+    src: Any, r0: Any, r1: Any, r2: Any, r3: Any, w0: Any, w1: Any, w2: Any, w3: Any, x: Any
+) -> Any:  # pragma: no cover - compiled
+    """``sum_k w_k * src[r_k, x]`` in 16 bits."""
+    v = U16(w0 * U16(src[r0, x]))
+    v = U16(v + U16(w1 * U16(src[r1, x])))
+    v = U16(v + U16(w2 * U16(src[r2, x])))
+    return U16(v + U16(w3 * U16(src[r3, x])))
+
+
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
+def _dot2(src: Any, r0: Any, r1: Any, w0: Any, w1: Any, x: Any) -> Any:  # pragma: no cover
+    return U16(U16(w0 * U16(src[r0, x])) + U16(w1 * U16(src[r1, x])))
+
+
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
+def _rounded(v: Any) -> Any:  # pragma: no cover - compiled
+    """A sum of weights 256 times a level, rounded back to the level."""
+    return U8(U16(v + U16(128)) >> U16(8))
+
+
+# The loops below come in three kinds: ``_first`` (start the sums in ``acc``), ``_add`` (add
+# to them) and ``_last`` / ``_direct`` (the footprint's last taps: add and round straight into
+# the output row, no round trip through ``acc``: 1.5-2x faster on enlargements).
+
+
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
 def _first4(
     src: Any, r0: Any, r1: Any, r2: Any, r3: Any, w0: Any, w1: Any, w2: Any, w3: Any, acc: Any
 ) -> None:  # pragma: no cover - compiled
     for x in range(acc.shape[0]):
-        v = U16(w0 * U16(src[r0, x]))
-        v = U16(v + U16(w1 * U16(src[r1, x])))
-        v = U16(v + U16(w2 * U16(src[r2, x])))
-        acc[x] = U16(v + U16(w3 * U16(src[r3, x])))
+        acc[x] = _dot4(src, r0, r1, r2, r3, w0, w1, w2, w3, x)
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
@@ -168,33 +192,26 @@ def _add4(
     src: Any, r0: Any, r1: Any, r2: Any, r3: Any, w0: Any, w1: Any, w2: Any, w3: Any, acc: Any
 ) -> None:  # pragma: no cover - compiled
     for x in range(acc.shape[0]):
-        v = U16(w0 * U16(src[r0, x]))
-        v = U16(v + U16(w1 * U16(src[r1, x])))
-        v = U16(v + U16(w2 * U16(src[r2, x])))
-        v = U16(v + U16(w3 * U16(src[r3, x])))
-        acc[x] = U16(acc[x] + v)
+        acc[x] = U16(acc[x] + _dot4(src, r0, r1, r2, r3, w0, w1, w2, w3, x))
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
-def _first2(src: Any, r0: Any, r1: Any, w0: Any, w1: Any, acc: Any) -> None:  # pragma: no cover
-    for x in range(acc.shape[0]):
-        acc[x] = U16(U16(w0 * U16(src[r0, x])) + U16(w1 * U16(src[r1, x])))
-
-
-@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
-def _add2(src: Any, r0: Any, r1: Any, w0: Any, w1: Any, acc: Any) -> None:  # pragma: no cover
-    for x in range(acc.shape[0]):
-        acc[x] = U16(acc[x] + U16(U16(w0 * U16(src[r0, x])) + U16(w1 * U16(src[r1, x]))))
-
-
-@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
-def _direct2(
-    src: Any, r0: Any, r1: Any, w0: Any, w1: Any, out: Any, i: Any
+def _last4(
+    src: Any,
+    r0: Any,
+    r1: Any,
+    r2: Any,
+    r3: Any,
+    w0: Any,
+    w1: Any,
+    w2: Any,
+    w3: Any,
+    acc: Any,
+    out: Any,
+    i: Any,
 ) -> None:  # pragma: no cover - compiled
-    """:func:`_first2` and :func:`_round` in one loop (no round trip through the sums)."""
-    for x in range(out.shape[1]):
-        v = U16(U16(w0 * U16(src[r0, x])) + U16(w1 * U16(src[r1, x])))
-        out[i, x] = U8(U16(v + U16(128)) >> U16(8))
+    for x in range(acc.shape[0]):
+        out[i, x] = _rounded(U16(acc[x] + _dot4(src, r0, r1, r2, r3, w0, w1, w2, w3, x)))
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
@@ -211,19 +228,24 @@ def _direct4(
     out: Any,
     i: Any,
 ) -> None:  # pragma: no cover - compiled
-    """:func:`_first4` and :func:`_round` in one loop."""
     for x in range(out.shape[1]):
-        v = U16(w0 * U16(src[r0, x]))
-        v = U16(v + U16(w1 * U16(src[r1, x])))
-        v = U16(v + U16(w2 * U16(src[r2, x])))
-        v = U16(v + U16(w3 * U16(src[r3, x])))
-        out[i, x] = U8(U16(v + U16(128)) >> U16(8))
+        out[i, x] = _rounded(_dot4(src, r0, r1, r2, r3, w0, w1, w2, w3, x))
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
-def _round(acc: Any, out: Any, i: Any) -> None:  # pragma: no cover - compiled
+def _last2(
+    src: Any, r0: Any, r1: Any, w0: Any, w1: Any, acc: Any, out: Any, i: Any
+) -> None:  # pragma: no cover - compiled
     for x in range(acc.shape[0]):
-        out[i, x] = U8(U16(acc[x] + U16(128)) >> U16(8))
+        out[i, x] = _rounded(U16(acc[x] + _dot2(src, r0, r1, w0, w1, x)))
+
+
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
+def _direct2(
+    src: Any, r0: Any, r1: Any, w0: Any, w1: Any, out: Any, i: Any
+) -> None:  # pragma: no cover - compiled
+    for x in range(out.shape[1]):
+        out[i, x] = _rounded(_dot2(src, r0, r1, w0, w1, x))
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
@@ -264,7 +286,7 @@ def _ends(
         v = U16(w0 * U16(src[r0, x]))
         v = U16(v + U16(inner * acc[x]))
         v = U16(v + U16(w1 * U16(src[r1, x])))
-        out[i, x] = U8(U16(v + U16(128)) >> U16(8))
+        out[i, x] = _rounded(v)
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
@@ -372,7 +394,12 @@ def _general(
                 r2, r3 = r + t + 2, r + min(t + 3, taps - 1)
                 w3 = weights[i, t + 3] if left >= 4 else U16(0)
                 w1, w2 = weights[i, t + 1], weights[i, t + 2]
-                if t == 0:
+                if left <= 4:  # the last taps: add and round into the output row
+                    if t == 0:
+                        _direct4(src, r0, r1, r2, r3, w0, w1, w2, w3, out, i)
+                    else:
+                        _last4(src, r0, r1, r2, r3, w0, w1, w2, w3, a, out, i)
+                elif t == 0:
                     _first4(src, r0, r1, r2, r3, w0, w1, w2, w3, a)
                 else:
                     _add4(src, r0, r1, r2, r3, w0, w1, w2, w3, a)
@@ -380,11 +407,10 @@ def _general(
             else:
                 w1 = weights[i, t + 1] if left >= 2 else U16(0)
                 if t == 0:
-                    _first2(src, r0, r1, w0, w1, a)
+                    _direct2(src, r0, r1, w0, w1, out, i)
                 else:
-                    _add2(src, r0, r1, w0, w1, a)
+                    _last2(src, r0, r1, w0, w1, a, out, i)
                 t += 2
-        _round(a, out, i)
 
 
 @njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
