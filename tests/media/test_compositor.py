@@ -136,7 +136,9 @@ def test_rgb24_sources_of_odd_size() -> None:
     comp = Compositor("LAYOUT1", 64, 36, "rgb24")
     out = comp.compose([np.full((73, 129, 3), 77, np.uint8)])
     assert np.all(out[comp.plan(128, 72, comp.tile_rects(1)[0]).content.y :] == 77)
-    with pytest.raises(ValueError, match=r"frames\[0\]: expected rgb24 shape \(h >= 2, w >= 2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"frames\[0\]: expected rgb24 shape \(h >= 2, w >= 2, 3\)"
+    ):
         comp.compose([np.zeros((36, 64, 4), np.uint8)])
 
 
@@ -233,3 +235,20 @@ def test_bad_construction() -> None:
         Compositor("LAYOUT4", 640, 360, background=(0, 0, 300))
     with pytest.raises(ValueError, match="speaker: expected an index in 0..0, got 4"):
         Compositor("LAYOUT4", 640, 360).compose([None], speaker=4)
+    with pytest.raises(ValueError, match="max_crop: expected a fraction in 0..0.5, got -0.1"):
+        Compositor("LAYOUT4", 640, 360, max_crop=-0.1)
+    with pytest.raises(ValueError, match="snap: expected a fraction in 0..0.5, got 0.7"):
+        Compositor("LAYOUT4", 640, 360, snap=0.7)
+
+
+def test_max_crop_reaches_the_tile_geometry(solid: Solid) -> None:
+    # 1280x720 into LAYOUT9 at 720p: 1/3 cuts 6 rows at the top and bottom (0.83 % per edge)
+    loose, strict = (
+        Compositor("LAYOUT9", 1280, 720),
+        Compositor("LAYOUT9", 1280, 720, max_crop=0.005),
+    )
+    tile = loose.tile_rects(9)[0]
+    assert loose.plan(1280, 720, tile).source == Rect(4, 6, 1272, 708)
+    assert strict.plan(1280, 720, tile).source == Rect(0, 0, 1280, 720)
+    out = strict.compose([solid(1280, 720, RED)] * 9)
+    assert_colour(out, strict.plan(1280, 720, tile).content, RED)
