@@ -13,7 +13,6 @@ kernel         per axis                                                      2-D
 ``area23``     2/3: inputs (0, 1) weighted (2, 1), inputs (1, 2) (1, 2)      9
 ``area34``     3/4: (0, 1) as (3, 1), (1, 2) as (2, 2), (2, 3) as (1, 3)     16
 ``up32``       3/2 bilinear, half-pixel centres: phases at -1/6, 1/2, 7/6    36
-``up2``        2 bilinear, half-pixel centres: phases at -1/4 and 1/4        16
 =============  ============================================================  ==================
 
 Every loop is written so that the compiler vectorizes it in 16-bit lanes:
@@ -47,9 +46,9 @@ import numpy as np
 
 from media._numba import HAVE_NUMBA, JIT_OPTIONS, njit
 
-__all__ = ["HAVE_NUMBA", "KERNEL_RATIOS", "area23", "area34", "box3", "up2", "up32"]
+__all__ = ["HAVE_NUMBA", "KERNEL_RATIOS", "area23", "area34", "box3", "up32"]
 
-KERNEL_RATIOS = {"box3": (1, 3), "area23": (2, 3), "area34": (3, 4), "up32": (3, 2), "up2": (2, 1)}
+KERNEL_RATIOS = {"box3": (1, 3), "area23": (2, 3), "area34": (3, 4), "up32": (3, 2)}
 """Kernel name -> (output, input) pixels per period along each axis."""
 
 U8 = np.uint8
@@ -201,59 +200,6 @@ def up32(src: Any, phases: Any, ring: Any, line: Any) -> None:  # pragma: no cov
                 _blend33(a[k], b[k], phases[k, i])
             else:
                 _blend15(a[k], b[k], phases[k, i])
-
-
-@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
-def _up2_row(r: Any, h0: Any, h1: Any) -> None:  # pragma: no cover - compiled
-    """One source row (contiguous, ``n`` pixels) enlarged 2x horizontally, in quarters:
-    ``h0[m] = r[m - 1] + 3 r[m]``, ``h1[m] = 3 r[m] + r[m + 1]``, the ends clamped."""
-    n = h0.shape[0]
-    h0[0] = U16(4) * U16(r[0])
-    for m in range(1, n):
-        y = U16(r[m])
-        h0[m] = U16(U16(r[m - 1]) + U16(y << 1) + y)
-    for m in range(n - 1):
-        y = U16(r[m])
-        h1[m] = U16(U16(y << 1) + y + U16(r[m + 1]))
-    h1[n - 1] = U16(4) * U16(r[n - 1])
-
-
-@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
-def _blend13(a: Any, b: Any, out: Any) -> None:  # pragma: no cover - compiled
-    """``out = round((a + 3 b) / 16)`` (``a``, ``b`` in quarters)."""
-    for m in range(out.shape[0]):
-        y = b[m]
-        out[m] = U8(U16(a[m] + U16(y << 1) + y + U16(8)) >> U16(4))
-
-
-@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
-def up2(src: Any, phases: Any, ring: Any, line: Any) -> None:  # pragma: no cover - compiled
-    """``src`` (h/2, n) -> ``phases`` (2, h, n): bilinear 2x, half-pixel centres.
-
-    Output column ``2j`` sits at source column ``j - 1/4`` and ``2j + 1`` at ``j + 1/4``, rows
-    likewise; weights in quarters per axis, edges clamped. ``phases[k, i, j]`` is output pixel
-    ``(i, 2j + k)``. ``ring`` is ``(2, 2, n)`` ``uint16``: source row ``r`` enlarged
-    horizontally lives in ``ring[r % 2]``; ``line`` is a ``uint8`` scratch row of ``n``
-    (a strided row is copied first so that the horizontal loops vectorize).
-    """
-    _, h, n = phases.shape
-    sh = src.shape[0]
-    loaded = np.full(2, -1, np.int64)
-    for i in range(h):
-        t = i >> 1
-        if i & 1:  # at t + 1/4: rows t (weight 3) and t + 1 (weight 1)
-            near, far = t, min(t + 1, sh - 1)
-        else:  # at t - 1/4: rows t (weight 3) and t - 1 (weight 1)
-            near, far = t, max(t - 1, 0)
-        for r in (near, far):
-            if loaded[r & 1] != r:
-                loaded[r & 1] = r
-                s = src[r]
-                for x in range(n):
-                    line[x] = s[x]
-                _up2_row(line, ring[r & 1, 0], ring[r & 1, 1])
-        for k in range(2):
-            _blend13(ring[far & 1, k], ring[near & 1, k], phases[k, i])
 
 
 @njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
