@@ -193,7 +193,7 @@ class Compositor:
                 d = 2 if index and self.pixel_format == "yuv420p" else 1
                 crops.append(np.s_[s.y // d : (s.y + s.h) // d, s.x // d : (s.x + s.w) // d])
                 views.append(plane[c.y // d : (c.y + c.h) // d, c.x // d : (c.x + c.w) // d])
-            prefetch = self.use_opencv and scaler.prefetch
+            prefetch = self.use_opencv and scaler.prefetch_into(views[0])
             cached = self._plans[key] = _TilePlan(
                 placement, scaler, tuple(crops), tuple(views), prefetch
             )

@@ -119,3 +119,14 @@ def test_planes_that_do_not_fit_the_period_fall_back() -> None:
 def test_numba_can_be_turned_off() -> None:
     plan = ScalePlan(1272, 708, 424, 236, use_numba=False)
     assert plan._fixed is None and plan.kernel == "box"
+
+
+def test_phase_kernels_leave_tiles_and_their_prefetch_to_the_separable_kernels() -> None:
+    plan = ScalePlan(1278, 714, 852, 476)
+    whole = np.zeros((476, 852), np.uint8)
+    tile = np.zeros((480, 860), np.uint8)[2:478, 4:856]
+    assert plan._fixed == "area23" and plan.prefetch
+    if plan.separable:
+        assert plan.prefetch_into(whole) and not plan.prefetch_into(tile)
+    box = ScalePlan(1272, 708, 424, 236)  # 1/3 has no phases: it keeps tiles and prefetch
+    assert box.prefetch_into(np.zeros((240, 430), np.uint8)[2:238, 3:427])
