@@ -6,11 +6,12 @@ every method alike). The sources are the sizes rooms receive (:data:`SOURCE_SIZE
 480p, 540p, 576p, 720p, 1080p and portrait phones), one size in every tile or a mix of them
 (``mixed``: :data:`MIXED_SOURCES`, tile by tile):
 
-- ``crcgw``: :class:`media.compositor.Compositor` (default settings: snapped tile geometry when
-  the scale is within 1 % of an exact ratio, cached plans, compiled kernels);
-- ``ffmpeg``: one ``buffer -> scale (flags=area, bilinear when enlarging) -> xstack`` graph
-  (swscale), frames handed over as ready ``av.VideoFrame`` objects and the output left in FFmpeg
-  (the conversions are not timed, in FFmpeg's favour);
+- ``crcgw``: :class:`media.compositor.Compositor` (default settings: the scale snaps to an exact
+  ratio within 3 % of it when that cuts under 1 % of each side at every edge, cached plans,
+  compiled kernels);
+- ``ffmpeg``: one ``buffer -> scale (flags=area, bilinear when enlarging: :data:`FFMPEG_FLAGS`)
+  -> xstack`` graph (swscale, one thread), frames handed over as ready ``av.VideoFrame``
+  objects and the output left in FFmpeg (the conversions are not timed, in FFmpeg's favour);
 - ``opencv``: ``cv2.resize`` (``INTER_AREA`` shrinking, ``INTER_LINEAR`` enlarging) of each whole
   source plane straight into slices of a preallocated output, the tiles letterboxed exactly;
 - ``opencv-lin``: the same with ``INTER_LINEAR`` everywhere, OpenCV's fastest choice (it samples
