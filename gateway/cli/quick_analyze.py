@@ -4,8 +4,9 @@ Building the typer app (pydantic type adapters for every parameter, rich) costs 
 as tshark's whole run on a small capture, so :func:`gateway.cli.main` tries :func:`run_quick`
 first: plain argument lists are parsed here with argparse, the analysis starts (tshark first,
 before numpy is imported, see :mod:`gateway.analysis.analyse`), and the output modules are
-imported while tshark runs. Anything unusual (help, an unknown or malformed option) returns
-False, and the typer command handles it with its own messages.
+imported while tshark runs (for ``--json`` neither typer nor rich). Anything unusual (help,
+an unknown or malformed option) returns False, and the typer command handles it with its own
+messages.
 """
 
 from __future__ import annotations
@@ -66,10 +67,10 @@ def run_quick(args: list[str]) -> bool:
         return False
     if unknown:
         return False
-    report = analyse_or_fail(ns.capture, ns.sip_port, ns.diagram, ns.heuristic, ns.full,
-                             _import_output)
-    from gateway.cli.commands.analyze import present
+    from gateway.cli.analyze_output import import_for, present
 
+    report = analyse_or_fail(ns.capture, ns.sip_port, ns.diagram, ns.heuristic, ns.full,
+                             lambda: import_for(ns.as_json, ns.diagram))
     present(report, ns.diagram, ns.ladder, ns.as_json)
     # The report is out: skip the interpreter's teardown (numpy and friends take tens of ms to
     # unload), as nothing is left to clean up (the temporary folder is gone already).
@@ -77,8 +78,3 @@ def run_quick(args: list[str]) -> bool:
     sys.stderr.flush()
     os._exit(0)
 
-
-def _import_output() -> None:
-    """The output modules (typer, rich, the report writer), imported while tshark runs."""
-    import gateway.analysis.report
-    import gateway.cli.commands.analyze  # noqa: F401
