@@ -143,6 +143,7 @@ def _analyse(
         datagrams = read_sip_datagrams(cols, where.datagrams)
         sip = datagrams.sip
         calls = sip_calls(sip)
+        other = sip_other_dialogs(sip)
         analyser = StreamAnalyser(table, calls)
         analyser.precompute()
         if while_tshark_runs is not None:
@@ -157,6 +158,7 @@ def _analyse(
         calls = sip_calls(sip) + h225_calls(printed.h225)
         calls.sort(key=lambda c: c.start_s)
         analyser.set_calls(calls)
+        other = sip_other_dialogs(sip)
 
     notes = []
     if cols.truncated_file:
@@ -170,7 +172,7 @@ def _analyse(
                                          notes)
     malformed = result.malformed + _malformed_in(analyser, selected)
     report = build_report(
-        str(capture), analyser, selected, calls, sip_other_dialogs(sip), malformed,
+        str(capture), analyser, selected, calls, other, malformed,
         datagrams.unreadable + printed.unreadable, notes,
     )
     if fallback:

@@ -187,6 +187,7 @@ class StreamAnalyser:
         self._done: dict[int, tuple[_FlowContext, StreamReport]] = {}
         self._keys: dict[int, tuple[int, bool]] = {}
         self._version = 0
+        self._mos_memo: dict[tuple[str, float, float, float], float] = {}
         self.set_calls(calls)
 
     def set_calls(self, calls: Sequence[CallSummary]) -> None:
@@ -292,6 +293,16 @@ class StreamAnalyser:
                      & _NOT_MEDIA_PORTS)
         ])
 
+    def _mos(self, codec: str, loss: float, jitter_buffer_ms: float, ptime_ms: float) -> float:
+        """:func:`estimate_mos`, once per distinct set of inputs (the streams of many short
+        calls share them)."""
+        key = (codec, loss, jitter_buffer_ms, ptime_ms)
+        mos = self._mos_memo.get(key)
+        if mos is None:
+            mos = self._mos_memo[key] = estimate_mos(codec, loss, 0.0, jitter_buffer_ms,
+                                                     ptime_ms)
+        return mos
+
     def _finish(
         self,
         flow: int,
@@ -308,11 +319,10 @@ class StreamAnalyser:
         mos = None
         if stats.audio_payload_type is not None:
             ptime = min(60.0, max(10.0, stats.mean_delta_ms or 20.0))
-            mos = estimate_mos(
-                codec, stats.loss_fraction, 0.0, max(40.0, 2.0 * stats.max_jitter_ms), ptime
-            )
+            mos = self._mos(codec, stats.loss_fraction, max(40.0, 2.0 * stats.max_jitter_ms),
+                            ptime)
         digits = ""
-        if ctx.event_pts:
+        if not ctx.event_pts.isdisjoint(stats.payload_types):
             first_byte = self.table.first_payload_byte[rows]
             pts = self.table.pt[rows]
             ev = first_byte >= 0
