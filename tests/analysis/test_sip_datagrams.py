@@ -5,8 +5,6 @@ parse answers) and the RFC 4475 torture messages when ../shared is present."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from gateway.analysis.sip_datagrams import SCANNED_HEADERS, scan_message
