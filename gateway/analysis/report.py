@@ -158,6 +158,12 @@ def _endpoint(ip: str, port: int) -> str:
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
+def _names_events(tshark_payload: str) -> bool:
+    """Whether tshark's payload names of a stream include RFC 4733 events: "telephone-event"
+    when an SDP names them, "rtpevent" when its preference (payload type 101) decodes them."""
+    return "telephone-event" in tshark_payload or "rtpevent" in tshark_payload
+
+
 def _codec_name(pt: int, rtpmap: dict[int, tuple[str, int]]) -> str:
     if pt in rtpmap:
         return rtpmap[pt][0]
@@ -225,7 +231,7 @@ class StreamAnalyser:
                 pt for pt, (name, _) in rtpmap.items() if name.lower() == "telephone-event"))
         rtpmap, known_events = cached
         events = set(known_events)
-        if not rtpmap and "telephone-event" in tshark_payload:
+        if not rtpmap and _names_events(tshark_payload):
             events.add(_DEFAULT_EVENT_PT)
         rows = self.rows[flow]
         clocks: dict[int, int] = {}
@@ -252,7 +258,7 @@ class StreamAnalyser:
         todo: list[tuple[int, _FlowContext]] = []
         for flow, names in flows:
             # the context depends on the calls and (without SDP) on tshark's payload names
-            key = (self._version, "telephone-event" in names)
+            key = (self._version, _names_events(names))
             done = self._done.get(flow)
             if done is not None and self._keys.get(flow) == key:
                 continue
@@ -316,6 +322,8 @@ class StreamAnalyser:
             pts = [p for p in stats.payload_types if p not in ctx.event_pts]
             pt = pts[0] if pts else (stats.payload_types[0] if stats.payload_types else None)
         codec = _codec_name(pt, ctx.rtpmap) if pt is not None else "?"
+        if pt in ctx.event_pts and pt not in ctx.rtpmap:
+            codec = "telephone-event"  # no SDP: tshark's rtpevent payload type
         mos = None
         if stats.audio_payload_type is not None:
             ptime = min(60.0, max(10.0, stats.mean_delta_ms or 20.0))
