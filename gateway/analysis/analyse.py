@@ -35,8 +35,11 @@ from gateway.analysis.tshark_streams import (
 if TYPE_CHECKING:
     from gateway.analysis.pcapscan import PacketColumns
     from gateway.analysis.report import AnalysisReport, StreamAnalyser, StreamReport
+    from signaling.ladder import CallSummary
 
-__all__ = ["analyse_capture"]
+__all__ = ["WhileTsharkRuns", "analyse_capture"]
+
+WhileTsharkRuns = Callable[[Sequence["CallSummary"], Sequence["StreamReport"]], object]
 
 # tshark starts on the whole file at once up to this size (its run then costs about its start-up),
 # printing the signalling the scan does not read (a protocol tree for every packet)
@@ -54,12 +57,14 @@ def analyse_capture(
     sip_ports: Sequence[int] = (),
     heuristic_rtp: bool = True,
     full_dissection: bool = False,
-    while_tshark_runs: Callable[[], object] | None = None,
+    while_tshark_runs: WhileTsharkRuns | None = None,
 ) -> AnalysisReport:
     """The whole analysis of one capture file.
 
-    ``while_tshark_runs`` is called once our own work is done and tshark is still running (the
-    command line imports its output modules there).
+    ``while_tshark_runs`` is called once our own work is done and tshark is still running, with
+    the calls and the stream reports made so far (the command line imports its output modules
+    and encodes their JSON there; the report holds the same objects unless tshark's output
+    changed them).
 
     With ``full_dissection`` tshark dissects the whole capture even when it is large, so that
     malformed packets of every protocol, background traffic included, are counted.
@@ -97,7 +102,7 @@ def _analyse(
     sip_ports: Sequence[int],
     early: TsharkPass | None,
     full_dissection: bool,
-    while_tshark_runs: Callable[[], object] | None,
+    while_tshark_runs: WhileTsharkRuns | None,
 ) -> AnalysisReport:
     from gateway.analysis.pcapscan import scan_capture, write_subset
     from gateway.analysis.report import StreamAnalyser, build_report
@@ -147,7 +152,7 @@ def _analyse(
         analyser = StreamAnalyser(table, calls)
         analyser.precompute()
         if while_tshark_runs is not None:
-            while_tshark_runs()
+            while_tshark_runs(calls, analyser.reports())
         result = tpass.result()
     finally:
         tpass.stop()

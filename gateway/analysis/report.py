@@ -43,6 +43,7 @@ __all__ = [
     "StreamReport",
     "analyse_capture",
     "build_report",
+    "call_json",
     "report_json",
     "tshark_stream_report",
 ]
@@ -116,7 +117,8 @@ def rtp_digits_by_call(streams: Sequence[StreamReport]) -> dict[str | None, str]
     return out
 
 
-def _call_json(call: CallSummary, digits_rtp: str) -> dict[str, Any]:
+def call_json(call: CallSummary, digits_rtp: str) -> dict[str, Any]:
+    """One call of the ``--json`` object (``digits_rtp``: its streams' RFC 4733 digits)."""
     return {
         "call_id": call.call_id,
         "protocol": call.protocol,
@@ -142,7 +144,7 @@ def report_json(report: AnalysisReport) -> dict[str, Any]:
     digits = rtp_digits_by_call(report.streams)
     return {
         "capture": report.capture,
-        "calls": [_call_json(c, digits.get(c.call_id, "")) for c in report.calls],
+        "calls": [call_json(c, digits.get(c.call_id, "")) for c in report.calls],
         "rtp_streams": [s.as_dict() for s in report.streams],
         "malformed": report.malformed,
         "other_sip": [
@@ -288,6 +290,10 @@ class StreamAnalyser:
             self.analyse([(flow, tshark_payload)])
             done = self._done[flow]
         return done[1]
+
+    def reports(self) -> list[StreamReport]:
+        """The reports made so far."""
+        return [done[1] for done in self._done.values()]
 
     def precompute(self) -> None:
         """Analyse the flows that look like media before tshark has said which are RTP."""

@@ -40,12 +40,15 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# one row of the table; ``[^\S\n]`` (whitespace but the line end) keeps each match on one line,
+# so that the whole table is read by one ``finditer``
 _ROW = re.compile(
-    r"^\s*(?P<start>[\d.]+)\s+(?P<end>[\d.]+)\s+(?P<src>\S+)\s+(?P<sport>\d+)\s+(?P<dst>\S+)\s+"
-    r"(?P<dport>\d+)\s+0x(?P<ssrc>[0-9A-Fa-f]+)\s+(?P<payload>.+?)\s+(?P<pkts>\d+)\s+"
-    r"(?P<lost>-?\d+)\s+\((?P<lost_pct>[-\d.]+)%\)\s+(?P<min_delta>[-\d.]+)\s+"
-    r"(?P<mean_delta>[-\d.]+)\s+(?P<max_delta>[-\d.]+)\s+(?P<min_jitter>[-\d.]+)\s+"
-    r"(?P<mean_jitter>[-\d.]+)\s+(?P<max_jitter>[-\d.]+)\s*(?P<problem>X?)\s*$"
+    r"^[^\S\n]*([\d.]+)[^\S\n]+([\d.]+)[^\S\n]+(\S+)[^\S\n]+(\d+)[^\S\n]+(\S+)[^\S\n]+"
+    r"(\d+)[^\S\n]+0x([0-9A-Fa-f]+)[^\S\n]+(.+?)[^\S\n]+(\d+)[^\S\n]+"
+    r"(-?\d+)[^\S\n]+\(([-\d.]+)%\)[^\S\n]+([-\d.]+)[^\S\n]+"
+    r"([-\d.]+)[^\S\n]+([-\d.]+)[^\S\n]+([-\d.]+)[^\S\n]+"
+    r"([-\d.]+)[^\S\n]+([-\d.]+)[^\S\n]*(X?)[^\S\n]*$",
+    re.MULTILINE,
 )
 _EXPERT = re.compile(r"^\s*(\d+)\s+Malformed\s+(\S+)", re.MULTILINE)
 #: the protocols of calls: their malformed packets count by default (``--full``: every protocol)
@@ -80,19 +83,16 @@ class TsharkStream:
 
 
 def parse_rtp_streams(text: str) -> list[TsharkStream]:
-    out = []
-    for line in text.splitlines():
-        m = _ROW.match(line)
-        if m:
-            out.append(
-                TsharkStream(
-                    float(m["start"]), float(m["end"]), m["src"], int(m["sport"]), m["dst"],
-                    int(m["dport"]), int(m["ssrc"], 16),
-                    m["payload"], int(m["pkts"]), int(m["lost"]), float(m["max_delta"]),
-                    float(m["mean_jitter"]), float(m["max_jitter"]), m["problem"] == "X",
-                )
-            )
-    return out
+    """The rows of ``-z rtp,streams`` (start, end, source, destination, SSRC, payload names,
+    packets, lost (percent), min/mean/max delta, min/mean/max jitter, problem flag)."""
+    return [
+        TsharkStream(float(start), float(end), src, int(sport), dst, int(dport), int(ssrc, 16),
+                     payload, int(pkts), int(lost), float(max_delta), float(mean_jitter),
+                     float(max_jitter), problem == "X")
+        for (start, end, src, sport, dst, dport, ssrc, payload, pkts, lost, _pct, _min_delta,
+             _mean_delta, max_delta, _min_jitter, mean_jitter, max_jitter, problem)
+        in _ROW.findall(text)
+    ]
 
 
 def parse_expert_malformed(text: str, protocols: frozenset[str] | None = None) -> int:

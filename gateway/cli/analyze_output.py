@@ -7,29 +7,47 @@ whole run, and it competes with tshark for the CPU while tshark runs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gateway.analysis.report import AnalysisReport
+    from gateway.analysis.report import AnalysisReport, StreamReport
+    from signaling.ladder import CallSummary
 
-__all__ = ["emit_report_json", "import_for", "present"]
+__all__ = ["emit_report_json", "prepare", "present"]
 
 # one encoder for every line (``json.dumps(x, default=str)`` builds a new one per call)
 _encode = json.JSONEncoder(default=str).encode
+# JSON lines of calls and streams encoded while tshark ran: by identity, with the object kept
+_early_lines: dict[int, tuple[object, str]] = {}
 
 
-def import_for(as_json: bool, diagram: Path | None) -> None:
-    """Import what :func:`present` will use (called while tshark runs)."""
-    import gateway.analysis.report  # noqa: F401
+def prepare(as_json: bool, diagram: Path | None, calls: Sequence[CallSummary],
+            streams: Sequence[StreamReport]) -> None:
+    """Import what :func:`present` will use and, for ``--json``, encode the calls (as if their
+    streams carried no RFC 4733 digits) and the streams known so far: called while tshark runs,
+    so that little is left to do once it is done."""
+    import gateway.analysis.report
 
-    if not as_json:
+    if as_json:
+        for call in calls:
+            _early_lines[id(call)] = (call, _encode(gateway.analysis.report.call_json(call, "")))
+        for stream in streams:
+            _early_lines[id(stream)] = (stream, _encode(stream.as_dict()))
+    else:
         import gateway.cli.output  # noqa: F401 - rich
         import signaling.ladder  # noqa: F401
     if diagram is not None:
         import gateway.analysis.diagram  # noqa: F401
+
+
+def _early(obj: object) -> str | None:
+    hit = _early_lines.get(id(obj))
+    return hit[1] if hit is not None and hit[0] is obj else None
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -94,18 +112,23 @@ def _show(report: AnalysisReport, ladders: bool) -> None:
         console.print(f"note: {note}", markup=False, highlight=False)
 
 
-def emit_report_json(value: dict[str, Any]) -> None:
-    """The report as JSON: one line per call, stream or note, top-level keys indented.
+def emit_report_json(value: dict[str, Any], encoded: dict[str, list[str]] | None = None) -> None:
+    """The report as JSON: one line per call, stream or note, top-level keys indented
+    (``encoded``: lists given as their items' JSON already).
 
     Python's indenting JSON encoder is written in Python (only the compact one is in C): on
     2,000 calls with their ladders it took longer than tshark's whole run."""
     out = ["{"]
     items = list(value.items())
+    encoded = encoded or {}
     for k, (key, item) in enumerate(items):
         comma = "," if k + 1 < len(items) else ""
         name = _encode(key)
-        if isinstance(item, list) and item:
-            rows = ",\n    ".join(map(_encode, item))
+        lines = encoded.get(key)
+        if lines is None and isinstance(item, list) and item:
+            lines = list(map(_encode, item))
+        if lines:
+            rows = ",\n    ".join(lines)
             out.append(f"  {name}: [\n    {rows}\n  ]{comma}")
         else:
             out.append(f"  {name}: {_encode(item)}{comma}")
@@ -128,10 +151,22 @@ def present(report: AnalysisReport, diagram: Path | None, ladder: bool, as_json:
 
             fail(f"cannot write {diagram}: {exc.strerror or exc}")
     if as_json:
-        from gateway.analysis.report import report_json
-
-        emit_report_json(report_json(report))
+        _emit_json(report)
     else:
         _show(report, ladder)
 
 
+
+
+def _emit_json(report: AnalysisReport) -> None:
+    from gateway.analysis.report import call_json, report_json, rtp_digits_by_call
+
+    digits = rtp_digits_by_call(report.streams)
+    calls = []
+    for call in report.calls:
+        mine = digits.get(call.call_id, "")
+        line = None if mine else _early(call)
+        calls.append(line if line is not None else _encode(call_json(call, mine)))
+    streams = [_early(s) or _encode(s.as_dict()) for s in report.streams]
+    rest = report_json(dataclasses.replace(report, calls=[], streams=[]))
+    emit_report_json(rest, {"calls": calls, "rtp_streams": streams})

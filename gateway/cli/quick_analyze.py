@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gateway.analysis.analyse import WhileTsharkRuns
     from gateway.analysis.report import AnalysisReport
 
 __all__ = ["analyse_or_fail", "run_quick"]
@@ -30,7 +31,7 @@ def analyse_or_fail(
     diagram: Path | None,
     heuristic: bool,
     full: bool,
-    while_tshark_runs: Callable[[], object] | None = None,
+    while_tshark_runs: WhileTsharkRuns | None = None,
 ) -> AnalysisReport:
     """The analysis, or a one-line error (:class:`gateway.cli.output.CliError`, exit code 2)."""
     from gateway.analysis.analyse import analyse_capture
@@ -67,10 +68,11 @@ def run_quick(args: list[str]) -> bool:
         return False
     if unknown:
         return False
-    from gateway.cli.analyze_output import import_for, present
+    from gateway.cli.analyze_output import prepare, present
 
     report = analyse_or_fail(ns.capture, ns.sip_port, ns.diagram, ns.heuristic, ns.full,
-                             lambda: import_for(ns.as_json, ns.diagram))
+                             lambda calls, streams: prepare(ns.as_json, ns.diagram, calls,
+                                                            streams))
     present(report, ns.diagram, ns.ladder, ns.as_json)
     # The report is out: skip the interpreter's teardown (numpy and friends take tens of ms to
     # unload), as nothing is left to clean up (the temporary folder is gone already).
