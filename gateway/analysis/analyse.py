@@ -18,7 +18,6 @@ tshark's own figures are reported and a note says so.
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,6 +51,29 @@ _SUBSET_SHARE = 0.4
 _FAX_SDP = re.compile(rb"m=image \d+ ")
 
 
+class Scratch:
+    """The analysis' temporary folder, made on first use (``scratch / name``): most runs write
+    nothing, and the modules that make and remove folders are then not even imported before
+    tshark starts."""
+
+    def __init__(self) -> None:
+        self._path: Path | None = None
+
+    def __truediv__(self, name: str) -> Path:
+        if self._path is None:
+            import tempfile
+
+            self._path = Path(tempfile.mkdtemp(prefix="crcgw-analyze-"))
+        return self._path / name
+
+    def remove(self) -> None:
+        if self._path is not None:
+            import shutil
+
+            shutil.rmtree(self._path, ignore_errors=True)
+            self._path = None
+
+
 def analyse_capture(
     capture: Path,
     sip_ports: Sequence[int] = (),
@@ -74,8 +96,9 @@ def analyse_capture(
     if not capture.is_file():
         raise CaptureError(f"{capture} is not a file")
     options = tshark_options(sip_ports, heuristic_rtp)
-    with tempfile.TemporaryDirectory(prefix="crcgw-analyze-") as tmp:
-        readable = readable_capture(capture, Path(tmp))
+    tmp = Scratch()
+    try:
+        readable = readable_capture(capture, tmp)
         source = readable.scan
         early = None
         size = source.stat().st_size
@@ -87,17 +110,19 @@ def analyse_capture(
         else:  # loading its dissectors while the scan decides what it will read
             early = TsharkPass(None, options, SIGNALING_NOT_READ_DIRECTLY, full_dissection)
         try:
-            return _analyse(capture, source, Path(tmp), options, sip_ports, early,
+            return _analyse(capture, source, tmp, options, sip_ports, early,
                             full_dissection, while_tshark_runs)
         finally:
             if early is not None:
                 early.stop()
+    finally:
+        tmp.remove()
 
 
 def _analyse(
     capture: Path,
     source: Path,
-    tmp: Path,
+    tmp: Scratch,
     options: list[str],
     sip_ports: Sequence[int],
     early: TsharkPass | None,

@@ -14,16 +14,16 @@ The per-packet RTP figures are read by :mod:`gateway.analysis.pcapscan`.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
+import os
 import re
-import shutil
 import subprocess
-import tempfile
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import threading
 
 from gateway.analysis.errors import CaptureError
 
@@ -58,8 +58,7 @@ CALL_PROTOCOLS = frozenset({
 })
 
 
-@dataclass(frozen=True)
-class TsharkStream:
+class TsharkStream(NamedTuple):
     """One row of ``tshark -q -z rtp,streams``."""
 
     start_s: float
@@ -103,10 +102,22 @@ def parse_expert_malformed(text: str, protocols: frozenset[str] | None = None) -
 
 
 def tshark_binary() -> str:
-    path = shutil.which("tshark")
-    if path is None:
-        raise CaptureError("tshark is not installed (Debian package 'tshark')")
-    return path
+    # shutil.which's lookup, without importing shutil before tshark starts
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        path = os.path.join(folder or ".", "tshark")
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    raise CaptureError("tshark is not installed (Debian package 'tshark')")
+
+
+def _scratch_file() -> IO[bytes]:
+    """An anonymous file in memory (``memfd_create``; tempfile's module costs more to import
+    than tshark takes to start)."""
+    if hasattr(os, "memfd_create"):
+        return open(os.memfd_create("crcgw-tshark"), "w+b")  # noqa: SIM115 - closed by stop()
+    import tempfile
+
+    return tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
 
 
 def tshark_options(sip_ports: Sequence[int] = (), heuristic_rtp: bool = True) -> list[str]:
@@ -130,8 +141,7 @@ SIGNALING_NOT_READ_DIRECTLY = (
 _PRINTED_LAYERS = "frame ip ipv6 udp tcp sctp sip q931"
 
 
-@dataclass(frozen=True)
-class TsharkResult:
+class TsharkResult(NamedTuple):
     streams: list[TsharkStream]
     malformed: int
     packets: list[dict[str, object]]
@@ -160,8 +170,8 @@ class TsharkPass:
         self.capture = capture
         self.printing = print_filter is not None
         self.counted = None if all_protocols else CALL_PROTOCOLS
-        self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
-        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self._out = _scratch_file()
+        self._err = _scratch_file()
         self._feeder: threading.Thread | None = None
         self._proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE if capture is None else subprocess.DEVNULL,
@@ -177,6 +187,8 @@ class TsharkPass:
         stdin = self._proc.stdin
         assert stdin is not None and self._feeder is None, "feed() once, to a stdin pass"
         self.capture = capture
+        import shutil
+        import threading
 
         def copy() -> None:
             try:
@@ -208,6 +220,8 @@ class TsharkPass:
         packets: list[dict[str, object]] = []
         stats = out
         if self.printing:
+            import json
+
             printed, stats = _split_json(out)
             try:
                 items = json.loads(printed) if printed else []

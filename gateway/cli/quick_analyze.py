@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gateway.analysis.analyse import WhileTsharkRuns
-    from gateway.analysis.report import AnalysisReport
+    from gateway.analysis.report import AnalysisReport, StreamReport
+    from signaling.ladder import CallSummary
 
 __all__ = ["analyse_or_fail", "run_quick"]
 
@@ -68,11 +69,15 @@ def run_quick(args: list[str]) -> bool:
         return False
     if unknown:
         return False
-    from gateway.cli.analyze_output import prepare, present
+    def while_tshark_runs(calls: Sequence[CallSummary], streams: Sequence[StreamReport]) -> None:
+        from gateway.cli.analyze_output import prepare  # not before: tshark starts first
+
+        prepare(ns.as_json, ns.diagram, calls, streams)
 
     report = analyse_or_fail(ns.capture, ns.sip_port, ns.diagram, ns.heuristic, ns.full,
-                             lambda calls, streams: prepare(ns.as_json, ns.diagram, calls,
-                                                            streams))
+                             while_tshark_runs)
+    from gateway.cli.analyze_output import present
+
     present(report, ns.diagram, ns.ladder, ns.as_json)
     # The report is out: skip the interpreter's teardown (numpy and friends take tens of ms to
     # unload), as nothing is left to clean up (the temporary folder is gone already).
