@@ -44,11 +44,14 @@ class DatagramMessage(SipMessage):
     (``_scanned``, set by :func:`scan_message`; None: the full parse answers)."""
 
     def header(self, name: str) -> str | None:
-        key = name.lower()
-        key = COMPACT_FORMS.get(key, key)
         scanned: dict[str, str] | None = self.__dict__.get("_scanned")
-        if scanned is not None and key in SCANNED_HEADERS:
-            return scanned.get(key)
+        if scanned is not None:
+            if name in SCANNED_HEADERS:  # as SipMessage's properties ask: no folding needed
+                return scanned.get(name)
+            key = name.lower()
+            key = COMPACT_FORMS.get(key, key)
+            if key in SCANNED_HEADERS:
+                return scanned.get(key)
         return super().header(name)
 
 
