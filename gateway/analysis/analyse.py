@@ -34,7 +34,8 @@ from gateway.analysis.tshark_streams import (
 if TYPE_CHECKING:
     from gateway.analysis.pcapscan import PacketColumns
     from gateway.analysis.report import AnalysisReport, StreamAnalyser, StreamReport
-    from signaling.ladder import CallSummary
+    from signaling.ladder import CallSummary, OtherDialog
+    from signaling.sipmsg import SipMessage
 
 __all__ = ["WhileTsharkRuns", "analyse_capture"]
 
@@ -133,7 +134,7 @@ def _analyse(
     from gateway.analysis.report import StreamAnalyser, build_report
     from gateway.analysis.select import rtp_candidates, rtp_samples, signaling_frames
     from gateway.analysis.signaling_capture import read_sip_datagrams, read_tshark_signaling
-    from signaling.ladder import h225_calls, sip_calls, sip_other_dialogs
+    from signaling.ladder import h225_calls, sip_calls
 
     cols = scan_capture(source)
     where = signaling_frames(cols, sip_ports)
@@ -173,7 +174,7 @@ def _analyse(
         datagrams = read_sip_datagrams(cols, where.datagrams)
         sip = datagrams.sip
         calls = sip_calls(sip)
-        other = sip_other_dialogs(sip)
+        other = _other_dialogs(sip, calls)
         analyser = StreamAnalyser(table, calls)
         analyser.precompute()
         if while_tshark_runs is not None:
@@ -188,7 +189,7 @@ def _analyse(
         calls = sip_calls(sip) + h225_calls(printed.h225)
         calls.sort(key=lambda c: c.start_s)
         analyser.set_calls(calls)
-        other = sip_other_dialogs(sip)
+        other = _other_dialogs(sip, calls)
 
     notes = []
     if cols.truncated_file:
@@ -214,6 +215,15 @@ def _analyse(
         report = build_report(str(capture), analyser, [], calls, report.other_dialogs,
                               malformed, report.unreadable_signaling, notes, streams)
     return report
+
+
+def _other_dialogs(sip: Sequence[SipMessage], calls: Sequence[CallSummary]) -> list[OtherDialog]:
+    """The SIP dialogs that are not calls, grouped among the messages of no call's Call-ID
+    (the calls' messages need not be grouped again)."""
+    from signaling.ladder import sip_other_dialogs
+
+    in_calls = {c.call_id for c in calls if c.protocol == "SIP"}
+    return sip_other_dialogs([m for m in sip if m.call_id not in in_calls])
 
 
 def _judged_frames(
