@@ -49,7 +49,7 @@ _EARLY_BYTES = 6_000_000
 _EARLY_QUIET_BYTES = 16_000_000
 # below this share of the capture's frames, tshark reads a sub-capture instead of the file
 _SUBSET_SHARE = 0.4
-_FAX_SDP = re.compile(rb"m=image \d+ ")
+_FAX_SDP = rb"m=image \d+ "
 
 
 class Scratch:
@@ -238,7 +238,7 @@ def _judged_frames(
 
     assert isinstance(table, RtpTable)
     fax_times = [float(cols.time_s[f - 1]) for f in sorted(signalling)
-                 if _FAX_SDP.search(cols.payload_bytes(f - 1))]
+                 if re.search(_FAX_SDP, cols.payload_bytes(f - 1))]
     whole: set[int] = set()
     frames = signalling | set(samples)
     if fax_times and len(table.frame):

@@ -14,6 +14,7 @@ The per-packet RTP figures are read by :mod:`gateway.analysis.pcapscan`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -42,15 +43,22 @@ log = logging.getLogger(__name__)
 
 # one row of the table; ``[^\S\n]`` (whitespace but the line end) keeps each match on one line,
 # so that the whole table is read by one ``finditer``
-_ROW = re.compile(
+_ROW = (
     r"^[^\S\n]*([\d.]+)[^\S\n]+([\d.]+)[^\S\n]+(\S+)[^\S\n]+(\d+)[^\S\n]+(\S+)[^\S\n]+"
     r"(\d+)[^\S\n]+0x([0-9A-Fa-f]+)[^\S\n]+(.+?)[^\S\n]+(\d+)[^\S\n]+"
     r"(-?\d+)[^\S\n]+\(([-\d.]+)%\)[^\S\n]+([-\d.]+)[^\S\n]+"
     r"([-\d.]+)[^\S\n]+([-\d.]+)[^\S\n]+([-\d.]+)[^\S\n]+"
-    r"([-\d.]+)[^\S\n]+([-\d.]+)[^\S\n]*(X?)[^\S\n]*$",
-    re.MULTILINE,
+    r"([-\d.]+)[^\S\n]+([-\d.]+)[^\S\n]*(X?)[^\S\n]*$"
 )
-_EXPERT = re.compile(r"^\s*(\d+)\s+Malformed\s+(\S+)", re.MULTILINE)
+_EXPERT = r"^\s*(\d+)\s+Malformed\s+(\S+)"
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """Patterns compiled on first use (compiling costs at import, before tshark starts)."""
+    return re.compile(pattern, re.MULTILINE)
+
+
 #: the protocols of calls: their malformed packets count by default (``--full``: every protocol)
 CALL_PROTOCOLS = frozenset({
     "SIP", "SDP", "RTP", "RTCP", "RTPEVENT", "H.225.0", "H225", "Q.931", "TPKT", "H.245", "T.38",
@@ -90,14 +98,14 @@ def parse_rtp_streams(text: str) -> list[TsharkStream]:
                      float(max_jitter), problem == "X")
         for (start, end, src, sport, dst, dport, ssrc, payload, pkts, lost, _pct, _min_delta,
              _mean_delta, max_delta, _min_jitter, mean_jitter, max_jitter, problem)
-        in _ROW.findall(text)
+        in _compiled(_ROW).findall(text)
     ]
 
 
 def parse_expert_malformed(text: str, protocols: frozenset[str] | None = None) -> int:
     """Packets tshark's expert system calls malformed (``-z expert,error``), of the given
     protocols only (all with None)."""
-    return sum(int(n) for n, proto in _EXPERT.findall(text)
+    return sum(int(n) for n, proto in _compiled(_EXPERT).findall(text)
                if protocols is None or proto in protocols)
 
 
