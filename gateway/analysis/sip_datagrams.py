@@ -88,17 +88,12 @@ def read_datagram_messages(
     import numpy as np
 
     rows = np.asarray(frames, dtype=np.int64) - 1
-    names: dict[tuple[int, int], str] = {}
     addresses = cols.addresses
-
-    def endpoint(addr: int, port: int) -> str:
-        key = (addr, port)
-        text = names.get(key)
-        if text is None:
-            ip = addresses[addr]
-            text = names[key] = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
-        return text
-
+    names: dict[tuple[int, int], str] = {}
+    for key in set(zip(cols.src[rows].tolist() + cols.dst[rows].tolist(),
+                       cols.sport[rows].tolist() + cols.dport[rows].tolist(), strict=True)):
+        ip = addresses[key[0]]
+        names[key] = f"[{ip}]:{key[1]}" if ":" in ip else f"{ip}:{key[1]}"
     data = cols.data
     append = sip.append
     for frame, start, n, src, sport, dst, dport, t in zip(
@@ -107,9 +102,9 @@ def read_datagram_messages(
         cols.dport[rows].tolist(), cols.time_s[rows].tolist(), strict=True,
     ):
         payload = data[start : start + max(n, 0)].tobytes()
-        if not payload.strip():
+        if not payload or payload.isspace():
             continue  # CRLF keep-alive (RFC 5626)
-        msg = scan_message(payload, t, endpoint(src, sport), endpoint(dst, dport), "UDP", frame)
+        msg = scan_message(payload, t, names[src, sport], names[dst, dport], "UDP", frame)
         if msg.kind == "unknown" or not msg.call_id:
             unreadable += 1
             continue
