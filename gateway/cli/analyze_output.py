@@ -33,6 +33,7 @@ def prepare(as_json: bool, diagram: Path | None, calls: Sequence[CallSummary],
     so that little is left to do once it is done."""
     import gateway.analysis.report
 
+    _early_lines.clear()  # one analysis per process, but keep nothing of another one
     if as_json:
         for call in calls:
             _early_lines[id(call)] = (call, _encode(gateway.analysis.report.call_json(call, "")))
