@@ -1,6 +1,6 @@
 """``crcgw analyze`` against tshark on capture files given on the command line: one markdown row
 per file with the INVITE Call-IDs, RTP streams and their packets and losses of both, and the
-best of 3 (or ``ROUNDS``) interleaved timings of ``crcgw analyze FILE --json`` and
+medians of 5 (or ``ROUNDS``) interleaved timings of ``crcgw analyze FILE --json`` and
 ``tshark -q -z rtp,streams -z sip,stat``.
 
 Run: ``.venv/bin/python -m bench.analyze_table FILE...`` (the table in docs/analyze.md).
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -44,11 +45,12 @@ def row(capture: str) -> str:
            (s.packets, s.lost) for s in parse_rtp_streams(streams_text)}
     _run(crcgw, env)  # warm-up
     t_tshark, t_ours, out = [], [], ""
-    for _ in range(int(os.environ.get("ROUNDS", "3"))):
+    for _ in range(int(os.environ.get("ROUNDS", "5"))):
         t_tshark.append(_run(tshark)[0])
         took, out = _run(crcgw, env)
         t_ours.append(took)
     report = json.loads(out)
+    tshark_s, ours_s = statistics.median(t_tshark), statistics.median(t_ours)
     ours_ids = {c["call_id"] for c in report["calls"] if c["protocol"] == "SIP"}
     h323 = sum(1 for c in report["calls"] if c["protocol"] != "SIP")
     ours = {(s["src"], s["dst"], int(s["ssrc"], 16)): (s["packets"], s["lost"])
@@ -59,8 +61,8 @@ def row(capture: str) -> str:
     extra = f" +{h323} H.323" if h323 else ""
     return (f"| {Path(capture).name} | {packets} | {len(ids)} / {len(ours_ids)}{extra} | "
             f"{'yes' if ids == ours_ids else 'NO'} | {len(ref)} / {len(ours)} | "
-            f"{total[0]}/{total[1]} | {'yes' if ref == ours else 'NO'} | {min(t_tshark):.2f} | "
-            f"{min(t_ours):.2f} | {min(t_ours) / min(t_tshark):.2f} |")
+            f"{total[0]}/{total[1]} | {'yes' if ref == ours else 'NO'} | {tshark_s:.3f} | "
+            f"{ours_s:.3f} | {ours_s / tshark_s:.2f} |")
 
 
 if __name__ == "__main__":

@@ -322,8 +322,11 @@ def replicate_calls(
             sport, dport = (invite.sport, invite.dport) if from_caller else (
                 invite.dport, invite.sport)
             cut = len(payload) // 2
+            # the second half 10 us after the first: before any answer (a UA on loopback
+            # answers within 0.2 ms, and an answer sent before the request's end is seen is
+            # not reassembled by tshark, nor by any TCP stack)
             for k, part in enumerate((payload[:cut], payload[cut:])):
-                out.append((t + k * 0.0002, tcp_frame(src, dst, sport, dport, seq[src],
+                out.append((t + k * 0.00001, tcp_frame(src, dst, sport, dport, seq[src],
                                                       seq[dst], 0x18, part)))
                 seq[src] += len(part)
     out.sort(key=lambda item: item[0])

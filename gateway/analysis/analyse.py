@@ -18,7 +18,6 @@ tshark's own figures are reported and a note says so.
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,8 +34,12 @@ from gateway.analysis.tshark_streams import (
 if TYPE_CHECKING:
     from gateway.analysis.pcapscan import PacketColumns
     from gateway.analysis.report import AnalysisReport, StreamAnalyser, StreamReport
+    from signaling.ladder import CallSummary, OtherDialog
+    from signaling.sipmsg import SipMessage
 
-__all__ = ["analyse_capture"]
+__all__ = ["WhileTsharkRuns", "analyse_capture"]
+
+WhileTsharkRuns = Callable[[Sequence["CallSummary"], Sequence["StreamReport"]], object]
 
 # tshark starts on the whole file at once up to this size (its run then costs about its start-up),
 # printing the signalling the scan does not read (a protocol tree for every packet)
@@ -46,7 +49,30 @@ _EARLY_BYTES = 6_000_000
 _EARLY_QUIET_BYTES = 16_000_000
 # below this share of the capture's frames, tshark reads a sub-capture instead of the file
 _SUBSET_SHARE = 0.4
-_FAX_SDP = re.compile(rb"m=image \d+ ")
+_FAX_SDP = rb"m=image \d+ "
+
+
+class Scratch:
+    """The analysis' temporary folder, made on first use (``scratch / name``): most runs write
+    nothing, and the modules that make and remove folders are then not even imported before
+    tshark starts."""
+
+    def __init__(self) -> None:
+        self._path: Path | None = None
+
+    def __truediv__(self, name: str) -> Path:
+        if self._path is None:
+            import tempfile
+
+            self._path = Path(tempfile.mkdtemp(prefix="crcgw-analyze-"))
+        return self._path / name
+
+    def remove(self) -> None:
+        if self._path is not None:
+            import shutil
+
+            shutil.rmtree(self._path, ignore_errors=True)
+            self._path = None
 
 
 def analyse_capture(
@@ -54,12 +80,14 @@ def analyse_capture(
     sip_ports: Sequence[int] = (),
     heuristic_rtp: bool = True,
     full_dissection: bool = False,
-    while_tshark_runs: Callable[[], object] | None = None,
+    while_tshark_runs: WhileTsharkRuns | None = None,
 ) -> AnalysisReport:
     """The whole analysis of one capture file.
 
-    ``while_tshark_runs`` is called once our own work is done and tshark is still running (the
-    command line imports its output modules there).
+    ``while_tshark_runs`` is called once our own work is done and tshark is still running, with
+    the calls and the stream reports made so far (the command line imports its output modules
+    and encodes their JSON there; the report holds the same objects unless tshark's output
+    changed them).
 
     With ``full_dissection`` tshark dissects the whole capture even when it is large, so that
     malformed packets of every protocol, background traffic included, are counted.
@@ -69,8 +97,9 @@ def analyse_capture(
     if not capture.is_file():
         raise CaptureError(f"{capture} is not a file")
     options = tshark_options(sip_ports, heuristic_rtp)
-    with tempfile.TemporaryDirectory(prefix="crcgw-analyze-") as tmp:
-        readable = readable_capture(capture, Path(tmp))
+    tmp = Scratch()
+    try:
+        readable = readable_capture(capture, tmp)
         source = readable.scan
         early = None
         size = source.stat().st_size
@@ -82,28 +111,30 @@ def analyse_capture(
         else:  # loading its dissectors while the scan decides what it will read
             early = TsharkPass(None, options, SIGNALING_NOT_READ_DIRECTLY, full_dissection)
         try:
-            return _analyse(capture, source, Path(tmp), options, sip_ports, early,
+            return _analyse(capture, source, tmp, options, sip_ports, early,
                             full_dissection, while_tshark_runs)
         finally:
             if early is not None:
                 early.stop()
+    finally:
+        tmp.remove()
 
 
 def _analyse(
     capture: Path,
     source: Path,
-    tmp: Path,
+    tmp: Scratch,
     options: list[str],
     sip_ports: Sequence[int],
     early: TsharkPass | None,
     full_dissection: bool,
-    while_tshark_runs: Callable[[], object] | None,
+    while_tshark_runs: WhileTsharkRuns | None,
 ) -> AnalysisReport:
     from gateway.analysis.pcapscan import scan_capture, write_subset
     from gateway.analysis.report import StreamAnalyser, build_report
     from gateway.analysis.select import rtp_candidates, rtp_samples, signaling_frames
     from gateway.analysis.signaling_capture import read_sip_datagrams, read_tshark_signaling
-    from signaling.ladder import h225_calls, sip_calls, sip_other_dialogs
+    from signaling.ladder import h225_calls, sip_calls
 
     cols = scan_capture(source)
     where = signaling_frames(cols, sip_ports)
@@ -143,10 +174,11 @@ def _analyse(
         datagrams = read_sip_datagrams(cols, where.datagrams)
         sip = datagrams.sip
         calls = sip_calls(sip)
+        other = _other_dialogs(sip, calls)
         analyser = StreamAnalyser(table, calls)
         analyser.precompute()
         if while_tshark_runs is not None:
-            while_tshark_runs()
+            while_tshark_runs(calls, analyser.reports())
         result = tpass.result()
     finally:
         tpass.stop()
@@ -157,6 +189,7 @@ def _analyse(
         calls = sip_calls(sip) + h225_calls(printed.h225)
         calls.sort(key=lambda c: c.start_s)
         analyser.set_calls(calls)
+        other = _other_dialogs(sip, calls)
 
     notes = []
     if cols.truncated_file:
@@ -170,7 +203,7 @@ def _analyse(
                                          notes)
     malformed = result.malformed + _malformed_in(analyser, selected)
     report = build_report(
-        str(capture), analyser, selected, calls, sip_other_dialogs(sip), malformed,
+        str(capture), analyser, selected, calls, other, malformed,
         datagrams.unreadable + printed.unreadable, notes,
     )
     if fallback:
@@ -182,6 +215,15 @@ def _analyse(
         report = build_report(str(capture), analyser, [], calls, report.other_dialogs,
                               malformed, report.unreadable_signaling, notes, streams)
     return report
+
+
+def _other_dialogs(sip: Sequence[SipMessage], calls: Sequence[CallSummary]) -> list[OtherDialog]:
+    """The SIP dialogs that are not calls, grouped among the messages of no call's Call-ID
+    (the calls' messages need not be grouped again)."""
+    from signaling.ladder import sip_other_dialogs
+
+    in_calls = {c.call_id for c in calls if c.protocol == "SIP"}
+    return sip_other_dialogs([m for m in sip if m.call_id not in in_calls])
 
 
 def _judged_frames(
@@ -196,7 +238,7 @@ def _judged_frames(
 
     assert isinstance(table, RtpTable)
     fax_times = [float(cols.time_s[f - 1]) for f in sorted(signalling)
-                 if _FAX_SDP.search(cols.payload_bytes(f - 1))]
+                 if re.search(_FAX_SDP, cols.payload_bytes(f - 1))]
     whole: set[int] = set()
     frames = signalling | set(samples)
     if fax_times and len(table.frame):

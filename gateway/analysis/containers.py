@@ -13,15 +13,12 @@ still judges every frame as it would on its own (the frames keep their numbers).
 
 from __future__ import annotations
 
-import gzip
-import shutil
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple, Protocol
 
 from gateway.analysis.errors import CaptureError
 
-__all__ = ["NATIVE_MAGICS", "Readable", "is_native", "readable_capture"]
+__all__ = ["NATIVE_MAGICS", "Folder", "Readable", "is_native", "readable_capture"]
 
 NATIVE_MAGICS = frozenset({
     b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
@@ -34,12 +31,14 @@ def _head(path: Path) -> bytes:
     try:
         with open(path, "rb") as f:
             head = f.read(4)
-            if head[:2] == _GZIP:
-                f.seek(0)
-                with gzip.open(f) as z:
-                    return z.read(4)
-            return head
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            if head[:2] != _GZIP:
+                return head
+            import gzip  # only for compressed files (its import is a few ms)
+
+            f.seek(0)
+            with gzip.open(f) as z:
+                return z.read(4)
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
         detail = getattr(exc, "strerror", None) or exc
         raise CaptureError(f"cannot read {path}: {detail}") from exc
 
@@ -49,18 +48,26 @@ def is_native(path: Path) -> bool:
     return _head(path) in NATIVE_MAGICS
 
 
-@dataclass(frozen=True)
-class Readable:
+class Readable(NamedTuple):
     scan: Path
     """What the header scan reads."""
     exact: bool
     """Whether tshark may read :attr:`scan` too (else it reads the original file, whole)."""
 
 
-def readable_capture(path: Path, workdir: Path) -> Readable:
+class Folder(Protocol):
+    """Where the converted file goes (a :class:`Path`, or a folder made on first use)."""
+
+    def __truediv__(self, name: str) -> Path: ...
+
+
+def readable_capture(path: Path, workdir: Folder) -> Readable:
     """``path`` itself when the scan reads it, else a pcapng copy made by ``editcap``."""
     if is_native(path):
         return Readable(path, True)
+    import shutil
+    import subprocess
+
     editcap = shutil.which("editcap")
     if editcap is None:
         raise CaptureError(f"{path} is not a pcap or pcapng file, and editcap (Debian package "

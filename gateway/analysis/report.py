@@ -43,6 +43,7 @@ __all__ = [
     "StreamReport",
     "analyse_capture",
     "build_report",
+    "call_json",
     "report_json",
     "tshark_stream_report",
 ]
@@ -116,7 +117,8 @@ def rtp_digits_by_call(streams: Sequence[StreamReport]) -> dict[str | None, str]
     return out
 
 
-def _call_json(call: CallSummary, digits_rtp: str) -> dict[str, Any]:
+def call_json(call: CallSummary, digits_rtp: str) -> dict[str, Any]:
+    """One call of the ``--json`` object (``digits_rtp``: its streams' RFC 4733 digits)."""
     return {
         "call_id": call.call_id,
         "protocol": call.protocol,
@@ -142,7 +144,7 @@ def report_json(report: AnalysisReport) -> dict[str, Any]:
     digits = rtp_digits_by_call(report.streams)
     return {
         "capture": report.capture,
-        "calls": [_call_json(c, digits.get(c.call_id, "")) for c in report.calls],
+        "calls": [call_json(c, digits.get(c.call_id, "")) for c in report.calls],
         "rtp_streams": [s.as_dict() for s in report.streams],
         "malformed": report.malformed,
         "other_sip": [
@@ -156,6 +158,12 @@ def report_json(report: AnalysisReport) -> dict[str, Any]:
 
 def _endpoint(ip: str, port: int) -> str:
     return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def _names_events(tshark_payload: str) -> bool:
+    """Whether tshark's payload names of a stream include RFC 4733 events: "telephone-event"
+    when an SDP names them, "rtpevent" when its preference (payload type 101) decodes them."""
+    return "telephone-event" in tshark_payload or "rtpevent" in tshark_payload
 
 
 def _codec_name(pt: int, rtpmap: dict[int, tuple[str, int]]) -> str:
@@ -187,6 +195,7 @@ class StreamAnalyser:
         self._done: dict[int, tuple[_FlowContext, StreamReport]] = {}
         self._keys: dict[int, tuple[int, bool]] = {}
         self._version = 0
+        self._mos_memo: dict[tuple[str, float, float, float], float] = {}
         self.set_calls(calls)
 
     def set_calls(self, calls: Sequence[CallSummary]) -> None:
@@ -224,7 +233,7 @@ class StreamAnalyser:
                 pt for pt, (name, _) in rtpmap.items() if name.lower() == "telephone-event"))
         rtpmap, known_events = cached
         events = set(known_events)
-        if not rtpmap and "telephone-event" in tshark_payload:
+        if not rtpmap and _names_events(tshark_payload):
             events.add(_DEFAULT_EVENT_PT)
         rows = self.rows[flow]
         clocks: dict[int, int] = {}
@@ -251,7 +260,7 @@ class StreamAnalyser:
         todo: list[tuple[int, _FlowContext]] = []
         for flow, names in flows:
             # the context depends on the calls and (without SDP) on tshark's payload names
-            key = (self._version, "telephone-event" in names)
+            key = (self._version, _names_events(names))
             done = self._done.get(flow)
             if done is not None and self._keys.get(flow) == key:
                 continue
@@ -282,6 +291,10 @@ class StreamAnalyser:
             done = self._done[flow]
         return done[1]
 
+    def reports(self) -> list[StreamReport]:
+        """The reports made so far."""
+        return [done[1] for done in self._done.values()]
+
     def precompute(self) -> None:
         """Analyse the flows that look like media before tshark has said which are RTP."""
         self.analyse([
@@ -291,6 +304,16 @@ class StreamAnalyser:
             and not ({self.table.flows[flow].src_port, self.table.flows[flow].dst_port}
                      & _NOT_MEDIA_PORTS)
         ])
+
+    def _mos(self, codec: str, loss: float, jitter_buffer_ms: float, ptime_ms: float) -> float:
+        """:func:`estimate_mos`, once per distinct set of inputs (the streams of many short
+        calls share them)."""
+        key = (codec, loss, jitter_buffer_ms, ptime_ms)
+        mos = self._mos_memo.get(key)
+        if mos is None:
+            mos = self._mos_memo[key] = estimate_mos(codec, loss, 0.0, jitter_buffer_ms,
+                                                     ptime_ms)
+        return mos
 
     def _finish(
         self,
@@ -305,14 +328,15 @@ class StreamAnalyser:
             pts = [p for p in stats.payload_types if p not in ctx.event_pts]
             pt = pts[0] if pts else (stats.payload_types[0] if stats.payload_types else None)
         codec = _codec_name(pt, ctx.rtpmap) if pt is not None else "?"
+        if pt in ctx.event_pts and pt not in ctx.rtpmap:
+            codec = "telephone-event"  # no SDP: tshark's rtpevent payload type
         mos = None
         if stats.audio_payload_type is not None:
             ptime = min(60.0, max(10.0, stats.mean_delta_ms or 20.0))
-            mos = estimate_mos(
-                codec, stats.loss_fraction, 0.0, max(40.0, 2.0 * stats.max_jitter_ms), ptime
-            )
+            mos = self._mos(codec, stats.loss_fraction, max(40.0, 2.0 * stats.max_jitter_ms),
+                            ptime)
         digits = ""
-        if ctx.event_pts:
+        if not ctx.event_pts.isdisjoint(stats.payload_types):
             first_byte = self.table.first_payload_byte[rows]
             pts = self.table.pt[rows]
             ev = first_byte >= 0

@@ -149,41 +149,11 @@ def read_tshark_signaling(
 
 
 def read_sip_datagrams(cols: PacketColumns, frames: Sequence[int]) -> SignalingCapture:
-    """SIP messages of the listed UDP datagrams (1-based frames); what is not a SIP request
-    or response (keep-alives, other protocols on a SIP port) is counted as unreadable."""
-    sip: list[SipMessage] = []
-    unreadable = 0
-    if not frames:
-        return SignalingCapture(sip, [], unreadable)
-    import numpy as np
+    """SIP messages of the listed UDP datagrams (1-based frames), read in bulk
+    (:mod:`gateway.analysis.sip_datagrams`); what is not a SIP request or response
+    (keep-alives, other protocols on a SIP port) is counted as unreadable."""
+    from gateway.analysis.sip_datagrams import read_datagram_messages
 
-    rows = np.asarray(frames, dtype=np.int64) - 1
-    names: dict[tuple[int, int], str] = {}
-
-    def endpoint(addr: int, port: int) -> str:
-        key = (addr, port)
-        text = names.get(key)
-        if text is None:
-            text = names[key] = _endpoint(cols.addresses[addr], port)
-        return text
-
-    data = cols.data
-    for frame, start, n, src, sport, dst, dport, t in zip(
-        frames, cols.payload[rows].tolist(), cols.payload_len[rows].tolist(),
-        cols.src[rows].tolist(), cols.sport[rows].tolist(), cols.dst[rows].tolist(),
-        cols.dport[rows].tolist(), cols.time_s[rows].tolist(), strict=True,
-    ):
-        payload = data[start : start + max(n, 0)].tobytes()
-        if not payload.strip():
-            continue  # CRLF keep-alive (RFC 5626)
-        msg = SipMessage.parse(payload, time_s=t, src=endpoint(src, sport),
-                               dst=endpoint(dst, dport), transport="UDP", frame=frame)
-        if msg.kind == "unknown" or not msg.call_id:
-            unreadable += 1
-            continue
-        sip.append(msg)
+    sip, unreadable = read_datagram_messages(cols, frames)
     return SignalingCapture(sip, [], unreadable)
 
-
-def _endpoint(ip: str, port: int) -> str:
-    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"

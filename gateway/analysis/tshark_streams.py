@@ -14,16 +14,17 @@ The per-packet RTP figures are read by :mod:`gateway.analysis.pcapscan`.
 from __future__ import annotations
 
 import contextlib
-import json
+import functools
 import logging
+import os
 import re
-import shutil
 import subprocess
-import tempfile
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import threading
 
 from gateway.analysis.errors import CaptureError
 
@@ -40,14 +41,24 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_ROW = re.compile(
-    r"^\s*(?P<start>[\d.]+)\s+(?P<end>[\d.]+)\s+(?P<src>\S+)\s+(?P<sport>\d+)\s+(?P<dst>\S+)\s+"
-    r"(?P<dport>\d+)\s+0x(?P<ssrc>[0-9A-Fa-f]+)\s+(?P<payload>.+?)\s+(?P<pkts>\d+)\s+"
-    r"(?P<lost>-?\d+)\s+\((?P<lost_pct>[-\d.]+)%\)\s+(?P<min_delta>[-\d.]+)\s+"
-    r"(?P<mean_delta>[-\d.]+)\s+(?P<max_delta>[-\d.]+)\s+(?P<min_jitter>[-\d.]+)\s+"
-    r"(?P<mean_jitter>[-\d.]+)\s+(?P<max_jitter>[-\d.]+)\s*(?P<problem>X?)\s*$"
+# one row of the table; ``[^\S\n]`` (whitespace but the line end) keeps each match on one line,
+# so that the whole table is read by one ``finditer``
+_ROW = (
+    r"^[^\S\n]*([\d.]+)[^\S\n]+([\d.]+)[^\S\n]+(\S+)[^\S\n]+(\d+)[^\S\n]+(\S+)[^\S\n]+"
+    r"(\d+)[^\S\n]+0x([0-9A-Fa-f]+)[^\S\n]+(.+?)[^\S\n]+(\d+)[^\S\n]+"
+    r"(-?\d+)[^\S\n]+\(([-\d.]+)%\)[^\S\n]+([-\d.]+)[^\S\n]+"
+    r"([-\d.]+)[^\S\n]+([-\d.]+)[^\S\n]+([-\d.]+)[^\S\n]+"
+    r"([-\d.]+)[^\S\n]+([-\d.]+)[^\S\n]*(X?)[^\S\n]*$"
 )
-_EXPERT = re.compile(r"^\s*(\d+)\s+Malformed\s+(\S+)", re.MULTILINE)
+_EXPERT = r"^\s*(\d+)\s+Malformed\s+(\S+)"
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """Patterns compiled on first use (compiling costs at import, before tshark starts)."""
+    return re.compile(pattern, re.MULTILINE)
+
+
 #: the protocols of calls: their malformed packets count by default (``--full``: every protocol)
 CALL_PROTOCOLS = frozenset({
     "SIP", "SDP", "RTP", "RTCP", "RTPEVENT", "H.225.0", "H225", "Q.931", "TPKT", "H.245", "T.38",
@@ -55,8 +66,7 @@ CALL_PROTOCOLS = frozenset({
 })
 
 
-@dataclass(frozen=True)
-class TsharkStream:
+class TsharkStream(NamedTuple):
     """One row of ``tshark -q -z rtp,streams``."""
 
     start_s: float
@@ -80,33 +90,42 @@ class TsharkStream:
 
 
 def parse_rtp_streams(text: str) -> list[TsharkStream]:
-    out = []
-    for line in text.splitlines():
-        m = _ROW.match(line)
-        if m:
-            out.append(
-                TsharkStream(
-                    float(m["start"]), float(m["end"]), m["src"], int(m["sport"]), m["dst"],
-                    int(m["dport"]), int(m["ssrc"], 16),
-                    m["payload"], int(m["pkts"]), int(m["lost"]), float(m["max_delta"]),
-                    float(m["mean_jitter"]), float(m["max_jitter"]), m["problem"] == "X",
-                )
-            )
-    return out
+    """The rows of ``-z rtp,streams`` (start, end, source, destination, SSRC, payload names,
+    packets, lost (percent), min/mean/max delta, min/mean/max jitter, problem flag)."""
+    return [
+        TsharkStream(float(start), float(end), src, int(sport), dst, int(dport), int(ssrc, 16),
+                     payload, int(pkts), int(lost), float(max_delta), float(mean_jitter),
+                     float(max_jitter), problem == "X")
+        for (start, end, src, sport, dst, dport, ssrc, payload, pkts, lost, _pct, _min_delta,
+             _mean_delta, max_delta, _min_jitter, mean_jitter, max_jitter, problem)
+        in _compiled(_ROW).findall(text)
+    ]
 
 
 def parse_expert_malformed(text: str, protocols: frozenset[str] | None = None) -> int:
     """Packets tshark's expert system calls malformed (``-z expert,error``), of the given
     protocols only (all with None)."""
-    return sum(int(n) for n, proto in _EXPERT.findall(text)
+    return sum(int(n) for n, proto in _compiled(_EXPERT).findall(text)
                if protocols is None or proto in protocols)
 
 
 def tshark_binary() -> str:
-    path = shutil.which("tshark")
-    if path is None:
-        raise CaptureError("tshark is not installed (Debian package 'tshark')")
-    return path
+    # shutil.which's lookup, without importing shutil before tshark starts
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        path = os.path.join(folder or ".", "tshark")
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    raise CaptureError("tshark is not installed (Debian package 'tshark')")
+
+
+def _scratch_file() -> IO[bytes]:
+    """An anonymous file in memory (``memfd_create``; tempfile's module costs more to import
+    than tshark takes to start)."""
+    if hasattr(os, "memfd_create"):
+        return open(os.memfd_create("crcgw-tshark"), "w+b")  # noqa: SIM115 - closed by stop()
+    import tempfile
+
+    return tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
 
 
 def tshark_options(sip_ports: Sequence[int] = (), heuristic_rtp: bool = True) -> list[str]:
@@ -130,8 +149,7 @@ SIGNALING_NOT_READ_DIRECTLY = (
 _PRINTED_LAYERS = "frame ip ipv6 udp tcp sctp sip q931"
 
 
-@dataclass(frozen=True)
-class TsharkResult:
+class TsharkResult(NamedTuple):
     streams: list[TsharkStream]
     malformed: int
     packets: list[dict[str, object]]
@@ -160,8 +178,8 @@ class TsharkPass:
         self.capture = capture
         self.printing = print_filter is not None
         self.counted = None if all_protocols else CALL_PROTOCOLS
-        self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
-        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self._out = _scratch_file()
+        self._err = _scratch_file()
         self._feeder: threading.Thread | None = None
         self._proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE if capture is None else subprocess.DEVNULL,
@@ -177,6 +195,8 @@ class TsharkPass:
         stdin = self._proc.stdin
         assert stdin is not None and self._feeder is None, "feed() once, to a stdin pass"
         self.capture = capture
+        import shutil
+        import threading
 
         def copy() -> None:
             try:
@@ -208,6 +228,8 @@ class TsharkPass:
         packets: list[dict[str, object]] = []
         stats = out
         if self.printing:
+            import json
+
             printed, stats = _split_json(out)
             try:
                 items = json.loads(printed) if printed else []

@@ -4,8 +4,9 @@ Building the typer app (pydantic type adapters for every parameter, rich) costs 
 as tshark's whole run on a small capture, so :func:`gateway.cli.main` tries :func:`run_quick`
 first: plain argument lists are parsed here with argparse, the analysis starts (tshark first,
 before numpy is imported, see :mod:`gateway.analysis.analyse`), and the output modules are
-imported while tshark runs. Anything unusual (help, an unknown or malformed option) returns
-False, and the typer command handles it with its own messages.
+imported while tshark runs (for ``--json`` neither typer nor rich). Anything unusual (help,
+an unknown or malformed option) returns False, and the typer command handles it with its own
+messages.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gateway.analysis.report import AnalysisReport
+    from gateway.analysis.analyse import WhileTsharkRuns
+    from gateway.analysis.report import AnalysisReport, StreamReport
+    from signaling.ladder import CallSummary
 
 __all__ = ["analyse_or_fail", "run_quick"]
 
@@ -29,7 +32,7 @@ def analyse_or_fail(
     diagram: Path | None,
     heuristic: bool,
     full: bool,
-    while_tshark_runs: Callable[[], object] | None = None,
+    while_tshark_runs: WhileTsharkRuns | None = None,
 ) -> AnalysisReport:
     """The analysis, or a one-line error (:class:`gateway.cli.output.CliError`, exit code 2)."""
     from gateway.analysis.analyse import analyse_capture
@@ -66,9 +69,14 @@ def run_quick(args: list[str]) -> bool:
         return False
     if unknown:
         return False
+    def while_tshark_runs(calls: Sequence[CallSummary], streams: Sequence[StreamReport]) -> None:
+        from gateway.cli.analyze_output import prepare  # not before: tshark starts first
+
+        prepare(ns.as_json, ns.diagram, calls, streams)
+
     report = analyse_or_fail(ns.capture, ns.sip_port, ns.diagram, ns.heuristic, ns.full,
-                             _import_output)
-    from gateway.cli.commands.analyze import present
+                             while_tshark_runs)
+    from gateway.cli.analyze_output import present
 
     present(report, ns.diagram, ns.ladder, ns.as_json)
     # The report is out: skip the interpreter's teardown (numpy and friends take tens of ms to
@@ -77,8 +85,3 @@ def run_quick(args: list[str]) -> bool:
     sys.stderr.flush()
     os._exit(0)
 
-
-def _import_output() -> None:
-    """The output modules (typer, rich, the report writer), imported while tshark runs."""
-    import gateway.analysis.report
-    import gateway.cli.commands.analyze  # noqa: F401

@@ -6,9 +6,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from gateway.analysis.report import AnalysisReport, analyse_capture
 from gateway.analysis.tshark_streams import TsharkStream, parse_rtp_streams
 
-__all__ = ["endpoint", "wireshark_streams"]
+__all__ = ["assert_streams_match", "endpoint", "wireshark_streams"]
 
 
 def endpoint(ip: str, port: int) -> str:
@@ -31,3 +34,22 @@ def wireshark_streams(
     return {
         (endpoint(s.src_ip, s.src_port), endpoint(s.dst_ip, s.dst_port), s.ssrc): s for s in rows
     }
+
+
+def assert_streams_match(capture: Path) -> AnalysisReport:
+    """The analysis of ``capture`` has tshark's streams with its packets, losses, problem flags
+    and max delta, and on streams without telephone events its mean and max jitter within
+    0.1 ms (ours is over audio packets only, see docs/analyze.md)."""
+    reference = wireshark_streams(capture)
+    report = analyse_capture(capture)
+    ours = {(s.src, s.dst, s.ssrc): s for s in report.streams}
+    assert set(ours) == set(reference), "not the same streams as tshark"
+    for key, ws in reference.items():
+        s = ours[key]
+        assert (s.stats.packets, s.stats.lost) == (ws.packets, ws.lost), key
+        assert s.stats.has_problem == ws.problem, key
+        assert s.stats.max_delta_ms == pytest.approx(ws.max_delta_ms, abs=0.01), key
+        if "telephone-event" not in ws.payload and "rtpevent" not in ws.payload:
+            assert s.stats.mean_jitter_ms == pytest.approx(ws.mean_jitter_ms, abs=0.1), key
+            assert s.stats.max_jitter_ms == pytest.approx(ws.max_jitter_ms, abs=0.1), key
+    return report
