@@ -39,6 +39,7 @@ class VideoStats:
     keyframes_received: int
     jitter_ms: float
     rtt_ms: float | None
+    rtcp_received: int
     # sending side
     frames_sent: int
     packets_sent: int

@@ -42,7 +42,7 @@ Address = tuple[str, int]
 _UNSET: Any = object()
 HISTORY = 1024  # packets kept for NACK retransmission
 RECV_BATCH = 256  # datagrams read per socket per round (bounds the time spent on a flood)
-DECODE_QUEUE = 8
+DECODE_QUEUE = 48  # frames; a burst of this many waits for the decoder
 KEYFRAME_REQUEST_GAP_S = 0.3
 
 
@@ -158,7 +158,7 @@ class VideoStream:
         self._count = {
             "packets": 0, "bad": 0, "nacks_sent": 0, "nacks_received": 0, "decode_errors": 0,
             "dropped": 0, "keyframes": 0, "plis_received": 0, "firs_received": 0,
-            "plis_sent": 0, "firs_sent": 0,
+            "plis_sent": 0, "firs_sent": 0, "rtcp": 0,
         }  # fmt: skip
 
     # -- public API ------------------------------------------------------------------------
@@ -254,6 +254,7 @@ class VideoStream:
                 keyframes_received=c["keyframes"],
                 jitter_ms=round(self._seqstats.jitter / 90, 2),
                 rtt_ms=self._rtt_ms,
+                rtcp_received=c["rtcp"],
                 frames_sent=s["frames"],
                 packets_sent=s["packets"],
                 bytes_sent=s["bytes"],
@@ -581,6 +582,7 @@ class VideoStream:
             return
         force = False
         with self._lock:
+            self._count["rtcp"] += 1
             if fb.sr_ntp is not None:
                 self._lsr, self._lsr_at = (fb.sr_ntp >> 16) & 0xFFFFFFFF, now
             if fb.our_report is not None and fb.our_report.lsr:
