@@ -105,11 +105,7 @@ def _one_round(
     codec_name: str, size: str, preset: str, fps: int, frames: int, content: str
 ) -> tuple[float, float, float, float]:
     width, height, kbps = SIZES[size]
-    codec = (
-        VideoCodec.h264(96, width, height, fps, kbps)
-        if codec_name == "H264"
-        else (VideoCodec.vp8(96))
-    )
+    codec = _codec(codec_name, width, height, fps, kbps)
     encoder = VideoEncoder(
         codec, width, height, fps, kbps,
         preset=preset if preset != "-" else "ultrafast", threads=1, keyframe_interval_s=10,
@@ -204,11 +200,7 @@ def run_live_leg(
     from media.video.stream import VideoStream
 
     width, height, kbps = SIZES[size]
-    codec = (
-        VideoCodec.h264(96, width, height, 30, kbps)
-        if codec_name == "H264"
-        else (VideoCodec.vp8(96))
-    )
+    codec = _codec(codec_name, width, height, 30, kbps)
     source = PanSource(width, height)
     tx = VideoStream(codec=codec, source=source, fps=30, bitrate_kbps=kbps, direction="sendonly")
     rx = VideoStream(
