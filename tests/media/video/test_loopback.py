@@ -67,3 +67,19 @@ def test_bad_arguments_say_what_is_wrong() -> None:
         VideoStream(direction="both", **SMALL)
     with pytest.raises(ValueError, match="codec"):
         codec_named("H264").__class__(name="H263")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_rtcp_mux_and_ipv6(host: str, streams: list[VideoStream]) -> None:
+    try:
+        a = VideoStream(host, codec=codec_named("VP8"), rtcp_mux=True, **SMALL)
+    except OSError:
+        pytest.skip(f"{host} is not available here")
+    b = VideoStream(host, codec=codec_named("VP8"), rtcp_mux=True, **SMALL)
+    streams += [a, b]
+    a.start((host, b.local_port))
+    b.start((host, a.local_port))
+    assert wait_for(lambda: b.stats().decoded_frames >= 10 and a.stats().rtcp_received >= 1)
+    b.request_keyframe()
+    assert wait_for(lambda: a.stats().plis_received >= 1)
+    assert a.stats().bad_packets == 0 and b.stats().bad_packets == 0
