@@ -178,6 +178,8 @@ class VideoStream:
         self._set_remote(remote_rtp, remote_rtcp)
         self._t0 = time.monotonic()
         self._meter.start(self._t0)
+        if not self.receives:
+            self._meter.pause()
         for name, target in (("send", self._send_loop), ("recv", self._recv_loop),
                              ("decode", self._decode_loop)):  # fmt: skip
             t = threading.Thread(target=target, name=f"video-{name}-{self.local_port}", daemon=True)
@@ -209,6 +211,8 @@ class VideoStream:
                 self._remote_ssrc = None
             if direction is not None:
                 self.direction = direction
+            if not self.receives:
+                self._meter.pause()
             self._await_key = True
         self._force_key.set()
         if self.receives and self._threads:

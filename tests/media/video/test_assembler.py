@@ -86,6 +86,11 @@ def test_meter_counts_freezes_and_resolution_changes() -> None:
     assert m.first_frame_ms() == pytest.approx(1000)
     assert m.ongoing_freeze_ms(3.3) == 0 and m.ongoing_freeze_ms(4.0) == pytest.approx(900)
     assert 5 <= m.fps(1.95) <= 15
+    m.pause()
+    assert m.ongoing_freeze_ms(9.0) == 0
+    m.on_frame(9.0, 176, 144)  # the gap of a hold is no freeze
+    m.on_frame(9.7, 176, 144)  # but the next one is
+    assert m.freezes == 2 and m.decoded == 14
 
 
 def test_depayload_and_keyframe_detection() -> None:

@@ -34,6 +34,16 @@ def test_inactive_and_recvonly_send_no_rtp_then_resume(streams: list[VideoStream
     time.sleep(1.0)
     assert a.stats().frames_sent <= sent + 1
     assert wait_for(lambda: b.stats().freezes >= 1)
+    # both sides on hold (b's answer says inactive too): the pause is no freeze
+    freezes = b.stats().freezes - 1  # the ongoing one stops counting
+    b.update(direction="inactive")
+    time.sleep(1.0)
+    assert b.stats().freezes == freezes
+    a.update(direction="sendrecv")
+    b.update(direction="recvonly")
+    decoded = b.stats().decoded_frames
+    assert wait_for(lambda: b.stats().decoded_frames >= decoded + 10)
+    assert b.stats().freezes == freezes
 
 
 def test_update_moves_the_stream_and_switches_codec(streams: list[VideoStream]) -> None:
