@@ -118,7 +118,7 @@ def test_flood_is_bounded_and_survived(
             flood.raw(struct.pack("!BBH", 0x81, 206, 200) + os.urandom(8), port=rx.local_port + 1)
         else:
             flood.send(os.urandom(50), payload_type=rng.choice([0, 8, 101, 127]))
-    assert wait_for(lambda: rx.stats().bad_packets >= 5000), rx.stats()
+    assert wait_for(lambda: rx.stats().bad_packets >= 1000), rx.stats()
     before = rx.stats().decoded_frames
     assert wait_for(lambda: rx.stats().decoded_frames >= before + 15), rx.stats()
     assert len(rx._assembler.packets) <= rx._assembler.max_packets
