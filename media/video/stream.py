@@ -334,38 +334,49 @@ class VideoStream:
         encoder: VideoEncoder | None = None
         period = 1.0 / self.fps
         next_at = time.monotonic()
-        index = 0
+        index = failures = 0
         while not self._stop.is_set():
             delay = next_at - time.monotonic()
             if delay > 0 and self._stop.wait(delay):
                 break
             now = time.monotonic()
-            next_at = max(next_at + period, now - period)  # late: skip, never burst
-            with self._lock:
-                sending = self.sends and self._remote_rtp is not None
-                codec, stale = self.codec, self._encoder_stale
-                self._encoder_stale = False
-            if not sending:
-                continue
-            if encoder is None or stale:
-                encoder = VideoEncoder(
-                    codec, self.width, self.height, self.fps, self.bitrate_kbps,
-                    preset=self.preset, threads=self.threads,
-                    keyframe_interval_s=self.keyframe_interval_s,
-                )  # fmt: skip
-                self._force_key.set()
-            picture = self.source.frame(index, now - self._t0)
+            next_at += period
+            if next_at < now - period:  # more than a frame late: skip, never burst
+                next_at = now
             index += 1
-            forced = self._force_key.is_set()
-            self._force_key.clear()
             try:
-                payloads, key = encoder.encode(picture, keyframe=forced)
-            except (av.FFmpegError, ValueError) as exc:
-                log.warning("video encoder failed: %s", exc)
+                encoder = self._send_tick(encoder, index - 1, now)
+            except Exception:  # a failing source or codec must not end the call's media
+                failures += 1
+                if failures <= 3:
+                    log.exception("video sender: frame %d failed", index)
                 encoder = None
-                continue
-            if payloads:
-                self._send_frame(codec, payloads, key, now)
+                self._stop.wait(0.2)
+
+    def _send_tick(
+        self, encoder: VideoEncoder | None, index: int, now: float
+    ) -> VideoEncoder | None:
+        """Encode and send one frame (if sending); returns the encoder to use next time."""
+        with self._lock:
+            sending = self.sends and self._remote_rtp is not None
+            codec, stale = self.codec, self._encoder_stale
+            self._encoder_stale = False
+        if not sending:
+            return None if stale else encoder
+        if encoder is None or stale:
+            encoder = VideoEncoder(
+                codec, self.width, self.height, self.fps, self.bitrate_kbps,
+                preset=self.preset, threads=self.threads,
+                keyframe_interval_s=self.keyframe_interval_s,
+            )  # fmt: skip
+            self._force_key.set()
+        picture = self.source.frame(index, now - self._t0)
+        forced = self._force_key.is_set()
+        self._force_key.clear()
+        payloads, key = encoder.encode(picture, keyframe=forced)
+        if payloads:
+            self._send_frame(codec, payloads, key, now)
+        return encoder
 
     def _send_frame(self, codec: VideoCodec, payloads: list[bytes], key: bool, now: float) -> None:
         ts = (self._ts_base + int((now - self._t0) * codec.clock_rate)) & 0xFFFFFFFF
@@ -435,11 +446,7 @@ class VideoStream:
                             break
                         except OSError:
                             break  # ICMP errors surface here on Linux
-                        now = time.monotonic()
-                        if key.data == "rtcp" or rtcp.is_rtcp(data):
-                            self._on_rtcp(data, now)
-                        else:
-                            self._on_rtp(data, now)
+                        self._on_datagram(data, key.data == "rtcp")
                 now = time.monotonic()
                 self._deliver(now)
                 if now >= next_nack:
@@ -450,6 +457,17 @@ class VideoStream:
                     self._send_report(now)
         finally:
             sel.close()
+
+    def _on_datagram(self, data: bytes, on_rtcp_port: bool) -> None:
+        now = time.monotonic()
+        try:
+            if on_rtcp_port or rtcp.is_rtcp(data):
+                self._on_rtcp(data, now)
+            else:
+                self._on_rtp(data, now)
+        except Exception:  # whatever arrives, the receiver goes on
+            self._bad()
+            log.debug("video receiver: datagram not handled", exc_info=True)
 
     def _on_rtp(self, data: bytes, now: float) -> None:
         with self._lock:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from media.layouts import Layout
 from media.video import ComposedSource, TestPatternSource, layout_for
@@ -133,3 +135,33 @@ def test_sources_move_and_compose() -> None:
     speaker = ComposedSource("speaker", 4, 640, 360).frame(0, 0.0).copy()
     assert gallery.shape == speaker.shape == (540, 640)
     assert (gallery != speaker).mean() > 0.2  # the layout shows
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 300),  # sequence number
+            st.integers(0, 5),  # timestamp index
+            st.booleans(),  # marker
+            st.booleans(),  # frame start
+            st.binary(max_size=8),
+        ),
+        max_size=200,
+    ),
+    st.lists(st.floats(0, 2), max_size=20),
+)
+def test_any_packet_order_is_bounded_and_in_order(
+    packets: list[tuple[int, int, bool, bool, bytes]], times: list[float]
+) -> None:
+    asm = FrameAssembler(max_packets=32, max_frame_bytes=64)
+    out = []
+    clock = sorted(times)
+    for i, (seq, ts, marker, start, data) in enumerate(packets):
+        asm.add(Packet(seq, ts * 3000, marker, start, data))
+        frames, _ = asm.pop_frames(clock[i % len(clock)] if clock else 0.0)
+        out.extend(frames)
+        assert len(asm.packets) <= 32
+        asm.missing(0.0)
+    for frame in out:
+        assert len(frame.data) <= 64 + 8 and frame.packets >= 1
