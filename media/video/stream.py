@@ -15,6 +15,7 @@ import random
 import selectors
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -44,6 +45,7 @@ HISTORY = 1024  # packets kept for NACK retransmission
 RECV_BATCH = 256  # datagrams read per socket per round (bounds the time spent on a flood)
 DECODE_QUEUE = 48  # frames; a burst of this many waits for the decoder
 KEYFRAME_REQUEST_GAP_S = 0.3
+SO_RCVBUFFORCE = 33  # Linux <asm-generic/socket.h>; Python's socket module lacks it
 
 
 def _check_direction(direction: str) -> None:
@@ -58,7 +60,12 @@ def _bind_pair(host: str, port: int, mux: bool) -> tuple[socket.socket, socket.s
     def bind(p: int) -> socket.socket:
         s = socket.socket(family, socket.SOCK_DGRAM)
         try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            try:  # room for a 1080p keyframe burst; beyond rmem_max only with CAP_NET_ADMIN
+                if not sys.platform.startswith("linux"):
+                    raise OSError("SO_RCVBUFFORCE is Linux only")
+                s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
+            except OSError:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
             s.bind((host, p))
         except OSError:
             s.close()
