@@ -525,6 +525,8 @@ class VideoStream:
         for frame in frames:
             key = is_keyframe(codec_name, frame.data)
             with self._lock:
+                if frame.after_loss:  # it may refer to what was lost
+                    self._await_key = True
                 if self._await_key and not key:
                     self._count["dropped"] += 1
                     need_key = True
@@ -537,9 +539,7 @@ class VideoStream:
                     self._count["dropped"] += 1
                     self._await_key = True
                 need_key = True
-        if need_key:
-            with self._lock:
-                self._await_key = True
+        if need_key:  # the frame after a drop comes with after_loss and waits for a keyframe
             self._request_keyframe(now, automatic=True)
 
     def _send_nacks(self, now: float) -> None:
