@@ -45,6 +45,7 @@ HISTORY = 1024  # packets kept for NACK retransmission
 RECV_BATCH = 256  # datagrams read per socket per round (bounds the time spent on a flood)
 DECODE_QUEUE = 48  # frames; a burst of this many waits for the decoder
 KEYFRAME_REQUEST_GAP_S = 0.3
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
 SO_RCVBUFFORCE = 33  # Linux <asm-generic/socket.h>; Python's socket module lacks it
 
 
@@ -117,6 +118,10 @@ class VideoStream:
             raise ValueError(f"fps: expected 1..60, got {fps!r}")
         if not 32 <= bitrate_kbps <= 20000:
             raise ValueError(f"bitrate_kbps: expected 32..20000, got {bitrate_kbps!r}")
+        if preset not in X264_PRESETS:
+            raise ValueError(f"preset: expected one of {', '.join(X264_PRESETS)}, got {preset!r}")
+        if not isinstance(threads, int) or not 1 <= threads <= 16:
+            raise ValueError(f"threads: expected 1..16, got {threads!r}")
         self.codec = codec or VideoCodec.h264(width=width, height=height, fps=fps)
         self.source: FrameSource = source or TestPatternSource(width, height)
         self.width, self.height = self.source.width, self.source.height
@@ -180,8 +185,8 @@ class VideoStream:
 
     def start(self, remote_rtp: Address | None, remote_rtcp: Address | None = None) -> None:
         """Start the threads; RTP goes to ``remote_rtp`` (``None``: receive only, for now)."""
-        if self._threads:
-            raise RuntimeError("video stream already started")
+        if self._threads or self._stop.is_set():
+            raise RuntimeError("video stream already started or stopped")
         self._set_remote(remote_rtp, remote_rtcp)
         self._t0 = time.monotonic()
         self._meter.start(self._t0)
