@@ -2,7 +2,8 @@
 
 The H.225 call signalling is timed from the Setup: Call Proceeding (like SIP's 100), Alerting
 (180), Connect (200), then the Release Complete we send after the duration. The call offers
-G.711 by fastStart (by H.245 OpenLogicalChannel when refused); once a channel opens, RTP flows
+G.711 by fastStart (by H.245 OpenLogicalChannel when refused, in the tunnel or on a separate
+H.245 connection when the far end declines the tunnel); once a channel opens, RTP flows
 both ways (20 ms packets) and what was received is measured (loss, jitter) and judged like
 SIP's media.
 """
@@ -101,8 +102,9 @@ def _media(board: StageBoard, result: DialResult) -> MediaFigures | None:
     setup = _first(result.events, "Setup", "sent")
     rtt_ms = (proceeding.at - setup.at) * 1000 if proceeding and setup else 0.0
     both = m["rx_packets"] > 0 and m["tx_packets"] > 0
+    opened = m["opened_by"] + (" on the separate H.245 connection" if result.h245_separate else "")
     board.set("media", "ok" if both else "failed", None,
-              f"{codec} ({m['opened_by']}) to {m['remote_rtp']}: rx {m['rx_packets']}, "
+              f"{codec} ({opened}) to {m['remote_rtp']}: rx {m['rx_packets']}, "
               f"tx {m['tx_packets']} packets")
     return media_figures(codec, m["rx_packets"], m["tx_packets"], m["lost"], m["jitter_ms"],
                          m["max_jitter_ms"], rtt_ms / 2, source="h323")

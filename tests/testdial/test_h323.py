@@ -75,14 +75,17 @@ def test_h323_stages_are_timed_from_the_setup(tmp_path: Path) -> None:
             "loss_pct", "jitter_ms"} <= {v["metric"] for v in report["verdicts"]}
 
 
-def test_h323_media_opens_by_h245_when_fast_start_is_refused() -> None:
-    with h323_peer("--no-fast-start") as port:
+@pytest.mark.parametrize("tunnel", ["--tunnel", "--no-tunnel"])
+def test_h323_media_opens_by_h245_when_fast_start_is_refused(tunnel: str) -> None:
+    with h323_peer("--no-fast-start", tunnel) as port:
         run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746", "--duration", "1s",
                          "--json"])
     assert run.code == 0, run.stderr + run.stdout
     report = run.json()
     media = stage(report, "media")
     assert media["status"] == "ok" and "OpenLogicalChannel" in media["detail"]
+    separate = "separate H.245 connection" in media["detail"]
+    assert separate == (tunnel == "--no-tunnel")  # the peer declined the tunnel
     assert report["media"]["rx_packets"] >= 10 and report["media"]["tx_packets"] >= 10
 
 

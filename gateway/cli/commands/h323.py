@@ -63,6 +63,7 @@ def run_h323_dial(
     fast_start: bool = False,
     h245_channels: bool = False,
     gatekeeper: str | None = None,
+    tunnel: bool = True,
 ) -> int:
     """Dial ``target`` over H.323, print the result; exit code 0 only when it connected.
 
@@ -90,6 +91,7 @@ def run_h323_dial(
             hold=hold,
             fast_start=fast_start,
             h245_channels=h245_channels,
+            h245_tunnelling=tunnel,
             **options,
         )
     )
@@ -197,9 +199,16 @@ def register(root: typer.Typer) -> None:
             bool,
             typer.Option(
                 "--h245-channels",
-                help="Open G.711 by tunnelled H.245 OpenLogicalChannel (when not --fast-start).",
+                help="Open G.711 by H.245 OpenLogicalChannel (when not --fast-start).",
             ),
         ] = False,
+        tunnel: Annotated[
+            bool,
+            typer.Option(
+                "--tunnel/--no-tunnel",
+                help="H.245 in the H.225.0 tunnel, or on its own TCP connection (h245Address).",
+            ),
+        ] = True,
         gatekeeper: Annotated[
             str | None,
             typer.Option("--gatekeeper", help="Register and ask admission first (HOST[:PORT])."),
@@ -216,6 +225,7 @@ def register(root: typer.Typer) -> None:
             fast_start=fast_start,
             h245_channels=h245_channels,
             gatekeeper=gatekeeper,
+            tunnel=tunnel,
         )
         raise typer.Exit(code)
 
@@ -252,6 +262,13 @@ def register(root: typer.Typer) -> None:
                 help="Answer fastStart offers (else audio opens by H.245 OpenLogicalChannel).",
             ),
         ] = True,
+        tunnel: Annotated[
+            bool,
+            typer.Option(
+                "--tunnel/--no-tunnel",
+                help="Accept tunnelled H.245, or refuse it: H.245 on a connection to us.",
+            ),
+        ] = True,
         json_output: Json = False,
     ) -> None:
         """Run the project's own H.323 answering peer in the foreground until interrupted."""
@@ -278,6 +295,7 @@ def register(root: typer.Typer) -> None:
                         "released_cause": call.released_cause,
                         "error": call.error,
                         "media": call.media,
+                        "h245_separate": call.h245_separate,
                     }
                 )
                 sys.stdout.flush()
@@ -293,6 +311,7 @@ def register(root: typer.Typer) -> None:
             hangup_after=hangup_after,
             forward_to=forward,
             fast_start=fast_start,
+            tunnelling=tunnel,
             on_call_end=report,
         )
         try:
