@@ -64,12 +64,18 @@ class CallEvent:
     ``detail`` where to send RTP), ``h245-channel`` (the same, for a channel opened by H.245
     OpenLogicalChannel), ``h245-channel-refused``, ``h245-address`` (``detail`` where the far
     end's separate H.245 connection listens: open it), ``forwarded``, ``facility`` or ``status``;
-    ``cause`` and ``reason`` for ``released``."""
+    ``cause`` and ``reason`` for ``released``; ``rtcp`` the far end's signalled RTCP address
+    (mediaControlChannel) of a channel, when given."""
 
     kind: str
     cause: int | None = None
     reason: str | None = None
     detail: str = ""
+    rtcp: str = ""
+
+
+def _address(address: tuple[str, int] | None) -> str:
+    return f"{address[0]}:{address[1]}" if address is not None else ""
 
 
 def build_message(
@@ -172,7 +178,10 @@ class _Leg:
                 host, port = channels.transmit_to
                 events.append(
                     CallEvent(
-                        "h245-channel", reason=channels.transmit_codec, detail=f"{host}:{port}"
+                        "h245-channel",
+                        reason=channels.transmit_codec,
+                        detail=f"{host}:{port}",
+                        rtcp=_address(channels.transmit_rtcp),
                     )
                 )
             elif channels.rejected is not None:
@@ -221,7 +230,14 @@ class OutgoingCall(_Leg):
             if channel.direction == "transmit" and channel.rtp is not None:
                 self.media_accepted = True
                 host, port = channel.rtp
-                return [CallEvent("fast-start", reason=channel.codec, detail=f"{host}:{port}")]
+                return [
+                    CallEvent(
+                        "fast-start",
+                        reason=channel.codec,
+                        detail=f"{host}:{port}",
+                        rtcp=_address(channel.rtcp),
+                    )
+                ]
         return []
 
     def _fast_start_refused(self) -> list[bytes]:
@@ -359,6 +375,7 @@ class IncomingCall(_Leg):
     media_address: tuple[str, int] | None = None  # advertised in a fastStart answer
     fast_start_codec: str | None = None
     fast_start_remote: tuple[str, int] | None = None  # where the caller receives our RTP
+    fast_start_remote_rtcp: tuple[str, int] | None = None  # and its RTCP
     accept_fast_start: bool = True
     setup: CallMessage | None = None
     h245_address: tuple[str, int] | None = None  # our separate H.245 listener
@@ -453,14 +470,16 @@ class IncomingCall(_Leg):
         offered = self.setup.uu.fast_start if self.setup and self.setup.uu else ()
         if offered and self.media_address is not None and self.accept_fast_start:
             answer, self.fast_start_codec = answer_fast_start(offered, *self.media_address)
-            self.fast_start_remote = next(
+            back = next(
                 (
-                    c.rtp
+                    c
                     for c in parse_channels(offered)
                     if c.codec == self.fast_start_codec and c.direction == "receive"
                 ),
                 None,
             )
+            if back is not None:
+                self.fast_start_remote, self.fast_start_remote_rtcp = back.rtp, back.rtcp
         proceeding = self.message(
             MessageType.CALL_PROCEEDING,
             "callProceeding",

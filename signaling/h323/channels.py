@@ -35,6 +35,7 @@ class LogicalChannels:
     channel_number: int = 1
     requested: str | None = None
     transmit_to: Address | None = None
+    transmit_rtcp: Address | None = None  # the receiver's RTCP (its ack's mediaControlChannel)
     transmit_codec: str | None = None
     receive_codec: str | None = None
     rejected: str | None = None
@@ -68,6 +69,7 @@ class LogicalChannels:
             multiplex = body.get("forwardMultiplexAckParameters", ("", {}))
             params = multiplex[1] if multiplex[0] == "h2250LogicalChannelAckParameters" else {}
             self.transmit_to = media_address(params.get("mediaChannel"))
+            self.transmit_rtcp = media_address(params.get("mediaControlChannel"))
             if self.transmit_to is not None:
                 self.transmit_codec = self.requested
             else:

@@ -26,7 +26,7 @@ from signaling.h323.h225 import Alias, CallMessage, transport_from_value
 from signaling.h323.h245 import G711_CODECS, H245Session, summarize
 from signaling.h323.ras import RAS_PORT
 from signaling.h323.ras_client import RasClient
-from signaling.h323.rtp import RtpAudio
+from signaling.h323.rtp import RTCP_INTERVAL, RtpAudio, split_address
 from signaling.h323.transport import Inbox, SignalChannel, open_channel
 
 __all__ = ["DEFAULT_PORT", "DialEvent", "DialResult", "dial", "masked_user_part", "meeting_aliases"]
@@ -169,6 +169,7 @@ async def dial(
     fast_start: bool = False,
     h245_channels: bool = False,
     h245_tunnelling: bool = True,
+    rtcp_interval: float = RTCP_INTERVAL,
     rtp_port: int = 0,
     alias_forms: tuple[AliasForm, ...] = ("dialledDigits", "h323-ID"),
     source_alias: str = "crcgw",
@@ -188,7 +189,9 @@ async def dial(
     opened by tunnelled H.245 OpenLogicalChannel once the capability exchange is done (with
     ``fast_start`` too: only when Connect arrives without a fastStart answer). H.245 runs in the
     H.225.0 tunnel unless ``h245_tunnelling`` is false or the far end refuses the tunnel: then on
-    a separate TCP connection to the ``h245Address`` the far end gives. With
+    a separate TCP connection to the ``h245Address`` the far end gives. RTCP reports (SR/RR)
+    go every ``rtcp_interval`` seconds to the signalled RTCP address; ``DialResult.media["rtcp"]``
+    holds the round-trip time and the far end's view of our stream. With
     ``gatekeeper`` the call is gatekeeper-admitted: register ``source_alias`` (RRQ), ask
     admission (ARQ) and signal to the address the gatekeeper gives, then disengage (DRQ) and
     unregister (URQ). Bad dial strings raise
@@ -203,7 +206,16 @@ async def dial(
         target,
         DialResult(f"{target.host}##{masked_user_part(target)}", f"{remote[0]}:{remote[1]}"),
         clock,
-        _Plan(timeout, hold, fast_start, setup_timeout, rtp_port, h245_channels, h245_tunnelling),
+        _Plan(
+            timeout,
+            hold,
+            fast_start,
+            setup_timeout,
+            rtp_port,
+            h245_channels,
+            h245_tunnelling,
+            rtcp_interval,
+        ),
     )
     call = OutgoingCall(
         secrets.randbelow(0x7FFF) + 1,
@@ -242,6 +254,7 @@ class _Plan:
     rtp_port: int = 0
     h245_channels: bool = False
     h245_tunnelling: bool = True
+    rtcp_interval: float = RTCP_INTERVAL
 
 
 class _DialRun:
@@ -349,7 +362,8 @@ class _DialRun:
         call.source_address = local
         audio: RtpAudio | None = None
         if self.plan.fast_start or self.plan.h245_channels:
-            audio = await RtpAudio(local[0], self.plan.rtp_port).open()
+            audio = RtpAudio(local[0], self.plan.rtp_port, self.plan.rtcp_interval)
+            await audio.open()
         if audio is not None and self.plan.fast_start:
             call.fast_start = fast_start_proposals(local[0], audio.port)
         if audio is not None and call.h245 is not None and self.plan.h245_channels:
@@ -452,9 +466,9 @@ class _DialRun:
         for event in events:
             _apply(event, self.result)
             started = event.kind in ("fast-start", "h245-channel")
-            if started and self.audio is not None and event.reason:
-                host, _, rtp_port = event.detail.rpartition(":")
-                self.audio.start((host, int(rtp_port)), event.reason)
+            rtp = split_address(event.detail) if started else None
+            if rtp is not None and self.audio is not None and event.reason:
+                self.audio.start(rtp, event.reason, split_address(event.rtcp))
                 self.note("info", "RTP started", f"{event.reason} to {event.detail}")
             elif event.kind == "h245-address" and self.h245 is None and inbox is not None:
                 host, _, h245_port = event.detail.rpartition(":")

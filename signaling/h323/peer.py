@@ -29,7 +29,7 @@ from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Time
 from signaling.h323.h225 import Alias, CallMessage
 from signaling.h323.h245 import summarize
 from signaling.h323.q931 import MessageType
-from signaling.h323.rtp import RtpAudio
+from signaling.h323.rtp import RTCP_INTERVAL, RtpAudio, split_address
 from signaling.h323.transport import Inbox, SignalChannel
 
 __all__ = ["ANSWERS", "H323Peer", "PeerCall"]
@@ -74,6 +74,7 @@ class H323Peer(AsyncService):
     (``rtp_port``, 0 for a free port): it sends 20 ms packets of silence to the caller's receive
     channel and measures what arrives (:attr:`PeerCall.media`, from :meth:`RtpAudio.report`).
     ``fast_start=False`` ignores fastStart offers (the caller must open channels by H.245).
+    RTCP runs on the port above the RTP port, a report every ``rtcp_interval`` seconds.
     A caller that does not tunnel H.245, or every caller with ``tunnelling=False`` (the tunnel
     refused), gets Connect at once with an ``h245Address`` where the peer listens (``h245_port``,
     0 for a free port) for the H.245 connection the caller opens; capabilities, master/slave and
@@ -95,6 +96,7 @@ class H323Peer(AsyncService):
         fast_start: bool = True,
         tunnelling: bool = True,
         h245_port: int = 0,
+        rtcp_interval: float = RTCP_INTERVAL,
         on_call_end: Callable[[PeerCall], None] | None = None,
     ) -> None:
         if answer not in ANSWERS:
@@ -106,6 +108,7 @@ class H323Peer(AsyncService):
         self.fast_start = fast_start
         self.tunnelling = tunnelling
         self.h245_port = h245_port
+        self.rtcp_interval = rtcp_interval
         self.host = host
         self.answer: Answer = answer
         self.cause = cause
@@ -178,7 +181,7 @@ class _PeerLeg:
         self.peer = peer
         self.channel = channel
         self.record = record
-        self.audio = RtpAudio(channel.local_address[0], peer.rtp_port)
+        self.audio = RtpAudio(channel.local_address[0], peer.rtp_port, peer.rtcp_interval)
         self.inbox = Inbox()
         self.call: IncomingCall | None = None
         self.h245_server: asyncio.Server | None = None
@@ -245,7 +248,8 @@ class _PeerLeg:
             replies, events = call.receive(message)
             record.fast_start_codec = call.fast_start_codec
             if call.fast_start_codec and call.fast_start_remote:
-                self.audio.start(call.fast_start_remote, call.fast_start_codec)
+                rtcp = call.fast_start_remote_rtcp
+                self.audio.start(call.fast_start_remote, call.fast_start_codec, rtcp)
             for reply in replies:
                 if reply.q931.message_type == MessageType.CONNECT:
                     await asyncio.sleep(peer.ring)  # Alerting went out: let it ring
@@ -319,8 +323,9 @@ class _PeerLeg:
         for event in events:
             _note(event, self.record)
             if event.kind == "h245-channel" and event.reason:
-                host, _, rtp_port = event.detail.rpartition(":")
-                self.audio.start((host, int(rtp_port)), event.reason)
+                rtp, rtcp = split_address(event.detail), split_address(event.rtcp)
+                assert rtp is not None
+                self.audio.start(rtp, event.reason, rtcp)
                 self.record.h245_channel_codec = event.reason
 
     async def _flush_h245(self) -> None:

@@ -39,7 +39,7 @@ def h323_peer(*options: str) -> Iterator[int]:
 
 def test_h323_stages_are_timed_from_the_setup(tmp_path: Path) -> None:
     pcap = tmp_path / "h323.pcap"
-    with h323_peer("--ring", "0.2") as port:
+    with h323_peer("--ring", "0.2", "--rtcp-interval", "0.2") as port:
         run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746#4321", "--duration", "1s",
                          "--capture", str(pcap), "--json"])
     assert run.code == 0, run.stderr + run.stdout
@@ -73,6 +73,14 @@ def test_h323_stages_are_timed_from_the_setup(tmp_path: Path) -> None:
     assert calls[0]["setup_ms"] == pytest.approx(connect, abs=100)
     assert {"dns_ms", "connect_ms", "invite_to_100_ms", "invite_to_180_ms", "setup_ms",
             "loss_pct", "jitter_ms"} <= {v["metric"] for v in report["verdicts"]}
+    # RTCP both ways (the peer reports every 0.2 s, test-dial every duration/5): the media
+    # path's round trip and the far end's view of our stream are judged too
+    verdicts = {v["metric"]: v for v in report["verdicts"]}
+    assert verdicts["rtt_ms"]["status"] == "pass" and 0 <= verdicts["rtt_ms"]["value"] < 300
+    assert verdicts["far_loss_pct"]["status"] == "pass" and verdicts["far_loss_pct"]["value"] == 0
+    assert media["rtt_ms"] == verdicts["rtt_ms"]["value"]
+    # the capture takes the RTCP too (the port above RTP), and nothing in it is malformed
+    assert "udp portrange" in report["capture"]["filter"] and report["capture"]["malformed"] == 0
 
 
 @pytest.mark.parametrize("tunnel", ["--tunnel", "--no-tunnel"])

@@ -21,6 +21,7 @@ from signaling.h323.h225 import Alias
 from signaling.h323.peer import ANSWERS
 from signaling.h323.ras import RAS_PORT
 from signaling.h323.ras_client import RasClient
+from signaling.h323.rtp import RTCP_INTERVAL
 
 __all__ = ["register", "render_dial_result", "run_h323_dial"]
 
@@ -64,6 +65,7 @@ def run_h323_dial(
     h245_channels: bool = False,
     gatekeeper: str | None = None,
     tunnel: bool = True,
+    rtcp_interval: float = RTCP_INTERVAL,
 ) -> int:
     """Dial ``target`` over H.323, print the result; exit code 0 only when it connected.
 
@@ -80,6 +82,8 @@ def run_h323_dial(
         )
     if timeout <= 0:
         fail("--timeout must be positive")
+    if rtcp_interval <= 0:
+        fail("--rtcp-interval must be positive")
     options: dict[str, Any] = {}
     if gatekeeper:
         options["gatekeeper"], options["gatekeeper_port"] = _split_host(gatekeeper, RAS_PORT)
@@ -92,6 +96,7 @@ def run_h323_dial(
             fast_start=fast_start,
             h245_channels=h245_channels,
             h245_tunnelling=tunnel,
+            rtcp_interval=rtcp_interval,
             **options,
         )
     )
@@ -209,6 +214,10 @@ def register(root: typer.Typer) -> None:
                 help="H.245 in the H.225.0 tunnel, or on its own TCP connection (h245Address).",
             ),
         ] = True,
+        rtcp_interval: Annotated[
+            float,
+            typer.Option("--rtcp-interval", help="Seconds between RTCP reports (RFC 3550: 5)."),
+        ] = RTCP_INTERVAL,
         gatekeeper: Annotated[
             str | None,
             typer.Option("--gatekeeper", help="Register and ask admission first (HOST[:PORT])."),
@@ -226,6 +235,7 @@ def register(root: typer.Typer) -> None:
             h245_channels=h245_channels,
             gatekeeper=gatekeeper,
             tunnel=tunnel,
+            rtcp_interval=rtcp_interval,
         )
         raise typer.Exit(code)
 
@@ -269,6 +279,10 @@ def register(root: typer.Typer) -> None:
                 help="Accept tunnelled H.245, or refuse it: H.245 on a connection to us.",
             ),
         ] = True,
+        rtcp_interval: Annotated[
+            float,
+            typer.Option("--rtcp-interval", help="Seconds between RTCP reports (RFC 3550: 5)."),
+        ] = RTCP_INTERVAL,
         json_output: Json = False,
     ) -> None:
         """Run the project's own H.323 answering peer in the foreground until interrupted."""
@@ -277,6 +291,8 @@ def register(root: typer.Typer) -> None:
             fail("--answer forward and --forward-to HOST:PORT go together")
         if forward_to is not None:
             forward = _split_host(forward_to, DEFAULT_PORT)
+        if rtcp_interval <= 0:
+            fail("--rtcp-interval must be positive")
         if ring < 0 or (hangup_after is not None and hangup_after < 0):
             fail("--ring and --hangup-after must not be negative")
         if answer not in ANSWERS:
@@ -312,6 +328,7 @@ def register(root: typer.Typer) -> None:
             forward_to=forward,
             fast_start=fast_start,
             tunnelling=tunnel,
+            rtcp_interval=rtcp_interval,
             on_call_end=report,
         )
         try:
