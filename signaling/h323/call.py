@@ -41,6 +41,7 @@ from signaling.h323.h225 import (
 )
 from signaling.h323.h245 import G711_CODECS, H245Session, end_session
 from signaling.h323.q931 import BearerCapability, Cause, MessageType, PartyNumber, Q931Message
+from signaling.h323.video import VideoChannels
 
 __all__ = ["Answer", "CallEvent", "CallState", "IncomingCall", "OutgoingCall", "build_message"]
 
@@ -62,7 +63,9 @@ class CallEvent:
     """Something the far end did: ``proceeding``, ``alerting``, ``progress``, ``connected``,
     ``released``, ``h245-ready``, ``h245-undecodable``, ``fast-start`` (``reason`` the codec,
     ``detail`` where to send RTP), ``h245-channel`` (the same, for a channel opened by H.245
-    OpenLogicalChannel), ``h245-channel-refused``, ``h245-address`` (``detail`` where the far
+    OpenLogicalChannel), ``h245-channel-refused``, ``video-channel`` (our H.264 channel was
+    acknowledged: ``detail`` where to send video RTP, ``reason`` ``H264``), ``video-refused``,
+    ``h245-address`` (``detail`` where the far
     end's separate H.245 connection listens: open it), ``forwarded``, ``facility`` or ``status``;
     ``cause`` and ``reason`` for ``released``; ``rtcp`` the far end's signalled RTCP address
     (mediaControlChannel) of a channel, when given."""
@@ -108,6 +111,7 @@ class _Leg:
     state: CallState = CallState.IDLE
     h245_reported: bool = False
     channel_reported: bool = False
+    video_reported: bool = False
     tunnelling: bool = True  # False: H.245 (if any) on its own connection
     h245_outbox: list[bytes] = field(default_factory=list)  # for the separate connection
     h245_link_up: bool = False
@@ -187,6 +191,15 @@ class _Leg:
             elif channels.rejected is not None:
                 self.channel_reported = True
                 events.append(CallEvent("h245-channel-refused", reason=channels.rejected))
+        video = self.h245.video
+        if video is not None and not self.video_reported:
+            if video.transmit_to is not None:
+                self.video_reported = True
+                detail, rtcp = _address(video.transmit_to), _address(video.transmit_rtcp)
+                events.append(CallEvent("video-channel", reason="H264", detail=detail, rtcp=rtcp))
+            elif video.rejected is not None:
+                self.video_reported = True
+                events.append(CallEvent("video-refused", reason=video.rejected))
         return replies
 
     def release(self, cause: int = NORMAL_CLEARING) -> CallMessage:
@@ -393,6 +406,7 @@ class IncomingCall(_Leg):
         accept_fast_start: bool = True,
         accept_tunnelling: bool = True,
         h245_address: tuple[str, int] | None = None,
+        video_address: tuple[str, int] | None = None,
     ) -> IncomingCall:
         uu = message.uu
         tunnelling = bool(uu and uu.h245_tunnelling) and accept_tunnelling
@@ -400,6 +414,8 @@ class IncomingCall(_Leg):
         session = H245Session(random_number) if with_h245 else None
         if session is not None and media_address is not None:  # channels the caller opens
             session.channels = LogicalChannels(media_address, G711_CODECS, initiate=False)
+        if session is not None and video_address is not None:  # H.264 back when offered
+            session.video = VideoChannels(video_address, initiate=False)
         return cls(
             message.q931.call_reference,
             (uu.conference_id if uu else None) or bytes(16),

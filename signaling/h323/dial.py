@@ -28,6 +28,8 @@ from signaling.h323.ras import RAS_PORT
 from signaling.h323.ras_client import RasClient
 from signaling.h323.rtp import RTCP_INTERVAL, RtpAudio, split_address
 from signaling.h323.transport import Inbox, SignalChannel, open_channel
+from signaling.h323.video import VideoChannels
+from signaling.h323.videolink import CallVideo
 
 __all__ = ["DEFAULT_PORT", "DialEvent", "DialResult", "dial", "masked_user_part", "meeting_aliases"]
 
@@ -95,6 +97,7 @@ class DialResult:
     call_reference: int | None = None
     # fastStart accepted: codec, where RTP went, and what was sent/received (rtp.RtpAudio.report)
     media: dict[str, Any] | None = None
+    video: dict[str, Any] | None = None  # H.264 both ways (media.video.VideoStats fields)
     cause: int | None = None
     reason: str | None = None
     error: str | None = None
@@ -129,6 +132,7 @@ class DialResult:
             "h245_separate": self.h245_separate,
             "call_reference": self.call_reference,
             "media": self.media,
+            "video": self.video,
             "cause": self.cause,
             "cause_text": self.cause_text,
             "reason": self.reason,
@@ -170,6 +174,7 @@ async def dial(
     h245_channels: bool = False,
     h245_tunnelling: bool = True,
     rtcp_interval: float = RTCP_INTERVAL,
+    video: bool = False,
     rtp_port: int = 0,
     alias_forms: tuple[AliasForm, ...] = ("dialledDigits", "h323-ID"),
     source_alias: str = "crcgw",
@@ -191,7 +196,10 @@ async def dial(
     H.225.0 tunnel unless ``h245_tunnelling`` is false or the far end refuses the tunnel: then on
     a separate TCP connection to the ``h245Address`` the far end gives. RTCP reports (SR/RR)
     go every ``rtcp_interval`` seconds to the signalled RTCP address; ``DialResult.media["rtcp"]``
-    holds the round-trip time and the far end's view of our stream. With
+    holds the round-trip time and the far end's view of our stream. With ``video`` our
+    TerminalCapabilitySet offers H.264 (:mod:`signaling.h323.video`) and, when the far end's
+    offers it too, an H.264 channel is opened by H.245 and a test pattern sent; the far end's
+    H.264 channel is accepted; ``DialResult.video`` holds the stream's figures. With
     ``gatekeeper`` the call is gatekeeper-admitted: register ``source_alias`` (RRQ), ask
     admission (ARQ) and signal to the address the gatekeeper gives, then disengage (DRQ) and
     unregister (URQ). Bad dial strings raise
@@ -215,6 +223,7 @@ async def dial(
             h245_channels,
             h245_tunnelling,
             rtcp_interval,
+            video,
         ),
     )
     call = OutgoingCall(
@@ -255,6 +264,7 @@ class _Plan:
     h245_channels: bool = False
     h245_tunnelling: bool = True
     rtcp_interval: float = RTCP_INTERVAL
+    video: bool = False
 
 
 class _DialRun:
@@ -270,6 +280,7 @@ class _DialRun:
         self.timeout = plan.timeout
         self.start = clock()
         self.audio: RtpAudio | None = None
+        self.video: CallVideo | None = None
         self.h245: SignalChannel | None = None  # the separate H.245 connection
 
     def note(
@@ -371,10 +382,20 @@ class _DialRun:
             initiate = not self.plan.fast_start
             call.h245.channels = LogicalChannels((local[0], audio.port), G711_CODECS, initiate)
         self.audio = audio
+        if self.plan.video and call.h245 is not None:
+            self.video = await CallVideo(local[0]).open()
+            call.h245.video = VideoChannels((local[0], self.video.port))
         try:
             await self._signal(channel, call)
         finally:
             await channel.close()
+            if self.video is not None:
+                await self.video.close()
+                self.result.video = self.video.report()
+                self.video = None
+                v = self.result.video or {}
+                sent, decoded = v.get("frames_sent"), v.get("decoded_frames")
+                self.note("info", "video", f"H264: sent {sent}, decoded {decoded} frames")
             if audio is not None:
                 await audio.close()
                 if self.result.media is not None:
@@ -470,6 +491,9 @@ class _DialRun:
             if rtp is not None and self.audio is not None and event.reason:
                 self.audio.start(rtp, event.reason, split_address(event.rtcp))
                 self.note("info", "RTP started", f"{event.reason} to {event.detail}")
+            elif event.kind == "video-channel" and self.video is not None:
+                self.video.send_to(event.detail, event.rtcp)
+                self.note("info", "video started", f"H264 to {event.detail}")
             elif event.kind == "h245-address" and self.h245 is None and inbox is not None:
                 host, _, h245_port = event.detail.rpartition(":")
                 try:

@@ -31,6 +31,7 @@ from signaling.h323.h245 import summarize
 from signaling.h323.q931 import MessageType
 from signaling.h323.rtp import RTCP_INTERVAL, RtpAudio, split_address
 from signaling.h323.transport import Inbox, SignalChannel
+from signaling.h323.videolink import CallVideo
 
 __all__ = ["ANSWERS", "H323Peer", "PeerCall"]
 
@@ -59,6 +60,7 @@ class PeerCall:
     released_cause: int | None = None
     error: str | None = None
     media: dict[str, Any] | None = None  # RTP both ways on the fastStart channels
+    video: dict[str, Any] | None = None  # H.264 both ways (media.video.VideoStats fields)
 
 
 class H323Peer(AsyncService):
@@ -75,6 +77,8 @@ class H323Peer(AsyncService):
     channel and measures what arrives (:attr:`PeerCall.media`, from :meth:`RtpAudio.report`).
     ``fast_start=False`` ignores fastStart offers (the caller must open channels by H.245).
     RTCP runs on the port above the RTP port, a report every ``rtcp_interval`` seconds.
+    With ``video`` the peer offers H.264 in its TerminalCapabilitySet, accepts the caller's
+    H.264 channel and opens its own back, sending a test pattern (:attr:`PeerCall.video`).
     A caller that does not tunnel H.245, or every caller with ``tunnelling=False`` (the tunnel
     refused), gets Connect at once with an ``h245Address`` where the peer listens (``h245_port``,
     0 for a free port) for the H.245 connection the caller opens; capabilities, master/slave and
@@ -97,6 +101,7 @@ class H323Peer(AsyncService):
         tunnelling: bool = True,
         h245_port: int = 0,
         rtcp_interval: float = RTCP_INTERVAL,
+        video: bool = False,
         on_call_end: Callable[[PeerCall], None] | None = None,
     ) -> None:
         if answer not in ANSWERS:
@@ -109,6 +114,7 @@ class H323Peer(AsyncService):
         self.tunnelling = tunnelling
         self.h245_port = h245_port
         self.rtcp_interval = rtcp_interval
+        self.video = video
         self.host = host
         self.answer: Answer = answer
         self.cause = cause
@@ -167,6 +173,8 @@ class H323Peer(AsyncService):
             await leg.close()
             if leg.audio.codec is not None:
                 record.media = leg.audio.report()
+            if leg.video is not None:
+                record.video = leg.video.report()
             if self.on_call_end is not None:
                 self.on_call_end(record)
             if task is not None:
@@ -186,12 +194,15 @@ class _PeerLeg:
         self.call: IncomingCall | None = None
         self.h245_server: asyncio.Server | None = None
         self.h245: SignalChannel | None = None
+        self.video: CallVideo | None = None
 
     async def close(self) -> None:
         """Everything closed, even when the peer's shutdown cancels this half-way."""
         if self.h245_server is not None:
             self.h245_server.close()
         try:
+            if self.video is not None:
+                await self.video.close()
             await self.audio.close()
         finally:
             try:
@@ -269,10 +280,13 @@ class _PeerLeg:
         host = self.channel.local_address[0]
         uu = message.uu
         tunnelled = uu is not None and bool(uu.h245_tunnelling) and peer.tunnelling
-        media_address = h245_address = None
+        media_address = h245_address = video_address = None
         if peer.answer == "connect":
             await self.audio.open()
             media_address = (host, self.audio.port)
+            if peer.video:
+                self.video = await CallVideo(host).open()
+                video_address = (host, self.video.port)
             if not tunnelled:
                 self.h245_server = await asyncio.start_server(
                     self._h245_accept, host, peer.h245_port
@@ -287,6 +301,7 @@ class _PeerLeg:
             accept_fast_start=peer.fast_start,
             accept_tunnelling=peer.tunnelling,
             h245_address=h245_address,
+            video_address=video_address,
             random_number=secrets.randbelow(1 << 24),
         )
         if uu is not None:
@@ -322,6 +337,8 @@ class _PeerLeg:
     def _events(self, events: list[CallEvent]) -> None:
         for event in events:
             _note(event, self.record)
+            if event.kind == "video-channel" and self.video is not None:
+                self.video.send_to(event.detail, event.rtcp)
             if event.kind == "h245-channel" and event.reason:
                 rtp, rtcp = split_address(event.detail), split_address(event.rtcp)
                 assert rtp is not None

@@ -244,3 +244,21 @@ def test_dial_through_a_gatekeeper() -> None:
         "TCP connected",
         "RAS disengaged",
     ]
+
+
+def test_dial_with_video_against_the_peer_process() -> None:
+    with peer_process("--answer", "connect", "--video", "--rtcp-interval", "0.3") as (
+        port,
+        process,
+    ):
+        target = f"127.0.0.1:{port}##123456789"
+        args = ["h323-dial", target, "--h245-channels", "--video", "--hold", "2"]
+        result = runner.invoke(app, [*args, "--rtcp-interval", "0.3"])
+        assert result.exit_code == 0, result.output
+        text = " ".join(result.stdout.split())
+        found = re.search(r"video H\.264 \S+ <-> \S+: sent (\d+), decoded (\d+) frames", text)
+        assert found is not None, text
+        assert int(found[1]) >= 5 and int(found[2]) >= 5
+        assert re.search(r"RTCP: sent \d+, received \d+ reports; round trip [\d.]+ ms", text)
+        report = json.loads(read_json_block(process))
+    assert report["video"]["decoded_frames"] >= 5 and report["video"]["frames_sent"] >= 5

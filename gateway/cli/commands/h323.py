@@ -52,6 +52,21 @@ def render_dial_result(result: DialResult, json_output: bool) -> None:
             f"sent {m['tx_packets']}, received {m['rx_packets']} packets, lost {m['lost']}{jitter}",
             highlight=False,
         )
+        rtcp = m.get("rtcp") or {}
+        if rtcp.get("received"):
+            far = rtcp.get("far_end") or {}
+            console.print(
+                f"RTCP: sent {rtcp['sent']}, received {rtcp['received']} reports; round trip "
+                f"{rtcp['rtt_ms']} ms; far end lost {far.get('cumulative_lost')} of ours",
+                highlight=False,
+            )
+    v = result.video
+    if v is not None:
+        console.print(
+            f"video H.264 {v['local_rtp']} <-> {v['remote_rtp']}: sent {v['frames_sent']}, "
+            f"decoded {v['decoded_frames']} frames ({v['width']}x{v['height']}), lost {v['lost']}",
+            highlight=False,
+        )
 
 
 def run_h323_dial(
@@ -66,6 +81,7 @@ def run_h323_dial(
     gatekeeper: str | None = None,
     tunnel: bool = True,
     rtcp_interval: float = RTCP_INTERVAL,
+    video: bool = False,
 ) -> int:
     """Dial ``target`` over H.323, print the result; exit code 0 only when it connected.
 
@@ -97,6 +113,7 @@ def run_h323_dial(
             h245_channels=h245_channels,
             h245_tunnelling=tunnel,
             rtcp_interval=rtcp_interval,
+            video=video,
             **options,
         )
     )
@@ -218,6 +235,12 @@ def register(root: typer.Typer) -> None:
             float,
             typer.Option("--rtcp-interval", help="Seconds between RTCP reports (RFC 3550: 5)."),
         ] = RTCP_INTERVAL,
+        video: Annotated[
+            bool,
+            typer.Option(
+                "--video", help="Offer H.264 and open video by H.245 when the far end can."
+            ),
+        ] = False,
         gatekeeper: Annotated[
             str | None,
             typer.Option("--gatekeeper", help="Register and ask admission first (HOST[:PORT])."),
@@ -236,6 +259,7 @@ def register(root: typer.Typer) -> None:
             gatekeeper=gatekeeper,
             tunnel=tunnel,
             rtcp_interval=rtcp_interval,
+            video=video,
         )
         raise typer.Exit(code)
 
@@ -283,6 +307,10 @@ def register(root: typer.Typer) -> None:
             float,
             typer.Option("--rtcp-interval", help="Seconds between RTCP reports (RFC 3550: 5)."),
         ] = RTCP_INTERVAL,
+        video: Annotated[
+            bool,
+            typer.Option("--video", help="Offer H.264; accept and return the caller's video."),
+        ] = False,
         json_output: Json = False,
     ) -> None:
         """Run the project's own H.323 answering peer in the foreground until interrupted."""
@@ -312,6 +340,7 @@ def register(root: typer.Typer) -> None:
                         "error": call.error,
                         "media": call.media,
                         "h245_separate": call.h245_separate,
+                        "video": call.video,
                     }
                 )
                 sys.stdout.flush()
@@ -329,6 +358,7 @@ def register(root: typer.Typer) -> None:
             fast_start=fast_start,
             tunnelling=tunnel,
             rtcp_interval=rtcp_interval,
+            video=video,
             on_call_end=report,
         )
         try:
