@@ -282,6 +282,7 @@ class _DialRun:
         self.audio: RtpAudio | None = None
         self.video: CallVideo | None = None
         self.h245: SignalChannel | None = None  # the separate H.245 connection
+        self.h245_lost = False
 
     def note(
         self, direction: Literal["sent", "received", "info"], message: str, detail: str = ""
@@ -512,9 +513,7 @@ class _DialRun:
     ) -> None:
         """One message (or the end) of the separate H.245 connection."""
         if isinstance(item, Exception):
-            self.note("info", "H.245 closed", str(item))
-            if self.h245 is not None:
-                await self.h245.close()
+            await self._h245_lost(str(item))
             return
         self.note("received", f"H.245 {_h245_name(item)}")
         await self._events(call, call.h245_receive(item), None)
@@ -523,14 +522,22 @@ class _DialRun:
     async def _flush_h245(self, call: OutgoingCall) -> None:
         """Send what the call queued for the separate H.245 connection."""
         for data in call.take_h245():
-            if self.h245 is None:
-                return
+            if self.h245 is None or self.h245_lost:
+                return  # nowhere to send: dropped
             try:
                 await self.h245.send_payload(data, "H.245")
             except H323ConnectionError as exc:
-                self.note("info", "H.245 closed", str(exc))
+                await self._h245_lost(str(exc))
                 return
             self.note("sent", f"H.245 {_h245_name(data)}")
+
+    async def _h245_lost(self, why: str) -> None:
+        """The separate H.245 connection ended or broke: said once, the call goes on."""
+        if self.h245 is None or self.h245_lost:
+            return
+        self.h245_lost = True
+        self.note("info", "H.245 closed", why)
+        await self.h245.close()
 
     async def _release(self, channel: SignalChannel, call: OutgoingCall, cause: int) -> None:
         release = call.release(cause)

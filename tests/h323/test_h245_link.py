@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from signaling.h323 import H323Peer, dial
+from signaling.h323 import H323Peer, dial, tpkt
 from signaling.h323.call import CallEvent, CallState, IncomingCall, OutgoingCall
 from signaling.h323.channels import LogicalChannels
 from signaling.h323.errors import H323Error
@@ -198,4 +198,49 @@ def test_an_unreachable_h245_address_leaves_the_call_up_without_media() -> None:
     assert result.connected and not result.h245_separate and not result.h245_ready
     failed = [e for e in result.events if e.message == "H.245 connection failed"]
     assert len(failed) == 1 and "refused" in failed[0].detail
+    assert [e.message for e in result.events if e.direction == "sent"][-1] == "Release Complete"
+
+
+def test_garbage_on_the_h245_connection_is_survived() -> None:
+    """The far end's H.245 connection sends undecodable PER, then a cut TPKT frame and closes:
+    the call stays up, says so, and is released normally."""
+    garbage = tpkt.encode(b"\xff\xff\xff") + b"\x03\x00\x00\x20\x01"
+
+    async def h245_side(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(garbage)
+        await writer.drain()
+        # read what the dialler sends (TCS, MSD) until it is quiet: closing with unread data
+        # would reset the connection and could discard the garbage before the dialler reads it
+        with contextlib.suppress(TimeoutError):
+            while await asyncio.wait_for(reader.read(4096), 0.3):
+                pass
+        writer.close()
+
+    async def scenario() -> Any:
+        h245_server = await asyncio.start_server(h245_side, "127.0.0.1", 0)
+        h245_at = ("127.0.0.1", h245_server.sockets[0].getsockname()[1])
+
+        async def far_end(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            channel = SignalChannel(reader, writer)
+            setup = await channel.receive(10)
+            callee = IncomingCall.from_setup(
+                setup, answer="connect", random_number=5, h245_address=h245_at
+            )
+            for reply in callee.receive(setup)[0]:
+                await channel.send(reply)
+            with contextlib.suppress(H323Error):
+                await channel.receive(10)
+            await channel.close()
+
+        server = await asyncio.start_server(far_end, "127.0.0.1", 0)
+        async with server, h245_server:
+            port = server.sockets[0].getsockname()[1]
+            return await dial(
+                f"127.0.0.1:{port}##123456789", timeout=5, h245_tunnelling=False, hold=3.0
+            )
+
+    result = run(scenario())
+    assert result.connected and result.h245_separate and result.error is None
+    messages = [e.message for e in result.events]
+    assert "H.245 undecodable" in messages and messages.count("H.245 closed") == 1
     assert [e.message for e in result.events if e.direction == "sent"][-1] == "Release Complete"
