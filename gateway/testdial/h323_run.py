@@ -75,7 +75,8 @@ async def run_h323(
         result = await dial(target, timeout=min(timeout_s, 10.0), hold=duration_s,
                             setup_timeout=timeout_s, fast_start=True,
                             h245_channels=True, rtp_port=rtp_port,  # H.245 if fastStart is refused
-                            rtcp_interval=min(5.0, max(0.2, duration_s / 5)))
+                            rtcp_interval=min(5.0, max(0.2, duration_s / 5)),
+                            video=True)  # H.264 by H.245 when the far end offers it
     finally:
         if recorder is not None:
             recorder.stop()
@@ -151,3 +152,9 @@ def _stages(board: StageBoard, result: DialResult, outcome: H323Outcome) -> None
         board.set("bye", "failed", detail=f"the far end released first: "
                   f"{far.detail if far else result.outcome}")
     outcome.notes.append(f"H.323 outcome: {result.outcome}")
+    v = result.video
+    if v is not None and v.get("remote_rtp"):
+        outcome.notes.append(f"H.323 video: H.264 sent {v['frames_sent']}, decoded "
+                             f"{v['decoded_frames']} frames ({v['width']}x{v['height']})")
+    elif v is not None:
+        outcome.notes.append("H.323 video: the far end opened no H.264 channel")

@@ -390,13 +390,6 @@ class _DialRun:
             await self._signal(channel, call)
         finally:
             await channel.close()
-            if self.video is not None:
-                await self.video.close()
-                self.result.video = self.video.report()
-                self.video = None
-                v = self.result.video or {}
-                sent, decoded = v.get("frames_sent"), v.get("decoded_frames")
-                self.note("info", "video", f"H264: sent {sent}, decoded {decoded} frames")
             if audio is not None:
                 await audio.close()
                 if self.result.media is not None:
@@ -408,6 +401,13 @@ class _DialRun:
                         f"{m['codec']}: tx {m['tx_packets']}, "
                         f"rx {m['rx_packets']} packets, lost {m['lost']}",
                     )
+            if self.video is not None:  # after the audio: stopping it takes a while
+                await self.video.close()
+                self.result.video = self.video.report()
+                self.video = None
+                v = self.result.video or {}
+                sent, decoded = v.get("frames_sent"), v.get("decoded_frames")
+                self.note("info", "video", f"H264: sent {sent}, decoded {decoded} frames")
 
     async def _signal(self, channel: SignalChannel, call: OutgoingCall) -> None:
         inbox = Inbox()

@@ -201,9 +201,9 @@ class _PeerLeg:
         if self.h245_server is not None:
             self.h245_server.close()
         try:
-            if self.video is not None:
-                await self.video.close()
             await self.audio.close()
+            if self.video is not None:  # after the audio: stopping it takes a while
+                await self.video.close()
         finally:
             try:
                 await self.inbox.close()

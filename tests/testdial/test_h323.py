@@ -4,6 +4,7 @@ h323-peer``, a child process) dialled with per-message times."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -103,3 +104,22 @@ def test_h323_busy_fails_with_the_cause() -> None:
                          f"127.0.0.1:{port}", "--duration", "1s"])
     assert run.code == 1, run.stderr + run.stdout
     assert "cause 17" in run.stdout and "result: FAIL" in run.stdout
+
+
+def test_h323_video_opens_when_the_far_end_offers_h264() -> None:
+    with h323_peer("--video") as port:
+        run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746", "--duration", "2s",
+                         "--json"])
+    assert run.code == 0, run.stderr + run.stdout
+    notes = " ".join(run.json()["notes"])
+    found = re.search(r"H\.323 video: H\.264 sent (\d+), decoded (\d+) frames \(320x240\)", notes)
+    assert found is not None, notes
+    assert int(found[1]) >= 5 and int(found[2]) >= 5
+
+
+def test_h323_without_video_at_the_far_end_says_so() -> None:
+    with h323_peer() as port:
+        run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746", "--duration", "1s",
+                         "--json"])
+    assert run.code == 0, run.stderr + run.stdout
+    assert "H.323 video: the far end opened no H.264 channel" in run.json()["notes"]
