@@ -161,3 +161,29 @@ def test_tshark_sees_well_formed_rtcp_both_ways(
     # Wireshark's own round trip from LSR/DLSR (ms) agrees that it is short
     delays = [int(d) for p in packets for d in p.show("rtcp.roundtrip-delay")]
     assert delays and all(0 <= d < 1000 for d in delays)
+
+
+def test_garbage_on_the_rtcp_port_is_counted_and_survived() -> None:
+    rtp_port = free_port(socket.SOCK_DGRAM)
+    junk = [b"", b"\x00" * 40, bytes([0x80, 200, 0, 50]) + bytes(8), bytes([0x80, 0]) + bytes(20)]
+
+    async def scenario() -> Any:
+        async with H323Peer(rtcp_interval=0.2) as peer:
+            call = asyncio.create_task(
+                dial_with_media(
+                    peer, fast_start=True, rtp_port=rtp_port, hold=1.5, rtcp_interval=0.2
+                )
+            )
+            await asyncio.sleep(0.3)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                for i in range(400):
+                    sock.sendto(junk[i % len(junk)], ("127.0.0.1", rtp_port + 1))
+                    if i % 50 == 0:
+                        await asyncio.sleep(0.01)
+            return await call
+
+    result, _ = asyncio.run(asyncio.wait_for(scenario(), 30))
+    rtcp = result.media["rtcp"]
+    assert result.connected and result.error is None
+    assert rtcp["bad"] >= 100  # most of the 400 (loopback loses none, but be lenient)
+    assert rtcp["received"] >= 2 and rtcp["far_end"] is not None  # the real reports still count
