@@ -405,6 +405,10 @@ class _DialRun:
                 await self.video.close()
                 self.result.video = self.video.report()
                 self.video = None
+                channels = call.h245.video if call.h245 is not None else None
+                if self.result.video is not None and channels is not None:
+                    # the far end's channel's dynamicRTPPayloadType (only ours, 109, is decoded)
+                    self.result.video["receive_payload_type"] = channels.receive_payload_type
                 v = self.result.video or {}
                 sent, decoded = v.get("frames_sent"), v.get("decoded_frames")
                 self.note("info", "video", f"H264: sent {sent}, decoded {decoded} frames")

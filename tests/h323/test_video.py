@@ -116,6 +116,7 @@ def test_h264_flows_both_ways_and_is_decoded(tunnelling: bool) -> None:
         assert side["frames_sent"] >= 5 and side["decoded_frames"] >= 5
         assert (side["width"], side["height"]) == (320, 240) and side["decode_errors"] == 0
     assert ours["remote_rtp"] == theirs["local_rtp"] and theirs["remote_rtp"] == ours["local_rtp"]
+    assert ours["receive_payload_type"] == PAYLOAD_TYPE  # as the peer's OLC named it
     assert result.media is not None and result.media["rx_packets"] >= 10  # audio as well
     assert any(e.message == "video started" for e in result.events)
 
