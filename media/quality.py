@@ -206,6 +206,8 @@ DEFAULT_THRESHOLDS: Mapping[str, Threshold] = {
         _t("max_jitter_ms", 60.0, "max", "ms", "largest interarrival jitter"),
         _t("mos", 3.6, "min", "", "estimated MOS (ITU-T G.107)"),
         _t("packets", 1, "min", "", "RTP packets received in each direction"),
+        _t("rtt_ms", 300.0, "max", "ms", "RTCP round trip (RFC 3550 LSR/DLSR), when reported"),
+        _t("far_loss_pct", 1.0, "max", "%", "loss the far end reports by RTCP, when it does"),
     )
 }
 

@@ -2,15 +2,17 @@
 
 The H.225 call signalling is timed from the Setup: Call Proceeding (like SIP's 100), Alerting
 (180), Connect (200), then the Release Complete we send after the duration. The call offers
-G.711 by fastStart (by H.245 OpenLogicalChannel when refused); once a channel opens, RTP flows
+G.711 by fastStart (by H.245 OpenLogicalChannel when refused, in the tunnel or on a separate
+H.245 connection when the far end declines the tunnel); once a channel opens, RTP flows
 both ways (20 ms packets) and what was received is measured (loss, jitter) and judged like
-SIP's media.
+SIP's media. RTCP runs beside it (a report every duration/5 s, 0.2-5 s): when the far end
+reports too, its round trip and its loss of our stream are judged as well.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +66,7 @@ async def run_h323(
         rtp_port = free_port(("127.0.0.1", "0.0.0.0"), tcp=False)
         probe = free_port(("127.0.0.1",), tcp=False)
         interface = route_interface(resolved.address)
-        bpf = f"tcp port {port} or udp port {rtp_port} or udp port {probe}"
+        bpf = f"tcp port {port} or udp portrange {rtp_port}-{rtp_port + 1} or udp port {probe}"
         board.say(f"starting tshark on {interface} ({bpf})")
         recorder = CallCapture(capture, interface, bpf, probe if interface == "lo" else None)
         recorder.start()
@@ -72,7 +74,9 @@ async def run_h323(
     try:
         result = await dial(target, timeout=min(timeout_s, 10.0), hold=duration_s,
                             setup_timeout=timeout_s, fast_start=True,
-                            h245_channels=True, rtp_port=rtp_port)  # H.245 if fastStart is refused
+                            h245_channels=True, rtp_port=rtp_port,  # H.245 if fastStart is refused
+                            rtcp_interval=min(5.0, max(0.2, duration_s / 5)),
+                            video=True)  # H.264 by H.245 when the far end offers it
     finally:
         if recorder is not None:
             recorder.stop()
@@ -101,11 +105,18 @@ def _media(board: StageBoard, result: DialResult) -> MediaFigures | None:
     setup = _first(result.events, "Setup", "sent")
     rtt_ms = (proceeding.at - setup.at) * 1000 if proceeding and setup else 0.0
     both = m["rx_packets"] > 0 and m["tx_packets"] > 0
+    opened = m["opened_by"] + (" on the separate H.245 connection" if result.h245_separate else "")
     board.set("media", "ok" if both else "failed", None,
-              f"{codec} ({m['opened_by']}) to {m['remote_rtp']}: rx {m['rx_packets']}, "
+              f"{codec} ({opened}) to {m['remote_rtp']}: rx {m['rx_packets']}, "
               f"tx {m['tx_packets']} packets")
-    return media_figures(codec, m["rx_packets"], m["tx_packets"], m["lost"], m["jitter_ms"],
-                         m["max_jitter_ms"], rtt_ms / 2, source="h323")
+    rtcp = m.get("rtcp") or {}
+    far = rtcp.get("far_end") or {}
+    if rtcp.get("rtt_ms") is not None:  # the media path's own round trip beats signalling's
+        rtt_ms = float(rtcp["rtt_ms"])
+    figures = media_figures(codec, m["rx_packets"], m["tx_packets"], m["lost"], m["jitter_ms"],
+                            m["max_jitter_ms"], rtt_ms / 2, source="h323")
+    return replace(figures, rtt_ms=rtcp.get("rtt_ms"),
+                   far_loss_pct=far.get("max_fraction_lost_pct"))
 
 
 def _stages(board: StageBoard, result: DialResult, outcome: H323Outcome) -> None:
@@ -141,3 +152,9 @@ def _stages(board: StageBoard, result: DialResult, outcome: H323Outcome) -> None
         board.set("bye", "failed", detail=f"the far end released first: "
                   f"{far.detail if far else result.outcome}")
     outcome.notes.append(f"H.323 outcome: {result.outcome}")
+    v = result.video
+    if v is not None and v.get("remote_rtp"):
+        outcome.notes.append(f"H.323 video: H.264 sent {v['frames_sent']}, decoded "
+                             f"{v['decoded_frames']} frames ({v['width']}x{v['height']})")
+    elif v is not None:
+        outcome.notes.append("H.323 video: the far end opened no H.264 channel")

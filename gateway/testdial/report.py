@@ -81,6 +81,9 @@ class MediaFigures:
     network_delay_ms: float
     mos: float | None
     source: str = "pjsua"
+    # from the far end's RTCP reports (H.323 audio), when it sent any
+    rtt_ms: float | None = None
+    far_loss_pct: float | None = None
 
     @property
     def loss_pct(self) -> float | None:
@@ -102,6 +105,8 @@ class MediaFigures:
             "network_delay_ms": round(self.network_delay_ms, 3),
             "mos": None if self.mos is None else round(self.mos, 3),
             "source": self.source,
+            "rtt_ms": self.rtt_ms,
+            "far_loss_pct": self.far_loss_pct,
         }
 
 
@@ -170,6 +175,10 @@ def figures(stages: Sequence[Stage], media: MediaFigures | None) -> dict[str, fl
         out["jitter_ms"] = media.jitter_ms
         out["max_jitter_ms"] = media.max_jitter_ms
         out["mos"] = media.mos
+        if media.rtt_ms is not None:  # judged only when the far end reported by RTCP
+            out["rtt_ms"] = media.rtt_ms
+        if media.far_loss_pct is not None:
+            out["far_loss_pct"] = media.far_loss_pct
     return out
 
 

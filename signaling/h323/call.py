@@ -3,7 +3,10 @@
 :class:`OutgoingCall` (crcgw dialling) and :class:`IncomingCall` (the answering peer) take decoded
 :class:`~signaling.h323.h225.CallMessage` values and return the messages to send plus
 :class:`CallEvent` values. H.245 runs in the tunnel (``h245Tunnelling``); tunnelled messages with
-nothing else to carry go in a Facility whose body is ``empty``.
+nothing else to carry go in a Facility whose body is ``empty``. Without tunnelling, H.245 runs on
+its own TCP connection to the ``h245Address`` one side gives: the legs then queue the H.245 they
+have to send (:meth:`_Leg.take_h245`) and take what arrives there (:meth:`_Leg.h245_receive`); the
+edge opens or accepts that connection and says so (:meth:`_Leg.h245_connected`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from signaling.h323.h225 import (
 )
 from signaling.h323.h245 import G711_CODECS, H245Session, end_session
 from signaling.h323.q931 import BearerCapability, Cause, MessageType, PartyNumber, Q931Message
+from signaling.h323.video import VideoChannels
 
 __all__ = ["Answer", "CallEvent", "CallState", "IncomingCall", "OutgoingCall", "build_message"]
 
@@ -59,13 +63,22 @@ class CallEvent:
     """Something the far end did: ``proceeding``, ``alerting``, ``progress``, ``connected``,
     ``released``, ``h245-ready``, ``h245-undecodable``, ``fast-start`` (``reason`` the codec,
     ``detail`` where to send RTP), ``h245-channel`` (the same, for a channel opened by H.245
-    OpenLogicalChannel), ``h245-channel-refused``, ``forwarded``, ``facility`` or ``status``;
-    ``cause`` and ``reason`` for ``released``."""
+    OpenLogicalChannel), ``h245-channel-refused``, ``video-channel`` (our H.264 channel was
+    acknowledged: ``detail`` where to send video RTP, ``reason`` ``H264``), ``video-refused``,
+    ``h245-address`` (``detail`` where the far
+    end's separate H.245 connection listens: open it), ``forwarded``, ``facility`` or ``status``;
+    ``cause`` and ``reason`` for ``released``; ``rtcp`` the far end's signalled RTCP address
+    (mediaControlChannel) of a channel, when given."""
 
     kind: str
     cause: int | None = None
     reason: str | None = None
     detail: str = ""
+    rtcp: str = ""
+
+
+def _address(address: tuple[str, int] | None) -> str:
+    return f"{address[0]}:{address[1]}" if address is not None else ""
 
 
 def build_message(
@@ -98,10 +111,39 @@ class _Leg:
     state: CallState = CallState.IDLE
     h245_reported: bool = False
     channel_reported: bool = False
+    video_reported: bool = False
+    tunnelling: bool = True  # False: H.245 (if any) on its own connection
+    h245_outbox: list[bytes] = field(default_factory=list)  # for the separate connection
+    h245_link_up: bool = False
+
+    @property
+    def h245_separate(self) -> bool:
+        """H.245 runs (or will run) on its own TCP connection rather than in the tunnel."""
+        return self.h245 is not None and not self.tunnelling
 
     def _uu(self, body: str, uuie: dict[str, Any], control: list[bytes]) -> UserInformation:
-        tunnelling = None if self.h245 is None else True
+        tunnelling = None if self.h245 is None else self.tunnelling
         return UserInformation(body, uuie, tunnelling, tuple(control))
+
+    def take_h245(self) -> list[bytes]:
+        """The H.245 messages queued for the separate connection, once it is up (else none)."""
+        if not self.h245_link_up:
+            return []
+        queued, self.h245_outbox = self.h245_outbox, []
+        return queued
+
+    def h245_connected(self) -> None:
+        """The separate H.245 connection is up: our TerminalCapabilitySet and MSD go first."""
+        if self.h245 is None or self.h245_link_up:
+            return
+        self.h245_link_up = True
+        self.h245_outbox = self.h245.start() + self.h245_outbox
+
+    def h245_receive(self, data: bytes) -> list[CallEvent]:
+        """One message from the separate H.245 connection; the replies join the outbox."""
+        events: list[CallEvent] = []
+        self.h245_outbox += self._feed_h245((data,), events)
+        return events
 
     def message(
         self,
@@ -118,10 +160,14 @@ class _Leg:
         return self.message(MessageType.FACILITY, "empty", {}, control)
 
     def feed_h245(self, message: CallMessage, events: list[CallEvent]) -> list[bytes]:
-        if self.h245 is None or message.uu is None:
+        if self.h245 is None or message.uu is None or self.h245_separate:
             return []
+        return self._feed_h245(message.uu.h245_control, events)
+
+    def _feed_h245(self, messages: tuple[bytes, ...], events: list[CallEvent]) -> list[bytes]:
+        assert self.h245 is not None
         replies: list[bytes] = []
-        for data in message.uu.h245_control:
+        for data in messages:
             try:
                 replies += self.h245.receive(data)
             except H323DecodeError:  # one bad tunnelled message does not end the call
@@ -136,18 +182,34 @@ class _Leg:
                 host, port = channels.transmit_to
                 events.append(
                     CallEvent(
-                        "h245-channel", reason=channels.transmit_codec, detail=f"{host}:{port}"
+                        "h245-channel",
+                        reason=channels.transmit_codec,
+                        detail=f"{host}:{port}",
+                        rtcp=_address(channels.transmit_rtcp),
                     )
                 )
             elif channels.rejected is not None:
                 self.channel_reported = True
                 events.append(CallEvent("h245-channel-refused", reason=channels.rejected))
+        video = self.h245.video
+        if video is not None and not self.video_reported:
+            if video.transmit_to is not None:
+                self.video_reported = True
+                detail, rtcp = _address(video.transmit_to), _address(video.transmit_rtcp)
+                events.append(CallEvent("video-channel", reason="H264", detail=detail, rtcp=rtcp))
+            elif video.rejected is not None:
+                self.video_reported = True
+                events.append(CallEvent("video-refused", reason=video.rejected))
         return replies
 
     def release(self, cause: int = NORMAL_CLEARING) -> CallMessage:
-        """Release Complete with ``cause`` (and H.245 endSessionCommand when H.245 ran)."""
+        """Release Complete with ``cause`` (and H.245 endSessionCommand when H.245 ran: in it,
+        or first on the separate connection, see :meth:`take_h245`)."""
         self.state = CallState.RELEASED
         ending = self.h245 is not None and self.h245.started
+        if ending and self.h245_separate:
+            self.h245_outbox.append(per.encode_h245(end_session()))
+            ending = False
         return self.message(
             MessageType.RELEASE_COMPLETE,
             "releaseComplete",
@@ -174,13 +236,21 @@ class OutgoingCall(_Leg):
     forward_to: tuple[str, int] | None = None
     forward_aliases: list[Alias] = field(default_factory=list)
     media_accepted: bool = False
+    h245_remote: tuple[str, int] | None = None  # the far end's separate H.245 address
 
     def _fast_start_answer(self, elements: tuple[bytes, ...]) -> list[CallEvent]:
         for channel in parse_channels(elements):
             if channel.direction == "transmit" and channel.rtp is not None:
                 self.media_accepted = True
                 host, port = channel.rtp
-                return [CallEvent("fast-start", reason=channel.codec, detail=f"{host}:{port}")]
+                return [
+                    CallEvent(
+                        "fast-start",
+                        reason=channel.codec,
+                        detail=f"{host}:{port}",
+                        rtcp=_address(channel.rtcp),
+                    )
+                ]
         return []
 
     def _fast_start_refused(self) -> list[bytes]:
@@ -259,11 +329,28 @@ class OutgoingCall(_Leg):
             events.append(CallEvent("status", cause))
         elif kind == MessageType.STATUS_ENQUIRY:
             return [self._status()], events
-        tunnelling = bool(message.uu and message.uu.h245_tunnelling)
-        starting = tunnelling and self.forward_to is None  # no H.245 with a redirecting end
-        if self.h245 is not None and starting and not self.h245.started:
-            replies = self.h245.start() + replies
+        opening, routed = self._h245_route(message)
+        replies, events = opening + replies, events + routed
+        if self.h245_separate:
+            self.h245_outbox += replies
+            return [], events
         return ([self.tunnel(replies)] if replies else []), events
+
+    def _h245_route(self, message: CallMessage) -> tuple[list[bytes], list[CallEvent]]:
+        """Tunnel or separate connection: the far end's first answer decides (H.323 8.2.1).
+        Returns our opening H.245 for the tunnel, or the ``h245-address`` event."""
+        uu = message.uu
+        if self.h245 is None or uu is None or self.forward_to is not None:
+            return [], []  # no H.245 with a redirecting end
+        if self.tunnelling and not uu.h245_tunnelling and not self.h245.started:
+            self.tunnelling = False  # the far end refused the tunnel
+        if self.tunnelling:
+            return self.h245.start(), []
+        address = uu.h245_address
+        if address is None or self.h245_remote is not None:
+            return [], []
+        self.h245_remote = address
+        return [], [CallEvent("h245-address", detail=f"{address[0]}:{address[1]}")]
 
     def _status(self) -> CallMessage:
         return self.message(
@@ -289,6 +376,10 @@ class IncomingCall(_Leg):
     with Release Complete, cause 17 (user busy) or 21 (call rejected) unless ``cause`` is given;
     ``forward`` redirects the caller to ``forward_to`` (Facility callForwarded, then Release
     Complete with reason facilityCallDeflection).
+
+    H.245 runs in the tunnel when the caller tunnels and ``accept_tunnelling``; otherwise, given
+    ``h245_address`` (where the edge listens), Connect comes at once and carries that address,
+    and H.245 runs on the connection the caller opens there.
     """
 
     answer: Answer = "connect"
@@ -297,8 +388,10 @@ class IncomingCall(_Leg):
     media_address: tuple[str, int] | None = None  # advertised in a fastStart answer
     fast_start_codec: str | None = None
     fast_start_remote: tuple[str, int] | None = None  # where the caller receives our RTP
+    fast_start_remote_rtcp: tuple[str, int] | None = None  # and its RTCP
     accept_fast_start: bool = True
     setup: CallMessage | None = None
+    h245_address: tuple[str, int] | None = None  # our separate H.245 listener
 
     @classmethod
     def from_setup(
@@ -311,12 +404,18 @@ class IncomingCall(_Leg):
         forward_to: tuple[str, int] | None = None,
         media_address: tuple[str, int] | None = None,
         accept_fast_start: bool = True,
+        accept_tunnelling: bool = True,
+        h245_address: tuple[str, int] | None = None,
+        video_address: tuple[str, int] | None = None,
     ) -> IncomingCall:
         uu = message.uu
-        tunnelling = bool(uu and uu.h245_tunnelling)
-        session = H245Session(random_number) if tunnelling else None
+        tunnelling = bool(uu and uu.h245_tunnelling) and accept_tunnelling
+        with_h245 = tunnelling or h245_address is not None
+        session = H245Session(random_number) if with_h245 else None
         if session is not None and media_address is not None:  # channels the caller opens
             session.channels = LogicalChannels(media_address, G711_CODECS, initiate=False)
+        if session is not None and video_address is not None:  # H.264 back when offered
+            session.video = VideoChannels(video_address, initiate=False)
         return cls(
             message.q931.call_reference,
             (uu.conference_id if uu else None) or bytes(16),
@@ -328,6 +427,8 @@ class IncomingCall(_Leg):
             forward_to=forward_to,
             media_address=media_address,
             accept_fast_start=accept_fast_start,
+            tunnelling=tunnelling,
+            h245_address=None if tunnelling else h245_address,
         )
 
     def receive(self, message: CallMessage) -> tuple[list[CallMessage], list[CallEvent]]:
@@ -352,7 +453,8 @@ class IncomingCall(_Leg):
                 cause=Cause(30),
             )
             return [status], events
-        if self.state is CallState.ALERTING and self.h245 is not None and self.h245.ready:
+        h245 = None if self.h245_separate else self.h245
+        if self.state is CallState.ALERTING and h245 is not None and h245.ready:
             events.append(CallEvent("connected"))
             return [self._connect(replies)], events
         return ([self.tunnel(replies)] if replies else []), events
@@ -379,19 +481,21 @@ class IncomingCall(_Leg):
         if self.answer != "connect":
             default = USER_BUSY if self.answer == "busy" else CALL_REJECTED
             return [self.release(self.cause if self.cause is not None else default)]
-        opening = self.h245.start() if self.h245 is not None else []
+        opening = self.h245.start() if self.h245 is not None and self.tunnelling else []
         answer: list[bytes] = []
         offered = self.setup.uu.fast_start if self.setup and self.setup.uu else ()
         if offered and self.media_address is not None and self.accept_fast_start:
             answer, self.fast_start_codec = answer_fast_start(offered, *self.media_address)
-            self.fast_start_remote = next(
+            back = next(
                 (
-                    c.rtp
+                    c
                     for c in parse_channels(offered)
                     if c.codec == self.fast_start_codec and c.direction == "receive"
                 ),
                 None,
             )
+            if back is not None:
+                self.fast_start_remote, self.fast_start_remote_rtcp = back.rtp, back.rtcp
         proceeding = self.message(
             MessageType.CALL_PROCEEDING,
             "callProceeding",
@@ -402,7 +506,7 @@ class IncomingCall(_Leg):
             MessageType.ALERTING, "alerting", alerting_uuie(self.call_identifier), []
         )
         self.state = CallState.ALERTING
-        if self.h245 is None:
+        if self.h245 is None or self.h245_separate:
             return [proceeding, alerting, self._connect([])]
         return [proceeding, alerting]
 
@@ -411,7 +515,7 @@ class IncomingCall(_Leg):
         return self.message(
             MessageType.CONNECT,
             "connect",
-            connect_uuie(self.conference_id, self.call_identifier),
+            connect_uuie(self.conference_id, self.call_identifier, self.h245_address),
             control,
             bearer_capability=BearerCapability(),
             display="crcgw peer",

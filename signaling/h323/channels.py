@@ -13,10 +13,33 @@ from typing import Any
 
 from signaling.h323.faststart import Address, h2250_params, media_address, unicast
 
-__all__ = ["LogicalChannels"]
+__all__ = ["LogicalChannels", "accept_channel", "reject_channel"]
 
 SESSION_AUDIO = 1
 H245Message = tuple[str, tuple[str, Any]]
+
+
+def reject_channel(number: int, cause: str) -> H245Message:
+    """OpenLogicalChannelReject for the peer's channel ``number``."""
+    reject = {"forwardLogicalChannelNumber": number, "cause": (cause, 0)}
+    return ("response", ("openLogicalChannelReject", reject))
+
+
+def accept_channel(number: int, session: int, rtp: Address) -> H245Message:
+    """OpenLogicalChannelAck for the peer's channel ``number``: we receive RTP at ``rtp`` and
+    RTCP one port above, in H.225.0 RTP session ``session``."""
+    ack = {
+        "forwardLogicalChannelNumber": number,
+        "forwardMultiplexAckParameters": (
+            "h2250LogicalChannelAckParameters",
+            {
+                "sessionID": session,
+                "mediaChannel": unicast(*rtp),
+                "mediaControlChannel": unicast(rtp[0], rtp[1] + 1),
+            },
+        ),
+    }
+    return ("response", ("openLogicalChannelAck", ack))
 
 
 @dataclass(slots=True)
@@ -35,6 +58,7 @@ class LogicalChannels:
     channel_number: int = 1
     requested: str | None = None
     transmit_to: Address | None = None
+    transmit_rtcp: Address | None = None  # the receiver's RTCP (its ack's mediaControlChannel)
     transmit_codec: str | None = None
     receive_codec: str | None = None
     rejected: str | None = None
@@ -68,6 +92,7 @@ class LogicalChannels:
             multiplex = body.get("forwardMultiplexAckParameters", ("", {}))
             params = multiplex[1] if multiplex[0] == "h2250LogicalChannelAckParameters" else {}
             self.transmit_to = media_address(params.get("mediaChannel"))
+            self.transmit_rtcp = media_address(params.get("mediaControlChannel"))
             if self.transmit_to is not None:
                 self.transmit_codec = self.requested
             else:
@@ -83,21 +108,9 @@ class LogicalChannels:
         codec = data_type[1][0] if data_type[0] == "audioData" else None
         if codec not in self.codecs or self.receive_codec is not None:
             cause = "dataTypeNotSupported" if codec not in self.codecs else "unspecified"
-            reject = {"forwardLogicalChannelNumber": number, "cause": (cause, 0)}
-            return [("response", ("openLogicalChannelReject", reject))]
+            return [reject_channel(number, cause)]
         self.receive_codec = codec
-        ack = {
-            "forwardLogicalChannelNumber": number,
-            "forwardMultiplexAckParameters": (
-                "h2250LogicalChannelAckParameters",
-                {
-                    "sessionID": SESSION_AUDIO,
-                    "mediaChannel": unicast(*self.rtp),
-                    "mediaControlChannel": unicast(self.rtp[0], self.rtp[1] + 1),
-                },
-            ),
-        }
-        replies: list[H245Message] = [("response", ("openLogicalChannelAck", ack))]
+        replies = [accept_channel(number, SESSION_AUDIO, self.rtp)]
         if not self.initiate and self.requested is None:  # answer the peer's channel with ours
             self.codecs = (codec, *(c for c in self.codecs if c != codec))
             replies += self.open((codec,))

@@ -26,8 +26,10 @@ from signaling.h323.h225 import Alias, CallMessage, transport_from_value
 from signaling.h323.h245 import G711_CODECS, H245Session, summarize
 from signaling.h323.ras import RAS_PORT
 from signaling.h323.ras_client import RasClient
-from signaling.h323.rtp import RtpAudio
-from signaling.h323.transport import SignalChannel, open_channel
+from signaling.h323.rtp import RTCP_INTERVAL, RtpAudio, split_address
+from signaling.h323.transport import Inbox, SignalChannel, open_channel
+from signaling.h323.video import VideoChannels
+from signaling.h323.videolink import CallVideo
 
 __all__ = ["DEFAULT_PORT", "DialEvent", "DialResult", "dial", "masked_user_part", "meeting_aliases"]
 
@@ -91,9 +93,11 @@ class DialResult:
     remote: str
     connected: bool = False
     h245_ready: bool = False
+    h245_separate: bool = False  # H.245 ran on its own TCP connection (no tunnelling)
     call_reference: int | None = None
     # fastStart accepted: codec, where RTP went, and what was sent/received (rtp.RtpAudio.report)
     media: dict[str, Any] | None = None
+    video: dict[str, Any] | None = None  # H.264 both ways (media.video.VideoStats fields)
     cause: int | None = None
     reason: str | None = None
     error: str | None = None
@@ -125,8 +129,10 @@ class DialResult:
             "remote": self.remote,
             "connected": self.connected,
             "h245_ready": self.h245_ready,
+            "h245_separate": self.h245_separate,
             "call_reference": self.call_reference,
             "media": self.media,
+            "video": self.video,
             "cause": self.cause,
             "cause_text": self.cause_text,
             "reason": self.reason,
@@ -166,6 +172,9 @@ async def dial(
     hold: float = 0.0,
     fast_start: bool = False,
     h245_channels: bool = False,
+    h245_tunnelling: bool = True,
+    rtcp_interval: float = RTCP_INTERVAL,
+    video: bool = False,
     rtp_port: int = 0,
     alias_forms: tuple[AliasForm, ...] = ("dialledDigits", "h323-ID"),
     source_alias: str = "crcgw",
@@ -183,7 +192,14 @@ async def dial(
     one, 20 ms RTP packets flow both ways until the call ends and ``DialResult.media`` holds
     what was sent and received (loss, jitter). With ``h245_channels`` the audio channels are
     opened by tunnelled H.245 OpenLogicalChannel once the capability exchange is done (with
-    ``fast_start`` too: only when Connect arrives without a fastStart answer). With
+    ``fast_start`` too: only when Connect arrives without a fastStart answer). H.245 runs in the
+    H.225.0 tunnel unless ``h245_tunnelling`` is false or the far end refuses the tunnel: then on
+    a separate TCP connection to the ``h245Address`` the far end gives. RTCP reports (SR/RR)
+    go every ``rtcp_interval`` seconds to the signalled RTCP address; ``DialResult.media["rtcp"]``
+    holds the round-trip time and the far end's view of our stream. With ``video`` our
+    TerminalCapabilitySet offers H.264 (:mod:`signaling.h323.video`) and, when the far end's
+    offers it too, an H.264 channel is opened by H.245 and a test pattern sent; the far end's
+    H.264 channel is accepted; ``DialResult.video`` holds the stream's figures. With
     ``gatekeeper`` the call is gatekeeper-admitted: register ``source_alias`` (RRQ), ask
     admission (ARQ) and signal to the address the gatekeeper gives, then disengage (DRQ) and
     unregister (URQ). Bad dial strings raise
@@ -198,7 +214,17 @@ async def dial(
         target,
         DialResult(f"{target.host}##{masked_user_part(target)}", f"{remote[0]}:{remote[1]}"),
         clock,
-        _Plan(timeout, hold, fast_start, setup_timeout, rtp_port, h245_channels),
+        _Plan(
+            timeout,
+            hold,
+            fast_start,
+            setup_timeout,
+            rtp_port,
+            h245_channels,
+            h245_tunnelling,
+            rtcp_interval,
+            video,
+        ),
     )
     call = OutgoingCall(
         secrets.randbelow(0x7FFF) + 1,
@@ -209,6 +235,7 @@ async def dial(
         destination=meeting_aliases(target, alias_forms),
         called_digits=target.user_part() if "dialledDigits" in alias_forms else None,
         source=[Alias.h323_id(source_alias)],
+        tunnelling=h245_tunnelling,
     )
     run.result.call_reference = call.call_reference
     try:
@@ -235,6 +262,9 @@ class _Plan:
     setup_timeout: float
     rtp_port: int = 0
     h245_channels: bool = False
+    h245_tunnelling: bool = True
+    rtcp_interval: float = RTCP_INTERVAL
+    video: bool = False
 
 
 class _DialRun:
@@ -250,6 +280,9 @@ class _DialRun:
         self.timeout = plan.timeout
         self.start = clock()
         self.audio: RtpAudio | None = None
+        self.video: CallVideo | None = None
+        self.h245: SignalChannel | None = None  # the separate H.245 connection
+        self.h245_lost = False
 
     def note(
         self, direction: Literal["sent", "received", "info"], message: str, detail: str = ""
@@ -315,6 +348,10 @@ class _DialRun:
                 h245=H245Session(secrets.randbelow(1 << 24)),
                 state=CallState.IDLE,
                 h245_reported=False,
+                tunnelling=self.plan.h245_tunnelling,
+                h245_outbox=[],
+                h245_link_up=False,
+                h245_remote=None,
                 destination=call.forward_aliases or call.destination,
                 forward_to=None,
                 forward_aliases=[],
@@ -337,7 +374,8 @@ class _DialRun:
         call.source_address = local
         audio: RtpAudio | None = None
         if self.plan.fast_start or self.plan.h245_channels:
-            audio = await RtpAudio(local[0], self.plan.rtp_port).open()
+            audio = RtpAudio(local[0], self.plan.rtp_port, self.plan.rtcp_interval)
+            await audio.open()
         if audio is not None and self.plan.fast_start:
             call.fast_start = fast_start_proposals(local[0], audio.port)
         if audio is not None and call.h245 is not None and self.plan.h245_channels:
@@ -345,6 +383,9 @@ class _DialRun:
             initiate = not self.plan.fast_start
             call.h245.channels = LogicalChannels((local[0], audio.port), G711_CODECS, initiate)
         self.audio = audio
+        if self.plan.video and call.h245 is not None:
+            self.video = await CallVideo(local[0]).open()
+            call.h245.video = VideoChannels((local[0], self.video.port))
         try:
             await self._signal(channel, call)
         finally:
@@ -360,16 +401,37 @@ class _DialRun:
                         f"{m['codec']}: tx {m['tx_packets']}, "
                         f"rx {m['rx_packets']} packets, lost {m['lost']}",
                     )
+            if self.video is not None:  # after the audio: stopping it takes a while
+                await self.video.close()
+                self.result.video = self.video.report()
+                self.video = None
+                channels = call.h245.video if call.h245 is not None else None
+                if self.result.video is not None and channels is not None:
+                    # the far end's channel's dynamicRTPPayloadType (only ours, 109, is decoded)
+                    self.result.video["receive_payload_type"] = channels.receive_payload_type
+                v = self.result.video or {}
+                sent, decoded = v.get("frames_sent"), v.get("decoded_frames")
+                self.note("info", "video", f"H264: sent {sent}, decoded {decoded} frames")
 
     async def _signal(self, channel: SignalChannel, call: OutgoingCall) -> None:
+        inbox = Inbox()
+        inbox.add("q931", channel)
+        try:
+            await self._signal_loop(channel, call, inbox)
+        finally:
+            await inbox.close()
+            if self.h245 is not None:
+                await self.h245.close()
+                self.h245 = None
+
+    async def _signal_loop(self, channel: SignalChannel, call: OutgoingCall, inbox: Inbox) -> None:
         hold, setup_timeout = self.plan.hold, self.plan.setup_timeout
         setup = call.setup()
         forms = ", ".join(alias.kind for alias in call.destination)
         extra = f"; fastStart {len(call.fast_start)} channels" if call.fast_start else ""
+        tunnel = "h245Tunnelling" if call.tunnelling else "no h245Tunnelling"
         await channel.send(setup)
-        self.note(
-            "sent", "Setup", f"to {masked_user_part(self.target)} ({forms}); h245Tunnelling{extra}"
-        )
+        self.note("sent", "Setup", f"to {masked_user_part(self.target)} ({forms}); {tunnel}{extra}")
         loop = asyncio.get_running_loop()
         give_up = loop.time() + setup_timeout
         hold_until: float | None = None
@@ -387,7 +449,13 @@ class _DialRun:
                     await self._release(channel, call, NORMAL_CLEARING)
                 return
             try:
-                message = await channel.receive(wait)
+                source, item = await inbox.next(wait)
+                if source == "h245":
+                    await self._h245_arrival(call, item)
+                    continue
+                if isinstance(item, Exception):
+                    raise item
+                message = CallMessage.parse(item)
             except H323Timeout:
                 if hold_until is not None:
                     continue
@@ -410,21 +478,74 @@ class _DialRun:
                 return
             self.note("received", message.name, _describe(message))
             replies, events = call.receive(message)
-            for event in events:
-                _apply(event, self.result)
-                started = event.kind in ("fast-start", "h245-channel")
-                if started and self.audio is not None and event.reason:
-                    host, _, rtp_port = event.detail.rpartition(":")
-                    self.audio.start((host, int(rtp_port)), event.reason)
-                    self.note("info", "RTP started", f"{event.reason} to {event.detail}")
+            await self._events(call, events, inbox)
             for reply in replies:
                 await channel.send(reply)
                 self.note("sent", reply.name, _describe(reply))
+            await self._flush_h245(call)
             if self.result.connected and hold_until is None:
                 hold_until = loop.time() + hold
 
+    async def _events(
+        self, call: OutgoingCall, events: list[CallEvent], inbox: Inbox | None
+    ) -> None:
+        for event in events:
+            _apply(event, self.result)
+            started = event.kind in ("fast-start", "h245-channel")
+            rtp = split_address(event.detail) if started else None
+            if rtp is not None and self.audio is not None and event.reason:
+                self.audio.start(rtp, event.reason, split_address(event.rtcp))
+                self.note("info", "RTP started", f"{event.reason} to {event.detail}")
+            elif event.kind == "video-channel" and self.video is not None:
+                self.video.send_to(event.detail, event.rtcp)
+                self.note("info", "video started", f"H264 to {event.detail}")
+            elif event.kind == "h245-address" and self.h245 is None and inbox is not None:
+                host, _, h245_port = event.detail.rpartition(":")
+                try:
+                    self.h245 = await open_channel(host, int(h245_port), self.timeout)
+                except (H323Timeout, H323ConnectionError) as exc:
+                    self.note("info", "H.245 connection failed", str(exc))
+                    continue
+                local = self.h245.local_address
+                self.note("info", "H.245 connected", f"{local[0]}:{local[1]} -> {event.detail}")
+                inbox.add("h245", self.h245)
+                call.h245_connected()
+                self.result.h245_separate = True
+
+    async def _h245_arrival(
+        self, call: OutgoingCall, item: bytes | H323ConnectionError | H323DecodeError
+    ) -> None:
+        """One message (or the end) of the separate H.245 connection."""
+        if isinstance(item, Exception):
+            await self._h245_lost(str(item))
+            return
+        self.note("received", f"H.245 {_h245_name(item)}")
+        await self._events(call, call.h245_receive(item), None)
+        await self._flush_h245(call)
+
+    async def _flush_h245(self, call: OutgoingCall) -> None:
+        """Send what the call queued for the separate H.245 connection."""
+        for data in call.take_h245():
+            if self.h245 is None or self.h245_lost:
+                return  # nowhere to send: dropped
+            try:
+                await self.h245.send_payload(data, "H.245")
+            except H323ConnectionError as exc:
+                await self._h245_lost(str(exc))
+                return
+            self.note("sent", f"H.245 {_h245_name(data)}")
+
+    async def _h245_lost(self, why: str) -> None:
+        """The separate H.245 connection ended or broke: said once, the call goes on."""
+        if self.h245 is None or self.h245_lost:
+            return
+        self.h245_lost = True
+        self.note("info", "H.245 closed", why)
+        await self.h245.close()
+
     async def _release(self, channel: SignalChannel, call: OutgoingCall, cause: int) -> None:
         release = call.release(cause)
+        await self._flush_h245(call)  # endSessionCommand first on a separate H.245 connection
         try:
             await channel.send(release)
         except H323ConnectionError:

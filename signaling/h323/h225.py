@@ -143,25 +143,37 @@ def setup_uuie(
 
 
 def call_proceeding_uuie(
-    call_identifier: bytes, fast_start: list[bytes] | None = None
+    call_identifier: bytes,
+    fast_start: list[bytes] | None = None,
+    h245_address: tuple[str, int] | None = None,
 ) -> dict[str, Any]:
+    """Call Proceeding (and Alerting) UUIE; ``h245_address`` is where our H.245 listens."""
     uuie: dict[str, Any] = {
         "protocolIdentifier": PROTOCOL_IDENTIFIER,
         "destinationInfo": endpoint_type(),
         "callIdentifier": {"guid": call_identifier},
     }
+    if h245_address is not None:
+        uuie["h245Address"] = transport_address(*h245_address)
     if fast_start:
         uuie["fastStart"] = list(fast_start)
     return uuie | {"multipleCalls": False, "maintainConnection": False}
 
 
-def alerting_uuie(call_identifier: bytes) -> dict[str, Any]:
-    return call_proceeding_uuie(call_identifier)
+def alerting_uuie(
+    call_identifier: bytes, h245_address: tuple[str, int] | None = None
+) -> dict[str, Any]:
+    return call_proceeding_uuie(call_identifier, h245_address=h245_address)
 
 
-def connect_uuie(conference_id: bytes, call_identifier: bytes) -> dict[str, Any]:
-    return {
-        "protocolIdentifier": PROTOCOL_IDENTIFIER,
+def connect_uuie(
+    conference_id: bytes, call_identifier: bytes, h245_address: tuple[str, int] | None = None
+) -> dict[str, Any]:
+    """Connect-UUIE; ``h245_address`` is where our H.245 listens (no tunnelling)."""
+    uuie: dict[str, Any] = {"protocolIdentifier": PROTOCOL_IDENTIFIER}
+    if h245_address is not None:
+        uuie["h245Address"] = transport_address(*h245_address)
+    return uuie | {
         "destinationInfo": endpoint_type(),
         "conferenceID": conference_id,
         "callIdentifier": {"guid": call_identifier},
@@ -263,6 +275,12 @@ class UserInformation:
     def release_reason(self) -> str | None:
         value = self.uuie.get("reason")
         return value[0] if isinstance(value, tuple) else None
+
+    @property
+    def h245_address(self) -> tuple[str, int] | None:
+        """Where the sender's H.245 listens (Call Proceeding, Alerting, Connect, Facility…)."""
+        value = self.uuie.get("h245Address")
+        return transport_from_value(value) if value is not None else None
 
     @property
     def fast_start(self) -> tuple[bytes, ...]:

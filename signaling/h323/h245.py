@@ -1,8 +1,10 @@
-"""The H.245 needed to reach Connect over the H.225.0 tunnel, sans I/O.
+"""The H.245 of a call (in the H.225.0 tunnel or on its own connection), sans I/O.
 
-Builders for TerminalCapabilitySet (G.711), MasterSlaveDetermination, their acknowledgements and
-endSessionCommand; :class:`H245Session` runs both procedures and says when they are complete
-(:attr:`H245Session.ready`). fastStart lives in :mod:`~signaling.h323.faststart`.
+Builders for TerminalCapabilitySet (G.711, and H.264 when video is on), MasterSlaveDetermination,
+their acknowledgements and endSessionCommand; :class:`H245Session` runs both procedures, says
+when they are complete (:attr:`H245Session.ready`) and hands OpenLogicalChannel traffic to the
+audio (:mod:`~signaling.h323.channels`) or video (:mod:`~signaling.h323.video`) channels.
+fastStart lives in :mod:`~signaling.h323.faststart`.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from signaling.h323 import per
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # video imports faststart, which imports this module
     from signaling.h323.channels import LogicalChannels
+    from signaling.h323.video import H264Capability, VideoChannels
 
 __all__ = [
     "G711_CODECS",
@@ -51,13 +54,25 @@ def _multipoint() -> dict[str, Any]:
 
 
 def terminal_capability_set(
-    sequence_number: int, codecs: tuple[str, ...] = G711_CODECS, frames: int = 20
+    sequence_number: int,
+    codecs: tuple[str, ...] = G711_CODECS,
+    frames: int = 20,
+    video: H264Capability | None = None,
 ) -> H245Message:
-    """A TerminalCapabilitySet offering receive audio in ``codecs`` (ms per packet ``frames``)."""
+    """A TerminalCapabilitySet offering receive audio in ``codecs`` (ms per packet ``frames``)
+    and, with ``video``, receive H.264 (simultaneous with the audio)."""
     table = [
         {"capabilityTableEntryNumber": n, "capability": ("receiveAudioCapability", (codec, frames))}
         for n, codec in enumerate(codecs, start=1)
     ]
+    simultaneous = [[n for n in range(1, len(codecs) + 1)]]
+    if video is not None:
+        from signaling.h323.video import h264_capability
+
+        number = len(codecs) + 1
+        capability = ("receiveVideoCapability", h264_capability(video))
+        table.append({"capabilityTableEntryNumber": number, "capability": capability})
+        simultaneous.append([number])
     return (
         "request",
         (
@@ -84,7 +99,7 @@ def terminal_capability_set(
                 "capabilityDescriptors": [
                     {
                         "capabilityDescriptorNumber": 0,
-                        "simultaneousCapabilities": [[n for n in range(1, len(codecs) + 1)]],
+                        "simultaneousCapabilities": simultaneous,
                     }
                 ],
             },
@@ -153,6 +168,8 @@ class H245Session:
     status: Literal["master", "slave"] | None = None
     received: list[str] = field(default_factory=list)
     channels: LogicalChannels | None = None
+    video: VideoChannels | None = None
+    remote_video: H264Capability | None = None
     _msd_ack_sent: bool = False
     _remote_msd_seen: bool = False
 
@@ -166,7 +183,11 @@ class H245Session:
             return []
         self.started = True
         return [
-            per.encode_h245(terminal_capability_set(1, self.codecs)),
+            per.encode_h245(
+                terminal_capability_set(
+                    1, self.codecs, video=self.video.capability if self.video else None
+                )
+            ),
             per.encode_h245(master_slave_determination(self.random_number, self.terminal_type)),
         ]
 
@@ -181,6 +202,10 @@ class H245Session:
                 for entry in body.get("capabilityTable", ())
                 if "capability" in entry and entry["capability"][0].endswith("AudioCapability")
             )
+            if self.video is not None:
+                from signaling.h323.video import remote_h264
+
+                self.remote_video = remote_h264(body)
             replies.append(tcs_ack(body["sequenceNumber"]))
         elif message.name == "terminalCapabilitySetAck":
             self.local_tcs_acked = True
@@ -198,11 +223,17 @@ class H245Session:
                 # we originated alone: confirm with an ack telling the peer its own status
                 replies.append(msd_ack("slave" if self.status == "master" else "master"))
                 self._msd_ack_sent = True
-        elif message.name.startswith("openLogicalChannel") and self.channels is not None:
-            replies += self.channels.receive(message.name, message.body)
+        elif message.name.startswith("openLogicalChannel"):
+            video = self.video
+            if video is not None and video.owns(message.name, message.body):
+                replies += video.receive(message.name, message.body)
+            elif self.channels is not None:
+                replies += self.channels.receive(message.name, message.body)
         channels = self.channels
         if self.ready and channels is not None and channels.initiate:
             replies += channels.open(self.remote_capabilities)
+        if self.ready and self.video is not None and self.video.initiate:
+            replies += self.video.open(self.remote_video)
         return [per.encode_h245(reply) for reply in replies]
 
     def _determine(self, remote: dict[str, Any]) -> Literal["master", "slave"] | None:

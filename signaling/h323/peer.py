@@ -27,9 +27,11 @@ from signaling.h323.call import Answer, CallEvent, CallState, IncomingCall
 from signaling.h323.cause import INVALID_MESSAGE, NORMAL_CLEARING, TIMER_EXPIRY
 from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout
 from signaling.h323.h225 import Alias, CallMessage
+from signaling.h323.h245 import summarize
 from signaling.h323.q931 import MessageType
-from signaling.h323.rtp import RtpAudio
-from signaling.h323.transport import SignalChannel
+from signaling.h323.rtp import RTCP_INTERVAL, RtpAudio, split_address
+from signaling.h323.transport import Inbox, SignalChannel
+from signaling.h323.videolink import CallVideo
 
 __all__ = ["ANSWERS", "H323Peer", "PeerCall"]
 
@@ -47,7 +49,10 @@ class PeerCall:
     # the dialled aliases carry the passcode and host key: kept out of repr()
     destination: list[Alias] = field(default_factory=list, repr=False)
     called_digits: str | None = field(default=None, repr=False)
-    h245_tunnelling: bool = False
+    h245_tunnelling: bool = False  # the caller offered the tunnel
+    h245_separate: bool = False  # H.245 ran on a connection the caller opened to us
+    h245_received: list[str] = field(default_factory=list)  # on that connection
+    h245_sent: list[str] = field(default_factory=list)
     fast_start: int = 0
     fast_start_codec: str | None = None
     h245_channel_codec: str | None = None
@@ -55,6 +60,7 @@ class PeerCall:
     released_cause: int | None = None
     error: str | None = None
     media: dict[str, Any] | None = None  # RTP both ways on the fastStart channels
+    video: dict[str, Any] | None = None  # H.264 both ways (media.video.VideoStats fields)
 
 
 class H323Peer(AsyncService):
@@ -70,6 +76,13 @@ class H323Peer(AsyncService):
     (``rtp_port``, 0 for a free port): it sends 20 ms packets of silence to the caller's receive
     channel and measures what arrives (:attr:`PeerCall.media`, from :meth:`RtpAudio.report`).
     ``fast_start=False`` ignores fastStart offers (the caller must open channels by H.245).
+    RTCP runs on the port above the RTP port, a report every ``rtcp_interval`` seconds.
+    With ``video`` the peer offers H.264 in its TerminalCapabilitySet, accepts the caller's
+    H.264 channel and opens its own back, sending a test pattern (:attr:`PeerCall.video`).
+    A caller that does not tunnel H.245, or every caller with ``tunnelling=False`` (the tunnel
+    refused), gets Connect at once with an ``h245Address`` where the peer listens (``h245_port``,
+    0 for a free port) for the H.245 connection the caller opens; capabilities, master/slave and
+    the audio channels then run there (:attr:`PeerCall.h245_received`).
     """
 
     def __init__(
@@ -85,6 +98,10 @@ class H323Peer(AsyncService):
         forward_to: tuple[str, int] | None = None,
         rtp_port: int = 0,
         fast_start: bool = True,
+        tunnelling: bool = True,
+        h245_port: int = 0,
+        rtcp_interval: float = RTCP_INTERVAL,
+        video: bool = False,
         on_call_end: Callable[[PeerCall], None] | None = None,
     ) -> None:
         if answer not in ANSWERS:
@@ -94,6 +111,10 @@ class H323Peer(AsyncService):
         self.forward_to = forward_to
         self.rtp_port = rtp_port
         self.fast_start = fast_start
+        self.tunnelling = tunnelling
+        self.h245_port = h245_port
+        self.rtcp_interval = rtcp_interval
+        self.video = video
         self.host = host
         self.answer: Answer = answer
         self.cause = cause
@@ -140,98 +161,212 @@ class H323Peer(AsyncService):
         host, port = channel.remote_address
         record = PeerCall(f"{host}:{port}")
         self.calls.append(record)
-        audio = RtpAudio(channel.local_address[0], self.rtp_port)
+        leg = _PeerLeg(self, channel, record)
         try:
-            await self._run(channel, record, audio)
+            await leg.run()
         except asyncio.CancelledError:
             record.error = "peer shut down"
         except Exception as exc:  # one bad call must not take the server down
             record.error = f"internal error: {type(exc).__name__}: {exc}"
             log.exception("h323 peer: call from %s", record.remote)
         finally:
-            await channel.close()
-            await audio.close()
-            if audio.codec is not None:
-                record.media = audio.report()
+            await leg.close()
+            if leg.audio.codec is not None:
+                record.media = leg.audio.report()
+            if leg.video is not None:
+                record.video = leg.video.report()
             if self.on_call_end is not None:
                 self.on_call_end(record)
             if task is not None:
                 self._tasks.discard(task)
 
-    async def _run(self, channel: SignalChannel, record: PeerCall, audio: RtpAudio) -> None:
-        call: IncomingCall | None = None
+
+class _PeerLeg:
+    """One call at the peer: the signalling channel, the separate H.245 listener and link (when
+    the call is not tunnelled), the RTP audio, and the state machine between them."""
+
+    def __init__(self, peer: H323Peer, channel: SignalChannel, record: PeerCall) -> None:
+        self.peer = peer
+        self.channel = channel
+        self.record = record
+        self.audio = RtpAudio(channel.local_address[0], peer.rtp_port, peer.rtcp_interval)
+        self.inbox = Inbox()
+        self.call: IncomingCall | None = None
+        self.h245_server: asyncio.Server | None = None
+        self.h245: SignalChannel | None = None
+        self.video: CallVideo | None = None
+
+    async def close(self) -> None:
+        """Everything closed, even when the peer's shutdown cancels this half-way."""
+        if self.h245_server is not None:
+            self.h245_server.close()
+        try:
+            await self.audio.close()
+            if self.video is not None:  # after the audio: stopping it takes a while
+                await self.video.close()
+        finally:
+            try:
+                await self.inbox.close()
+            finally:
+                try:
+                    if self.h245 is not None:
+                        await self.h245.close()
+                finally:
+                    await self.channel.close()
+
+    async def run(self) -> None:
+        self.inbox.add("q931", self.channel)
+        peer, channel, record = self.peer, self.channel, self.record
         loop = asyncio.get_running_loop()
         hangup_at: float | None = None
         while True:
-            wait = self.read_timeout
+            call = self.call
+            wait = peer.read_timeout
             if hangup_at is not None:
                 wait = hangup_at - loop.time()
             try:
                 if wait <= 0:
                     raise H323Timeout("hang-up time")
-                message = await channel.receive(wait)
+                source, item = await self.inbox.next(wait)
+                if source == "h245":
+                    await self._h245_arrival(item)
+                    continue
+                if isinstance(item, Exception):
+                    raise item
+                message = CallMessage.parse(item)
             except H323Timeout as exc:
                 if call is not None and hangup_at is not None and loop.time() >= hangup_at:
-                    await _send(channel, call.release(NORMAL_CLEARING), record)
+                    await self._release(NORMAL_CLEARING)
                     return
                 record.error = str(exc)
                 log.warning("h323 peer: %s from %s", exc, record.remote)
                 if call is not None:
-                    await _send(channel, call.release(TIMER_EXPIRY), record)
+                    await self._release(TIMER_EXPIRY)
                 return
             except (H323DecodeError, H323ConnectionError) as exc:
                 if not isinstance(exc, H323ConnectionError):
                     record.error = str(exc)
                     log.warning("h323 peer: %s from %s", exc, record.remote)
                     if call is not None:
-                        await _send(channel, call.release(INVALID_MESSAGE), record)
+                        await self._release(INVALID_MESSAGE)
                 return
             record.received.append(message.name)
             if call is None:
                 if message.q931.message_type != MessageType.SETUP:
                     record.error = f"expected Setup, got {message.name}"
                     return
-                media_address = None
-                uu = message.uu
-                offers_media = uu is not None and (bool(uu.fast_start) or bool(uu.h245_tunnelling))
-                if offers_media and self.answer == "connect":
-                    await audio.open()
-                    media_address = (channel.local_address[0], audio.port)
-                call = IncomingCall.from_setup(
-                    message,
-                    answer=self.answer,
-                    cause=self.cause,
-                    forward_to=self.forward_to,
-                    media_address=media_address,
-                    accept_fast_start=self.fast_start,
-                    random_number=secrets.randbelow(1 << 24),
-                )
-                if message.uu is not None:
-                    record.destination = message.uu.aliases()
-                    record.h245_tunnelling = bool(message.uu.h245_tunnelling)
-                    record.fast_start = len(message.uu.fast_start)
-                if message.q931.called_number is not None:
-                    record.called_digits = message.q931.called_number.digits
+                call = self.call = await self._answer(message)
             replies, events = call.receive(message)
             record.fast_start_codec = call.fast_start_codec
             if call.fast_start_codec and call.fast_start_remote:
-                audio.start(call.fast_start_remote, call.fast_start_codec)
+                rtcp = call.fast_start_remote_rtcp
+                self.audio.start(call.fast_start_remote, call.fast_start_codec, rtcp)
             for reply in replies:
                 if reply.q931.message_type == MessageType.CONNECT:
-                    await asyncio.sleep(self.ring)  # Alerting went out: let it ring
-                    if self.hangup_after is not None:
-                        hangup_at = loop.time() + self.ring + self.hangup_after
+                    await asyncio.sleep(peer.ring)  # Alerting went out: let it ring
+                    if peer.hangup_after is not None:
+                        hangup_at = loop.time() + peer.ring + peer.hangup_after
                 await _send(channel, reply, record)
                 if reply.q931.message_type == MessageType.RELEASE_COMPLETE:
                     return
-            for event in events:
-                _note(event, record)
-                if event.kind == "h245-channel" and event.reason:
-                    host, _, rtp_port = event.detail.rpartition(":")
-                    audio.start((host, int(rtp_port)), event.reason)
-                    record.h245_channel_codec = event.reason
+            self._events(events)
+            await self._flush_h245()
             if call.state is CallState.RELEASED:
                 return
+
+    async def _answer(self, message: CallMessage) -> IncomingCall:
+        """The call for this Setup; binds RTP, and an H.245 listener when not tunnelled."""
+        peer, record = self.peer, self.record
+        host = self.channel.local_address[0]
+        uu = message.uu
+        tunnelled = uu is not None and bool(uu.h245_tunnelling) and peer.tunnelling
+        media_address = h245_address = video_address = None
+        if peer.answer == "connect":
+            await self.audio.open()
+            media_address = (host, self.audio.port)
+            if peer.video:
+                self.video = await CallVideo(host).open()
+                video_address = (host, self.video.port)
+            if not tunnelled:
+                self.h245_server = await asyncio.start_server(
+                    self._h245_accept, host, peer.h245_port
+                )
+                h245_address = (host, int(self.h245_server.sockets[0].getsockname()[1]))
+        call = IncomingCall.from_setup(
+            message,
+            answer=peer.answer,
+            cause=peer.cause,
+            forward_to=peer.forward_to,
+            media_address=media_address,
+            accept_fast_start=peer.fast_start,
+            accept_tunnelling=peer.tunnelling,
+            h245_address=h245_address,
+            video_address=video_address,
+            random_number=secrets.randbelow(1 << 24),
+        )
+        if uu is not None:
+            record.destination = uu.aliases()
+            record.h245_tunnelling = bool(uu.h245_tunnelling)
+            record.fast_start = len(uu.fast_start)
+        if message.q931.called_number is not None:
+            record.called_digits = message.q931.called_number.digits
+        return call
+
+    async def _h245_accept(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """The caller opened the separate H.245 connection (one per call; more are closed)."""
+        if self.h245 is not None or self.call is None:
+            writer.close()
+            return
+        self.h245 = SignalChannel(reader, writer)
+        self.record.h245_separate = True
+        self.inbox.add("h245", self.h245)
+        self.call.h245_connected()
+        await self._flush_h245()
+
+    async def _h245_arrival(self, item: bytes | H323ConnectionError | H323DecodeError) -> None:
+        if isinstance(item, Exception) or self.call is None:
+            if self.h245 is not None:
+                await self.h245.close()
+            return
+        self.record.h245_received.append(_h245_name(item))
+        self._events(self.call.h245_receive(item))
+        await self._flush_h245()
+
+    def _events(self, events: list[CallEvent]) -> None:
+        for event in events:
+            _note(event, self.record)
+            if event.kind == "video-channel" and self.video is not None:
+                self.video.send_to(event.detail, event.rtcp)
+            if event.kind == "h245-channel" and event.reason:
+                rtp, rtcp = split_address(event.detail), split_address(event.rtcp)
+                assert rtp is not None
+                self.audio.start(rtp, event.reason, rtcp)
+                self.record.h245_channel_codec = event.reason
+
+    async def _flush_h245(self) -> None:
+        if self.call is None or self.h245 is None:
+            return
+        for data in self.call.take_h245():
+            try:
+                await self.h245.send_payload(data, "H.245")
+            except H323ConnectionError:
+                return
+            self.record.h245_sent.append(_h245_name(data))
+
+    async def _release(self, cause: int) -> None:
+        assert self.call is not None
+        release = self.call.release(cause)
+        await self._flush_h245()
+        await _send(self.channel, release, self.record)
+
+
+def _h245_name(data: bytes) -> str:
+    try:
+        return summarize(data).name
+    except H323DecodeError:
+        return "undecodable"
 
 
 def _note(event: CallEvent, record: PeerCall) -> None:

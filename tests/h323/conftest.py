@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from signaling.h323 import DialResult, H323Peer, dial
+from signaling.h323.h245 import H245Session, summarize
 from signaling.h323.peer import PeerCall
 
 SHARED_TESTDATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata"
@@ -115,3 +116,15 @@ async def dial_with_media(peer: H323Peer, **options: Any) -> tuple[DialResult, P
             break
         await asyncio.sleep(0.05)
     return result, peer.calls[0]
+
+
+def h245_exchange(a: H245Session, b: H245Session) -> list[str]:
+    """Run two H.245 sessions until neither has anything to say; the message names, in order."""
+    names: list[str] = []
+    queue = [(b, m) for m in a.start()] + [(a, m) for m in b.start()]
+    while queue:
+        to, data = queue.pop(0)
+        names.append(summarize(data).name)
+        other = a if to is b else b
+        queue += [(other, reply) for reply in to.receive(data)]
+    return names

@@ -80,3 +80,31 @@ def payloads(tshark: str, pcap: Path, display_filter: str, proto: str = "tcp") -
         number, _, payload = line.partition("\t")
         result[int(number)] = bytes.fromhex(payload.replace(":", ""))
     return result
+
+
+def rtp_streams(packets: list[Packet]) -> dict[tuple[str, int, int], list[Packet]]:
+    """The RTP packets by (SSRC, UDP source port, destination port)."""
+    streams: dict[tuple[str, int, int], list[Packet]] = {}
+    for packet in packets:
+        if packet.show("rtp.version"):
+            key = (
+                packet.show("rtp.ssrc")[0],
+                int(packet.show("udp.srcport")[0]),
+                int(packet.show("udp.dstport")[0]),
+            )
+            streams.setdefault(key, []).append(packet)
+    return streams
+
+
+def check_crossing_streams(
+    streams: dict[tuple[str, int, int], list[Packet]], sent: dict[int, int], payload_type: str
+) -> None:
+    """Exactly one stream from each of the two RTP ports in ``sent`` to the other, each of
+    ``payload_type`` only and as long as its sender counted (``sent``: port -> packets sent)."""
+    first, second = sent
+    assert sorted((src, dst) for _, src, dst in streams) == sorted(
+        [(first, second), (second, first)]
+    )
+    for (_, src, _), stream in streams.items():
+        assert {p.show("rtp.p_type")[0] for p in stream} == {payload_type} and len(stream) >= 10
+        assert len(stream) == sent[src]

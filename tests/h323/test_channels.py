@@ -6,20 +6,9 @@ from typing import Any
 
 from signaling.h323 import per
 from signaling.h323.channels import LogicalChannels
-from signaling.h323.h245 import G711_CODECS, H245Session, summarize
+from signaling.h323.h245 import G711_CODECS, H245Session
 from signaling.h323.rtp import RtpAudio, RtpHeader, rtp_packet
-
-
-def _exchange(a: H245Session, b: H245Session) -> list[str]:
-    """Run both sessions until neither has anything to say; the message names, in order."""
-    names: list[str] = []
-    queue = [(b, m) for m in a.start()] + [(a, m) for m in b.start()]
-    while queue:
-        to, data = queue.pop(0)
-        names.append(summarize(data).name)
-        other = a if to is b else b
-        queue += [(other, reply) for reply in to.receive(data)]
-    return names
+from tests.h323.conftest import h245_exchange
 
 
 def test_both_directions_open_with_each_others_rtp_address() -> None:
@@ -27,7 +16,7 @@ def test_both_directions_open_with_each_others_rtp_address() -> None:
     callee = H245Session(
         2, channels=LogicalChannels(("127.0.0.1", 50000), G711_CODECS, initiate=False)
     )
-    names = _exchange(caller, callee)
+    names = h245_exchange(caller, callee)
     assert names.count("openLogicalChannel") == 2 and names.count("openLogicalChannelAck") == 2
     assert caller.channels is not None and callee.channels is not None
     assert caller.channels.transmit_to == ("127.0.0.1", 50000)
@@ -43,7 +32,7 @@ def test_the_codec_follows_what_the_peer_can_receive() -> None:
         codecs=("g711Alaw64k",),
         channels=LogicalChannels(("::1", 50000), ("g711Alaw64k",), initiate=False),
     )
-    _exchange(caller, callee)
+    h245_exchange(caller, callee)
     assert caller.channels is not None and caller.channels.transmit_codec == "g711Alaw64k"
     assert caller.channels.transmit_to == ("::1", 50000)
 

@@ -101,16 +101,18 @@ def test_dial_the_peer_process_connect_then_busy() -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "opened_by"),
+    ("args", "opened_by", "peer_args"),
     [
-        (["h323-dial", "--h245-channels", "--hold", "1"], "OpenLogicalChannel"),
-        (["dial", "--duration", "1"], "fastStart"),  # crcgw dial offers fastStart by itself
+        (["h323-dial", "--h245-channels", "--hold", "1"], "OpenLogicalChannel", []),
+        (["dial", "--duration", "1"], "fastStart", []),  # crcgw dial offers fastStart itself
+        (["h323-dial", "--h245-channels", "--no-tunnel", "--hold", "1"], "OpenLogicalChannel", []),
+        (["h323-dial", "--h245-channels", "--hold", "1"], "OpenLogicalChannel", ["--no-tunnel"]),
     ],
 )
 def test_dial_carries_audio_both_ways_with_the_peer_process(
-    args: list[str], opened_by: str
+    args: list[str], opened_by: str, peer_args: list[str]
 ) -> None:
-    with peer_process("--answer", "connect") as (port, process):
+    with peer_process("--answer", "connect", *peer_args) as (port, process):
         target = f"127.0.0.1:{port}##123456789"
         result = runner.invoke(app, [args[0], target, *args[1:]])
         assert result.exit_code == 0, result.output
@@ -120,7 +122,10 @@ def test_dial_carries_audio_both_ways_with_the_peer_process(
         assert found.group(1, 2) == ("g711Ulaw64k", opened_by)
         sent, received = int(found[3]), int(found[4])
         assert sent >= 10 and received >= 10
-        peer = json.loads(read_json_block(process))["media"]
+        report = json.loads(read_json_block(process))
+        peer = report["media"]
+    # H.245 on its own connection exactly when one side declined the tunnel
+    assert report["h245_separate"] == ("--no-tunnel" in args + peer_args)
     assert peer["codec"] == "g711Ulaw64k"
     # loopback loses nothing, but the last packets may cross the peer's hang-up
     assert sent - 3 <= peer["rx_packets"] <= sent
@@ -239,3 +244,21 @@ def test_dial_through_a_gatekeeper() -> None:
         "TCP connected",
         "RAS disengaged",
     ]
+
+
+def test_dial_with_video_against_the_peer_process() -> None:
+    with peer_process("--answer", "connect", "--video", "--rtcp-interval", "0.3") as (
+        port,
+        process,
+    ):
+        target = f"127.0.0.1:{port}##123456789"
+        args = ["h323-dial", target, "--h245-channels", "--video", "--hold", "2"]
+        result = runner.invoke(app, [*args, "--rtcp-interval", "0.3"])
+        assert result.exit_code == 0, result.output
+        text = " ".join(result.stdout.split())
+        found = re.search(r"video H\.264 \S+ <-> \S+: sent (\d+), decoded (\d+) frames", text)
+        assert found is not None, text
+        assert int(found[1]) >= 5 and int(found[2]) >= 5
+        assert re.search(r"RTCP: sent \d+, received \d+ reports; round trip [\d.]+ ms", text)
+        report = json.loads(read_json_block(process))
+    assert report["video"]["decoded_frames"] >= 5 and report["video"]["frames_sent"] >= 5

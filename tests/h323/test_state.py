@@ -354,7 +354,11 @@ def test_caller_learns_where_to_send_media() -> None:
     proceeding = wire(callee.receive(setup)[0][0])
     assert callee.fast_start_codec == "g711Ulaw64k"
     events = caller.receive(proceeding)[1]
-    assert CallEvent("fast-start", reason="g711Ulaw64k", detail="127.0.0.1:6000") in events
+    # RTP to the callee's media channel, RTCP to its mediaControlChannel (the port above)
+    started = CallEvent(
+        "fast-start", reason="g711Ulaw64k", detail="127.0.0.1:6000", rtcp="127.0.0.1:6001"
+    )
+    assert started in events
 
 
 def _pool() -> list[CallMessage]:

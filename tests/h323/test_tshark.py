@@ -23,7 +23,7 @@ from signaling.h323.ras import RasEndpoint, RasMessage, RegistrationState
 from signaling.h323.ras_client import RasClient
 from signaling.h323.transport import open_channel
 from tests.h323.conftest import dial_with_media, free_port
-from tests.h323.pdml import Packet, dissect, payloads
+from tests.h323.pdml import Packet, check_crossing_streams, dissect, payloads, rtp_streams
 
 pytestmark = pytest.mark.capture
 
@@ -444,20 +444,6 @@ def test_status_and_rejections_dissect_as_sent(
     assert rrj.show("h225.h323_ID") == ["room1"]  # the duplicate alias, as sent
 
 
-def _rtp_streams(packets: list[Packet]) -> dict[tuple[str, int, int], list[Packet]]:
-    """The RTP packets by (SSRC, UDP source port, destination port)."""
-    streams: dict[tuple[str, int, int], list[Packet]] = {}
-    for packet in packets:
-        if packet.show("rtp.version"):
-            key = (
-                packet.show("rtp.ssrc")[0],
-                int(packet.show("udp.srcport")[0]),
-                int(packet.show("udp.dstport")[0]),
-            )
-            streams.setdefault(key, []).append(packet)
-    return streams
-
-
 async def _audio_call(
     call_port: int, our_rtp: int, peer_rtp: int, **options: Any
 ) -> tuple[Any, Any]:
@@ -511,7 +497,7 @@ def test_fast_start_channels_and_rtp_both_ways_dissect_as_opened(
     assert str(peer_rtp) in tsaps and str(our_rtp) in tsaps
 
     # RTP: exactly two streams, one each way between the opened ports, payload type 0 (PCMU)
-    streams = _rtp_streams(packets)
+    streams = rtp_streams(packets)
     assert sorted((src, dst) for _, src, dst in streams) == sorted(
         [(our_rtp, peer_rtp), (peer_rtp, our_rtp)]
     )
@@ -549,10 +535,5 @@ def test_open_logical_channels_in_the_tunnel_dissect_as_opened(
     for side, rtp_port in ((from_peer, peer_rtp), (to_peer, our_rtp)):
         acks = [p for p in side if "openLogicalChannelAck" in p.choice("h245.response")]
         assert len(acks) == 1 and str(rtp_port) in acks[0].show("h245.tsapIdentifier")
-    streams = _rtp_streams(packets)
-    assert sorted((src, dst) for _, src, dst in streams) == sorted(
-        [(our_rtp, peer_rtp), (peer_rtp, our_rtp)]
-    )
-    for (_, src, _), stream in streams.items():
-        assert {p.show("rtp.p_type")[0] for p in stream} == {"0"} and len(stream) >= 10
-        assert len(stream) == (ours if src == our_rtp else theirs).media["tx_packets"]
+    sent = {our_rtp: ours.media["tx_packets"], peer_rtp: theirs.media["tx_packets"]}
+    check_crossing_streams(rtp_streams(packets), sent, "0")

@@ -4,6 +4,7 @@ h323-peer``, a child process) dialled with per-message times."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,7 +40,7 @@ def h323_peer(*options: str) -> Iterator[int]:
 
 def test_h323_stages_are_timed_from_the_setup(tmp_path: Path) -> None:
     pcap = tmp_path / "h323.pcap"
-    with h323_peer("--ring", "0.2") as port:
+    with h323_peer("--ring", "0.2", "--rtcp-interval", "0.2") as port:
         run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746#4321", "--duration", "1s",
                          "--capture", str(pcap), "--json"])
     assert run.code == 0, run.stderr + run.stdout
@@ -73,16 +74,27 @@ def test_h323_stages_are_timed_from_the_setup(tmp_path: Path) -> None:
     assert calls[0]["setup_ms"] == pytest.approx(connect, abs=100)
     assert {"dns_ms", "connect_ms", "invite_to_100_ms", "invite_to_180_ms", "setup_ms",
             "loss_pct", "jitter_ms"} <= {v["metric"] for v in report["verdicts"]}
+    # RTCP both ways (the peer reports every 0.2 s, test-dial every duration/5): the media
+    # path's round trip and the far end's view of our stream are judged too
+    verdicts = {v["metric"]: v for v in report["verdicts"]}
+    assert verdicts["rtt_ms"]["status"] == "pass" and 0 <= verdicts["rtt_ms"]["value"] < 300
+    assert verdicts["far_loss_pct"]["status"] == "pass" and verdicts["far_loss_pct"]["value"] == 0
+    assert media["rtt_ms"] == verdicts["rtt_ms"]["value"]
+    # the capture takes the RTCP too (the port above RTP), and nothing in it is malformed
+    assert "udp portrange" in report["capture"]["filter"] and report["capture"]["malformed"] == 0
 
 
-def test_h323_media_opens_by_h245_when_fast_start_is_refused() -> None:
-    with h323_peer("--no-fast-start") as port:
+@pytest.mark.parametrize("tunnel", ["--tunnel", "--no-tunnel"])
+def test_h323_media_opens_by_h245_when_fast_start_is_refused(tunnel: str) -> None:
+    with h323_peer("--no-fast-start", tunnel) as port:
         run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746", "--duration", "1s",
                          "--json"])
     assert run.code == 0, run.stderr + run.stdout
     report = run.json()
     media = stage(report, "media")
     assert media["status"] == "ok" and "OpenLogicalChannel" in media["detail"]
+    separate = "separate H.245 connection" in media["detail"]
+    assert separate == (tunnel == "--no-tunnel")  # the peer declined the tunnel
     assert report["media"]["rx_packets"] >= 10 and report["media"]["tx_packets"] >= 10
 
 
@@ -92,3 +104,22 @@ def test_h323_busy_fails_with_the_cause() -> None:
                          f"127.0.0.1:{port}", "--duration", "1s"])
     assert run.code == 1, run.stderr + run.stdout
     assert "cause 17" in run.stdout and "result: FAIL" in run.stdout
+
+
+def test_h323_video_opens_when_the_far_end_offers_h264() -> None:
+    with h323_peer("--video") as port:
+        run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746", "--duration", "2s",
+                         "--json"])
+    assert run.code == 0, run.stderr + run.stdout
+    notes = " ".join(run.json()["notes"])
+    found = re.search(r"H\.323 video: H\.264 sent (\d+), decoded (\d+) frames \(320x240\)", notes)
+    assert found is not None, notes
+    assert int(found[1]) >= 5 and int(found[2]) >= 5
+
+
+def test_h323_without_video_at_the_far_end_says_so() -> None:
+    with h323_peer() as port:
+        run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746", "--duration", "1s",
+                         "--json"])
+    assert run.code == 0, run.stderr + run.stdout
+    assert "H.323 video: the far end opened no H.264 channel" in run.json()["notes"]

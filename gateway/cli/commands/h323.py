@@ -21,6 +21,7 @@ from signaling.h323.h225 import Alias
 from signaling.h323.peer import ANSWERS
 from signaling.h323.ras import RAS_PORT
 from signaling.h323.ras_client import RasClient
+from signaling.h323.rtp import RTCP_INTERVAL
 
 __all__ = ["register", "render_dial_result", "run_h323_dial"]
 
@@ -51,6 +52,21 @@ def render_dial_result(result: DialResult, json_output: bool) -> None:
             f"sent {m['tx_packets']}, received {m['rx_packets']} packets, lost {m['lost']}{jitter}",
             highlight=False,
         )
+        rtcp = m.get("rtcp") or {}
+        if rtcp.get("received"):
+            far = rtcp.get("far_end") or {}
+            console.print(
+                f"RTCP: sent {rtcp['sent']}, received {rtcp['received']} reports; round trip "
+                f"{rtcp['rtt_ms']} ms; far end lost {far.get('cumulative_lost')} of ours",
+                highlight=False,
+            )
+    v = result.video
+    if v is not None:
+        console.print(
+            f"video H.264 {v['local_rtp']} <-> {v['remote_rtp']}: sent {v['frames_sent']}, "
+            f"decoded {v['decoded_frames']} frames ({v['width']}x{v['height']}), lost {v['lost']}",
+            highlight=False,
+        )
 
 
 def run_h323_dial(
@@ -63,6 +79,9 @@ def run_h323_dial(
     fast_start: bool = False,
     h245_channels: bool = False,
     gatekeeper: str | None = None,
+    tunnel: bool = True,
+    rtcp_interval: float = RTCP_INTERVAL,
+    video: bool = False,
 ) -> int:
     """Dial ``target`` over H.323, print the result; exit code 0 only when it connected.
 
@@ -79,6 +98,8 @@ def run_h323_dial(
         )
     if timeout <= 0:
         fail("--timeout must be positive")
+    if rtcp_interval <= 0:
+        fail("--rtcp-interval must be positive")
     options: dict[str, Any] = {}
     if gatekeeper:
         options["gatekeeper"], options["gatekeeper_port"] = _split_host(gatekeeper, RAS_PORT)
@@ -90,6 +111,9 @@ def run_h323_dial(
             hold=hold,
             fast_start=fast_start,
             h245_channels=h245_channels,
+            h245_tunnelling=tunnel,
+            rtcp_interval=rtcp_interval,
+            video=video,
             **options,
         )
     )
@@ -197,7 +221,24 @@ def register(root: typer.Typer) -> None:
             bool,
             typer.Option(
                 "--h245-channels",
-                help="Open G.711 by tunnelled H.245 OpenLogicalChannel (when not --fast-start).",
+                help="Open G.711 by H.245 OpenLogicalChannel (when not --fast-start).",
+            ),
+        ] = False,
+        tunnel: Annotated[
+            bool,
+            typer.Option(
+                "--tunnel/--no-tunnel",
+                help="H.245 in the H.225.0 tunnel, or on its own TCP connection (h245Address).",
+            ),
+        ] = True,
+        rtcp_interval: Annotated[
+            float,
+            typer.Option("--rtcp-interval", help="Seconds between RTCP reports (RFC 3550: 5)."),
+        ] = RTCP_INTERVAL,
+        video: Annotated[
+            bool,
+            typer.Option(
+                "--video", help="Offer H.264 and open video by H.245 when the far end can."
             ),
         ] = False,
         gatekeeper: Annotated[
@@ -216,6 +257,9 @@ def register(root: typer.Typer) -> None:
             fast_start=fast_start,
             h245_channels=h245_channels,
             gatekeeper=gatekeeper,
+            tunnel=tunnel,
+            rtcp_interval=rtcp_interval,
+            video=video,
         )
         raise typer.Exit(code)
 
@@ -252,6 +296,21 @@ def register(root: typer.Typer) -> None:
                 help="Answer fastStart offers (else audio opens by H.245 OpenLogicalChannel).",
             ),
         ] = True,
+        tunnel: Annotated[
+            bool,
+            typer.Option(
+                "--tunnel/--no-tunnel",
+                help="Accept tunnelled H.245, or refuse it: H.245 on a connection to us.",
+            ),
+        ] = True,
+        rtcp_interval: Annotated[
+            float,
+            typer.Option("--rtcp-interval", help="Seconds between RTCP reports (RFC 3550: 5)."),
+        ] = RTCP_INTERVAL,
+        video: Annotated[
+            bool,
+            typer.Option("--video", help="Offer H.264; accept and return the caller's video."),
+        ] = False,
         json_output: Json = False,
     ) -> None:
         """Run the project's own H.323 answering peer in the foreground until interrupted."""
@@ -260,6 +319,8 @@ def register(root: typer.Typer) -> None:
             fail("--answer forward and --forward-to HOST:PORT go together")
         if forward_to is not None:
             forward = _split_host(forward_to, DEFAULT_PORT)
+        if rtcp_interval <= 0:
+            fail("--rtcp-interval must be positive")
         if ring < 0 or (hangup_after is not None and hangup_after < 0):
             fail("--ring and --hangup-after must not be negative")
         if answer not in ANSWERS:
@@ -278,6 +339,8 @@ def register(root: typer.Typer) -> None:
                         "released_cause": call.released_cause,
                         "error": call.error,
                         "media": call.media,
+                        "h245_separate": call.h245_separate,
+                        "video": call.video,
                     }
                 )
                 sys.stdout.flush()
@@ -293,6 +356,9 @@ def register(root: typer.Typer) -> None:
             hangup_after=hangup_after,
             forward_to=forward,
             fast_start=fast_start,
+            tunnelling=tunnel,
+            rtcp_interval=rtcp_interval,
+            video=video,
             on_call_end=report,
         )
         try:

@@ -386,7 +386,7 @@ def dial_command(
         from gateway.cli.commands.h323 import run_h323_dial
 
         raise typer.Exit(run_h323_dial(target, timeout=timeout, json_output=as_json, hold=duration,
-                                       fast_start=True))
+                                       fast_start=True, h245_channels=True, video=True))
     if is_h323:
         fail(f"{shown} is an H.323 dial string: leave out --protocol sip")
     steps: tuple[IvrStep, ...] = ()
