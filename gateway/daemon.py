@@ -31,8 +31,9 @@ from typing import Self
 from pydantic import SecretStr
 
 from api_client import AsyncZoomClient
-from api_client.clients import ZoomCredentials, is_zoom_base
+from api_client.clients import ZoomCredentials
 from api_client.emulator import EmulatorServer
+from api_client.realzoom import is_zoom_base
 from gateway.calls import CallTracker
 from gateway.cdrs import CdrRecorder
 from gateway.config import GatewayConfig, RoomConfig, parse_host_port
@@ -206,7 +207,7 @@ class Gateway:
             metrics=self.metrics, on_event=self.cdr_recorder.redirect,
         )
         self.listening = await self.redirect.start(self.sip_listen)
-        host, port = parse_host_port(self.http_bind, 8080)
+        host, port = parse_host_port(self.http_bind, 8080, zero_port=True)
         self.webhook = self._webhook_receiver(pool_size)
         app = create_app(self, token=config.http_token(self.environ), metrics=self.metrics,
                          webhook=self.webhook.handle if self.webhook else None)

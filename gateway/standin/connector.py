@@ -23,6 +23,7 @@ from gateway.standin.session import Action, ConnectorSession, Meeting, Phase
 from signaling.pjsua import SipEngine
 from signaling.sip.config import EndpointConfig, EngineConfig
 from signaling.sip.events import CallStateChanged, DtmfReceived, EngineEvent, IncomingCall
+from signaling.sip.grammar import uri_of, uri_user
 from signaling.sip.types import CallPhase, Transport
 
 __all__ = ["EmulatorMeetings", "StandinConnector", "standin_host_key"]
@@ -70,10 +71,8 @@ class EmulatorMeetings(Mapping[str, Meeting]):
 
 
 def dialled_user(local_uri: str) -> str:
-    """The user part of ``"Name" <sip:USER@host;params>``."""
-    uri = local_uri.split("<", 1)[-1].split(">", 1)[0]
-    uri = uri.split(":", 1)[1] if uri.lower().startswith(("sip:", "sips:")) else uri
-    return uri.split("@", 1)[0] if "@" in uri else ""
+    """The user part of ``"Name" <sip:USER@host;params>`` (``""`` when it has none)."""
+    return uri_user(uri_of(local_uri))[1] or ""
 
 
 @dataclass

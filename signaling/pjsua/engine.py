@@ -40,6 +40,7 @@ from signaling.sip.events import (
     IncomingCall,
     RegistrationStatus,
 )
+from signaling.sip.grammar import uri_host_port
 from signaling.sip.types import CallPhase, DtmfMethod, RegState, Transport
 
 __all__ = ["SipEngine"]
@@ -226,7 +227,7 @@ class SipEngine(EngineBase):
     async def _direct_endpoint(self, transport: Transport, target: str) -> tuple[str, Transport]:
         """An unregistered local identity to call from, one per transport (made on first use)."""
         if transport is Transport.AUTO:
-            host = target.split("@", 1)[-1].split(";", 1)[0].split(">", 1)[0]
+            host = uri_host_port(target)
             try:
                 address: HostPort | None = parse_host_port(host)
             except SipConfigError:

@@ -21,6 +21,7 @@ from signaling.h323.h225 import Alias
 from signaling.h323.peer import ANSWERS
 from signaling.h323.ras import RAS_PORT
 from signaling.h323.ras_client import RasClient
+from signaling.hostport import HostPortError, parse_host_port
 
 __all__ = ["register", "render_dial_result", "run_h323_dial"]
 
@@ -81,7 +82,9 @@ def run_h323_dial(
         fail("--timeout must be positive")
     options: dict[str, Any] = {}
     if gatekeeper:
-        options["gatekeeper"], options["gatekeeper_port"] = _split_host(gatekeeper, RAS_PORT)
+        options["gatekeeper"], options["gatekeeper_port"] = _split_host(
+            gatekeeper, RAS_PORT, "--gatekeeper"
+        )
     result = asyncio.run(
         dial(
             parsed,
@@ -161,11 +164,13 @@ async def _register(
     return _registration_report(client, registered, error)
 
 
-def _split_host(value: str, default_port: int) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if sep and port.isdigit() and "]" not in port and host.count(":") == 0:
-        return host, int(port)
-    return value.strip("[]"), default_port
+def _split_host(value: str, default_port: int, option: str) -> tuple[str, int]:
+    try:
+        address = parse_host_port(value, default_port=default_port, bare_ipv6=True)
+    except HostPortError as exc:
+        fail(f"{option}: {exc}")
+    assert address.port is not None
+    return address.host, address.port
 
 
 def register(root: typer.Typer) -> None:
@@ -259,7 +264,7 @@ def register(root: typer.Typer) -> None:
         if (answer == "forward") != (forward_to is not None):
             fail("--answer forward and --forward-to HOST:PORT go together")
         if forward_to is not None:
-            forward = _split_host(forward_to, DEFAULT_PORT)
+            forward = _split_host(forward_to, DEFAULT_PORT, "--forward-to")
         if ring < 0 or (hangup_after is not None and hangup_after < 0):
             fail("--ring and --hangup-after must not be negative")
         if answer not in ANSWERS:
@@ -324,7 +329,7 @@ def register(root: typer.Typer) -> None:
             fail("--alias must be 1-256 characters")
         if timeout <= 0 or hold < 0:
             fail("--timeout must be positive and --hold not negative")
-        host, port = _split_host(gatekeeper, RAS_PORT)
+        host, port = _split_host(gatekeeper, RAS_PORT, "--gatekeeper")
         try:
             report = asyncio.run(_register(host, port, alias, ttl, hold, timeout))
         except KeyboardInterrupt:
