@@ -106,6 +106,14 @@ class SipEngine(EngineBase):
     def running(self) -> bool:
         return self._worker is not None and self._worker.alive and not self._closed
 
+    @property
+    def call_capacity(self) -> int:
+        """Calls this engine holds at once: its pjsua2's real limit (the wheel's
+        ``PJSUA_MAX_CALLS``) or ``config.max_calls`` when lower. Known once started."""
+        if self._worker is None:
+            raise EngineClosed("the engine has not started")
+        return self._worker.call_capacity
+
     # -- thread bridge ---------------------------------------------------------------------------
 
     def _from_thread(self, event: EngineEvent) -> None:
