@@ -22,6 +22,7 @@ from typing import Any
 from gateway.standin.session import Action, ConnectorSession, Meeting, Phase
 from signaling.pjsua import SipEngine
 from signaling.sip.config import EndpointConfig, EngineConfig
+from signaling.sip.errors import SipError
 from signaling.sip.events import CallStateChanged, DtmfReceived, EngineEvent, IncomingCall
 from signaling.sip.grammar import uri_of, uri_user
 from signaling.sip.types import CallPhase, Transport
@@ -129,17 +130,21 @@ class StandinConnector:
     async def run(self, stop: asyncio.Event) -> None:
         async with self.engine:
             self.engine.add_listener(self._queue.put_nowait)
-            await self.engine.add_endpoint(
-                EndpointConfig(name="crc", user="crc", domain=self.host, register=False)
-            )
+            # answered with 200 by the engine itself, in its incoming-call callback: a busy
+            # loop here can neither leave a caller ringing nor answer a call already abandoned
+            await self.engine.add_endpoint(EndpointConfig(
+                name="crc", user="crc", domain=self.host, register=False, auto_answer=True,
+            ))
             if self._callouts_source is not None:
                 await self.engine.add_endpoint(CALLOUT_ENDPOINT)
             self._emit({"event": "listening", "sip": [f"udp://{self.host}:{self.port}",
                                                       f"tcp://{self.host}:{self.port}"]})
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
-                    event = await asyncio.wait_for(self._queue.get(), 0.5)
-                    await self._handle(event)
+                    first = await asyncio.wait_for(self._queue.get(), 0.5)
+                    await self._handle_safely(first)
+                    while not self._queue.empty():  # everything that arrived meanwhile
+                        await self._handle_safely(self._queue.get_nowait())
                 await self._tick()
                 await self._dial_callouts()
             for call_id in list(self._calls):
@@ -188,6 +193,17 @@ class StandinConnector:
                         reason=event.reason or "")
             await self._report_callout(callout_id, outcome)
 
+    async def _handle_safely(self, event: EngineEvent) -> None:
+        """One event; an engine command that fails (the caller hung up meanwhile, say) ends
+        that call only, never the connector."""
+        try:
+            await self._handle(event)
+        except SipError as exc:
+            call_id = getattr(event, "call_id", "")
+            log.warning("call %s: %s", call_id, exc)
+            if call_id in self._calls:
+                await self._finish(call_id, f"engine: {exc}")
+
     async def _handle(self, event: EngineEvent) -> None:
         if isinstance(event, CallStateChanged) and event.call_id in self._dialled:
             await self._callout_state(event)
@@ -197,7 +213,6 @@ class StandinConnector:
             session = ConnectorSession(self.meetings, user, now=self._clock())
             self._calls[event.call_id] = _Call(session)
             self._event("incoming", event.call_id, dialled=user.split(".", 1)[0])
-            await self.engine.answer(event.call_id, 200)
             await self._apply(event.call_id, session.start())
         elif isinstance(event, DtmfReceived) and event.call_id in self._calls:
             call = self._calls[event.call_id]
