@@ -130,11 +130,9 @@ class StandinConnector:
     async def run(self, stop: asyncio.Event) -> None:
         async with self.engine:
             self.engine.add_listener(self._queue.put_nowait)
-            # answered with 200 by the engine itself, in its incoming-call callback: a busy
-            # loop here can neither leave a caller ringing nor answer a call already abandoned
-            await self.engine.add_endpoint(EndpointConfig(
-                name="crc", user="crc", domain=self.host, register=False, auto_answer=True,
-            ))
+            await self.engine.add_endpoint(
+                EndpointConfig(name="crc", user="crc", domain=self.host, register=False)
+            )
             if self._callouts_source is not None:
                 await self.engine.add_endpoint(CALLOUT_ENDPOINT)
             self._emit({"event": "listening", "sip": [f"udp://{self.host}:{self.port}",
@@ -213,6 +211,9 @@ class StandinConnector:
             session = ConnectorSession(self.meetings, user, now=self._clock())
             self._calls[event.call_id] = _Call(session)
             self._event("incoming", event.call_id, dialled=user.split(".", 1)[0])
+            # 180 from the engine, then 200 from here (test-dial times both, as at Zoom); the
+            # caller may have given up meanwhile: _handle_safely ends that call only
+            await self.engine.answer(event.call_id, 200)
             await self._apply(event.call_id, session.start())
         elif isinstance(event, DtmfReceived) and event.call_id in self._calls:
             call = self._calls[event.call_id]

@@ -1,10 +1,9 @@
 """The stand-in meeting under a stream of short calls from SIPp (Debian ``sip-tester``): every
 call is answered and joined, none declined, and the connector survives.
 
-The connector's engine answers each call itself (``auto_answer``), so a busy event loop can
-neither leave callers ringing into a decline nor try to answer a call its caller already
-abandoned; that used to raise ``PJSIP_ESESSIONTERMINATED`` out of the connector's loop and end
-the whole stand-in. The rate stays below the stand-in's real ceiling (about 50 calls/s: pjlib's
+The connector handles every queued event per turn, and an engine command that fails (answering
+a call its caller already abandoned raises ``PJSIP_ESESSIONTERMINATED``) ends that call only;
+it used to escape the connector's loop and end the whole stand-in. The rate stays below the stand-in's real ceiling (about 50 calls/s: pjlib's
 64 ioqueue slots, two sockets a call kept 0.5 s after it ends, see docs/call-walk.md).
 """
 
