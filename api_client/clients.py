@@ -30,6 +30,7 @@ from api_client._transport import (
 )
 from api_client.auth import PORTSIP_CLIENT_ID, PortSipPasswordAuth, ZoomServerToServerAuth
 from api_client.ratelimit import RateLimiter, shared_limiter
+from api_client.realzoom import ZOOM_API_URL, ZOOM_TOKEN_URL, is_zoom_base
 from api_client.retry import RetryPolicy
 
 __all__ = [
@@ -41,11 +42,8 @@ __all__ = [
     "SyncOptions",
     "ZoomClient",
     "ZoomCredentials",
-    "is_zoom_base",
 ]
 
-ZOOM_API_URL = "https://api.zoom.us/v2"
-ZOOM_TOKEN_URL = "https://zoom.us/oauth/token"
 PORTSIP_API_URL = "http://127.0.0.1:8888/api"
 USER_AGENT = "crcgw-api-client/0.1"
 
@@ -70,7 +68,7 @@ class ZoomCredentials:
     def resolved_token_url(self) -> str:
         if self.token_url:
             return self.token_url
-        if self.base_url.rstrip("/") == ZOOM_API_URL:
+        if is_zoom_base(self.base_url):
             return ZOOM_TOKEN_URL
         url = httpx.URL(self.base_url)
         return str(url.copy_with(path="/oauth/token", query=None))
@@ -94,9 +92,6 @@ class PortSipCredentials:
         )
 
 
-def is_zoom_base(url: str) -> bool:
-    """Whether ``url`` is Zoom's own API (``https://api.zoom.us/...``)."""
-    return httpx.URL(url).host.lower() == "api.zoom.us"
 
 
 def _base(url: str) -> str:

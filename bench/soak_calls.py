@@ -287,8 +287,8 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1000,
                         help=f"calls to place (1..{MAX_CALLS}, default 1000)")
     parser.add_argument("--concurrency", type=int, default=2,
-                        help=f"calls in flight at once (1..{MAX_CONCURRENCY}, default 2; the stand-in "
-                             "connector fails above ~30 calls/s, see docs/call-walk.md)")
+                        help=f"calls in flight at once (1..{MAX_CONCURRENCY}, default 2; the one "
+                             "room's engine holds 4 calls, see docs/call-walk.md)")
     parser.add_argument("--checkpoints", type=int, default=10,
                         help="figures printed this many times during the run (default 10)")
     args = parser.parse_args()

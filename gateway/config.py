@@ -43,6 +43,7 @@ from pydantic_settings import (
 
 from gateway.dialplan import DEFAULT_RULES, DialPlan, DialPlanError, DialRule
 from gateway.yamlmarks import ConfigIssue, dotted, mark_of, read_yaml
+from signaling import hostport
 
 __all__ = [
     "ConfigError",
@@ -64,32 +65,14 @@ __all__ = [
     "parse_listen",
 ]
 
-_HOST = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$")
-
-
-def parse_host_port(text: str, default_port: int | None = None) -> tuple[str, int | None]:
-    """``HOST``, ``HOST:PORT`` or ``[IPv6]:PORT`` to ``(host, port)``; ``ValueError`` if malformed.
-    IPv6 hosts come back without brackets."""
-    value = text.strip()
-    host, port_text = value, ""
-    if value.startswith("["):
-        end = value.find("]")
-        if end < 0:
-            raise ValueError(f"unclosed '[' in {value!r}")
-        host, rest = value[: end + 1], value[end + 1 :]
-        if rest and not rest.startswith(":"):
-            raise ValueError(f"expected HOST[:PORT], got {value!r}")
-        port_text = rest[1:]
-    elif value.count(":") == 1:
-        host, port_text = value.split(":")
-    if not _HOST.match(host):
-        raise ValueError(f"expected HOST[:PORT] with a host name or IP address, got {value!r}")
-    port = default_port
-    if port_text:
-        if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-            raise ValueError(f"port must be a number from 0 to 65535, got {port_text!r}")
-        port = int(port_text)
-    return host.strip("[]"), port
+def parse_host_port(
+    text: str, default_port: int | None = None, *, zero_port: bool = False
+) -> tuple[str, int | None]:
+    """``HOST``, ``HOST:PORT`` or ``[IPv6]:PORT`` to ``(host, port)`` by the project's one
+    address reader (:mod:`signaling.hostport`); ``ValueError`` names what is wrong. IPv6 hosts
+    come back without brackets; ``zero_port`` for an address to bind (0 picks a free port)."""
+    address = hostport.parse_host_port(text, default_port=default_port, zero_port=zero_port)
+    return address.host, address.port
 
 
 def parse_listen(text: str) -> tuple[Literal["udp", "tcp"], str, int]:
@@ -98,7 +81,7 @@ def parse_listen(text: str) -> tuple[Literal["udp", "tcp"], str, int]:
     scheme, sep, rest = text.partition("://")
     if not sep or scheme.lower() not in ("udp", "tcp"):
         raise ValueError(f"expected udp://HOST:PORT or tcp://HOST:PORT, got {text!r}")
-    host, port = parse_host_port(rest, 5060)
+    host, port = parse_host_port(rest, 5060, zero_port=True)
     assert port is not None
     return ("udp" if scheme.lower() == "udp" else "tcp"), host, port
 
@@ -342,12 +325,12 @@ class HttpConfig(_Section):
     @field_validator("bind")
     @classmethod
     def _bind(cls, value: str) -> str:
-        parse_host_port(value, 8080)
+        parse_host_port(value, 8080, zero_port=True)
         return value
 
     @property
     def host_port(self) -> tuple[str, int]:
-        host, port = parse_host_port(self.bind, 8080)
+        host, port = parse_host_port(self.bind, 8080, zero_port=True)
         assert port is not None
         return host, port
 

@@ -31,8 +31,9 @@ from typing import Self
 from pydantic import SecretStr
 
 from api_client import AsyncZoomClient
-from api_client.clients import ZoomCredentials, is_zoom_base
+from api_client.clients import ZoomCredentials
 from api_client.emulator import EmulatorServer
+from api_client.realzoom import is_zoom_base
 from gateway.calls import CallTracker
 from gateway.cdrs import CdrRecorder
 from gateway.config import GatewayConfig, RoomConfig, parse_host_port
@@ -57,7 +58,7 @@ from gateway.usage import ZoomLiveUsage, room_system_ids, seed_usage
 from gateway.web import StatusPage
 from gateway.webhook import WebhookReceiver, pool_receiver
 from signaling.dialstring import DialStringError, DialTarget
-from signaling.pjsua import ROOMS_PER_ENGINE, SipEngine, SipEnginePool
+from signaling.pjsua import SipEnginePool
 from signaling.sip.config import EndpointConfig, EngineConfig, TlsSettings
 from signaling.sip.types import RegState, Transport
 
@@ -122,7 +123,7 @@ class Gateway:
         self.emulator: EmulatorServer | None = None
         self.standin: StandinProcess | None = None
         self.zoom: AsyncZoomClient | None = None
-        self.engine: SipEngine | SipEnginePool | None = None
+        self.engine: SipEnginePool | None = None
         self.pool: PortPool | None = None
         self.tracker: CallTracker | None = None
         self.redirect: RedirectService | None = None
@@ -206,7 +207,7 @@ class Gateway:
             metrics=self.metrics, on_event=self.cdr_recorder.redirect,
         )
         self.listening = await self.redirect.start(self.sip_listen)
-        host, port = parse_host_port(self.http_bind, 8080)
+        host, port = parse_host_port(self.http_bind, 8080, zero_port=True)
         self.webhook = self._webhook_receiver(pool_size)
         app = create_app(self, token=config.http_token(self.environ), metrics=self.metrics,
                          webhook=self.webhook.handle if self.webhook else None)
@@ -294,10 +295,9 @@ class Gateway:
             tls = TlsSettings(ca_file=str(ca))
         rtp_timeout = self.config.lifecycle.rtp_timeout or None
         engine_config = EngineConfig(tls=tls, pjsip_log_level=2, rtp_timeout_s=rtp_timeout)
-        # one engine process holds 4 calls: more rooms than that get an engine pool, so that
-        # every room can be in a call at once
-        many = len(self.config.rooms) > ROOMS_PER_ENGINE
-        self.engine = SipEnginePool(engine_config) if many else SipEngine(engine_config)
+        # pjsua2 only ever runs in child engine processes (a pjsip abort ends one of them, not
+        # the daemon); each holds as many rooms as it holds calls, so all can be in calls at once
+        self.engine = SipEnginePool(engine_config)
         await self.engine.start()
         for room in self.config.rooms:
             secret = room.secret("password", self.environ)
@@ -313,7 +313,7 @@ class Gateway:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), interval)
 
-    def _engine(self) -> SipEngine | SipEnginePool:
+    def _engine(self) -> SipEnginePool:
         if self.engine is None:
             raise ControlError(503, "the SIP core is not running")
         return self.engine

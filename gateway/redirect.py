@@ -49,9 +49,10 @@ from gateway.config import SipConfig, parse_host_port, parse_listen
 from gateway.dialplan import DialPlan, NoRouteError
 from gateway.metrics import GatewayMetrics
 from gateway.sipaccess import DigestGuard, RateLimiter, RedirectAccess, TrustedSources
-from gateway.sipwire import NotARequest, SipRequest, build_response, new_tag, split_stream, uri_user
 from gateway.store import Lease, StoreUnavailableError
 from signaling.dialstring import DialTarget
+from signaling.sip.grammar import uri_of, uri_user
+from signaling.sip.request import NotARequest, SipRequest, build_response, new_tag, split_stream
 
 __all__ = [
     "PortGate",
@@ -446,7 +447,7 @@ class RedirectService:
             self._final(key, tx, source, 404, "Not Found")
             return
         lease_id = f"redirect:{request.call_id}"
-        caller = uri_user(_uri_of(request.header("from") or ""))[1] or "unknown"
+        caller = uri_user(uri_of(request.header("from") or ""))[1] or "unknown"
         safe_target = target.without_secrets().dial_string()
         if lease_id in self._holds:  # a new transaction of a call we already redirected
             lease: Lease | None = None
@@ -556,13 +557,6 @@ class RedirectService:
         answer(200, "OK", to_tag=tx.to_tag)
         if tx.final is None:
             tx.cancelled = True
-
-
-def _uri_of(name_addr: str) -> str:
-    start, end = name_addr.find("<"), name_addr.find(">")
-    if 0 <= start < end:
-        return name_addr[start + 1 : end]
-    return name_addr.split(";", 1)[0].strip()
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):

@@ -15,7 +15,7 @@ PYTHON="${CRCGW_PYTHON:-python3}"
 # capture, PostgreSQL for the shared-pool tests, iproute2 for netns/netem tests, openssl for test certs, SIPp,
 # Chromium and its WebDriver for the status page's browser tests, prometheus for promtool.
 DEBS=(kamailio kamailio-tls-modules baresip-core tshark postgresql iproute2 openssl ca-certificates
-      chromium chromium-driver prometheus sip-tester)
+      chromium chromium-driver prometheus sip-tester linphone-cli)
 
 missing=()
 for pkg in "${DEBS[@]}"; do

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from signaling.hostport import HostPortError, parse_host_port
 from signaling.sipmsg import SipMessage, info_dtmf, parse_sdp
 
 __all__ = [
@@ -245,10 +246,11 @@ def h225_calls(messages: Iterable[H225Message]) -> list[CallSummary]:
 
 
 def _host(address: str) -> str:
-    """``ip`` of ``ip:port`` or ``[v6]:port``."""
-    if address.startswith("["):
-        return address[1:].split("]", 1)[0]
-    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+    """``ip`` of ``ip:port`` or ``[v6]:port`` (the address as it is when it is neither)."""
+    try:
+        return parse_host_port(address, bare_ipv6=True, zero_port=True).host
+    except HostPortError:
+        return address
 
 
 def render_ladder(call: CallSummary, width: int = 26) -> str:

@@ -2,7 +2,9 @@
 
 Captures contain whatever endpoints sent, so nothing here raises on odd input: a message whose
 start line cannot be read is kept with ``kind == "unknown"``. Headers keep their order; compact
-forms (RFC 3261 section 7.3.3) are expanded. Also reads the parts of an SDP body the analysis needs
+forms (RFC 3261 section 7.3.3) are expanded. The grammar (start lines, header lines, tags, URIs,
+CSeq) is :mod:`signaling.sip.grammar`, shared with the strict reader of the redirect server
+(:mod:`signaling.sip.request`). Also reads the parts of an SDP body the analysis needs
 (RFC 4566: connection address, media ports and ``rtpmap``) and DTMF carried in SIP INFO bodies
 (``application/dtmf-relay`` and ``application/dtmf``).
 """
@@ -14,48 +16,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
+from signaling.sip.grammar import (
+    COMPACT_FORMS,
+    LENIENT_REQUEST_LINE,
+    STATUS_LINE,
+    cseq_parts,
+    parse_headers,
+    split_head_body,
+    tag_of,
+    uri_of,
+)
+
 __all__ = [
     "SdpMedia",
     "SdpSummary",
     "SipMessage",
     "info_dtmf",
     "parse_sdp",
-    "uri_of",
 ]
 
-#: RFC 3261 7.3.3 (and the extensions registered since) compact header names.
-COMPACT_FORMS = {
-    "i": "call-id",
-    "f": "from",
-    "t": "to",
-    "m": "contact",
-    "v": "via",
-    "c": "content-type",
-    "l": "content-length",
-    "e": "content-encoding",
-    "k": "supported",
-    "s": "subject",
-    "o": "event",
-    "r": "refer-to",
-    "b": "referred-by",
-    "u": "allow-events",
-    "x": "session-expires",
-}
-
-_REQUEST = re.compile(r"^([A-Za-z!%*._+`'~-]+)\s+(\S+)\s+SIP/(\d+\.\d+)\s*$")
-_STATUS = re.compile(r"^SIP/(\d+\.\d+)\s+(\d{3})(?:\s+(.*))?$")
-
-
-_TAG = re.compile(r";\s*tag\s*=\s*([^;>\s,]+)", re.IGNORECASE)
-_URI = re.compile(r"<([^>]*)>")
-
-
-def uri_of(name_addr: str) -> str:
-    """The URI of a From/To/Contact value: inside ``<>`` or up to the first parameter."""
-    m = _URI.search(name_addr)
-    if m:
-        return m.group(1).strip()
-    return name_addr.split(";", 1)[0].strip()
+_REQUEST = LENIENT_REQUEST_LINE
+_STATUS = STATUS_LINE
 
 
 _T = TypeVar("_T")
@@ -113,9 +94,7 @@ class SipMessage:
         frame: int = 0,
     ) -> SipMessage:
         raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
-        head, sep, body = raw.partition(b"\r\n\r\n")
-        if not sep:
-            head, sep, body = raw.partition(b"\n\n")
+        head, body = split_head_body(raw)
         text = head.decode("utf-8", "replace")
         start, _, block = text.partition("\n")
         return cls(
@@ -200,11 +179,8 @@ class SipMessage:
     @cached_property
     def cseq(self) -> tuple[int, str]:
         """``(number, METHOD)``; ``(-1, "")`` when missing or unreadable."""
-        value = self.header("cseq") or ""
-        parts = value.split()
-        if len(parts) >= 2 and parts[0].isdigit():
-            return int(parts[0]), parts[1].upper()
-        return -1, ""
+        number, method = cseq_parts(self.header("cseq") or "")
+        return number, method.upper()
 
     @cached_property
     def from_uri(self) -> str:
@@ -216,13 +192,11 @@ class SipMessage:
 
     @cached_property
     def from_tag(self) -> str | None:
-        m = _TAG.search(_outside_brackets(self.header("from") or ""))
-        return m.group(1) if m else None
+        return tag_of(self.header("from") or "") or None
 
     @cached_property
     def to_tag(self) -> str | None:
-        m = _TAG.search(_outside_brackets(self.header("to") or ""))
-        return m.group(1) if m else None
+        return tag_of(self.header("to") or "") or None
 
     @cached_property
     def content_type(self) -> str:
@@ -247,30 +221,6 @@ class SipMessage:
         if self.has_sdp:
             text += " (SDP)"
         return text
-
-
-def _outside_brackets(value: str) -> str:
-    """Header parameters only: drop the ``<...>`` URI so URI parameters are not read as tags."""
-    return _URI.sub("", value) if "<" in value else value
-
-
-def parse_headers(block: str) -> tuple[tuple[str, str], ...]:
-    """Header lines to ``(lower-case full name, value)``, unfolding continuation lines."""
-    out: list[tuple[str, str]] = []
-    compact = COMPACT_FORMS
-    for line in block.split("\n"):
-        if not line or line.isspace():
-            continue
-        if (line[0] == " " or line[0] == "\t") and out:
-            name, value = out[-1]
-            out[-1] = (name, f"{value} {line.strip()}")
-            continue
-        name, sep, value = line.partition(":")
-        if not sep:
-            continue
-        key = name.strip().lower()
-        out.append((compact.get(key, key), value.strip()))
-    return tuple(out)
 
 
 @dataclass(frozen=True)

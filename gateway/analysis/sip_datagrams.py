@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from signaling.sipmsg import COMPACT_FORMS, SipMessage
+from signaling.sip.grammar import COMPACT_FORMS
+from signaling.sipmsg import SipMessage
 
 if TYPE_CHECKING:
     from gateway.analysis.pcapscan import PacketColumns

@@ -22,7 +22,9 @@ from typing import Any
 from gateway.standin.session import Action, ConnectorSession, Meeting, Phase
 from signaling.pjsua import SipEngine
 from signaling.sip.config import EndpointConfig, EngineConfig
+from signaling.sip.errors import SipError
 from signaling.sip.events import CallStateChanged, DtmfReceived, EngineEvent, IncomingCall
+from signaling.sip.grammar import uri_of, uri_user
 from signaling.sip.types import CallPhase, Transport
 
 __all__ = ["EmulatorMeetings", "StandinConnector", "standin_host_key"]
@@ -70,10 +72,8 @@ class EmulatorMeetings(Mapping[str, Meeting]):
 
 
 def dialled_user(local_uri: str) -> str:
-    """The user part of ``"Name" <sip:USER@host;params>``."""
-    uri = local_uri.split("<", 1)[-1].split(">", 1)[0]
-    uri = uri.split(":", 1)[1] if uri.lower().startswith(("sip:", "sips:")) else uri
-    return uri.split("@", 1)[0] if "@" in uri else ""
+    """The user part of ``"Name" <sip:USER@host;params>`` (``""`` when it has none)."""
+    return uri_user(uri_of(local_uri))[1] or ""
 
 
 @dataclass
@@ -139,8 +139,10 @@ class StandinConnector:
                                                       f"tcp://{self.host}:{self.port}"]})
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
-                    event = await asyncio.wait_for(self._queue.get(), 0.5)
-                    await self._handle(event)
+                    first = await asyncio.wait_for(self._queue.get(), 0.5)
+                    await self._handle_safely(first)
+                    while not self._queue.empty():  # everything that arrived meanwhile
+                        await self._handle_safely(self._queue.get_nowait())
                 await self._tick()
                 await self._dial_callouts()
             for call_id in list(self._calls):
@@ -189,6 +191,17 @@ class StandinConnector:
                         reason=event.reason or "")
             await self._report_callout(callout_id, outcome)
 
+    async def _handle_safely(self, event: EngineEvent) -> None:
+        """One event; an engine command that fails (the caller hung up meanwhile, say) ends
+        that call only, never the connector."""
+        try:
+            await self._handle(event)
+        except SipError as exc:
+            call_id = getattr(event, "call_id", "")
+            log.warning("call %s: %s", call_id, exc)
+            if call_id in self._calls:
+                await self._finish(call_id, f"engine: {exc}")
+
     async def _handle(self, event: EngineEvent) -> None:
         if isinstance(event, CallStateChanged) and event.call_id in self._dialled:
             await self._callout_state(event)
@@ -198,6 +211,8 @@ class StandinConnector:
             session = ConnectorSession(self.meetings, user, now=self._clock())
             self._calls[event.call_id] = _Call(session)
             self._event("incoming", event.call_id, dialled=user.split(".", 1)[0])
+            # 180 from the engine, then 200 from here (test-dial times both, as at Zoom); the
+            # caller may have given up meanwhile: _handle_safely ends that call only
             await self.engine.answer(event.call_id, 200)
             await self._apply(event.call_id, session.start())
         elif isinstance(event, DtmfReceived) and event.call_id in self._calls:

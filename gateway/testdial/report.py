@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from media.quality import DEFAULT_THRESHOLDS, Threshold, Verdict, all_passed, estimate_mos, judge
+from signaling.hostport import HostPortError, parse_host_port
 
 __all__ = [
     "STAGE_FIGURES",
@@ -142,7 +143,7 @@ def with_capture_jitter(
     """
     received = [
         s for s in streams
-        if rtp_low <= int(str(s.get("dst", ":0")).rsplit(":", 1)[1]) <= rtp_high
+        if rtp_low <= _port_of(str(s.get("dst", ""))) <= rtp_high
         and s.get("jitter_ms") is not None
     ]
     if len(received) != 1:
@@ -153,6 +154,15 @@ def with_capture_jitter(
         float(stream["jitter_ms"]), float(stream["max_jitter_ms"]), media.network_delay_ms,
         source="pjsua; jitter from the capture (audio only)",
     )
+
+
+def _port_of(endpoint: str) -> int:
+    """The port of a capture endpoint (``ip:port``, ``[v6]:port``); -1 when it has none."""
+    try:
+        port = parse_host_port(endpoint, zero_port=True).port
+    except HostPortError:
+        return -1
+    return -1 if port is None else port
 
 
 def figures(stages: Sequence[Stage], media: MediaFigures | None) -> dict[str, float | None]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from api_client import ApiError, AsyncZoomClient, ZoomCredentials
 from api_client.models.crc import CrcPortUsage
+from api_client.realzoom import is_zoom_base
 from gateway.testdial.embedded import EmbeddedMeeting, StandinObserver, embedded_meeting
 from gateway.testdial.h323_run import run_h323
 from gateway.testdial.report import TestDialReport, build_report
@@ -25,7 +26,6 @@ from gateway.testdial.target import (
     TargetError,
     TargetRequest,
     api_dial_info,
-    is_zoom,
     parse_meeting,
 )
 from media.quality import DEFAULT_THRESHOLDS, Threshold
@@ -34,6 +34,7 @@ from signaling.dialstring.ivr import DEFAULT_FIRST_DELAY_S, DEFAULT_GAP_S, IvrSt
 from signaling.h323.dial import masked_user_part
 from signaling.sip.address import parse_host_port
 from signaling.sip.config import EndpointConfig, TlsSettings
+from signaling.sip.grammar import uri_host_port
 from signaling.sip.types import Transport
 
 __all__ = ["TestDialOptions", "run_test_dial"]
@@ -87,7 +88,7 @@ async def _crc_and_dial_info(
     client: AsyncZoomClient, request: TargetRequest, board: StageBoard, target: DialTarget | str
 ) -> _Resolved:
     resolved = _Resolved(target)
-    if is_zoom(client.credentials.base_url):
+    if is_zoom_base(client.credentials.base_url):
         board.set("crc_port", "skipped", detail="Zoom's API has no live port figure (only "
                   "hourly metrics: crcgw crc metrics)")
     else:
@@ -215,7 +216,7 @@ async def _sip(
     if isinstance(dial, DialTarget):
         host, port = dial.host or "zoomcrc.com", dial.port
     else:
-        hop = parse_host_port(dial.split("@", 1)[-1].split(";", 1)[0].split(">", 1)[0])
+        hop = parse_host_port(uri_host_port(dial))
         host, port = hop.host, hop.port
     endpoint = _endpoint(options)
     extra: tuple[int, ...] = ()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from api_client import AsyncZoomClient
+from api_client.realzoom import is_zoom_base
 from signaling.dialstring import (
     DialInfo,
     DialStringError,
@@ -18,7 +19,7 @@ from signaling.dialstring import (
     from_zoom_sip_dialing,
     parse,
 )
-from signaling.sip.address import is_sip_uri, parse_host_port
+from signaling.sip.address import HostPort, is_sip_uri, parse_host_port
 from signaling.sip.errors import SipConfigError
 
 __all__ = [
@@ -26,7 +27,6 @@ __all__ = [
     "TargetRequest",
     "api_dial_info",
     "apply_overrides",
-    "is_zoom",
     "parse_meeting",
 ]
 
@@ -58,7 +58,7 @@ def parse_meeting(request: TargetRequest) -> DialTarget | str:
                         "an H.323 test dial of a bare meeting ID needs --host (a CRC address; "
                         "`crcgw dialstring regions` lists them)"
                     )
-                base = DialTarget.h323(bare, host=request.host.split(":")[0])
+                base = DialTarget.h323(bare, host=_host_option(request.host).host_literal())
             else:
                 base = DialTarget.sip(bare)
         except DialStringError as exc:
@@ -81,6 +81,13 @@ def parse_meeting(request: TargetRequest) -> DialTarget | str:
     return apply_overrides(target, request)
 
 
+def _host_option(text: str) -> HostPort:
+    try:
+        return parse_host_port(text)
+    except SipConfigError as exc:
+        raise TargetError(f"--host: {exc}") from None
+
+
 def apply_overrides(target: DialTarget, request: TargetRequest) -> DialTarget:
     """The target with the fields given as options (validated like a dial string)."""
     passcode = request.passcode if request.passcode is not None else target.passcode
@@ -88,11 +95,8 @@ def apply_overrides(target: DialTarget, request: TargetRequest) -> DialTarget:
     host_key = request.host_key if request.host_key is not None else target.host_key
     host, port = target.host, target.port
     if request.host is not None:
-        try:
-            hop = parse_host_port(request.host)
-        except SipConfigError as exc:
-            raise TargetError(f"--host: {exc}") from None
-        host, port = hop.host, hop.port
+        hop = _host_option(request.host)
+        host, port = hop.host_literal(), hop.port
     try:
         if target.protocol == "h323":
             return DialTarget.h323(target.meeting_id, host=host or "", passcode=passcode,
@@ -104,18 +108,13 @@ def apply_overrides(target: DialTarget, request: TargetRequest) -> DialTarget:
         raise TargetError(str(exc)) from None
 
 
-def is_zoom(base_url: str) -> bool:
-    """True for Zoom's own API (api.zoom.us), False for the emulator or a stand-in."""
-    return "zoom.us" in base_url.lower()
-
-
 async def api_dial_info(
     client: AsyncZoomClient, meeting_id: str, passcode: str | None
 ) -> DialInfo:
     """The meeting's dial-in information: Zoom's ``POST /meetings/{id}/sip_dialing`` (URI kept
     as given; without a passcode, the meeting's ``h323_password`` from ``GET /meetings/{id}``)
     on api.zoom.us, else the seed's ``GET`` form that the emulator serves."""
-    if is_zoom(client.credentials.base_url):
+    if is_zoom_base(client.credentials.base_url):
         if passcode is None:
             meeting = await client.meetings.get(meeting_id)
             if meeting.h323_password is not None:

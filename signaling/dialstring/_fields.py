@@ -14,11 +14,12 @@ The rules, from Zoom support articles, Zoom invitations and room-system macros:
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from functools import lru_cache
 
+from signaling import hostport
 from signaling.dialstring._errors import DialStringError
+from signaling.hostport import PORT_RULE, HostPortError
 
 __all__ = [
     "check_host",
@@ -36,16 +37,12 @@ MEETING_ID_RULE = "must be 9 to 11 digits"
 PASSCODE_RULE = "must be 1 to 10 digits (the numeric room-system passcode, not the web passcode)"
 LAYOUT_RULE = "must be a numeric layout code of 1 to 4 digits (e.g. 11, 308, 505, 608)"
 HOST_KEY_RULE = "must be 6 to 10 digits"
-PORT_RULE = "must be a number from 1 to 65535"
 
 _MEETING_ID = re.compile(r"\d{9,11}")
 _PASSCODE = re.compile(r"\d{1,10}")
 _LAYOUT = re.compile(r"\d{1,4}")
 _HOST_KEY = re.compile(r"\d{6,10}")
 _TYPED_SEPARATORS = re.compile(r"[\s\-]+")
-_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
-_DNS_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
-_IPV4_LIKE = re.compile(r"[\d.]+")
 _PARAM = re.compile(r"[A-Za-z0-9\-_.!~*'()%]+(?:=[A-Za-z0-9\-_.!~*'()%\[\]/:&+$]*)?")
 
 
@@ -97,47 +94,27 @@ def check_host_key(value: str | None) -> str | None:
 def check_port(value: str | int | None) -> int | None:
     if value is None or value == "":
         return None
-    text = str(value)
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise DialStringError("port", PORT_RULE, text)
-    return int(text)
+    try:
+        return hostport.check_port(value)
+    except HostPortError as exc:
+        raise DialStringError("port", PORT_RULE, str(value)) from exc
 
 
 @lru_cache(maxsize=4096)
 def check_host(value: str) -> str:
-    """Validate a host (DNS name, IPv4, ``[IPv6]``) and return its canonical spelling.
+    """Validate a host (DNS name, IPv4, ``[IPv6]``) and return its canonical spelling, by the
+    project's one address reader (:mod:`signaling.hostport`).
 
     IPv6 is canonicalised (``[2001:DB8::0001]`` -> ``[2001:db8::1]``) and DNS names lowercased, so
     targets that dial the same place compare equal. Cached: hosts repeat in every batch.
     """
     if not value:
         raise DialStringError("host", "is missing: a dial string needs the CRC host or IP", value)
-    if value.startswith("["):
-        if not value.endswith("]"):
-            raise DialStringError("host", "an IPv6 address must be closed by ']'", value)
-        try:
-            address = ipaddress.IPv6Address(value[1:-1])
-        except ValueError:
-            raise DialStringError("host", "is not a valid IPv6 address", value) from None
-        return f"[{address.compressed}]"
-    if ":" in value:
-        try:
-            address = ipaddress.IPv6Address(value)
-        except ValueError:
-            raise DialStringError("host", "is not a valid host name or address", value) from None
-        raise DialStringError(
-            "host", f"an IPv6 address must be written in brackets: [{address.compressed}]", value
-        )
-    if _IPV4_LIKE.fullmatch(value):
-        try:
-            return str(ipaddress.IPv4Address(value))
-        except ValueError:
-            raise DialStringError("host", "is not a valid IPv4 address", value) from None
-    if len(value) > 253 or not _DNS_NAME.fullmatch(value):
-        raise DialStringError(
-            "host", "is not a valid host name (letters, digits, '-' and '.')", value
-        )
-    return value.lower().rstrip(".")
+    try:
+        host = hostport.canonical_host(value)
+    except HostPortError as exc:
+        raise DialStringError(exc.field, exc.rule, value) from None
+    return f"[{host}]" if ":" in host else host
 
 
 def check_params(value: str) -> str:

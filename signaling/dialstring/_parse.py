@@ -17,20 +17,18 @@ import re
 
 from signaling.dialstring._errors import DialStringError
 from signaling.dialstring._fields import (
-    check_host,
     check_host_key,
     check_layout,
     check_meeting_id,
     check_params,
     check_passcode,
-    check_port,
 )
 from signaling.dialstring._target import DialTarget, Scheme
+from signaling.hostport import HostPortError, parse_host_port
 
 __all__ = ["parse", "split_host_port"]
 
 _SCHEME = re.compile(r"(?i)(sips?):")
-_HOST_PORT = re.compile(r"(\[[^\]]*\]|[^:]*)(?::(.*))?")
 _CACHE_LIMIT = 4096
 _SIP_HOST_PARTS: dict[str, tuple[str, int | None, str]] = {}
 _H323_HOST_PARTS: dict[str, tuple[str, int | None]] = {}
@@ -167,13 +165,13 @@ def _check_fields(fields: list[str], separator: str) -> tuple[str, ...]:
 
 
 def split_host_port(text: str) -> tuple[str, int | None]:
-    """``HOST[:PORT]`` (``[v6]:port`` for IPv6) -> canonical host and port, or DialStringError."""
-    if text.count(":") > 1 and not text.startswith("["):
-        check_host(text)  # raises: an IPv6 address must be written in brackets
-    match = _HOST_PORT.fullmatch(text)
-    assert match is not None  # the pattern accepts any text
-    host, port = match.groups()
-    return check_host(host), check_port(port) if port is not None else None
+    """``HOST[:PORT]`` (``[v6]:port`` for IPv6) -> canonical host (IPv6 in brackets) and port,
+    read by the project's one address reader (:mod:`signaling.hostport`), or DialStringError."""
+    try:
+        address = parse_host_port(text)
+    except HostPortError as exc:
+        raise DialStringError(exc.field, exc.rule, text) from None
+    return address.host_literal(), address.port
 
 
 def _parse_sip(text: str) -> DialTarget:

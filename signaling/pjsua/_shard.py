@@ -4,6 +4,8 @@ Run as ``python -m signaling.pjsua._shard FD``: ``FD`` is a socket (a
 ``multiprocessing.connection.Connection``) to the pool. The pool sends the ``EngineConfig``,
 then requests ``(request_id, method, args, kwargs)``; the shard answers
 ``("result", request_id, ok, value)`` and forwards every engine event as ``("event", event)``.
+Once its engine runs it says ``("ready", None, call_capacity)`` (``("ready", error)`` if it
+cannot start): the pool sizes the shard by that capacity.
 The shard dies with its parent (``PR_SET_PDEATHSIG``).
 """
 
@@ -64,7 +66,7 @@ async def _serve(conn: Connection, config: EngineConfig) -> None:
     except Exception as exc:
         conn.send(("ready", _error(exc)))
         return
-    conn.send(("ready", None))
+    conn.send(("ready", None, engine.call_capacity))
     engine.add_listener(lambda event: conn.send(("event", event)))
 
     def read() -> None:

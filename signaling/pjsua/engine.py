@@ -40,6 +40,7 @@ from signaling.sip.events import (
     IncomingCall,
     RegistrationStatus,
 )
+from signaling.sip.grammar import uri_host_port
 from signaling.sip.types import CallPhase, DtmfMethod, RegState, Transport
 
 __all__ = ["SipEngine"]
@@ -104,6 +105,14 @@ class SipEngine(EngineBase):
     @property
     def running(self) -> bool:
         return self._worker is not None and self._worker.alive and not self._closed
+
+    @property
+    def call_capacity(self) -> int:
+        """Calls this engine holds at once: its pjsua2's real limit (the wheel's
+        ``PJSUA_MAX_CALLS``) or ``config.max_calls`` when lower. Known once started."""
+        if self._worker is None:
+            raise EngineClosed("the engine has not started")
+        return self._worker.call_capacity
 
     # -- thread bridge ---------------------------------------------------------------------------
 
@@ -226,7 +235,7 @@ class SipEngine(EngineBase):
     async def _direct_endpoint(self, transport: Transport, target: str) -> tuple[str, Transport]:
         """An unregistered local identity to call from, one per transport (made on first use)."""
         if transport is Transport.AUTO:
-            host = target.split("@", 1)[-1].split(";", 1)[0].split(">", 1)[0]
+            host = uri_host_port(target)
             try:
                 address: HostPort | None = parse_host_port(host)
             except SipConfigError:

@@ -3,9 +3,15 @@
 The pjsua2-python wheel holds at most 8 accounts and 4 calls per process and one pjsua
 instance per process. :class:`SipEnginePool` gives the same asyncio API as
 :class:`SipEngine` for many endpoints: each child process (``signaling.pjsua._shard``)
-runs one engine with up to ``per_engine`` endpoints (default 4, so each can be in a call);
-events of all children arrive in one :attr:`events` log, call ids are prefixed with the
-shard (``"2/call-1"``).
+runs one engine with as many endpoints as that engine holds calls (it says so when it is
+ready; at most ``per_engine``), so each endpoint can be in a call; events of all children
+arrive in one :attr:`events` log, call ids are prefixed with the shard (``"2/call-1"``).
+
+pjsua2 runs only in the children, so a pjsip abort (an assertion, SIGABRT, SIGSEGV) or a
+kill ends one shard, never the process holding the pool: the pool notices the end of the
+socket at once, ends that shard's calls (cause made locally), marks its endpoints
+:attr:`~SipEnginePool.restarting` and starts a fresh engine that adds (and registers) them
+again.
 """
 
 from __future__ import annotations
@@ -71,6 +77,8 @@ class _Shard:
         self._on_death = on_death
         self.dead = False
         """The process ended without being asked to (killed, crashed)."""
+        self.capacity = MAX_CALLS
+        """Calls its engine holds at once, as the engine said when it was ready."""
         self._closing = False
         self.endpoints: set[str] = set()
         self._ids = itertools.count(1)
@@ -125,6 +133,8 @@ class _Shard:
                 else:
                     future.set_exception(_rebuild(value))
         elif kind == "ready" and self._ready is not None and not self._ready.done():
+            if len(message) > 2:
+                self.capacity = int(message[2])
             self._ready.set_result(message[1])
         elif kind in ("closed", "eof"):
             if not self._closing and not self.dead and self._ready is not None and (
@@ -299,7 +309,7 @@ class SipEnginePool(EngineBase):
             raise SipConfigError(f"endpoint {name!r} exists already")
         async with self._grow:
             for shard in self._shards:
-                if not shard.dead and len(shard.endpoints) < self.per_engine:
+                if not shard.dead and len(shard.endpoints) < self._room_in(shard):
                     break
             else:
                 config = self.config
@@ -311,6 +321,10 @@ class SipEnginePool(EngineBase):
             shard.endpoints.add(name)
             self._by_endpoint[name] = shard
             return shard
+
+    def _room_in(self, shard: _Shard) -> int:
+        """Endpoints one shard takes: as many as its engine holds calls, at most per_engine."""
+        return max(1, min(self.per_engine, shard.capacity))
 
     def _shard_of(self, name: str) -> _Shard:
         try:

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gateway.config import GatewayConfig, HttpConfig, PortsConfig, RoomConfig, SipConfig
 from gateway.daemon import Gateway
 from gateway.peers.kamailio import Kamailio, kamailio_available
+from signaling.pjsua import SipEnginePool
+from signaling.pjsua._base import FINAL_REG_STATES
+from signaling.pjsua.pool import _Shard
+from signaling.sip.events import RegistrationChanged
 from tests.sip.helpers import resume_add_endpoint_late
 
 ROOM = "room-a"
@@ -46,8 +52,25 @@ def gateway_config(data_dir: Path, registrar: Kamailio, **ports: float) -> Gatew
 @pytest.fixture
 def late_add_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     """The room's add_endpoint resumes only after its registration answered (issue 20's race,
-    what a busy CPU does): the gateway must still read the newest status."""
+    what a busy CPU does): the gateway must still read the newest status. The daemon's engines
+    run in child processes, so the answer of the engine process is held back in the pool."""
     resume_add_endpoint_late(monkeypatch)
+    original = _Shard.call
+
+    async def late(self: _Shard, method: str, *args: Any, **kwargs: Any) -> Any:
+        result = await original(self, method, *args, **kwargs)
+        pool = getattr(self._sink, "__self__", None)
+        if method == "add_endpoint" and args[0].register and isinstance(pool, SipEnginePool):
+            name = args[0].name
+            with contextlib.suppress(TimeoutError):
+                await pool.events.wait_for(
+                    lambda e: isinstance(e, RegistrationChanged) and e.endpoint == name
+                    and e.status.state in FINAL_REG_STATES,
+                    self.config.register_timeout_s + 2, since=0,
+                )
+        return result
+
+    monkeypatch.setattr(_Shard, "call", late)
 
 
 @asynccontextmanager

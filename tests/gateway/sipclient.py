@@ -7,7 +7,7 @@ import itertools
 import socket
 from dataclasses import dataclass
 
-from gateway.sipwire import SipRequest
+from signaling.sip.request import SipRequest
 
 _branches = itertools.count(1)
 

@@ -95,7 +95,7 @@ def test_every_error_kind_is_reported_with_its_line(tmp_path: Path) -> None:
     assert config is None
     got = {(issue.line, issue.location): issue.message for issue in issues}
     expected = {
-        (3, "rooms[0].registrar"): "port must be a number from 0 to 65535",
+        (3, "rooms[0].registrar"): "port: must be a number from 1 to 65535",
         (5, "rooms[0].password"): "use password_env: VARIABLE",
         (6, "rooms[0].transport"): "'udp', 'tcp', 'tls' or 'auto'",
         (7, "rooms[0].expires"): "greater than or equal to 30",

@@ -1,10 +1,9 @@
 """Calls through the project's Kamailio to a far end whose Contact is its public GRUU (RFC 5627),
 as Linphone's is: the ACK and the BYE must reach it, whoever hangs up.
 
-Linphone itself (Debian ``linphone-cli``) could not be driven here: installed, neither
-``linphonec``, ``linphonecsh`` nor ``linphone-daemon`` opened a SIP listening point in this
-container (belle-sip: "No listening point matching"). The far end is SIPp instead, registered
-with ``+sip.instance`` and ``Supported: gruu`` and answering with the GRUU Kamailio gave it.
+The far end here is SIPp, registered with ``+sip.instance`` and ``Supported: gruu`` and
+answering with the GRUU Kamailio gave it; ``tests/sip/test_linphone.py`` does the same with
+Linphone itself.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from api_client import NotFoundError
-from api_client.clients import ZOOM_API_URL
+from api_client.realzoom import is_zoom_base
 from gateway.cli.commands._api_common import (
     ConfigOption,
     JsonOption,
@@ -31,7 +31,7 @@ def _seed_path_hint(base_url: str) -> Iterator[None]:
     try:
         yield
     except NotFoundError as exc:
-        if base_url.rstrip("/") != ZOOM_API_URL:
+        if not is_zoom_base(base_url):
             raise
         fail(f"{exc} (api.zoom.us has no live CRC port API: use --from/--to, which reads "
              "GET /metrics/crc, or the gateway's configured pool size)", exit_code=1)

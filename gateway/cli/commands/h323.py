@@ -22,6 +22,7 @@ from signaling.h323.peer import ANSWERS
 from signaling.h323.ras import RAS_PORT
 from signaling.h323.ras_client import RasClient
 from signaling.h323.rtp import RTCP_INTERVAL
+from signaling.hostport import HostPortError, parse_host_port
 
 __all__ = ["register", "render_dial_result", "run_h323_dial"]
 
@@ -102,7 +103,9 @@ def run_h323_dial(
         fail("--rtcp-interval must be positive")
     options: dict[str, Any] = {}
     if gatekeeper:
-        options["gatekeeper"], options["gatekeeper_port"] = _split_host(gatekeeper, RAS_PORT)
+        options["gatekeeper"], options["gatekeeper_port"] = _split_host(
+            gatekeeper, RAS_PORT, "--gatekeeper"
+        )
     result = asyncio.run(
         dial(
             parsed,
@@ -185,11 +188,13 @@ async def _register(
     return _registration_report(client, registered, error)
 
 
-def _split_host(value: str, default_port: int) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if sep and port.isdigit() and "]" not in port and host.count(":") == 0:
-        return host, int(port)
-    return value.strip("[]"), default_port
+def _split_host(value: str, default_port: int, option: str) -> tuple[str, int]:
+    try:
+        address = parse_host_port(value, default_port=default_port, bare_ipv6=True)
+    except HostPortError as exc:
+        fail(f"{option}: {exc}")
+    assert address.port is not None
+    return address.host, address.port
 
 
 def register(root: typer.Typer) -> None:
@@ -318,7 +323,7 @@ def register(root: typer.Typer) -> None:
         if (answer == "forward") != (forward_to is not None):
             fail("--answer forward and --forward-to HOST:PORT go together")
         if forward_to is not None:
-            forward = _split_host(forward_to, DEFAULT_PORT)
+            forward = _split_host(forward_to, DEFAULT_PORT, "--forward-to")
         if rtcp_interval <= 0:
             fail("--rtcp-interval must be positive")
         if ring < 0 or (hangup_after is not None and hangup_after < 0):
@@ -390,7 +395,7 @@ def register(root: typer.Typer) -> None:
             fail("--alias must be 1-256 characters")
         if timeout <= 0 or hold < 0:
             fail("--timeout must be positive and --hold not negative")
-        host, port = _split_host(gatekeeper, RAS_PORT)
+        host, port = _split_host(gatekeeper, RAS_PORT, "--gatekeeper")
         try:
             report = asyncio.run(_register(host, port, alias, ttl, hold, timeout))
         except KeyboardInterrupt:

@@ -32,6 +32,7 @@ from signaling.sip.events import (
     DtmfReceived,
     RegistrationStatus,
 )
+from signaling.sip.grammar import uri_host_port
 from signaling.sip.types import CallPhase, DtmfMethod, RegState, Transport
 
 __all__ = ["register"]
@@ -424,7 +425,7 @@ def dial_command(
         )
     else:
         uri = dial_as if isinstance(dial_as, str) else dial_as.sip_uri()
-        host_part = uri.split("@", 1)[-1].split(";", 1)[0]
+        host_part = uri_host_port(uri)
         route = _host_port(host_part, "TARGET")
     verbose = _quiet_pjsip()
     config = _engine_config(route, ca, insecure, timeout, verbose)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.sipwire import NotARequest, SipRequest, build_response, split_stream, uri_user
+from signaling.sip.grammar import uri_user
+from signaling.sip.request import NotARequest, SipRequest, build_response, split_stream
 from tests.gateway.sipclient import invite
 
 

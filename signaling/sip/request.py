@@ -13,9 +13,21 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import unquote
 
-from signaling.sipmsg import parse_headers
+from signaling.hostport import HostPortError, parse_host_port
+from signaling.sip.grammar import (
+    REQUEST_LINE,
+    RESPONSE_START,
+    balanced,
+    cseq_parts,
+    header_key,
+    parse_headers,
+    split_commas,
+    split_head_body,
+    tag_of,
+    via_branch,
+    via_sent_by,
+)
 
 __all__ = [
     "NotARequest",
@@ -23,17 +35,10 @@ __all__ = [
     "build_response",
     "new_tag",
     "split_stream",
-    "uri_user",
 ]
 
 MAX_MESSAGE = 65535
-_TOKEN = r"[A-Za-z0-9.!%*_+`'~-]+"
-_REQUEST_LINE = re.compile(rf"^({_TOKEN}) (\S+) (SIP/\d+\.\d+)$")
-_STATUS_LINE = re.compile(r"^SIP/\d+\.\d+ ")
-_BRANCH = re.compile(r";\s*branch\s*=\s*([^;,\s]+)", re.IGNORECASE)
-_SENT_BY = re.compile(r"^\s*SIP\s*/\s*[^/\s]+\s*/\s*\S+\s+([^;,\s]+)", re.IGNORECASE)
 _RPORT = re.compile(r";\s*rport(?=\s*(;|$))", re.IGNORECASE)
-_TAG = re.compile(r";\s*tag\s*=", re.IGNORECASE)
 #: Headers a request may carry only once (RFC 3261 7.3.1: not comma-separated lists).
 _SINGLE = ("call-id", "cseq", "from", "to", "max-forwards", "content-length")
 
@@ -65,14 +70,12 @@ class SipRequest:
         :func:`split_stream`). :class:`NotARequest` for anything that is not a request."""
         if len(data) > MAX_MESSAGE:
             raise NotARequest("message too large")
-        head, sep, body = data.partition(b"\r\n\r\n")
-        if not sep:
-            head, sep, body = data.partition(b"\n\n")
+        head, body = split_head_body(data)
         text = head.decode("utf-8", "surrogateescape")
         first, _, rest = text.lstrip("\r\n").replace("\r\n", "\n").partition("\n")
-        if _STATUS_LINE.match(first):
+        if RESPONSE_START.match(first):
             raise NotARequest("a response")
-        m = _REQUEST_LINE.match(first)
+        m = REQUEST_LINE.match(first)
         headers = parse_headers(rest) if m or " SIP/" in first else ()
         if m is None:
             if not any(name == "via" for name, _ in headers):
@@ -109,10 +112,11 @@ class SipRequest:
                 return 400, "Bad Content-Length"
             if int(length.strip()) > len(body) and not stream:
                 return 400, "Content-Length Exceeds Body"
-        cseq = (self.header("cseq") or "").split()
-        if len(cseq) != 2 or not cseq[0].isdigit() or int(cseq[0]) > 2**32 - 1:
+        cseq = self.header("cseq") or ""
+        number, method = cseq_parts(cseq)
+        if len(cseq.split()) != 2 or not 0 <= number <= 2**32 - 1:  # one number, one method
             return 400, "Bad CSeq"
-        if cseq[1] != self.method:
+        if method != self.method:
             return 400, "CSeq Method Does Not Match"
         max_forwards = self.header("max-forwards")
         if max_forwards is not None and (
@@ -124,7 +128,7 @@ class SipRequest:
         if self.uri.startswith("<") or "?" in self.uri.rpartition("@")[2]:
             return 400, "Malformed Request-URI"
         for name in ("from", "to"):
-            if not _balanced(self.header(name) or ""):
+            if not balanced(self.header(name) or ""):
                 return 400, f"Malformed {_LABEL[name]}"
         if any(_BAD_VIA.search(via) for via in self.header_values("via")):
             return 400, "Malformed Via"
@@ -133,11 +137,12 @@ class SipRequest:
     # -- headers ------------------------------------------------------------------------------
 
     def header(self, name: str) -> str | None:
-        key = name.lower()
+        """The first value of header ``name`` (any case, compact forms understood)."""
+        key = header_key(name)
         return next((value for hname, value in self.headers if hname == key), None)
 
     def header_values(self, name: str) -> list[str]:
-        key = name.lower()
+        key = header_key(name)
         return [value for hname, value in self.headers if hname == key]
 
     @property
@@ -146,23 +151,20 @@ class SipRequest:
 
     @property
     def cseq_number(self) -> int:
-        parts = (self.header("cseq") or "").split()
-        return int(parts[0]) if parts and parts[0].isdigit() else -1
+        return cseq_parts(self.header("cseq") or "")[0]
 
     @property
     def top_via(self) -> str:
         vias = self.header_values("via")
-        return _split_commas(vias[0])[0] if vias else ""
+        return split_commas(vias[0])[0] if vias else ""
 
     @property
     def branch(self) -> str:
-        m = _BRANCH.search(self.top_via)
-        return m.group(1) if m else ""
+        return via_branch(self.top_via)
 
     @property
     def sent_by(self) -> str:
-        m = _SENT_BY.match(self.top_via)
-        return m.group(1).lower() if m else ""
+        return via_sent_by(self.top_via).lower()
 
     @property
     def transaction_key(self) -> tuple[str, str]:
@@ -174,62 +176,10 @@ class SipRequest:
 
     @property
     def to_has_tag(self) -> bool:
-        return bool(_TAG.search(_outside_brackets(self.header("to") or "")))
+        return tag_of(self.header("to") or "") is not None
 
 
 _BAD_VIA = re.compile(r";\s*[;,]|,\s*[;,]|;\s*$")
-
-
-def _balanced(value: str) -> bool:
-    """Quotes closed (``\\"`` escapes honoured) and ``<>`` paired outside quotes."""
-    quoted, escaped, depth = False, False, 0
-    for char in value:
-        if escaped:
-            escaped = False
-        elif quoted and char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif not quoted and char == "<":
-            depth += 1
-        elif not quoted and char == ">":
-            depth -= 1
-            if depth < 0:
-                return False
-    return not quoted and depth == 0
-
-
-def _outside_brackets(value: str) -> str:
-    return re.sub(r"<[^>]*>", "", value)
-
-
-def _split_commas(value: str) -> list[str]:
-    """Split a header value at top-level commas (not inside quotes or ``<>``)."""
-    parts, depth, quoted, start = [], 0, False, 0
-    for index, char in enumerate(value):
-        if char == '"':
-            quoted = not quoted
-        elif not quoted and char == "<":
-            depth += 1
-        elif not quoted and char == ">":
-            depth = max(0, depth - 1)
-        elif char == "," and not quoted and depth == 0:
-            parts.append(value[start:index].strip())
-            start = index + 1
-    parts.append(value[start:].strip())
-    return parts
-
-
-def uri_user(uri: str) -> tuple[str, str | None]:
-    """``(scheme, user)`` of a Request-URI, the user %-unescaped; ``user`` is ``None`` when the
-    URI has none (``sip:host``). The scheme is lower-case."""
-    scheme, sep, rest = uri.partition(":")
-    if not sep:
-        return "", None
-    user, at, _host = rest.partition("@")
-    if not at:
-        return scheme.lower(), None
-    return scheme.lower(), unquote(user.split(";", 1)[0])
 
 
 def new_tag() -> str:
@@ -240,13 +190,12 @@ def _stamp_via(via: str, source: tuple[str, int]) -> str:
     """RFC 3261 18.2.1 and RFC 3581: ``received`` when the sent-by host is not the source
     address, ``rport`` filled in when the client asked for it."""
     host, port = source
-    first, *others = _split_commas(via)
-    m = _SENT_BY.match(first)
-    sent_by = m.group(1) if m else ""
-    if sent_by.startswith("["):
-        sent_host = sent_by[1:].split("]", 1)[0]
-    else:
-        sent_host = sent_by.rsplit(":", 1)[0] if sent_by.count(":") == 1 else sent_by
+    first, *others = split_commas(via)
+    sent_by = via_sent_by(first)
+    try:
+        sent_host = parse_host_port(sent_by, bare_ipv6=True, zero_port=True).host
+    except HostPortError:
+        sent_host = sent_by  # not an address: it is not the source either
     if _RPORT.search(first):
         first = _RPORT.sub(f";rport={port}", first, count=1)
         if "received=" not in first.lower():
