@@ -458,6 +458,8 @@ class SipCall:
         if session.we_refresh and session.refresh_pending_since is not None:
             return f"the far end did not answer the session refresh (RFC 4028, {interval})"
         if session.expired(now + _SESSION_SLACK_S):
+            if session.we_refresh:
+                return f"the session was not refreshed within {interval} (RFC 4028)"
             return f"the far end did not refresh the session within {interval} (RFC 4028)"
         return None
 

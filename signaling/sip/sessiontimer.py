@@ -113,6 +113,10 @@ class SessionTimer:
         """A 2xx to an INVITE or UPDATE of the dialog (sent or received): it sets (or ends)
         the session timer. ``we_are_uac``: this side sent the request it answers."""
         self.refresh_pending_since = None
+        if session_expires is not None and session_expires < self.min_se_s:
+            # below what this side accepts: pjsip 2.15 runs no timer then (measured: no
+            # refresh, no BYE), so neither does the machine
+            session_expires = None
         if session_expires is None or session_expires <= 0:
             if self.policy.use is TimerUse.ALWAYS:  # RFC 4028 7.2: the UAC refreshes alone
                 self._start(self.offer_s, we_are_uac, now)

@@ -436,3 +436,13 @@ def test_random_sequences_never_crash_and_always_end(
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert isinstance(d.commands[-1], (ReleaseCall, HangupCall, SendDigits, ReadRtp, AnswerCall))
     assert d.of(ReleaseCall)
+
+
+def test_our_own_missing_refresh_is_named_as_such() -> None:
+    d = session_call("uac")
+    d.stack = True
+    d.at(200)
+    assert d.call.ended
+    assert (d.last_state().explanation or "").startswith(
+        "the session was not refreshed within 90 s"
+    )

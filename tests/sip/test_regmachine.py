@@ -245,3 +245,11 @@ def test_the_wire_tap_reads_session_timer_headers() -> None:
     assert (msg.session_expires, msg.refresher, msg.min_se) == (90, "uas", 90)
     compact = parse_message_log(text.replace("Session-Expires: 90;refresher=uas", "x: 120"), 1.0)
     assert compact is not None and (compact.session_expires, compact.refresher) == (120, None)
+
+
+def test_a_session_expires_below_our_min_se_runs_no_timer() -> None:
+    timer = SessionTimer(SessionTimerPolicy(min_se_s=120))
+    timer.answered(90, "uac", True, 0.0)
+    assert not timer.active
+    timer.answered(120, "uac", True, 0.0)
+    assert timer.active and timer.refresh_due() == 60

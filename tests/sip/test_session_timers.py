@@ -1,0 +1,89 @@
+"""RFC 4028 session timers on the wire, with SIPp as the far end (Debian ``sip-tester``).
+
+Two far ends at once on one engine (so the test takes one interval, not two), both answering
+with ``Session-Expires: 90`` (the smallest interval RFC 4028 and pjsip allow):
+- one names crcgw the refresher and answers every refresh: crcgw must refresh (pjsip sends
+  UPDATE) at half the interval, and the call stays up;
+- one names itself the refresher and never refreshes: crcgw must send BYE before the session
+  expires (at 90 s - min(32 s, 90 s / 3) = 60 s) and report the end as made locally.
+
+The times are read from SIPp's own message trace (its clock stamps each message it sends and
+receives), not from crcgw. Slow by nature: about 65 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import datetime
+
+import pytest
+
+from signaling.pjsua import SipEngine
+from signaling.sip.config import CallOptions, EngineConfig
+from signaling.sip.types import CallPhase, CauseOrigin
+from tests.harness.sipp import Sipp, sipp_available
+
+pytestmark = [
+    pytest.mark.sip,
+    pytest.mark.skipif(not sipp_available(), reason="sipp (sip-tester) not installed"),
+]
+
+SE = 90
+_START = re.compile(r"^(SIP/2\.0 \d{3}|[A-Z]+ sips?:)")
+_STAMP = re.compile(r"^-{5,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)", re.MULTILINE)
+
+
+def trace(peer: Sipp) -> list[tuple[float, str]]:
+    """(time, start line) of every message in SIPp's trace."""
+    text = peer.messages()
+    marks = list(_STAMP.finditer(text))
+    out = []
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        lines = text[mark.end() : end].splitlines()
+        start = next((line.strip() for line in lines if _START.match(line.strip())), "")
+        out.append((datetime.fromisoformat(mark.group(1)).timestamp(), start))
+    return out
+
+
+def first(rows: list[tuple[float, str]], prefix: str, after: float = 0.0) -> float | None:
+    return next((at for at, line in rows if line.startswith(prefix) and at > after), None)
+
+
+def test_crcgw_refreshes_at_half_the_interval_and_ends_an_unrefreshed_session() -> None:
+    refreshed = Sipp("session_timer", keys={"se": str(SE)})
+    stale = Sipp("session_not_refreshed", keys={"se": str(SE)})
+
+    async def run() -> None:
+        config = EngineConfig(pjsip_log_level=1, rtp_timeout_s=5)
+        async with SipEngine(config) as engine:
+            options = CallOptions(timeout_s=10)
+            good = await engine.dial(refreshed.uri, options=options)
+            bad = await engine.dial(stale.uri, options=options)
+            for call in (good, bad):
+                assert (await engine.wait_call(call, timeout=20)).phase is CallPhase.CONNECTED
+            ended = await engine.wait_call(bad, {CallPhase.DISCONNECTED}, SE)
+            assert ended.origin is CauseOrigin.LOCAL
+            assert "did not refresh the session within 90 s" in (ended.explanation or "")
+            assert (await engine.wait_bye(bad, 10)).code == 200
+            # RTP inactivity is off where the peer runs timers: SIPp echoes RTP, but a 5 s
+            # check would not matter either way; the refreshing call is still up past 60 s
+            assert engine.call_phases[good].phase is CallPhase.CONNECTED
+            await engine.hangup(good)
+            await engine.wait_call(good, {CallPhase.DISCONNECTED}, 10)
+
+    with refreshed, stale:
+        asyncio.run(run())
+        rows = trace(refreshed)
+        answered = first(rows, "SIP/2.0 200")
+        assert answered is not None, rows
+        refresh = first(rows, "UPDATE", answered) or first(rows, "INVITE", answered)
+        assert refresh is not None, rows
+        assert SE / 2 - 0.5 <= refresh - answered <= SE / 2 + 2.0, (refresh - answered, rows)
+        rows = trace(stale)
+        answered = first(rows, "SIP/2.0 200")
+        bye = first(rows, "BYE")
+        assert answered is not None and bye is not None, rows
+        assert first(rows, "UPDATE") is None and first(rows, "INVITE", answered) is None
+        assert SE - 32 - 0.5 <= bye - answered <= SE - 30 + 3.0, (bye - answered, rows)
