@@ -153,8 +153,8 @@ Step = tuple[list[Command], list[EngineEvent]]
 class CallTimers:
     """The call's timeouts. ``setup_timeout_s``: an outgoing call not answered by then is
     cancelled; an incoming one not answered is refused with 480. ``rtp_timeout_s``: a
-    connected call without RTP for so long is ended (``None``: never), unless a session timer
-    runs; ``session``: the RFC 4028 policy the stack was given (``None``: off)."""
+    connected call without RTP for so long is ended (``None``: never), session timer or not;
+    ``session``: the RFC 4028 policy the stack was given (``None``: off)."""
 
     setup_timeout_s: float | None = None
     rtp_timeout_s: float | None = 30.0

@@ -8,7 +8,7 @@ rest of the program. Time only comes in as ``now``: the machine's own timeouts a
 
 The machine holds the phases (calling, trying, ringing/early media, connecting, connected,
 disconnected), the set-up and ring timeouts, the DTMF/IVR schedule after answer, the
-"answered but no audio" grace, RTP inactivity (when no session timer runs), RFC 4028 session
+"answered but no audio" grace, RTP inactivity, RFC 4028 session
 timers (:mod:`signaling.sip.sessiontimer`), the BYE's outcome, and the cause of the end with
 whether it was received from the far end or made on this side.
 """
@@ -304,13 +304,9 @@ class SipCall:
         self.plan = ()
 
     def _watch_media(self, now: float) -> None:
-        """RTP inactivity where no session timer runs (RFC 4028 covers the others)."""
-        if self.connected_at is None or self.ended:
-            return
-        if self.session is not None and self.session.active:
-            self.rtp_watch = None
-            self._due.pop("rtp", None)
-            return
+        """RTP inactivity, with or without a session timer: a far end that vanished (killed,
+        unplugged) keeps no session alive, but its session timer runs for up to half an
+        hour (RFC 4028's 1800 s), while the RTP check frees its port within seconds."""
         if self.timers.rtp_timeout_s is not None and self.rtp_watch is None:
             self.rtp_watch = RtpWatch(self.timers.rtp_timeout_s, now)
             self._due["rtp"] = now + self.timers.rtp_check_s
@@ -435,7 +431,6 @@ class SipCall:
         if 200 <= msg.code < 300:
             # a 2xx we received answers our request; one we sent answers theirs
             session.answered(msg.session_expires, msg.refresher, not msg.sent, msg.at)
-            self._watch_media(msg.at)
         elif msg.code == 422:
             session.too_small(msg.min_se)
         elif msg.code >= 300:

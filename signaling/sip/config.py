@@ -122,8 +122,8 @@ class EngineConfig:
     ``None`` never checks."""
     session_timer: SessionTimerPolicy = field(default_factory=SessionTimerPolicy)
     """RFC 4028 session timers offered on calls (pjsip's own timer module does the refreshes;
-    :mod:`signaling.sip.callmachine` watches them). Where the peer takes them, they replace
-    the RTP inactivity check."""
+    :mod:`signaling.sip.callmachine` watches them) where the peer takes them; the RTP
+    inactivity check (``rtp_timeout_s``) runs beside them."""
     poll_ms: int = 5
     pjsip_log_level: int = 3
 

@@ -38,7 +38,7 @@ ABSOLUTE_MIN_SE_S = 90
 
 class TimerUse(StrEnum):
     """``OFF``: never offer timers; ``OPTIONAL``: offer them, use them where the peer does
-    (RTP inactivity watches the others); ``REQUIRED``: refuse peers without them;
+    (the others run without); ``REQUIRED``: refuse peers without them;
     ``ALWAYS``: use them even when the peer does not (this side refreshes)."""
 
     OFF = "off"

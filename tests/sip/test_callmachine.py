@@ -287,17 +287,19 @@ def test_auto_answered_incoming_call_has_no_ring_timeout() -> None:
 # -- RFC 4028 session timers -------------------------------------------------------------------
 
 
-def session_call(refresher: str | None, expires: int | None = 90) -> Driver:
-    timers = CallTimers(setup_timeout_s=60, rtp_timeout_s=5, session=SESSION)
+def session_call(
+    refresher: str | None, expires: int | None = 90, rtp: float | None = None
+) -> Driver:
+    timers = CallTimers(setup_timeout_s=60, rtp_timeout_s=rtp, session=SESSION)
     d = Driver.outgoing(timers)
     return answered(d, session_expires=expires, refresher=refresher)
 
 
-def test_a_peer_with_timers_replaces_rtp_inactivity_and_we_refresh() -> None:
-    d = session_call("uac")
+def test_a_peer_with_timers_is_refreshed_by_us_and_rtp_is_watched_too() -> None:
+    d = session_call("uac", rtp=5)
     session = d.call.session
     assert session is not None and session.active and session.we_refresh
-    assert d.call.rtp_watch is None and session.refresh_due() == pytest.approx(45.1)
+    assert d.call.rtp_watch is not None and session.refresh_due() == pytest.approx(45.1)
     for n, at in enumerate((45.1, 90.1, 135.1), start=2):  # the stack refreshes each time
         d.at(at).feed(wire(at, True, "INVITE", cseq=n)).feed(
             wire(at + 0.01, False, "INVITE", 200, cseq=n, session_expires=90, refresher="uac")
@@ -307,7 +309,7 @@ def test_a_peer_with_timers_replaces_rtp_inactivity_and_we_refresh() -> None:
 
 
 def test_a_peer_without_timers_is_watched_by_rtp() -> None:
-    d = session_call(None, expires=None)
+    d = session_call(None, expires=None, rtp=5)
     assert d.call.session is not None and not d.call.session.active
     assert d.call.rtp_watch is not None
 

@@ -67,8 +67,8 @@ def test_crcgw_refreshes_at_half_the_interval_and_ends_an_unrefreshed_session() 
             assert ended.origin is CauseOrigin.LOCAL
             assert "did not refresh the session within 90 s" in (ended.explanation or "")
             assert (await engine.wait_bye(bad, 10)).code == 200
-            # RTP inactivity is off where the peer runs timers: SIPp echoes RTP, but a 5 s
-            # check would not matter either way; the refreshing call is still up past 60 s
+            # the refreshing call is still up past 60 s (SIPp echoes RTP: the 5 s RTP check
+            # that runs beside the session timer sees packets)
             assert engine.call_phases[good].phase is CallPhase.CONNECTED
             await engine.hangup(good)
             await engine.wait_call(good, {CallPhase.DISCONNECTED}, 10)
