@@ -87,3 +87,29 @@ def test_crcgw_refreshes_at_half_the_interval_and_ends_an_unrefreshed_session() 
         assert answered is not None and bye is not None, rows
         assert first(rows, "UPDATE") is None and first(rows, "INVITE", answered) is None
         assert SE - 32 - 0.5 <= bye - answered <= SE - 30 + 3.0, (bye - answered, rows)
+
+
+def test_422_is_retried_with_the_far_ends_min_se() -> None:
+    """A far end that wants at least 2400 s answers 422 with ``Min-SE: 2400``: pjsip retries
+    the INVITE with ``Session-Expires: 2400`` and the call machine follows that interval."""
+
+    async def run(peer: Sipp) -> None:
+        async with SipEngine(EngineConfig(pjsip_log_level=1)) as engine:
+            call = await engine.dial(peer.uri, options=CallOptions(timeout_s=10))
+            assert (await engine.wait_call(call, timeout=20)).phase is CallPhase.CONNECTED
+            worker = engine._require()
+            session = await asyncio.wrap_future(
+                worker.submit(lambda: worker.calls[call].machine.session)
+            )
+            assert session is not None and session.interval_s == 2400 and session.we_refresh
+            assert session.offer_s == 2400  # raised by the 422
+            await engine.hangup(call)
+            ended = await engine.wait_call(call, {CallPhase.DISCONNECTED}, 10)
+            assert ended.explanation is None  # a normal hang-up: the 422 ended nothing
+
+    with Sipp("session_too_small", keys={"se": "2400"}) as peer:
+        asyncio.run(run(peer))
+        text = peer.messages()
+        assert "422 Session Interval Too Small" in text
+        retried = text.split("422 Session Interval Too Small", 1)[1].split("INVITE sip:", 1)[1]
+        assert re.search(r"^Session-Expires: 2400\b", retried, re.MULTILINE), retried
