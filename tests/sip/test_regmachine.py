@@ -51,12 +51,12 @@ def test_register_then_refresh_before_expiry() -> None:
     _, events = reg.answered(200, "OK", 300, 0.05)
     status = events[0].status
     assert (status.state, status.expires_s, status.duration_ms) == (RegState.REGISTERED, 300, 50.0)
-    assert reg.deadline == 300.05  # expiry watch
+    assert reg.deadline == 332.05  # expiry watch: expiry plus the REGISTER timeout
     assert refresh_lead_s(300) == 5 and refresh_lead_s(6) == 2 and refresh_lead_s(1) == 1
     _, events = reg.started(True, 295.05)  # the stack refreshes 5 s early
     assert events == []  # still registered: no "registering" flicker
     _, events = reg.answered(200, "OK", 300, 295.1)
-    assert states(events) == [RegState.REGISTERED] and reg.deadline == pytest.approx(595.1)
+    assert states(events) == [RegState.REGISTERED] and reg.deadline == pytest.approx(627.1)
     seqs = [reg.status.seq]
     assert seqs[0] > 1
 
@@ -113,17 +113,18 @@ def test_a_dropped_connection_re_registers_soon() -> None:
     udp.started(True, 0)
     udp.answered(200, "OK", 600, 0.1)
     udp.transport_lost(10.0)
-    assert udp.deadline == 600.1  # UDP has no connection to lose
+    assert udp.deadline == 632.1  # UDP has no connection to lose
 
 
 def test_an_expiry_without_refresh_is_a_failure_and_re_registers() -> None:
     reg = machine()
     reg.started(True, 0)
     reg.answered(200, "OK", 60, 0.0)
-    commands, events = reg.tick(60.0)
+    assert reg.tick(91.9) == ([], [])
+    commands, events = reg.tick(92.0)
     assert states(events) == [RegState.FAILED]
     assert events[0].status.reason == "the registration expired and was not refreshed"
-    assert reg.tick(62.0)[0] == [SetRegistration(True)]
+    assert reg.tick(94.0)[0] == [SetRegistration(True)]
 
 
 def test_deferred_register_backs_off() -> None:
