@@ -132,6 +132,11 @@ class SipCall:
         return self.ended_at is not None
 
     @property
+    def ending(self) -> bool:
+        """This side asked for the end (hang-up, a timeout); the stack has not ended it yet."""
+        return self.hung_up_at is not None and not self.ended
+
+    @property
     def finished(self) -> bool:
         """Ended, and nothing more to wait for (the BYE's outcome is known or none was sent)."""
         return self.ended and "bye" not in self._due

@@ -127,8 +127,11 @@ def test_late_and_repeated_events_change_nothing() -> None:
 
 def test_bye_never_answered_ends_with_its_own_timeout() -> None:
     d = answered(Driver.outgoing(CallTimers(bye_timeout_s=2)))
+    assert not d.call.ending
     d.at(3).feed(HangupAsked()).feed(wire(3.0, True, "BYE", cseq=2))
+    assert d.call.ending and not d.call.ended
     d.feed(StateSeen(InvState.DISCONNECTED, 200, "OK"))  # pjsua: as soon as the BYE is out
+    assert d.call.ended and not d.call.ending
     assert not d.of(ByeOutcome) and not d.call.finished
     d.at(4.9)
     assert not d.of(ByeOutcome)
@@ -448,3 +451,27 @@ def test_our_own_missing_refresh_is_named_as_such() -> None:
     assert (d.last_state().explanation or "").startswith(
         "the session was not refreshed within 90 s"
     )
+
+
+def test_on_an_incoming_call_our_2xx_sets_the_session_and_the_caller_refreshes() -> None:
+    seq = itertools.count()
+    call = SipCall(
+        "in-3",
+        "room",
+        Direction.INCOMING,
+        CallTimers(setup_timeout_s=30, rtp_timeout_s=None, session=SESSION),
+        seq.__next__,
+        wire=CallWire(),
+    )
+    d = Driver(call)
+    d._take(call.offered(0.0, "", auto_answer=True))
+    d.feed(wire(0.0, False, "INVITE", session_expires=1800))
+    d.feed(wire(0.01, True, "INVITE", 200, session_expires=1800, refresher="uac"))
+    d.feed(AUDIO).feed(StateSeen(InvState.CONFIRMED, 200, "OK"))
+    session = call.session
+    assert session is not None and session.active and not session.we_refresh
+    assert session.bye_due() == pytest.approx(1800.01 - 32)
+    d.at(900).feed(wire(900, False, "INVITE", cseq=3, session_expires=1800))
+    d.feed(wire(900.01, True, "INVITE", 200, cseq=3, session_expires=1800, refresher="uac"))
+    d.at(1800)
+    assert not d.of(HangupCall) and session.bye_due() == pytest.approx(2700.01 - 32)
