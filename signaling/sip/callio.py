@@ -163,6 +163,10 @@ class CallTimers:
     rtp_check_s: float = 1.0
     session: SessionTimerPolicy | None = None
 
+    def __post_init__(self) -> None:
+        if self.rtp_check_s <= 0 or self.bye_timeout_s <= 0 or self.no_media_grace_s < 0:
+            raise ValueError("call timers: rtp_check_s and bye_timeout_s must be > 0")
+
 
 @dataclass(frozen=True, slots=True)
 class StreamFigures:

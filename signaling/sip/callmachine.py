@@ -149,9 +149,11 @@ class SipCall:
             due = self.deadline
             if due is None or due > now:
                 return commands, events
-            self._fire(due, commands, events)
+            self._fire(due, now, commands, events)
 
-    def _fire(self, due: float, commands: list[Command], events: list[EngineEvent]) -> None:
+    def _fire(
+        self, due: float, now: float, commands: list[Command], events: list[EngineEvent]
+    ) -> None:
         if self._digits and self._digits[0][0] == due:
             _, step = self._digits.pop(0)
             if not self.ended:
@@ -167,8 +169,8 @@ class SipCall:
                 self._end_locally(cause, due, commands)
         elif name == "rtp":
             if not self.ended and self.rtp_watch is not None:
-                commands.append(ReadRtp())
-                self._due["rtp"] = due + self.timers.rtp_check_s
+                commands.append(ReadRtp())  # one read, however late the tick
+                self._due["rtp"] = now + self.timers.rtp_check_s
         elif name == "bye":
             self._bye_timed_out(due, events)
         elif name == "session":

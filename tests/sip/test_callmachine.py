@@ -475,3 +475,11 @@ def test_on_an_incoming_call_our_2xx_sets_the_session_and_the_caller_refreshes()
     d.feed(wire(900.01, True, "INVITE", 200, cseq=3, session_expires=1800, refresher="uac"))
     d.at(1800)
     assert not d.of(HangupCall) and session.bye_due() == pytest.approx(2700.01 - 32)
+
+
+def test_a_late_tick_reads_rtp_once_not_once_per_missed_second() -> None:
+    d = answered(Driver.outgoing(CallTimers(rtp_timeout_s=30, rtp_check_s=1)))
+    commands, _ = d.call.tick(20.0)  # the engine thread stalled for 20 s
+    assert commands.count(ReadRtp()) == 1 and d.call.deadline == 21.0
+    with pytest.raises(ValueError):
+        CallTimers(rtp_check_s=0)
