@@ -1,11 +1,12 @@
 """RFC 4028 session timers on the wire, with SIPp as the far end (Debian ``sip-tester``).
 
-Two far ends at once on one engine (so the test takes one interval, not two), both answering
-with ``Session-Expires: 90`` (the smallest interval RFC 4028 and pjsip allow):
-- one names crcgw the refresher and answers every refresh: crcgw must refresh (pjsip sends
-  UPDATE) at half the interval, and the call stays up;
-- one names itself the refresher and never refreshes: crcgw must send BYE before the session
-  expires (at 90 s - min(32 s, 90 s / 3) = 60 s) and report the end as made locally.
+Three SIPp peers at once on one engine (so the test takes one interval, not three), all with
+``Session-Expires: 90`` (the smallest interval RFC 4028 and pjsip allow):
+- a called far end names crcgw the refresher and answers every refresh: crcgw must refresh
+  (pjsip sends UPDATE) at half the interval, and the call stays up;
+- a called far end names itself the refresher and never refreshes: crcgw must send BYE before
+  the session expires (at 90 s - min(32 s, 90 s / 3) = 60 s) and report the end as local;
+- a caller asks crcgw (the UAS) to refresh: crcgw must refresh at half the interval too.
 
 The times are read from SIPp's own message trace (its clock stamps each message it sends and
 receives), not from crcgw. Slow by nature: about 65 s.
@@ -20,8 +21,9 @@ from datetime import datetime
 import pytest
 
 from signaling.pjsua import SipEngine
-from signaling.sip.config import CallOptions, EngineConfig
-from signaling.sip.types import CallPhase, CauseOrigin
+from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig
+from signaling.sip.types import CallPhase, CauseOrigin, Transport
+from tests.harness import free_port
 from tests.harness.sipp import Sipp, sipp_available
 
 pytestmark = [
@@ -54,14 +56,23 @@ def first(rows: list[tuple[float, str]], prefix: str, after: float = 0.0) -> flo
 def test_crcgw_refreshes_at_half_the_interval_and_ends_an_unrefreshed_session() -> None:
     refreshed = Sipp("session_timer", keys={"se": str(SE)})
     stale = Sipp("session_not_refreshed", keys={"se": str(SE)})
+    port = free_port()
+    caller = Sipp("call_in_session_timer", keys={"se": str(SE)}, remote=f"127.0.0.1:{port}")
 
     async def run() -> None:
-        config = EngineConfig(pjsip_log_level=1, rtp_timeout_s=5)
+        config = EngineConfig(
+            pjsip_log_level=1, rtp_timeout_s=5, sip_port=port, transports=(Transport.UDP,)
+        )
         async with SipEngine(config) as engine:
+            room = EndpointConfig("room", "room", register=False, auto_answer=True)
+            await engine.add_endpoint(room)
+            mark = engine.events.mark()
+            caller.start()
+            incoming = (await engine.wait_incoming("room", 10, mark)).call_id
             options = CallOptions(timeout_s=10)
             good = await engine.dial(refreshed.uri, options=options)
             bad = await engine.dial(stale.uri, options=options)
-            for call in (good, bad):
+            for call in (good, bad, incoming):
                 assert (await engine.wait_call(call, timeout=20)).phase is CallPhase.CONNECTED
             ended = await engine.wait_call(bad, {CallPhase.DISCONNECTED}, SE)
             assert ended.origin is CauseOrigin.LOCAL
@@ -69,12 +80,21 @@ def test_crcgw_refreshes_at_half_the_interval_and_ends_an_unrefreshed_session() 
             assert (await engine.wait_bye(bad, 10)).code == 200
             # the refreshing call is still up past 60 s (SIPp echoes RTP: the 5 s RTP check
             # that runs beside the session timer sees packets)
-            assert engine.call_phases[good].phase is CallPhase.CONNECTED
-            await engine.hangup(good)
-            await engine.wait_call(good, {CallPhase.DISCONNECTED}, 10)
+            for call in (good, incoming):
+                assert engine.call_phases[call].phase is CallPhase.CONNECTED
+                await engine.hangup(call)
+                await engine.wait_call(call, {CallPhase.DISCONNECTED}, 10)
 
     with refreshed, stale:
-        asyncio.run(run())
+        try:  # the caller starts once the engine listens
+            asyncio.run(run())
+            rows = trace(caller)
+        finally:
+            caller.stop()
+        answered = first(rows, "SIP/2.0 200")
+        refresh = first(rows, "UPDATE", answered or 0) or first(rows, "INVITE", answered or 0)
+        assert answered is not None and refresh is not None, rows
+        assert SE / 2 - 0.5 <= refresh - answered <= SE / 2 + 2.0, (refresh - answered, rows)
         rows = trace(refreshed)
         answered = first(rows, "SIP/2.0 200")
         assert answered is not None, rows
