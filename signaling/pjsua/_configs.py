@@ -12,6 +12,8 @@ import pjsua2 as pj
 from signaling.pjsua._wiretap import parse_message_log
 from signaling.sip.address import HostPort, registrar_uri
 from signaling.sip.config import EndpointConfig, EngineConfig
+from signaling.sip.registration import refresh_lead_s
+from signaling.sip.sessiontimer import TimerUse
 from signaling.sip.types import SrtpMode, Transport
 from signaling.sip.wire import WireMessage
 
@@ -48,6 +50,13 @@ _SRTP = {
     SrtpMode.OFF: pj.PJMEDIA_SRTP_DISABLED,
     SrtpMode.OPTIONAL: pj.PJMEDIA_SRTP_OPTIONAL,
     SrtpMode.MANDATORY: pj.PJMEDIA_SRTP_MANDATORY,
+}
+
+_TIMER_USE = {
+    TimerUse.OFF: pj.PJSUA_SIP_TIMER_INACTIVE,
+    TimerUse.OPTIONAL: pj.PJSUA_SIP_TIMER_OPTIONAL,
+    TimerUse.REQUIRED: pj.PJSUA_SIP_TIMER_REQUIRED,
+    TimerUse.ALWAYS: pj.PJSUA_SIP_TIMER_ALWAYS,
 }
 
 _TLS_FLAGS = (
@@ -202,8 +211,7 @@ def account_config(
         reg.registrarUri = registrar_uri(registrar, transport)
     reg.registerOnAdd = endpoint.register
     reg.timeoutSec = endpoint.expires_s
-    # refresh 5 s before expiry, or at two thirds of a very short expiry
-    reg.delayBeforeRefreshSec = max(1, min(5, endpoint.expires_s // 3))
+    reg.delayBeforeRefreshSec = refresh_lead_s(endpoint.expires_s)  # the machine decides
     reg.retryIntervalSec = 0  # the engine re-registers itself, with backoff
     reg.firstRetryIntervalSec = 0
     reg.dropCallsOnFail = False
@@ -226,6 +234,10 @@ def account_config(
     stun = pj.PJSUA_STUN_USE_DEFAULT if engine.nat.stun_server else pj.PJSUA_STUN_USE_DISABLED
     nat.sipStunUse = stun
     nat.mediaStunUse = stun
+    session = engine.session_timer  # RFC 4028: pjsip's own timers refresh and expire
+    acfg.callConfig.timerUse = _TIMER_USE[session.use]
+    acfg.callConfig.timerSessExpiresSec = session.expires_s
+    acfg.callConfig.timerMinSESec = session.min_se_s
     media = acfg.mediaConfig
     # RTP stays on IPv4 even for IPv6 signaling: the pjsua2-python wheel is built without
     # IPv6 media (pjsua_acc_add asserts ipv6_media_use == PJSUA_IPV6_DISABLED and aborts).

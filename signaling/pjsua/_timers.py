@@ -62,6 +62,17 @@ class TimerHeap:
         heapq.heappush(self._heap, (due, next(self._seq), timer))
         return timer
 
+    def rearm(
+        self, timer: Timer | None, due: float | None, callback: Callable[[], None]
+    ) -> Timer | None:
+        """The timer for a state machine's next ``due``: ``timer`` itself when it is due
+        then already, else ``timer`` cancelled and a new one (none for no ``due``)."""
+        if timer is not None and not timer.cancelled and timer.due == due:
+            return timer
+        if timer is not None:
+            timer.cancel()
+        return None if due is None else self.at(due, callback)
+
     def cancelled_one(self) -> None:
         self._cancelled += 1
         if self._cancelled > _COMPACT_AT and 2 * self._cancelled > len(self._heap):

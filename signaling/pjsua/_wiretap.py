@@ -21,6 +21,11 @@ _HEAD = re.compile(
     r"(?:(?P<code>\d{3})/)?(?P<method>[A-Za-z]+)/cseq=(?P<cseq>\d+)"
 )
 _CALL_ID = re.compile(r"^(?:Call-ID|i)[ \t]*:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)
+_SESSION_EXPIRES = re.compile(
+    r"^(?:Session-Expires|x)[ \t]*:[ \t]*(\d+)([^\r\n]*)", re.IGNORECASE | re.MULTILINE
+)
+_REFRESHER = re.compile(r";[ \t]*refresher[ \t]*=[ \t]*(uac|uas)", re.IGNORECASE)
+_MIN_SE = re.compile(r"^Min-SE[ \t]*:[ \t]*(\d+)", re.IGNORECASE | re.MULTILINE)
 _STATUS = re.compile(r"^SIP/2\.0 \d{3} ?([^\r\n]*)", re.MULTILINE)
 
 
@@ -37,6 +42,9 @@ def parse_message_log(text: str, at: float) -> WireMessage | None:
     if code is not None:
         status = _STATUS.search(text)
         reason = status.group(1).strip() if status else ""
+    expires = _SESSION_EXPIRES.search(text)
+    refresher = _REFRESHER.search(expires.group(2)) if expires else None
+    min_se = _MIN_SE.search(text)
     return WireMessage(
         at=at,
         sent=head["dir"] == "TX",
@@ -45,4 +53,7 @@ def parse_message_log(text: str, at: float) -> WireMessage | None:
         call_id=call_id.group(1),
         code=code,
         reason=reason,
+        session_expires=int(expires.group(1)) if expires else None,
+        refresher=refresher.group(1).lower() if refresher else None,
+        min_se=int(min_se.group(1)) if min_se else None,
     )

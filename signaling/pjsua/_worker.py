@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pjsua2 as pj
@@ -39,12 +39,10 @@ from signaling.sip.config import EndpointConfig, EngineConfig
 from signaling.sip.errors import EngineClosed, EngineError, SipConfigError
 from signaling.sip.events import (
     EngineEvent,
-    RegistrationChanged,
     RegistrationStatus,
     TransportDisconnected,
 )
-from signaling.sip.explain import explain_registration_failure
-from signaling.sip.retry import retry_delay
+from signaling.sip.registration import Registration, RegStep, TlsProblemLog
 from signaling.sip.types import RegState, Transport
 
 __all__ = ["MAX_ACCOUNTS", "MAX_CALLS", "Worker"]
@@ -52,7 +50,6 @@ __all__ = ["MAX_ACCOUNTS", "MAX_CALLS", "Worker"]
 logger = logging.getLogger("signaling.pjsua")
 T = TypeVar("T")
 
-_TLS_PROBLEM_TTL_S = 10.0
 # PJSUA_MAX_ACC of the pjsua2-python wheel: one more account makes pjsua_acc_add assert
 # and abort the whole process, so the engine refuses it first (SipEnginePool shards beyond).
 MAX_ACCOUNTS = 8
@@ -69,15 +66,19 @@ _ACTIVE = threading.Lock()
 
 @dataclass
 class _Endpoint:
-    config: EndpointConfig
-    transport: Transport
+    """One endpoint: its registration machine and its pjsua2 account."""
+
+    reg: Registration
     account: PjAccount
-    status: RegistrationStatus
-    want_registered: bool
-    started_at: float | None = None
-    timeout_timer: Timer | None = None
-    retry_timer: Timer | None = None
-    failures: int = 0
+    timer: Timer | None = None
+
+    @property
+    def config(self) -> EndpointConfig:
+        return self.reg.config
+
+    @property
+    def status(self) -> RegistrationStatus:
+        return self.reg.status
 
 
 class _StdoutSilenced:
@@ -112,8 +113,19 @@ class Worker(CallCore):
         self._writer: PjLogWriter | None = None
         self._transport_ids: dict[tuple[Transport, bool], int] = {}
         self.endpoints: dict[str, _Endpoint] = {}
-        self._tls_problems: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._tls_problems = TlsProblemLog()
         self._rng = random.Random()
+        self._seq = 0
+
+    def now(self) -> float:
+        """The engine's clock, read at the edge: once per pjsua2 callback or command."""
+        return time.monotonic()
+
+    def next_seq(self) -> int:
+        """The order of a new status (``seq`` of :mod:`signaling.sip.events`): strictly
+        increasing, and from the host's monotonic clock so engine processes compare."""
+        self._seq = max(self._seq + 1, time.monotonic_ns())
+        return self._seq
 
     # -- thread and command plumbing -------------------------------------------------------------
 
@@ -180,7 +192,7 @@ class Worker(CallCore):
         try:
             while not self._stopping:
                 self._drain_commands()
-                self.timers.run_due(time.monotonic())
+                self.timers.run_due(self.now())
                 assert self._ep is not None
                 self._ep.libHandleEvents(self.config.poll_ms)
         except BaseException:
@@ -216,8 +228,8 @@ class Worker(CallCore):
     def poll_for(self, seconds: float, done: Callable[[], bool] = lambda: False) -> None:
         """Handle events for up to ``seconds`` or until ``done()`` (engine thread only)."""
         assert self._ep is not None
-        deadline = time.monotonic() + seconds
-        while not done() and time.monotonic() < deadline:
+        deadline = self.now() + seconds
+        while not done() and self.now() < deadline:
             self._ep.libHandleEvents(self.config.poll_ms)
 
     # -- start and teardown ---------------------------------------------------------------------
@@ -284,8 +296,9 @@ class Worker(CallCore):
     def _unregister_all(self) -> None:
         pending: list[_Endpoint] = []
         for endpoint in self.endpoints.values():
-            endpoint.want_registered = False
-            if endpoint.status.state is RegState.REGISTERED:
+            registered = endpoint.status.state is RegState.REGISTERED
+            endpoint.reg.want_registered = False
+            if registered:
                 try:
                     endpoint.account.setRegistration(False)
                     pending.append(endpoint)
@@ -322,10 +335,16 @@ class Worker(CallCore):
         ipv6 = bool(address and address.is_ipv6)
         tp_id = self.transport_id(transport, ipv6)
         account = PjAccount(self, config.name)
-        status = RegistrationStatus(
-            config.name, RegState.UNREGISTERED, transport, seq=self.next_seq()
+        reg = Registration(
+            config,
+            transport,
+            retry=self.config.retry,
+            register_timeout_s=self.config.register_timeout_s,
+            stamp=self.next_seq,
+            rng=self._rng,
+            tls_problems=self._tls_problems,
         )
-        endpoint = _Endpoint(config, transport, account, status, config.register)
+        endpoint = _Endpoint(reg, account)
         self.endpoints[config.name] = endpoint
         try:
             account.create(account_config(config, self.config, transport, tp_id, ipv6))
@@ -336,9 +355,8 @@ class Worker(CallCore):
 
     def remove_endpoint(self, name: str) -> None:
         endpoint = self._endpoint(name)
-        for timer in (endpoint.timeout_timer, endpoint.retry_timer):
-            if timer:
-                timer.cancel()
+        if endpoint.timer:
+            endpoint.timer.cancel()
         del self.endpoints[name]
         _shutdown_account(endpoint.account)
 
@@ -346,11 +364,7 @@ class Worker(CallCore):
         endpoint = self._endpoint(name)
         if endpoint.config.registrar is None:
             raise SipConfigError(f"endpoint {name!r} has no registrar")
-        endpoint.want_registered = on
-        if endpoint.retry_timer:
-            endpoint.retry_timer.cancel()
-        endpoint.failures = 0
-        endpoint.account.setRegistration(on)
+        self._reg_step(endpoint, endpoint.reg.want(on), self.now(), strict=True)
 
     def status(self, name: str) -> RegistrationStatus:
         return self._endpoint(name).status
@@ -361,142 +375,66 @@ class Worker(CallCore):
         except KeyError:
             raise SipConfigError(f"no endpoint named {name!r}") from None
 
-    def _publish(self, endpoint: _Endpoint, **changes: Any) -> None:
-        endpoint.status = replace(endpoint.status, seq=self.next_seq(), **changes)
-        self.emit(RegistrationChanged(time.monotonic(), endpoint.status))
+    # -- the registration machines' steps ------------------------------------------------------
+
+    def _reg_step(
+        self, endpoint: _Endpoint, step: RegStep, now: float, strict: bool = False
+    ) -> None:
+        """Tell the events, send the REGISTERs asked for (``strict``: a pjsua2 error goes to
+        the caller; otherwise the machine tries again later), wake up at its deadline."""
+        commands, events = step
+        for event in events:
+            self.emit(event)
+        try:
+            for command in commands:
+                try:
+                    endpoint.account.setRegistration(command.on)
+                except pj.Error as exc:  # e.g. the previous REGISTER is still pending
+                    if strict:
+                        raise
+                    logger.debug("%s: re-register deferred: %s", endpoint.reg.name, _pj_text(exc))
+                    self._reg_step(endpoint, endpoint.reg.deferred(now), now)
+        finally:
+            self._reg_arm(endpoint)
+
+    def _reg_arm(self, endpoint: _Endpoint) -> None:
+        name = endpoint.reg.name
+        endpoint.timer = self.timers.rearm(
+            endpoint.timer, endpoint.reg.deadline, lambda: self._reg_tick(name)
+        )
+
+    def _reg_tick(self, name: str) -> None:
+        endpoint = self.endpoints.get(name)
+        if endpoint is not None:
+            endpoint.timer = None
+            now = self.now()
+            self._reg_step(endpoint, endpoint.reg.tick(now), now)
 
     def on_reg_started(self, name: str, renew: bool) -> None:
         endpoint = self.endpoints.get(name)
-        if endpoint is None:
-            return
-        now = time.monotonic()
-        endpoint.started_at = now
-        if endpoint.timeout_timer:
-            endpoint.timeout_timer.cancel()
-        if not renew:
-            return
-        endpoint.timeout_timer = self.timers.at(
-            now + self.config.register_timeout_s, lambda: self._reg_timed_out(name)
-        )
-        if endpoint.status.state is not RegState.REGISTERED:
-            self._publish(
-                endpoint, state=RegState.REGISTERING, attempts=endpoint.status.attempts + 1
-            )
-
-    def _reg_timed_out(self, name: str) -> None:
-        endpoint = self.endpoints.get(name)
-        if endpoint is None:
-            return
-        endpoint.timeout_timer = None
-        self._failed(endpoint, 408, "Request Timeout (no answer)", time.monotonic())
+        if endpoint is not None:
+            now = self.now()
+            self._reg_step(endpoint, endpoint.reg.started(renew, now), now)
 
     def on_reg_state(self, name: str, code: int, reason: str, expiration: int) -> None:
         endpoint = self.endpoints.get(name)
-        if endpoint is None:
-            return
-        now = time.monotonic()
-        if endpoint.timeout_timer:
-            endpoint.timeout_timer.cancel()
-            endpoint.timeout_timer = None
-        elif endpoint.status.state is RegState.FAILED and code == 408:
-            return  # our own timeout already reported this attempt
-        if 200 <= code < 300:
-            endpoint.failures = 0
-            state = RegState.REGISTERED if expiration > 0 else RegState.UNREGISTERED
-            self._publish(
-                endpoint,
-                state=state,
-                code=code,
-                reason=reason,
-                duration_ms=self._took_ms(endpoint, now),
-                expires_s=expiration if expiration > 0 else None,
-                explanation=None,
-            )
-            return
-        self._failed(endpoint, code, reason, now)
-
-    def _took_ms(self, endpoint: _Endpoint, now: float) -> float | None:
-        if endpoint.started_at is None:
-            return None
-        return round((now - endpoint.started_at) * 1000, 3)
-
-    def _failed(self, endpoint: _Endpoint, code: int, reason: str, now: float) -> None:
-        registrar = endpoint.config.registrar_address
-        where = str(registrar.with_default_port(endpoint.transport)) if registrar else "?"
-        problems: tuple[str, ...] = ()
-        if endpoint.transport is Transport.TLS:
-            problems = self._recent_tls_problems(where, now)
-        explanation = explain_registration_failure(
-            endpoint.config.name,
-            endpoint.transport,
-            where,
-            code,
-            reason,
-            problems,
-            self.config.register_timeout_s if code == 408 else None,
-        )
-        self._publish(
-            endpoint,
-            state=RegState.FAILED,
-            code=code,
-            reason=reason,
-            duration_ms=self._took_ms(endpoint, now),
-            expires_s=None,
-            explanation=explanation,
-        )
-        if endpoint.want_registered:
-            endpoint.failures += 1
-            self._schedule_retry(
-                endpoint, retry_delay(self.config.retry, endpoint.failures, self._rng)
-            )
-
-    def _schedule_retry(self, endpoint: _Endpoint, delay: float) -> None:
-        if endpoint.retry_timer:
-            endpoint.retry_timer.cancel()
-        name = endpoint.config.name
-        endpoint.retry_timer = self.timers.at(time.monotonic() + delay, lambda: self._retry(name))
-
-    def _retry(self, name: str) -> None:
-        endpoint = self.endpoints.get(name)
-        if endpoint is None or not endpoint.want_registered:
-            return
-        endpoint.retry_timer = None
-        try:
-            endpoint.account.setRegistration(True)
-        except pj.Error as exc:  # e.g. the previous REGISTER is still pending
-            logger.debug("%s: re-register deferred: %s", name, _pj_text(exc))
-            endpoint.failures += 1
-            self._schedule_retry(
-                endpoint, retry_delay(self.config.retry, endpoint.failures, self._rng)
-            )
-
-    def _recent_tls_problems(self, where: str, now: float) -> tuple[str, ...]:
-        for key in (where, ""):
-            seen = self._tls_problems.get(key)
-            if seen and now - seen[0] < _TLS_PROBLEM_TTL_S:
-                return seen[1]
-        return ()
+        if endpoint is not None:
+            now = self.now()
+            self._reg_step(endpoint, endpoint.reg.answered(code, reason, expiration, now), now)
 
     def on_transport_state(
         self, kind: str, state: int, remote: str, reason: str, verify_status: int
     ) -> None:
-        now = time.monotonic()
+        now = self.now()
         problems = tls_problem_names(verify_status) if verify_status else ()
-        if problems:
-            self._tls_problems[remote] = (now, problems)
-            self._tls_problems[""] = (now, problems)
+        self._tls_problems.seen(remote, problems, now)
         if state != pj.PJSIP_TP_STATE_DISCONNECTED or not kind.startswith(("tcp", "tls")):
             return
         transport = Transport.TLS if kind.startswith("tls") else Transport.TCP
         self.emit(TransportDisconnected(now, transport, remote, reason, problems))
         # A dropped connection loses the registration binding: re-register soon, with backoff.
         for endpoint in self.endpoints.values():
-            if (
-                endpoint.want_registered
-                and endpoint.transport.reliable
-                and endpoint.status.state is RegState.REGISTERED
-            ):
-                self._schedule_retry(endpoint, retry_delay(self.config.retry, 1, self._rng))
+            self._reg_step(endpoint, endpoint.reg.transport_lost(now), now)
 
     # -- calls need accounts -----------------------------------------------------------------
 

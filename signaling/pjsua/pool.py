@@ -158,7 +158,12 @@ class _Shard:
         request_id = next(self._ids)
         future = self._loop.create_future()
         self._pending[request_id] = future
-        self._conn.send((request_id, method, args, kwargs))
+        try:
+            self._conn.send((request_id, method, args, kwargs))
+        except OSError:  # the process just died: its "eof", on this loop, fails the future
+            if self.dead or self._closing:  # (after the pool recorded the end of its calls)
+                self._pending.pop(request_id, None)
+                raise EngineClosed(f"engine shard {self.index} ended") from None
         return await future
 
     async def close(self) -> None:

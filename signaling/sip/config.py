@@ -13,6 +13,7 @@ from typing import Any
 from signaling.sip.address import HostPort, parse_host_port
 from signaling.sip.errors import SipConfigError
 from signaling.sip.expiry import expires_from_zoom_minutes
+from signaling.sip.sessiontimer import SessionTimerPolicy
 from signaling.sip.types import DtmfMethod, SrtpMode, Transport
 
 __all__ = [
@@ -119,6 +120,10 @@ class EngineConfig:
     rtp_timeout_s: float | None = 30.0
     """A connected call that receives no RTP for this long is hung up (the far end is gone);
     ``None`` never checks."""
+    session_timer: SessionTimerPolicy = field(default_factory=SessionTimerPolicy)
+    """RFC 4028 session timers offered on calls (pjsip's own timer module does the refreshes;
+    :mod:`signaling.sip.callmachine` watches them) where the peer takes them; the RTP
+    inactivity check (``rtp_timeout_s``) runs beside them."""
     poll_ms: int = 5
     pjsip_log_level: int = 3
 

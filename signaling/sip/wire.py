@@ -28,6 +28,12 @@ class WireMessage:
     call_id: str
     code: int | None = None
     reason: str = ""
+    session_expires: int | None = None
+    """RFC 4028 ``Session-Expires`` delta-seconds, when the message carries it."""
+    refresher: str | None = None
+    """Its ``refresher`` parameter (``uac``/``uas``)."""
+    min_se: int | None = None
+    """``Min-SE`` (a 422 names the smallest interval the far end accepts)."""
 
     @property
     def is_response(self) -> bool:

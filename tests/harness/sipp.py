@@ -51,14 +51,17 @@ class Sipp(Peer):
         calls: int = 1,
         port: int = 0,
         keys: dict[str, str] | None = None,
+        remote: str | None = None,
     ) -> None:
-        """``port`` 0 picks a free one; ``keys`` fill the scenario's ``[name]`` keywords."""
+        """``port`` 0 picks a free one; ``keys`` fill the scenario's ``[name]`` keywords;
+        ``remote`` (``host:port``) makes SIPp the caller (a UAC scenario, user ``room``)."""
         self.calls = calls
         self.keys = dict(keys or {})
         self.scenario = SCENARIOS / f"{scenario}.xml"
         if not self.scenario.is_file():
             raise PeerError(f"no SIPp scenario {self.scenario}")
         self.timeout_s = timeout_s
+        self.remote = remote
         self.port = port
         self.media_port = 0
         self._dir = Path(tempfile.mkdtemp(prefix="crcgw-sipp-"))
@@ -88,6 +91,8 @@ class Sipp(Peer):
         ]
         for name, value in self.keys.items():
             argv += ["-key", name, value]
+        if self.remote is not None:
+            argv += ["-s", "room", self.remote]
         proc = self._proc = spawn(argv, self.log_path, signal.SIGKILL, cwd=self._dir)
         deadline = time.monotonic() + timeout
         while not _udp_taken(self.port):

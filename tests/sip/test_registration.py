@@ -307,3 +307,28 @@ def test_auto_with_a_name_server_follows_dns_srv(kamailio: Kamailio, pbx_dns: Dn
     run_engine(engine_config(kamailio, nameservers=(pbx_dns.address,)), scenario)
     assert ("_sip._udp.pbx.test", TYPE_SRV) in pbx_dns.queries
     assert ("kam.test", TYPE_A) in pbx_dns.queries
+
+
+def test_refreshes_keep_a_short_registration_registered_without_a_failure(
+    kamailio: Kamailio,
+) -> None:
+    """pjsip refreshes a 4 s registration every 5 s (a little after it expired): the
+    registration machine's expiry watch must not call that a failure."""
+
+    async def scenario(engine: SipEngine) -> None:
+        mark = engine.events.mark()
+        status = await engine.register(endpoint(kamailio, "room193", "udp", expires_s=4))
+        assert status.state is RegState.REGISTERED
+        for _ in range(2):  # two refreshes answered
+            again = await engine.wait_registration("room193-udp", 12, None, (RegState.REGISTERED,))
+            assert again.code == 200
+        states = [
+            e.status.state
+            for e in engine.events.since(mark)
+            if isinstance(e, RegistrationChanged) and e.endpoint == "room193-udp"
+        ]
+        assert RegState.FAILED not in states, states
+        assert states.count(RegState.REGISTERED) >= 3
+
+    # the watch waits register_timeout_s past expiry: 5 s leaves a loaded machine room
+    run_engine(engine_config(kamailio, register_timeout_s=5.0), scenario)

@@ -49,3 +49,15 @@ def test_cancelled_timers_far_in_the_future_do_not_pile_up() -> None:
     assert heap.next_due() == 5.0
     keep.cancel()
     assert heap.next_due() is None
+
+
+def test_rearm_keeps_a_timer_due_then_and_replaces_one_that_is_not() -> None:
+    heap = TimerHeap()
+    ran: list[str] = []
+    timer = heap.rearm(None, 5.0, lambda: ran.append("a"))
+    assert timer is not None and heap.rearm(timer, 5.0, lambda: ran.append("b")) is timer
+    moved = heap.rearm(timer, 3.0, lambda: ran.append("c"))
+    assert moved is not timer and timer.cancelled
+    assert heap.rearm(moved, None, lambda: None) is None
+    heap.run_due(10.0)
+    assert ran == []
