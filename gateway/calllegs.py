@@ -1,0 +1,173 @@
+"""The protocols' calls as :class:`gateway.callcontrol.CallControl` drives them.
+
+:class:`SipLeg` wraps the SIP engine (in-process :class:`signaling.pjsua.SipEngine` or the
+pool of engine processes): it listens to the engine's events (``add_listener``: pushed, one
+IPC message per event in pool mode, never a request) and translates them with
+:func:`signaling.callevents.from_sip`. :class:`H323Leg` runs each call as an
+:func:`signaling.h323.dial.dial` task held until hung up; the dialler pushes its events already
+translated (:func:`signaling.callevents.from_h323`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import math
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Protocol
+
+from signaling.callevents import CallEvent, from_sip
+from signaling.callevents import Protocol as CallProtocol
+from signaling.dialstring import DialTarget, IvrStep
+from signaling.sip.config import CallOptions
+from signaling.sip.events import CallStateChanged, CallStats, EngineEvent
+from signaling.sip.types import CallPhase
+
+__all__ = ["H323Leg", "SipCallEngine", "SipLeg", "rtp_figures"]
+
+
+class SipCallEngine(Protocol):
+    """What the SIP leg needs of :class:`signaling.pjsua.SipEngine` or its pool."""
+
+    def add_listener(self, listener: Callable[[EngineEvent], None]) -> None: ...
+
+    async def dial(
+        self,
+        target: DialTarget | str,
+        endpoint: str | None = None,
+        options: CallOptions | None = None,
+        ivr: Sequence[IvrStep] = (),
+    ) -> str: ...
+
+    async def wait_call(
+        self, call_id: str, phases: Collection[CallPhase] = ..., timeout: float = 60.0
+    ) -> CallStateChanged: ...
+
+    async def hangup(self, call_id: str, code: int | None = None) -> None: ...
+
+    async def call_stats(self, call_id: str) -> CallStats: ...
+
+
+def rtp_figures(stats: CallStats | None) -> dict[str, Any] | None:
+    """The CDR's ``rtp`` figures of a SIP call."""
+    if stats is None:
+        return None
+    return {
+        "codec": stats.codec,
+        "clock_rate": stats.clock_rate,
+        "rx_packets": stats.rx_packets,
+        "tx_packets": stats.tx_packets,
+        "rx_lost": stats.rx_lost,
+        "jitter_ms": stats.rx_jitter_ms,
+        "max_jitter_ms": stats.rx_jitter_max_ms,
+        "invite_to_200_ms": stats.invite_to_200_ms,
+    }
+
+
+class SipLeg:
+    protocol: CallProtocol = "sip"
+
+    def __init__(self, engine: SipCallEngine) -> None:
+        self.engine = engine
+        self.last_stats: dict[str, CallStats] = {}
+
+    def subscribe(self, listener: Callable[[CallEvent], None]) -> None:
+        def translate(event: EngineEvent) -> None:
+            call_event = from_sip(event)
+            if call_event is not None:
+                listener(call_event)
+
+        self.engine.add_listener(translate)
+
+    async def place(self, target: DialTarget | str, endpoint: str | None,
+                    options: CallOptions, ivr: Sequence[IvrStep]) -> str:
+        return await self.engine.dial(target, endpoint, options, ivr)
+
+    async def hangup(self, call_id: str) -> None:
+        await self.engine.hangup(call_id)
+
+    async def stats(self, call_id: str) -> CallStats:
+        stats = await self.engine.call_stats(call_id)
+        self.last_stats[call_id] = stats
+        return stats
+
+    async def media_report(self, call_id: str) -> dict[str, Any] | None:
+        """The engine keeps an ended call's final figures: one request, at the end."""
+        stats = await self.stats(call_id)
+        self.last_stats.pop(call_id, None)
+        return rtp_figures(stats)
+
+
+class H323Leg:
+    """H.323 calls dialled from this host (fastStart G.711, H.245 channels when the far end
+    answers without fastStart), each held until :meth:`hangup`."""
+
+    protocol: CallProtocol = "h323"
+
+    def __init__(self, *, timeout: float = 10.0, rtp_host: str | None = None) -> None:
+        self.timeout = timeout
+        self._listeners: list[Callable[[CallEvent], None]] = []
+        self._ids = itertools.count(1)
+        self._stops: dict[str, asyncio.Event] = {}
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+        self._media: dict[str, dict[str, Any] | None] = {}
+        self.results: dict[str, Any] = {}
+        """The :class:`~signaling.h323.dial.DialResult` of each ended call, until asked for
+        by :meth:`media_report` (which forgets it)."""
+
+    def subscribe(self, listener: Callable[[CallEvent], None]) -> None:
+        self._listeners.append(listener)
+
+    def _emit(self, event: CallEvent) -> None:
+        for listener in self._listeners:
+            listener(event)
+
+    async def place(self, target: DialTarget | str, endpoint: str | None,
+                    options: CallOptions, ivr: Sequence[IvrStep]) -> str:
+        from signaling.dialstring import parse
+        from signaling.h323.dial import dial
+
+        parsed = parse(target) if isinstance(target, str) else target
+        if parsed.protocol != "h323" or not parsed.host:
+            raise ValueError(f"not an H.323 target: {parsed.without_secrets().dial_string()}")
+        call_id = f"h323-{next(self._ids)}"
+        stop = asyncio.Event()
+        self._stops[call_id] = stop
+        alias = endpoint or "crcgw"
+
+        async def run() -> None:
+            try:
+                result = await dial(
+                    parsed, timeout=self.timeout, hold=math.inf, fast_start=True,
+                    h245_channels=True, setup_timeout=options.timeout_s, source_alias=alias,
+                    call_id=call_id, listener=self._emit, stop=stop,
+                )
+                self.results[call_id] = result
+            finally:
+                self._stops.pop(call_id, None)
+                self._tasks.pop(call_id, None)
+
+        self._tasks[call_id] = asyncio.get_running_loop().create_task(run(), name=call_id)
+        return call_id
+
+    async def hangup(self, call_id: str) -> None:
+        stop = self._stops.get(call_id)
+        if stop is not None:
+            stop.set()
+
+    async def media_report(self, call_id: str) -> dict[str, Any] | None:
+        task = self._tasks.get(call_id)
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(task), 10)
+        result = self.results.pop(call_id, None)
+        return None if result is None else result.media
+
+    async def close(self) -> None:
+        for stop in list(self._stops.values()):
+            stop.set()
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=15)
+
