@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from signaling.callevents import CallEvent, Cause, EventKind
 from signaling.callevents import Protocol as CallProtocol
 from signaling.dialstring import DialTarget, IvrStep
+from signaling.dialstring.ivr import DEFAULT_FIRST_DELAY_S, DEFAULT_GAP_S, split_for_ivr
 from signaling.sip.config import CallOptions
 from signaling.sip.types import CauseOrigin
 
@@ -44,7 +45,9 @@ __all__ = [
     "Decision",
     "Finished",
     "Hangup",
+    "PlannedDial",
     "outcome_of",
+    "planned_dial",
 ]
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,34 @@ def outcome_of(cause: Cause | None, connected: bool) -> str:
         return "failed"
     table = _SIP_OUTCOMES if cause.protocol == "sip" else _H323_OUTCOMES
     return table.get(cause.code, "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDial:
+    """What goes on the wire for a dial request, built once on the way in: ``dial`` (without
+    passcode and host key when they go by IVR), ``steps`` (the IVR entries) and ``shown`` (the
+    dial string without secrets, for logs, ports and CDRs)."""
+
+    dial: DialTarget | str
+    shown: str
+    steps: tuple[IvrStep, ...] = ()
+
+
+def planned_dial(
+    target: DialTarget | str, *, ivr: bool, first_delay_s: float = DEFAULT_FIRST_DELAY_S,
+    gap_s: float = DEFAULT_GAP_S,
+) -> PlannedDial:
+    """The dial of ``target`` (a Zoom dial target or any SIP URI); ``ivr``: passcode and host
+    key by DTMF after answer (a Zoom target only; raises ``ValueError`` otherwise)."""
+    if not isinstance(target, DialTarget):
+        if ivr:
+            raise ValueError("IVR entry needs a Zoom dial string or meeting ID, not a SIP URI")
+        return PlannedDial(target, target)
+    shown = target.without_secrets().dial_string()
+    if not ivr:
+        return PlannedDial(target, shown)
+    dial, steps = split_for_ivr(target, first_delay_s=first_delay_s, gap_s=gap_s)
+    return PlannedDial(dial, shown, steps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +236,11 @@ class CallMachine:
         if policy.hold_s is not None:
             return self._media_from() + policy.hold_s
         return None
+
+    @property
+    def hung_up_here(self) -> bool:
+        """Whether this side asked for the end (a BYE or Release Complete of ours)."""
+        return self._hangup_at is not None
 
     # -- output ----------------------------------------------------------------------------------
 

@@ -93,10 +93,9 @@ class SipLeg:
         return stats
 
     async def media_report(self, call_id: str) -> dict[str, Any] | None:
-        """The engine keeps an ended call's final figures: one request, at the end."""
-        stats = await self.stats(call_id)
-        self.last_stats.pop(call_id, None)
-        return rtp_figures(stats)
+        """The engine keeps an ended call's final figures: one request, at the end (the
+        caller pops them from :attr:`last_stats`)."""
+        return rtp_figures(await self.stats(call_id))
 
 
 class H323Leg:

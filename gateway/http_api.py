@@ -97,6 +97,10 @@ class CallInfo:
     connected_at: float | None = None
     ended_at: float | None = None
     sip_code: int | None = None
+    protocol: str = "sip"
+    events: tuple[dict[str, Any], ...] = ()
+    """The call's story in the gateway's call-event vocabulary (:mod:`signaling.callevents`):
+    ringing, answered, media up/down, DTMF, ended with its cause (received or local)."""
 
 
 @dataclass(frozen=True)
