@@ -15,8 +15,9 @@ import contextlib
 import itertools
 import math
 from collections.abc import Callable, Collection, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from gateway.callcontrol import CallControl, CallPolicy
 from signaling.callevents import CallEvent, from_sip
 from signaling.callevents import Protocol as CallProtocol
 from signaling.dialstring import DialTarget, IvrStep
@@ -24,7 +25,10 @@ from signaling.sip.config import CallOptions
 from signaling.sip.events import CallStateChanged, CallStats, EngineEvent
 from signaling.sip.types import CallPhase
 
-__all__ = ["H323Leg", "SipCallEngine", "SipLeg", "rtp_figures"]
+if TYPE_CHECKING:
+    from signaling.h323.dial import DialResult
+
+__all__ = ["H323Leg", "SipCallEngine", "SipLeg", "dial_h323", "rtp_figures"]
 
 
 class SipCallEngine(Protocol):
@@ -104,16 +108,17 @@ class H323Leg:
 
     protocol: CallProtocol = "h323"
 
-    def __init__(self, *, timeout: float = 10.0, rtp_host: str | None = None) -> None:
+    def __init__(self, *, timeout: float = 10.0, rtp_port: int = 0) -> None:
         self.timeout = timeout
+        self.rtp_port = rtp_port
         self._listeners: list[Callable[[CallEvent], None]] = []
         self._ids = itertools.count(1)
         self._stops: dict[str, asyncio.Event] = {}
         self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._media: dict[str, dict[str, Any] | None] = {}
         self.results: dict[str, Any] = {}
-        """The :class:`~signaling.h323.dial.DialResult` of each ended call, until asked for
-        by :meth:`media_report` (which forgets it)."""
+        """The :class:`~signaling.h323.dial.DialResult` of each ended call, until
+        :meth:`take_result` takes it."""
 
     def subscribe(self, listener: Callable[[CallEvent], None]) -> None:
         self._listeners.append(listener)
@@ -140,6 +145,7 @@ class H323Leg:
                 result = await dial(
                     parsed, timeout=self.timeout, hold=math.inf, fast_start=True,
                     h245_channels=True, setup_timeout=options.timeout_s, source_alias=alias,
+                    rtp_port=self.rtp_port,
                     call_id=call_id, listener=self._emit, stop=stop,
                 )
                 self.results[call_id] = result
@@ -160,8 +166,12 @@ class H323Leg:
         if task is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(task), 10)
-        result = self.results.pop(call_id, None)
+        result = self.results.get(call_id)
         return None if result is None else result.media
+
+    def take_result(self, call_id: str) -> Any:
+        """The ended call's :class:`~signaling.h323.dial.DialResult` (forgotten here)."""
+        return self.results.pop(call_id, None)
 
     async def close(self) -> None:
         for stop in list(self._stops.values()):
@@ -170,3 +180,26 @@ class H323Leg:
         if tasks:
             await asyncio.wait(tasks, timeout=15)
 
+
+async def dial_h323(
+    target: DialTarget, duration_s: float, timeout_s: float, rtp_port: int = 0
+) -> DialResult:
+    """One H.323 call under the call controller (``crcgw dial``, test-dial), as the daemon's:
+    G.711 by fastStart (H.245 OpenLogicalChannel if refused), hung up ``duration_s`` after the
+    media came up; answered without media is a failure."""
+    leg = H323Leg(timeout=min(timeout_s, 10.0), rtp_port=rtp_port)
+    control = CallControl()
+    call = await control.place(
+        leg, target, options=CallOptions(timeout_s=timeout_s),
+        policy=CallPolicy(answer_timeout_s=timeout_s + 5, hold_s=duration_s, end_timeout_s=15),
+    )
+    finished = await call.wait()
+    await control.close()
+    result: DialResult | None = leg.take_result(call.call_id)
+    if result is None:  # the dialler never reported (it cannot happen without a bug)
+        from signaling.h323.dial import DialResult
+
+        result = DialResult(target.without_secrets().dial_string(), "", error=finished.cause.reason)
+    if finished.answered and not finished.connected and result.error is None:
+        result.error = finished.cause.reason
+    return result

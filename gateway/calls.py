@@ -219,6 +219,8 @@ class CallTracker:
             raise
         if isinstance(controlled.leg, SipLeg):
             call.stats = controlled.leg.last_stats.pop(controlled.call_id, None)
+        elif isinstance(controlled.leg, H323Leg):
+            controlled.leg.take_result(controlled.call_id)  # the CDR has its media figures
         await asyncio.shield(self._finish(call, finished))
 
     async def _finish(
