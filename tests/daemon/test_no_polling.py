@@ -5,23 +5,49 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gateway.config import GatewayConfig
 from gateway.http_api import StartCall
 from gateway.peers.kamailio import Kamailio
-from signaling.pjsua import SipEngine
+from signaling.pjsua import SipEngine, SipEnginePool
 from signaling.pjsua.pool import _Shard
-from tests.daemon.conftest import ROOM, gateway_config, running_gateway, wait_connected
+from tests.daemon.conftest import (
+    ROOM,
+    ROOM_PASSWORD,
+    gateway_config,
+    running_gateway,
+    wait_connected,
+)
 
 MEETING = "85012345678"
+EXTRA_ROOMS = ("room-b", "room-c", "room-d", "room-e")
 QUIET_S = 10.0
 
 
+def _pool_config(tmp_path: Path, registrar: Kamailio) -> GatewayConfig:
+    """More rooms than one engine holds: the daemon runs its engines in child processes."""
+    config = gateway_config(tmp_path, registrar)
+    rooms = [config.rooms[0], *(
+        config.rooms[0].model_copy(update={"name": name, "user": name})
+        for name in EXTRA_ROOMS)]
+    return config.model_copy(update={"rooms": rooms})
+
+
+@pytest.fixture(scope="module")
+def many_rooms() -> Iterator[Kamailio]:
+    with Kamailio({name: ROOM_PASSWORD for name in (ROOM, *EXTRA_ROOMS)}) as kamailio:
+        yield kamailio
+
+
+@pytest.mark.parametrize("pool", [False, True], ids=["one-engine", "engine-processes"])
 def test_a_connected_call_costs_no_engine_requests(
-    tmp_path: Path, registrar: Kamailio, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, registrar: Kamailio, many_rooms: Kamailio,
+    monkeypatch: pytest.MonkeyPatch, pool: bool,
 ) -> None:
     asked: Counter[str] = Counter()
     counting = [False]
@@ -41,8 +67,11 @@ def test_a_connected_call_costs_no_engine_requests(
     monkeypatch.setattr(_Shard, "call", counted_call)
 
     async def scenario() -> tuple[str, list[str]]:
-        async with running_gateway(gateway_config(tmp_path, registrar)) as gw:
+        config = _pool_config(tmp_path, many_rooms) if pool else gateway_config(
+            tmp_path, registrar)
+        async with running_gateway(config) as gw:
             assert gw.tracker is not None
+            assert isinstance(gw.engine, SipEnginePool) is pool
             call = await gw.start_call(StartCall(room=ROOM, meeting_id=MEETING))
             await wait_connected(gw, call.call_id)
             counting[0] = True
