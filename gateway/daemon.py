@@ -387,9 +387,10 @@ class Gateway:
             raise ControlError(404, f"no room {room!r}")
         if self.tracker is None:
             raise ControlError(503, "the gateway is not running")
-        if target.protocol != "sip":
-            raise ControlError(422, "rooms dial SIP targets; H.323 is dialled by crcgw dial")
-        return await self.tracker.start(room, target, ivr=ivr)
+        if target.protocol == "h323" and not target.host:
+            raise ControlError(422, "an H.323 call needs the meeting's host (H.323 IP)")
+        return await self.tracker.start(room, target, ivr=ivr,
+                                        h323_alias=self._rooms[room].h323_alias)
 
     # -- GatewayControl -----------------------------------------------------------------------
 

@@ -97,6 +97,10 @@ class CallInfo:
     connected_at: float | None = None
     ended_at: float | None = None
     sip_code: int | None = None
+    protocol: str = "sip"
+    events: tuple[dict[str, Any], ...] = ()
+    """The call's story in the gateway's call-event vocabulary (:mod:`signaling.callevents`):
+    ringing, answered, media up/down, DTMF, ended with its cause (received or local)."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,8 @@ class StartCall(BaseModel):
     host_key: SecretStr | None = None
     protocol: Literal["sip", "h323"] = "sip"
     host: str | None = Field(default=None, description="CRC host (SIP default zoomcrc.com)")
+    port: int | None = Field(default=None, ge=1, le=65535,
+                             description="the host's port (SIP 5060/5061, H.323 1720 if not given)")
     invitation: str | None = Field(
         default=None, max_length=MAX_INVITATION, repr=False,
         description="invitation text: fills meeting_id, passcode (and the H.323 host)",
@@ -182,8 +188,10 @@ class StartCall(BaseModel):
                   self.host_key.get_secret_value() if self.host_key else None)
         if self.protocol == "h323":
             return DialTarget.h323(self.meeting_id, host=self.host or "", passcode=secret[0],
-                                   layout=self.layout, host_key=secret[1])
+                                   layout=self.layout, host_key=secret[1], port=self.port)
         kwargs: dict[str, Any] = {"host": self.host} if self.host else {}
+        if self.port is not None:
+            kwargs["port"] = self.port
         return DialTarget.sip(self.meeting_id, passcode=secret[0], layout=self.layout,
                               host_key=secret[1], **kwargs)
 

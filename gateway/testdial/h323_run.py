@@ -16,13 +16,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from gateway.calllegs import dial_h323
 from gateway.peers.process import free_port
 from gateway.testdial.capture import CallCapture, analyse_call_capture, redact_capture
 from gateway.testdial.probes import resolve, route_interface
 from gateway.testdial.report import MediaFigures, media_figures
 from gateway.testdial.stages import StageBoard
 from signaling.dialstring import DialTarget
-from signaling.h323 import DEFAULT_PORT, DialEvent, DialResult, dial
+from signaling.h323 import DEFAULT_PORT, DialEvent, DialResult
 from signaling.h323.dial import masked_user_part
 
 __all__ = ["H323Outcome", "run_h323"]
@@ -72,11 +73,8 @@ async def run_h323(
         recorder.start()
     board.say(f"calling {host}:{port} over H.323 (staying {duration_s:g} s once connected)")
     try:
-        result = await dial(target, timeout=min(timeout_s, 10.0), hold=duration_s,
-                            setup_timeout=timeout_s, fast_start=True,
-                            h245_channels=True, rtp_port=rtp_port,  # H.245 if fastStart is refused
-                            rtcp_interval=min(5.0, max(0.2, duration_s / 5)),
-                            video=True)  # H.264 by H.245 when the far end offers it
+        result = await dial_h323(target, duration_s, timeout_s, rtp_port,
+                                 rtcp_interval=min(5.0, max(0.2, duration_s / 5)))
     finally:
         if recorder is not None:
             recorder.stop()

@@ -17,6 +17,7 @@ from typing import Any
 from api_client import ApiError, AsyncZoomClient, ZoomCredentials
 from api_client.models.crc import CrcPortUsage
 from api_client.realzoom import is_zoom_base
+from gateway.callcontrol import planned_dial
 from gateway.testdial.embedded import EmbeddedMeeting, StandinObserver, embedded_meeting
 from gateway.testdial.h323_run import run_h323
 from gateway.testdial.report import TestDialReport, build_report
@@ -29,7 +30,7 @@ from gateway.testdial.target import (
     parse_meeting,
 )
 from media.quality import DEFAULT_THRESHOLDS, Threshold
-from signaling.dialstring import DialTarget, ivr_steps
+from signaling.dialstring import DialTarget
 from signaling.dialstring.ivr import DEFAULT_FIRST_DELAY_S, DEFAULT_GAP_S, IvrStep
 from signaling.h323.dial import masked_user_part
 from signaling.sip.address import parse_host_port
@@ -134,8 +135,9 @@ def _ivr_plan(
         return target, ()
     if not isinstance(target, DialTarget):
         raise TargetError("--ivr needs a Zoom dial string or meeting ID, not an opaque SIP URI")
-    steps = ivr_steps(target, first_delay_s=options.ivr_first_s, gap_s=options.ivr_gap_s)
-    return target.without_secrets(), steps
+    plan = planned_dial(target, ivr=True, first_delay_s=options.ivr_first_s,
+                        gap_s=options.ivr_gap_s)
+    return plan.dial, plan.steps
 
 
 def _endpoint(options: TestDialOptions) -> EndpointConfig | None:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from gateway.callcontrol import CallControl, CallPolicy, ControlledCall, Finished
+from gateway.calllegs import SipLeg
 from gateway.testdial.capture import (
     CallCapture,
     analyse_call_capture,
@@ -26,6 +28,7 @@ from gateway.testdial.capture import (
 from gateway.testdial.probes import connect_probe, resolve, route_interface
 from gateway.testdial.report import MediaFigures, media_figures, with_capture_jitter
 from gateway.testdial.stages import StageBoard
+from signaling.callevents import EventKind
 from signaling.dialstring import DialTarget
 from signaling.dialstring.ivr import IvrStep
 from signaling.h323.dial import masked_user_part
@@ -34,7 +37,7 @@ from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig, TlsS
 from signaling.sip.dtmf import dtmf_plan, hold_s
 from signaling.sip.errors import SipError
 from signaling.sip.events import CallStateChanged, CallStats, EngineEvent
-from signaling.sip.types import CallPhase, DtmfMethod, Transport
+from signaling.sip.types import CallPhase, CauseOrigin, DtmfMethod, Transport
 
 __all__ = ["MeetingObserver", "SipOutcome", "SipPlan", "local_address", "run_sip"]
 
@@ -274,29 +277,50 @@ async def _in_engine(
     board.say(f"dialling {plan.shown}")
     started = time.monotonic()
     engine.add_listener(_progress_listener(board, call_box, started))
-    call = await engine.dial(plan.dial, endpoint=name, options=options)
+    # the call's life is the call controller's, as in the daemon and crcgw dial
+    control = CallControl()
+    policy = CallPolicy(answer_timeout_s=plan.timeout_s + 5,
+                        end_timeout_s=plan.bye_timeout_s + 5)
+    answered = asyncio.Event()
+    controlled = await control.place(
+        SipLeg(engine), plan.dial, endpoint=name, options=options, policy=policy,
+        listener=lambda e: answered.set() if e.kind is EventKind.ANSWERED else None,
+    )
+    call = controlled.call_id
     call_box.append(call)
-    end = await engine.wait_call(call, timeout=plan.timeout_s + 5)
+    answer = asyncio.ensure_future(answered.wait())
+    either: list[asyncio.Future[Any]] = [answer, controlled.done]
+    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    answer.cancel()
+    end = engine.call_phases[call]
     stats = await engine.call_stats(call)
     _setup_stages(board, stats, end)
-    if end.phase is not CallPhase.CONNECTED:
-        outcome.error = end.explanation or f"the call did not connect ({end.code} {end.reason})"
+    if end.phase is not CallPhase.CONNECTED or controlled.done.done():
+        finished = controlled.done.result() if controlled.done.done() else None
+        why = finished.cause.reason if finished and finished.answered else None
+        outcome.error = why or end.explanation or (
+            f"the call did not connect ({end.code} {end.reason})")
         board.skip_pending("the call did not connect")
         return
     connected_at = end.at
     await _ivr(engine, call, plan, board, observer, connected_at)
     if in_call is not None:
         await in_call()
-    hung_up_by_far_end = await _stay(engine, call, board, connected_at + plan.duration_s)
+    hung_up_by_far_end = await _stay(engine, controlled, board, connected_at + plan.duration_s)
     before = await engine.call_stats(call)
     if hung_up_by_far_end is not None:
-        board.set("bye", "failed", detail=f"the far end hung up first: "
-                  f"{hung_up_by_far_end.code} {hung_up_by_far_end.reason}".strip())
+        cause = hung_up_by_far_end.cause
+        board.set("bye", "failed", detail=f"the far end hung up first: {cause.text()}"
+                  if cause.origin is CauseOrigin.RECEIVED else f"the call ended: {cause.text()}")
         outcome.notes.append("the far end ended the call before the test duration")
+        if not hung_up_by_far_end.connected:
+            outcome.error = cause.reason
     else:
         board.say("hanging up")
-        await engine.hangup(call)
+        control.hangup(controlled)
         await _bye_stage(engine, call, board)
+        with contextlib.suppress(TimeoutError):
+            await controlled.wait(plan.bye_timeout_s + 10)
     after = await engine.call_stats(call)
     final = after if after.rx_packets >= before.rx_packets else before
     outcome.media = _media(final, board)
@@ -391,18 +415,19 @@ async def _ivr(
 
 
 async def _stay(
-    engine: SipEngine, call: str, board: StageBoard, until: float
-) -> CallStateChanged | None:
-    """Stay in the call, updating the media stage; the DISCONNECTED event if the far end left."""
+    engine: SipEngine, call: ControlledCall, board: StageBoard, until: float
+) -> Finished | None:
+    """Stay in the call, updating the media stage (the engine is in this process: asking it
+    for figures is no IPC); how the call ended if it ended first (the far end left, no media)."""
     while True:
-        stats = await engine.call_stats(call)
+        stats = await engine.call_stats(call.call_id)
         left = until - time.monotonic()
         board.set("media", "pending", detail=f"rx {stats.rx_packets} / tx {stats.tx_packets} "
                   f"packets, {stats.codec or '?'}; {max(0.0, left):.0f} s left")
         if left <= 0:
             return None
         with contextlib.suppress(TimeoutError):
-            return await engine.wait_call(call, {CallPhase.DISCONNECTED}, min(0.5, left))
+            return await call.wait(min(0.5, left))
 
 
 def _media(stats: CallStats, board: StageBoard) -> MediaFigures:

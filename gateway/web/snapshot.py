@@ -179,8 +179,9 @@ async def collect(source: StatusSource, observer: Observer, *, room: str | None 
     calls = await _guard(out, "calls", source.calls()) or []
     rows = []
     for call in calls:
-        tracked = tracker.calls.get(call.call_id) if tracker is not None else None
-        quality = media_quality(tracked.stats if tracked is not None else None)
+        # asked of the engine now, as someone looks (the daemon does not poll calls)
+        stats = await tracker.live_stats(call.call_id) if tracker is not None else None
+        quality = media_quality(stats)
         rows.append({
             "id": call.call_id, "room": call.room, "meeting": meeting_of(call.target),
             "target": call.target, "state": call.state,

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import time
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from signaling.callevents import CallEvent as Happened
+from signaling.callevents import EventKind, Sequencer, from_h323, h323_end
 from signaling.dialstring import DialTarget, parse
 from signaling.h323.call import CallEvent, CallState, OutgoingCall
 from signaling.h323.cause import INVALID_MESSAGE, NORMAL_CLEARING, TIMER_EXPIRY, explain
@@ -27,7 +30,7 @@ from signaling.h323.h245 import G711_CODECS, H245Session, summarize
 from signaling.h323.ras import RAS_PORT
 from signaling.h323.ras_client import RasClient
 from signaling.h323.rtp import RTCP_INTERVAL, RtpAudio, split_address
-from signaling.h323.transport import Inbox, SignalChannel, open_channel
+from signaling.h323.transport import Arrival, Inbox, SignalChannel, open_channel
 from signaling.h323.video import VideoChannels
 from signaling.h323.videolink import CallVideo
 
@@ -182,6 +185,9 @@ async def dial(
     gatekeeper: str | None = None,
     gatekeeper_port: int = RAS_PORT,
     clock: Callable[[], float] = time.monotonic,
+    call_id: str = "h323",
+    listener: Callable[[Happened], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> DialResult:
     """Place one H.323 call and hang it up; never raises for network or peer trouble.
 
@@ -204,6 +210,12 @@ async def dial(
     admission (ARQ) and signal to the address the gatekeeper gives, then disengage (DRQ) and
     unregister (URQ). Bad dial strings raise
     :class:`~signaling.dialstring.DialStringError` (a ``ValueError``).
+
+    ``listener`` is told the call's story in the gateway's call-event vocabulary
+    (:mod:`signaling.callevents`, ids ``call_id``) as it happens, ending with one ``ENDED``
+    whose cause says whether the far end released (received) or this side did (local).
+    Setting ``stop`` hangs a connected call up (Release Complete, normal clearing) before its
+    ``hold`` is over, or gives up a call not yet answered.
     """
     if isinstance(target, str):
         target = parse(target)
@@ -225,6 +237,7 @@ async def dial(
             rtcp_interval,
             video,
         ),
+        _Story(call_id, listener, stop),
     )
     call = OutgoingCall(
         secrets.randbelow(0x7FFF) + 1,
@@ -250,8 +263,37 @@ async def dial(
     except (RasRejected, H323Timeout, H323ConnectionError) as exc:
         run.result.error = f"gatekeeper: {exc}"
         run.note("info", "gatekeeper", str(exc))
+    finally:
+        run.ended()
     run.result.duration = clock() - run.start
     return run.result
+
+
+class _Story:
+    """Tells a dial's listener its events in the gateway's vocabulary (or nobody)."""
+
+    def __init__(self, call_id: str, listener: Callable[[Happened], None] | None,
+                 stop: asyncio.Event | None) -> None:
+        self.call_id = call_id
+        self.listener = listener
+        self.stop = stop
+        self.seq = Sequencer()
+        self.released_here: int | None = None
+        self.media_up = False
+
+    def tell(self, event: Happened | None) -> None:
+        if event is not None and self.listener is not None:
+            self.listener(event)
+
+    def h323(self, event: CallEvent) -> None:
+        now = time.monotonic()
+        said = from_h323(self.call_id, event, now, self.seq.next(now))
+        if said is not None and said.kind is EventKind.MEDIA_UP:
+            if self.media_up:
+                return  # a second channel (the far end's, by OLC): media is up already
+            self.media_up = True
+        if said is not None and said.kind is not EventKind.ENDED:
+            self.tell(said)  # the end is told once, by ended()
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,8 +313,10 @@ class _DialRun:
     """One dial's bookkeeping: the result being filled and the clock its events use."""
 
     def __init__(
-        self, target: DialTarget, result: DialResult, clock: Callable[[], float], plan: _Plan
+        self, target: DialTarget, result: DialResult, clock: Callable[[], float], plan: _Plan,
+        story: _Story | None = None,
     ) -> None:
+        self.story = story or _Story("h323", None, None)
         self.target = target
         self.result = result
         self.clock = clock
@@ -283,6 +327,17 @@ class _DialRun:
         self.video: CallVideo | None = None
         self.h245: SignalChannel | None = None  # the separate H.245 connection
         self.h245_lost = False
+
+    def ended(self) -> None:
+        """Tell the listener how the call ended (media first, if it was up)."""
+        story, result = self.story, self.result
+        now = time.monotonic()
+        if story.media_up:
+            story.tell(Happened(story.call_id, EventKind.MEDIA_DOWN, now, story.seq.next(now),
+                                "h323"))
+        story.tell(h323_end(story.call_id, now, story.seq.next(now), connected=result.connected,
+                            cause=result.cause, reason=result.reason, error=result.error,
+                            released_here=story.released_here))
 
     def note(
         self, direction: Literal["sent", "received", "info"], message: str, detail: str = ""
@@ -435,11 +490,17 @@ class _DialRun:
         loop = asyncio.get_running_loop()
         give_up = loop.time() + setup_timeout
         hold_until: float | None = None
+        stop = self.story.stop
         while call.state is not CallState.RELEASED:
             if hold_until is None:
                 wait = min(self.timeout, give_up - loop.time())
             else:
-                wait = hold_until - loop.time()
+                wait = min(hold_until - loop.time(), 3600.0)
+            if stop is not None and stop.is_set():
+                if not self.result.connected:
+                    self.result.error = "hung up here before the far end answered"
+                await self._release(channel, call, NORMAL_CLEARING)
+                return
             if wait <= 0:
                 if hold_until is None:
                     self.result.error = f"not connected within {setup_timeout:g} s"
@@ -449,7 +510,10 @@ class _DialRun:
                     await self._release(channel, call, NORMAL_CLEARING)
                 return
             try:
-                source, item = await inbox.next(wait)
+                arrival = await self._next(inbox, wait)
+                if arrival is None:
+                    continue  # stop was set: released at the top of the loop
+                source, item = arrival
                 if source == "h245":
                     await self._h245_arrival(call, item)
                     continue
@@ -491,6 +555,7 @@ class _DialRun:
     ) -> None:
         for event in events:
             _apply(event, self.result)
+            self.story.h323(event)
             started = event.kind in ("fast-start", "h245-channel")
             rtp = split_address(event.detail) if started else None
             if rtp is not None and self.audio is not None and event.reason:
@@ -543,7 +608,28 @@ class _DialRun:
         self.note("info", "H.245 closed", why)
         await self.h245.close()
 
+    async def _next(self, inbox: Inbox, wait: float) -> Arrival | None:
+        """The next arrival, or ``None`` when ``stop`` is set first (the readers are separate
+        tasks, so a wait cut short loses nothing)."""
+        stop = self.story.stop
+        if stop is None:
+            return await inbox.next(wait)
+        receiving = asyncio.ensure_future(inbox.next(wait))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not receiving.done():
+                receiving.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await receiving
+        if receiving.cancelled():
+            return None
+        return receiving.result()
+
     async def _release(self, channel: SignalChannel, call: OutgoingCall, cause: int) -> None:
+        self.story.released_here = cause
         release = call.release(cause)
         await self._flush_h245(call)  # endSessionCommand first on a separate H.245 connection
         try:

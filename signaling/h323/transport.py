@@ -14,7 +14,7 @@ from signaling.h323 import tpkt
 from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout
 from signaling.h323.h225 import CallMessage
 
-__all__ = ["Inbox", "SignalChannel", "open_channel"]
+__all__ = ["Arrival", "Inbox", "SignalChannel", "open_channel"]
 
 log = logging.getLogger(__name__)
 READ_SIZE = 4096

@@ -83,9 +83,13 @@ def run_h323_dial(
     tunnel: bool = True,
     rtcp_interval: float = RTCP_INTERVAL,
     video: bool = False,
+    controlled: bool = False,
 ) -> int:
     """Dial ``target`` over H.323, print the result; exit code 0 only when it connected.
 
+    With ``controlled`` (``crcgw dial``) the call runs under the gateway's call controller
+    (:func:`gateway.calllegs.dial_h323`): held ``hold`` seconds after media came up, and a call
+    answered without media fails (exit 1).
     A malformed dial string is a one-line error (exit 2), not a traceback.
     """
     try:
@@ -106,6 +110,13 @@ def run_h323_dial(
         options["gatekeeper"], options["gatekeeper_port"] = _split_host(
             gatekeeper, RAS_PORT, "--gatekeeper"
         )
+    if controlled and not gatekeeper:
+        from gateway.calllegs import dial_h323
+
+        result = asyncio.run(dial_h323(parsed, hold, timeout, video=video, tunnel=tunnel,
+                                       rtcp_interval=rtcp_interval))
+        render_dial_result(result, json_output)
+        return 0 if result.connected and result.error is None else 1
     result = asyncio.run(
         dial(
             parsed,

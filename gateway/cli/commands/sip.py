@@ -19,7 +19,7 @@ import typer
 
 from gateway.cli.output import console, emit_json, fail, print_table
 from signaling.dialstring import DialStringError, DialTarget, parse
-from signaling.dialstring.ivr import DEFAULT_FIRST_DELAY_S, DEFAULT_GAP_S, IvrStep, ivr_steps
+from signaling.dialstring.ivr import DEFAULT_FIRST_DELAY_S, DEFAULT_GAP_S, IvrStep
 from signaling.pjsua import SipEngine
 from signaling.sip.address import HostPort, is_sip_uri, parse_host_port
 from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig, TlsSettings
@@ -253,6 +253,9 @@ class _DialResult:
     connected: bool
     final: CallStateChanged | None
     bye: ByeOutcome | None
+    call_events: list[dict[str, Any]]
+    verdict: str | None = None
+    """Why the controller failed a call the engine took as fine (answered, no media)."""
 
     def cause(self) -> dict[str, Any] | None:
         """How the call ended: code, reason, received or local, and why."""
@@ -263,7 +266,7 @@ class _DialResult:
             "code": final.code,
             "reason": final.reason,
             "origin": final.origin.value if final.origin else None,
-            "explanation": final.explanation,
+            "explanation": self.verdict or final.explanation,
         }
 
 
@@ -276,17 +279,24 @@ async def _dial(
     duration: float,
     as_json: bool,
 ) -> _DialResult:
+    """The call's life is the call controller's (:mod:`gateway.callcontrol`), as in the
+    daemon: answer timeout, no media is a failure, hang-up after the duration. The engine's
+    own phases (with their codes) are printed as they come."""
+    from gateway.callcontrol import CallControl, CallPolicy
+    from gateway.calllegs import SipLeg
+
     rows: list[dict[str, Any]] = []
+    call_events: list[dict[str, Any]] = []
     async with SipEngine(config) as engine:
         if endpoint is not None:
             await engine.add_endpoint(endpoint)
         started = time.monotonic()
-        call = await engine.dial(
-            target, endpoint=endpoint.name if endpoint else None, options=options, ivr=steps
-        )
+        box: list[str] = []
 
         def show(event: object) -> None:
-            if isinstance(event, CallStateChanged) and event.call_id == call:
+            if not box:
+                return
+            if isinstance(event, CallStateChanged) and event.call_id == box[0]:
                 row = _event_row(event, started)
                 rows.append(row)
                 if not as_json:
@@ -298,32 +308,40 @@ async def _dial(
                         markup=False,
                         highlight=False,
                     )
-            elif isinstance(event, DtmfReceived) and event.call_id == call and not as_json:
+            elif isinstance(event, DtmfReceived) and event.call_id == box[0] and not as_json:
                 console.print(f"{'':>12}  DTMF received ({event.method.value})", markup=False)
 
+        leg, control = SipLeg(engine), CallControl()
+        hold = hold_s(duration, dtmf_plan(options.dtmf, steps, options.dtmf_delay_s))
+        policy = CallPolicy(answer_timeout_s=options.timeout_s + 5, hold_s=hold,
+                            end_timeout_s=config.bye_timeout_s + 5)
+        call = await control.place(
+            leg, target, endpoint=endpoint.name if endpoint else None, options=options,
+            ivr=steps, policy=policy,
+            listener=lambda event: call_events.append(event.as_dict(since=started)),
+        )
+        box.append(call.call_id)
         for event in engine.events.since(0):
             show(event)
         engine.add_listener(show)
-        end = await engine.wait_call(call, timeout=options.timeout_s + 5)
-        connected = end.phase is CallPhase.CONNECTED
+        finished = await call.wait()
         bye: ByeOutcome | None = None
-        if connected:
-            hold = hold_s(duration, dtmf_plan(options.dtmf, steps, options.dtmf_delay_s))
+        if finished.answered and call.machine.hung_up_here:
             try:
-                await engine.wait_call(call, {CallPhase.DISCONNECTED}, hold)
+                bye = await engine.wait_bye(call.call_id)
             except TimeoutError:
-                await engine.hangup(call)
-                await engine.wait_call(call, {CallPhase.DISCONNECTED}, 5)
-                bye = await engine.wait_bye(call)
-                if not as_json:
-                    said = f"{bye.code} {bye.reason}" if bye.code else bye.reason
-                    console.print(
-                        f"{'':>12}  BYE: {said} ({bye.origin.value}, {bye.ms:.1f} ms)",
-                        markup=False,
-                        highlight=False,
-                    )
-        stats = await engine.call_stats(call)
-        return _DialResult(rows, stats, connected, engine.call_phases.get(call), bye)
+                bye = None
+            if bye is not None and not as_json:
+                said = f"{bye.code} {bye.reason}" if bye.code else bye.reason
+                console.print(
+                    f"{'':>12}  BYE: {said} ({bye.origin.value}, {bye.ms:.1f} ms)",
+                    markup=False,
+                    highlight=False,
+                )
+        stats = leg.last_stats.pop(call.call_id, None) or await engine.call_stats(call.call_id)
+        verdict = finished.cause.reason if finished.answered and not finished.connected else None
+        return _DialResult(rows, stats, finished.connected, engine.call_phases.get(call.call_id),
+                           bye, call_events, verdict)
 
 
 def dial_command(
@@ -387,18 +405,20 @@ def dial_command(
         from gateway.cli.commands.h323 import run_h323_dial
 
         raise typer.Exit(run_h323_dial(target, timeout=timeout, json_output=as_json, hold=duration,
-                                       fast_start=True, h245_channels=True, video=True))
+                                       fast_start=True, video=True, controlled=True))
     if is_h323:
         fail(f"{shown} is an H.323 dial string: leave out --protocol sip")
     steps: tuple[IvrStep, ...] = ()
     if ivr:
         if parsed is None:
             fail("--ivr needs a Zoom dial string (MEETING.PASSCODE..HOSTKEY@host)")
+        from gateway.callcontrol import planned_dial
+
         try:
-            steps = ivr_steps(parsed, first_delay_s=ivr_first, gap_s=ivr_gap)
+            plan = planned_dial(parsed, ivr=True, first_delay_s=ivr_first, gap_s=ivr_gap)
         except ValueError as exc:
             fail(f"--ivr: {exc}")
-        dial_as = parsed.without_secrets()
+        dial_as, steps = plan.dial, plan.steps
     try:
         if dtmf is not None:
             check_digits(dtmf)
@@ -450,6 +470,7 @@ def dial_command(
                 "cause": cause,
                 "bye": _bye_dict(result.bye),
                 "explanation": explanation or None,
+                "call_events": result.call_events,
             }
         )
     elif stats is not None:
