@@ -1,0 +1,644 @@
+"""SDP video sections: what crcgw offers, how it answers, and what it reads from the far end.
+
+Pure functions over text, no I/O. The pjsua2 wheel has no video, so crcgw writes the video
+``m=`` section itself beside pjsua's audio (``signaling/pjsua/_video.py``):
+
+- :func:`offer_section` writes our offer: H.264 (packetization-mode 1, ``profile-level-id``,
+  ``max-fs``/``max-mbps`` from :func:`media.negotiation.h264_fmtp` for the room's size, rate
+  and bitrate) and VP8 (``max-fr``/``max-fs``, RFC 7741), ``rtcp-fb`` nack / nack pli / ccm fir
+  (RFC 4585, 5104), ``b=AS``/``b=TIAS`` and the direction. About 450 bytes.
+- :func:`parse_sdp` reads every ``m=`` section of an offer or answer, tolerating what room
+  systems send (H.263/H.261 static payload types, BFCP, a second ``content:slides`` video)
+  and hostile text (a bad line is skipped, never raised).
+- :func:`answer_offer` picks the codec from a remote offer (H.264 profile and level matched
+  per RFC 6184 8.2.2, VP8), answers the direction per RFC 3264 6.1 and writes our answer.
+- :func:`read_answer` reads the far end's answer to our offer.
+- :func:`replace_section` puts a section in place of another one (by ``m=`` index).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+from media.negotiation import H264_LEVELS, frame_macroblocks, h264_fmtp, h264_level
+
+__all__ = [
+    "DIRECTIONS",
+    "MediaSection",
+    "RtpFormat",
+    "SdpMessage",
+    "VideoNegotiation",
+    "VideoSettings",
+    "answer_direction",
+    "answer_offer",
+    "main_video",
+    "offer_section",
+    "parse_sdp",
+    "read_answer",
+    "rejected_section",
+    "replace_section",
+    "section_kinds",
+]
+
+DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+CODECS = ("H264", "VP8")
+_OFFER_PT = {"H264": 96, "VP8": 97}
+_FEEDBACK = ("nack", "nack pli", "ccm fir")
+MAX_SDP_BYTES = 64 * 1024
+"""Longer SDP bodies are not parsed (a room system's is ~2 kB)."""
+_MAX_SECTIONS = 32
+_MAX_FORMATS = 64
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """What crcgw offers or accepts for video on one call.
+
+    ``port`` is the local RTP port (RTCP on ``port + 1``); 0 lets the engine pick one when it
+    answers. ``host`` is the address written in ``c=`` (``None``: the audio's).
+    """
+
+    width: int = 640
+    height: int = 360
+    framerate: int = 15
+    bitrate_kbps: int = 512
+    codecs: tuple[str, ...] = CODECS
+    direction: str = "sendrecv"
+    port: int = 0
+    host: str | None = None
+    max_level: str | None = None
+    """Cap of the H.264 level offered; above it ``max-fs``/``max-mbps`` say the rest."""
+
+    def __post_init__(self) -> None:
+        for name, low, high in (
+            ("width", 16, 4096),
+            ("height", 16, 4096),
+            ("framerate", 1, 60),
+            ("bitrate_kbps", 16, 100000),
+            ("port", 0, 65534),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(
+                    f"video.{name}: expected an integer in {low}..{high}, got {value!r}"
+                )
+        bad = [c for c in self.codecs if c not in CODECS]
+        if bad or not self.codecs:
+            raise ValueError(
+                f"video.codecs: expected some of {', '.join(CODECS)}, got {bad or '()'}"
+            )
+        if self.direction not in DIRECTIONS:
+            raise ValueError(
+                f"video.direction: expected one of {DIRECTIONS}, got {self.direction!r}"
+            )
+        if self.max_level is not None and self.max_level not in {lv.name for lv in H264_LEVELS}:
+            raise ValueError(f"video.max_level: expected an H.264 level, got {self.max_level!r}")
+        h264_level(self.width, self.height, self.framerate, self.bitrate_kbps)  # raises if none
+
+
+@dataclass(frozen=True)
+class RtpFormat:
+    payload_type: int
+    codec: str
+    """Encoding name, upper case (``H264``, ``VP8``, ``H263``, ...)."""
+    clock_rate: int
+    fmtp: tuple[tuple[str, str], ...] = ()
+    rtcp_fb: tuple[str, ...] = ()
+
+    def param(self, name: str) -> str | None:
+        for key, value in self.fmtp:
+            if key == name:
+                return value
+        return None
+
+    def fmtp_text(self) -> str:
+        return ";".join(f"{k}={v}" for k, v in self.fmtp)
+
+
+@dataclass(frozen=True)
+class MediaSection:
+    index: int
+    kind: str
+    port: int
+    proto: str
+    formats: tuple[RtpFormat, ...]
+    host: str | None
+    """Connection address (media level, else session level); ``None`` if none was given."""
+    rtcp_port: int
+    direction: str
+    bandwidth_kbps: int | None
+    content: str | None
+    """``a=content`` (RFC 4796): ``main``, ``slides`` (a room system's presentation), ..."""
+
+    @property
+    def rejected(self) -> bool:
+        return self.port == 0
+
+    @property
+    def on_hold_address(self) -> bool:
+        """RFC 2543 hold: ``c=IN IP4 0.0.0.0`` (send nothing there)."""
+        return self.host in ("0.0.0.0", "::")
+
+
+@dataclass(frozen=True)
+class SdpMessage:
+    sections: tuple[MediaSection, ...]
+    problems: tuple[str, ...] = ()
+    """Lines that were skipped, for the log."""
+
+
+@dataclass(frozen=True)
+class VideoNegotiation:
+    """The outcome for the main video stream of one offer/answer, from our side.
+
+    ``direction`` is what *we* do (``sendonly``: we send, the far end does not).
+    """
+
+    accepted: bool
+    index: int
+    reason: str = ""
+    codec: str | None = None
+    payload_type: int | None = None
+    fmtp: str = ""
+    remote_host: str | None = None
+    remote_port: int = 0
+    remote_rtcp_port: int = 0
+    direction: str = "inactive"
+    width: int = 0
+    height: int = 0
+    framerate: int = 0
+    bitrate_kbps: int = 0
+    rtcp_fb: tuple[str, ...] = field(default=())
+
+    @property
+    def sends(self) -> bool:
+        return self.direction in ("sendrecv", "sendonly")
+
+    @property
+    def receives(self) -> bool:
+        return self.direction in ("sendrecv", "recvonly")
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+_M_LINE = re.compile(r"^m=(\w+) (\d{1,5})(?:/\d+)? (\S+)((?: \S+)*)$")
+_C_LINE = re.compile(r"^c=IN IP[46] ([0-9A-Fa-f.:]+)(?:/\d+)*$")
+_RTPMAP = re.compile(r"^a=rtpmap:(\d{1,3}) ([\w.-]+)/(\d{1,6})(?:/\d+)?$")
+_FMTP = re.compile(r"^a=fmtp:(\d{1,3}) (.*)$")
+_RTCP_FB = re.compile(r"^a=rtcp-fb:(\d{1,3}|\*) (.+)$")
+_RTCP = re.compile(r"^a=rtcp:(\d{1,5})\b")
+_BW = re.compile(r"^b=(AS|TIAS):(\d{1,10})$")
+# Static payload types a room system offers for video without rtpmap (RFC 3551).
+_STATIC_VIDEO = {26: ("JPEG", 90000), 31: ("H261", 90000), 32: ("MPV", 90000), 34: ("H263", 90000)}
+
+
+def _host(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def _fmtp_pairs(text: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in text.split(";")[:32]:
+        key, sep, value = item.strip().partition("=")
+        if key and sep:
+            pairs.append((key.strip().lower(), value.strip()))
+    return tuple(pairs)
+
+
+@dataclass
+class _Draft:
+    index: int
+    kind: str
+    port: int
+    proto: str
+    pts: list[int]
+    host: str | None = None
+    rtcp_port: int | None = None
+    direction: str | None = None
+    bandwidth: int | None = None
+    content: str | None = None
+    rtpmap: dict[int, tuple[str, int]] = field(default_factory=dict)
+    fmtp: dict[int, str] = field(default_factory=dict)
+    fb: dict[int | None, list[str]] = field(default_factory=dict)
+
+
+def parse_sdp(text: str) -> SdpMessage:
+    """Every ``m=`` section of ``text`` (an SDP body, or a whole SIP message with one).
+
+    Never raises on content: what cannot be read is skipped and named in ``problems``.
+    """
+    if len(text) > MAX_SDP_BYTES:
+        return SdpMessage((), (f"SDP of {len(text)} bytes ignored (limit {MAX_SDP_BYTES})",))
+    body = _body(text)
+    problems: list[str] = []
+    session_host: str | None = None
+    session_dir = "sendrecv"
+    drafts: list[_Draft] = []
+    for raw in body.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("m="):
+            if len(drafts) >= _MAX_SECTIONS:
+                problems.append(f"more than {_MAX_SECTIONS} m= sections: the rest ignored")
+                break
+            m = _M_LINE.match(line)
+            if m is None:
+                problems.append(f"skipped {line[:80]!r}")
+                # a section we cannot read still takes its index, so answers stay aligned
+                drafts.append(_Draft(len(drafts), "?", 0, "?", []))
+                continue
+            pts = [int(f) for f in m.group(4).split() if f.isdigit() and int(f) < 128]
+            drafts.append(
+                _Draft(len(drafts), m.group(1), int(m.group(2)), m.group(3), pts[:_MAX_FORMATS])
+            )
+            continue
+        cur = drafts[-1] if drafts else None
+        if line.startswith("c="):
+            c = _C_LINE.match(line)
+            host = _host(c.group(1)) if c else None
+            if host is None:
+                problems.append(f"skipped {line[:80]!r}")
+            elif cur is None:
+                session_host = host
+            else:
+                cur.host = host
+        elif line[2:] in DIRECTIONS and line.startswith("a="):
+            if cur is None:
+                session_dir = line[2:]
+            else:
+                cur.direction = line[2:]
+        elif cur is not None:
+            _attribute(cur, line, problems)
+    sections = tuple(_finish(d, session_host, session_dir) for d in drafts)
+    return SdpMessage(sections, tuple(problems[:20]))
+
+
+def _body(text: str) -> str:
+    """The SDP of a SIP message (after the blank line), or ``text`` itself."""
+    if text.startswith("v=") or "\nv=0" not in text:
+        return text
+    for sep in ("\r\n\r\n", "\n\n"):
+        head, found, rest = text.partition(sep)
+        if found and "v=0" in rest:
+            return rest
+    return text
+
+
+def _attribute(cur: _Draft, line: str, problems: list[str]) -> None:
+    if line.startswith("a=rtpmap:"):
+        m = _RTPMAP.match(line)
+        if m is None:
+            problems.append(f"skipped {line[:80]!r}")
+        else:
+            cur.rtpmap[int(m.group(1))] = (m.group(2).upper(), int(m.group(3)))
+    elif line.startswith("a=fmtp:"):
+        m = _FMTP.match(line)
+        if m is not None:
+            cur.fmtp[int(m.group(1))] = m.group(2)[:512]
+    elif line.startswith("a=rtcp-fb:"):
+        m = _RTCP_FB.match(line)
+        if m is not None:
+            pt = None if m.group(1) == "*" else int(m.group(1))
+            cur.fb.setdefault(pt, []).append(" ".join(m.group(2).split())[:40])
+    elif line.startswith("a=rtcp:"):
+        m = _RTCP.match(line)
+        if m is not None and 0 < int(m.group(1)) < 65536:
+            cur.rtcp_port = int(m.group(1))
+    elif line.startswith("a=content:"):
+        cur.content = line[len("a=content:") :].strip().lower()[:40]
+    elif line.startswith("b="):
+        m = _BW.match(line)
+        if m is not None:
+            kbps = int(m.group(2)) if m.group(1) == "AS" else int(m.group(2)) // 1000
+            cur.bandwidth = kbps if cur.bandwidth is None else min(cur.bandwidth, kbps)
+
+
+def _finish(d: _Draft, session_host: str | None, session_dir: str) -> MediaSection:
+    formats = []
+    for pt in d.pts:
+        if pt in d.rtpmap:
+            codec, clock = d.rtpmap[pt]
+        elif pt in _STATIC_VIDEO and d.kind == "video":
+            codec, clock = _STATIC_VIDEO[pt]
+        else:
+            continue  # a dynamic type without rtpmap: unusable
+        fb = tuple(d.fb.get(pt, []) + d.fb.get(None, []))
+        formats.append(RtpFormat(pt, codec, clock, _fmtp_pairs(d.fmtp.get(pt, "")), fb))
+    port = d.port if 0 <= d.port < 65536 else 0
+    rtcp = d.rtcp_port if d.rtcp_port is not None else (port + 1 if port else 0)
+    return MediaSection(
+        d.index,
+        d.kind,
+        port,
+        d.proto,
+        tuple(formats),
+        d.host or session_host,
+        rtcp,
+        d.direction or session_dir,
+        d.bandwidth,
+        d.content,
+    )
+
+
+def main_video(message: SdpMessage) -> MediaSection | None:
+    """The main camera stream: the first ``m=video`` that is not ``a=content:slides``."""
+    videos = [s for s in message.sections if s.kind == "video"]
+    for section in videos:
+        if section.content in (None, "main", "alt"):
+            return section
+    return None
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+def _c_line(host: str) -> str:
+    return f"c=IN IP6 {host}" if ":" in host else f"c=IN IP4 {host}"
+
+
+def _vp8_fmtp(pt: int, width: int, height: int, framerate: int) -> str:
+    return f"a=fmtp:{pt} max-fr={framerate};max-fs={frame_macroblocks(width, height)}"
+
+
+def offer_section(settings: VideoSettings, host: str, port: int | None = None) -> str:
+    """Our ``m=video`` offer (``\\r\\n`` line ends, ending with one)."""
+    port = settings.port if port is None else port
+    s = settings
+    pts = [_OFFER_PT[c] for c in s.codecs]
+    lines = [
+        f"m=video {port} RTP/AVP {' '.join(map(str, pts))}",
+        _c_line(s.host or host),
+        f"b=AS:{s.bitrate_kbps}",
+        f"b=TIAS:{s.bitrate_kbps * 1000}",
+    ]
+    for codec in s.codecs:
+        pt = _OFFER_PT[codec]
+        lines.append(f"a=rtpmap:{pt} {codec}/90000")
+        if codec == "H264":
+            lines.append(
+                h264_fmtp(
+                    s.width,
+                    s.height,
+                    s.framerate,
+                    s.bitrate_kbps,
+                    payload_type=pt,
+                    max_level=s.max_level,
+                )
+            )
+        else:
+            lines.append(_vp8_fmtp(pt, s.width, s.height, s.framerate))
+    lines += [f"a=rtcp-fb:* {fb}" for fb in _FEEDBACK]
+    lines += [f"a=framerate:{s.framerate}", "a=content:main", f"a={s.direction}"]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def rejected_section(kind: str = "video", proto: str = "RTP/AVP", pt: int = 96) -> str:
+    """A declined stream (port 0, RFC 3264 6)."""
+    return f"m={kind} 0 {proto} {pt}\r\n"
+
+
+def answer_direction(offered: str, ours: str) -> str:
+    """RFC 3264 6.1: we send only if we want to and the offerer receives, and likewise."""
+    send = ours in ("sendrecv", "sendonly") and offered in ("sendrecv", "recvonly")
+    recv = ours in ("sendrecv", "recvonly") and offered in ("sendrecv", "sendonly")
+    return _direction(send, recv)
+
+
+def _direction(send: bool, recv: bool) -> str:
+    return {
+        (True, True): "sendrecv",
+        (True, False): "sendonly",
+        (False, True): "recvonly",
+        (False, False): "inactive",
+    }[(send, recv)]
+
+
+def _reverse(direction: str) -> str:
+    return {"sendonly": "recvonly", "recvonly": "sendonly"}.get(direction, direction)
+
+
+def _h264_usable(fmt: RtpFormat) -> bool:
+    """Packetization mode 1 (we fragment with FU-A) and a readable profile-level-id."""
+    if fmt.param("packetization-mode") != "1":
+        return False
+    plid = fmt.param("profile-level-id") or "42000a"  # RFC 6184 default: Baseline level 1
+    return re.fullmatch(r"[0-9A-Fa-f]{6}", plid) is not None
+
+
+def _pick(section: MediaSection, codecs: tuple[str, ...]) -> RtpFormat | None:
+    for fmt in section.formats:  # the offerer's order of preference
+        if fmt.codec not in codecs or fmt.clock_rate != 90000:
+            continue
+        if fmt.codec == "H264" and not _h264_usable(fmt):
+            continue
+        return fmt
+    return None
+
+
+def _send_limits(
+    settings: VideoSettings, section: MediaSection, fmt: RtpFormat
+) -> tuple[int, int, int, int]:
+    """Width, height, framerate and kbps within the far end's limits (its level, max-fs,
+    max-mbps, max-fr, bandwidth)."""
+    width, height, fps = settings.width, settings.height, settings.framerate
+    kbps = settings.bitrate_kbps
+    if section.bandwidth_kbps:
+        kbps = max(16, min(kbps, section.bandwidth_kbps))
+    max_fs = max_mbps = None
+    if fmt.codec == "H264":
+        idc = int((fmt.param("profile-level-id") or "42000a")[4:6], 16)
+        level = next((lv for lv in H264_LEVELS if lv.level_idc == idc and lv.name != "1b"), None)
+        if level is not None:
+            max_fs = max(level.max_fs, _int(fmt.param("max-fs")))
+            max_mbps = max(level.max_mbps, _int(fmt.param("max-mbps")))
+    else:
+        max_fs = _int(fmt.param("max-fs")) or None
+        max_fr = _int(fmt.param("max-fr"))
+        if max_fr:
+            fps = min(fps, max_fr)
+    if max_fs is not None:
+        while frame_macroblocks(width, height) > max_fs and width > 16 and height > 16:
+            width, height = max(16, (width * 3 // 4) & ~1), max(16, (height * 3 // 4) & ~1)
+    if max_mbps:
+        fps = max(1, min(fps, max_mbps // max(1, frame_macroblocks(width, height))))
+    return width, height, fps, kbps
+
+
+def _int(text: str | None) -> int:
+    return int(text) if text is not None and text.isdigit() and len(text) < 10 else 0
+
+
+def _answer_fmtp(fmt: RtpFormat, settings: VideoSettings) -> str:
+    if fmt.codec == "VP8":
+        return _vp8_fmtp(fmt.payload_type, settings.width, settings.height, settings.framerate)
+    offered = (fmt.param("profile-level-id") or "42000a").lower()
+    ours = h264_level(settings.width, settings.height, settings.framerate, settings.bitrate_kbps)
+    offered_idc = int(offered[4:6], 16)
+    # RFC 6184 8.2.2: same profile as offered; without level-asymmetry-allowed the level is
+    # symmetric and the answer's may not exceed the offer's; with it, ours says what we receive.
+    asym = fmt.param("level-asymmetry-allowed") == "1"
+    idc = ours.level_idc if asym else min(offered_idc, ours.level_idc)
+    parts = [f"profile-level-id={offered[:4]}{idc:02x}", "packetization-mode=1"]
+    if asym:
+        parts.append("level-asymmetry-allowed=1")
+    return f"a=fmtp:{fmt.payload_type} " + ";".join(parts)
+
+
+def answer_offer(
+    offer: SdpMessage | str, settings: VideoSettings, host: str, port: int | None = None
+) -> tuple[VideoNegotiation, str] | None:
+    """Our answer to the main video of ``offer``: the negotiation and the section to put at
+    its index. ``None`` when the offer has no main video (nothing to answer)."""
+    message = parse_sdp(offer) if isinstance(offer, str) else offer
+    section = main_video(message)
+    if section is None:
+        return None
+    port = settings.port if port is None else port
+    proto = section.proto if section.proto in ("RTP/AVP", "RTP/AVPF") else "RTP/AVP"
+    decline = section.formats[0].payload_type if section.formats else 96
+    if section.rejected:
+        return VideoNegotiation(False, section.index, "the offer's video port is 0"), (
+            rejected_section(proto=proto, pt=decline)
+        )
+    if section.proto not in ("RTP/AVP", "RTP/AVPF"):
+        reason = f"video over {section.proto} is not supported (SRTP video is not done)"
+        return VideoNegotiation(False, section.index, reason), rejected_section(
+            proto=section.proto, pt=decline
+        )
+    fmt = _pick(section, settings.codecs)
+    if fmt is None:
+        offered = ", ".join(f.codec for f in section.formats) or "none"
+        reason = f"no common video codec (offered {offered}; ours {', '.join(settings.codecs)})"
+        return VideoNegotiation(False, section.index, reason), rejected_section(pt=decline)
+    remote_dir = "inactive" if section.on_hold_address else section.direction
+    # old-style hold (c=0.0.0.0) still sends to us: only our sending stops
+    if section.on_hold_address and section.direction in ("sendrecv", "sendonly"):
+        remote_dir = "sendonly"
+    direction = answer_direction(remote_dir, settings.direction)
+    width, height, fps, kbps = _send_limits(settings, section, fmt)
+    fmtp_line = _answer_fmtp(fmt, settings)
+    lines = [
+        f"m=video {port} {proto} {fmt.payload_type}",
+        _c_line(settings.host or host),
+        f"b=AS:{settings.bitrate_kbps}",
+        f"b=TIAS:{settings.bitrate_kbps * 1000}",
+        f"a=rtpmap:{fmt.payload_type} {fmt.codec}/90000",
+        fmtp_line,
+    ]
+    fb = [f for f in _FEEDBACK if f in fmt.rtcp_fb]
+    lines += [f"a=rtcp-fb:{fmt.payload_type} {f}" for f in fb]
+    lines += [f"a=framerate:{settings.framerate}"]
+    if section.content is not None:
+        lines.append(f"a=content:{section.content}")
+    lines.append(f"a={direction}")
+    negotiation = VideoNegotiation(
+        True,
+        section.index,
+        "",
+        fmt.codec,
+        fmt.payload_type,
+        fmt.fmtp_text(),
+        section.host,
+        section.port,
+        section.rtcp_port,
+        direction,
+        width,
+        height,
+        fps,
+        kbps,
+        tuple(fb),
+    )
+    return negotiation, "\r\n".join(lines) + "\r\n"
+
+
+def read_answer(answer: SdpMessage | str, settings: VideoSettings, index: int) -> VideoNegotiation:
+    """The far end's answer to our video offer, which sat at ``m=`` ``index``."""
+    message = parse_sdp(answer) if isinstance(answer, str) else answer
+    if index >= len(message.sections):
+        return VideoNegotiation(False, index, "the answer has no video section")
+    section = message.sections[index]
+    if section.kind != "video":
+        return VideoNegotiation(False, index, f"the answer has m={section.kind} for our video")
+    if section.rejected:
+        return VideoNegotiation(False, index, "the far end declined video (port 0)")
+    fmt = next(
+        (
+            f
+            for f in section.formats
+            if f.codec in settings.codecs
+            and f.clock_rate == 90000
+            and (f.codec != "H264" or _h264_usable(f))
+        ),
+        None,
+    )
+    if fmt is None:
+        got = ", ".join(f"{f.payload_type} {f.codec}" for f in section.formats) or "none"
+        return VideoNegotiation(False, index, f"no video codec of ours in the answer ({got})")
+    remote_dir = section.direction
+    if section.on_hold_address and remote_dir in ("sendrecv", "recvonly"):
+        remote_dir = "sendonly" if remote_dir == "sendrecv" else "inactive"
+    ours = settings.direction
+    send = ours in ("sendrecv", "sendonly") and remote_dir in ("sendrecv", "recvonly")
+    recv = ours in ("sendrecv", "recvonly") and remote_dir in ("sendrecv", "sendonly")
+    width, height, fps, kbps = _send_limits(settings, section, fmt)
+    return VideoNegotiation(
+        True,
+        index,
+        "",
+        fmt.codec,
+        fmt.payload_type,
+        fmt.fmtp_text(),
+        section.host,
+        section.port,
+        section.rtcp_port,
+        _direction(send, recv),
+        width,
+        height,
+        fps,
+        kbps,
+        tuple(f for f in _FEEDBACK if f in fmt.rtcp_fb),
+    )
+
+
+def _split(sdp: str) -> tuple[str, list[str]]:
+    """Session part and ``m=`` sections of an SDP body, each with its ``\\r\\n`` line ends."""
+    text = sdp.replace("\r\n", "\n").replace("\n", "\r\n")
+    parts = re.split(r"(?m)^(?=m=)", text)
+    return parts[0], parts[1:]
+
+
+def replace_section(
+    sdp: str, index: int, section: str, *, drop_session_bandwidth: bool = True
+) -> str:
+    """``sdp`` with ``m=`` section ``index`` replaced by ``section``.
+
+    The session-level ``b=AS`` pjsua writes counts audio only; with video beside it that cap
+    would be wrong, so it is dropped (each section carries its own ``b=``).
+    """
+    session, sections = _split(sdp)
+    if not 0 <= index < len(sections):
+        raise ValueError(f"sdp: expected an m= section at index {index}, got {len(sections)}")
+    if drop_session_bandwidth:
+        session = "".join(
+            line for line in session.splitlines(keepends=True) if not line.startswith("b=")
+        )
+    body = section if section.endswith("\r\n") else section + "\r\n"
+    sections[index] = body
+    return session + "".join(sections)
+
+
+def section_kinds(sdp: str) -> list[tuple[str, int]]:
+    """``(kind, port)`` of each ``m=`` line of a (well-formed, local) SDP."""
+    _, sections = _split(sdp)
+    out = []
+    for text in sections:
+        head = text.split("\r\n", 1)[0].split() + ["", ""]
+        port = head[1].split("/")[0]
+        out.append((head[0][2:], int(port) if port.isdigit() else 0))
+    return out
