@@ -521,7 +521,6 @@ def answer_offer(
     if section.on_hold_address and section.direction in ("sendrecv", "sendonly"):
         remote_dir = "sendonly"
     direction = answer_direction(remote_dir, settings.direction)
-    width, height, fps, kbps = _send_limits(settings, section, fmt)
     fmtp_line = _answer_fmtp(fmt, settings)
     lines = [
         f"m=video {port} {proto} {fmt.payload_type}",
@@ -537,23 +536,7 @@ def answer_offer(
     if section.content is not None:
         lines.append(f"a=content:{section.content}")
     lines.append(f"a={direction}")
-    negotiation = VideoNegotiation(
-        True,
-        section.index,
-        "",
-        fmt.codec,
-        fmt.payload_type,
-        fmt.fmtp_text(),
-        section.host,
-        section.port,
-        section.rtcp_port,
-        direction,
-        width,
-        height,
-        fps,
-        kbps,
-        tuple(fb),
-    )
+    negotiation = _accepted(section, fmt, settings, direction)
     return negotiation, "\r\n".join(lines) + "\r\n"
 
 
@@ -567,16 +550,7 @@ def read_answer(answer: SdpMessage | str, settings: VideoSettings, index: int) -
         return VideoNegotiation(False, index, f"the answer has m={section.kind} for our video")
     if section.rejected:
         return VideoNegotiation(False, index, "the far end declined video (port 0)")
-    fmt = next(
-        (
-            f
-            for f in section.formats
-            if f.codec in settings.codecs
-            and f.clock_rate == 90000
-            and (f.codec != "H264" or _h264_usable(f))
-        ),
-        None,
-    )
+    fmt = _pick(section, settings.codecs)
     if fmt is None:
         got = ", ".join(f"{f.payload_type} {f.codec}" for f in section.formats) or "none"
         return VideoNegotiation(False, index, f"no video codec of ours in the answer ({got})")
@@ -586,24 +560,7 @@ def read_answer(answer: SdpMessage | str, settings: VideoSettings, index: int) -
     ours = settings.direction
     send = ours in ("sendrecv", "sendonly") and remote_dir in ("sendrecv", "recvonly")
     recv = ours in ("sendrecv", "recvonly") and remote_dir in ("sendrecv", "sendonly")
-    width, height, fps, kbps = _send_limits(settings, section, fmt)
-    return VideoNegotiation(
-        True,
-        index,
-        "",
-        fmt.codec,
-        fmt.payload_type,
-        fmt.fmtp_text(),
-        section.host,
-        section.port,
-        section.rtcp_port,
-        _direction(send, recv),
-        width,
-        height,
-        fps,
-        kbps,
-        tuple(f for f in _FEEDBACK if f in fmt.rtcp_fb),
-    )
+    return _accepted(section, fmt, settings, _direction(send, recv))
 
 
 def _split(sdp: str) -> tuple[str, list[str]]:
@@ -642,3 +599,26 @@ def section_kinds(sdp: str) -> list[tuple[str, int]]:
         port = head[1].split("/")[0]
         out.append((head[0][2:], int(port) if port.isdigit() else 0))
     return out
+
+
+def _accepted(
+    section: MediaSection, fmt: RtpFormat, settings: VideoSettings, direction: str
+) -> VideoNegotiation:
+    width, height, fps, kbps = _send_limits(settings, section, fmt)
+    return VideoNegotiation(
+        True,
+        section.index,
+        "",
+        fmt.codec,
+        fmt.payload_type,
+        fmt.fmtp_text(),
+        section.host,
+        section.port,
+        section.rtcp_port,
+        direction,
+        width,
+        height,
+        fps,
+        kbps,
+        tuple(f for f in _FEEDBACK if f in fmt.rtcp_fb),
+    )

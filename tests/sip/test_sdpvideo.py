@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from signaling.sip.sdpvideo import (
+    VideoNegotiation,
     VideoSettings,
     answer_direction,
     answer_offer,
@@ -405,7 +406,7 @@ def _simple_offer(
     )
 
 
-def _answered(offer: str) -> tuple[object, str]:
+def _answered(offer: str) -> tuple[VideoNegotiation, str]:
     result = answer_offer(offer, SETTINGS, "127.0.0.1")
     assert result is not None
-    return result  # type: ignore[return-value]
+    return result
