@@ -14,7 +14,7 @@ PYTHON="${CRCGW_PYTHON:-python3}"
 # Debian packages: the SIP registrar and answering UA used by the tests and the demo peers, packet
 # capture, PostgreSQL for the shared-pool tests, iproute2 for netns/netem tests, openssl for test certs, SIPp,
 # Chromium and its WebDriver for the status page's browser tests, prometheus for promtool.
-DEBS=(kamailio kamailio-tls-modules baresip-core tshark postgresql iproute2 openssl ca-certificates
+DEBS=(kamailio kamailio-tls-modules baresip-core baresip-ffmpeg tshark postgresql iproute2 openssl ca-certificates
       chromium chromium-driver prometheus sip-tester)
 
 missing=()

@@ -14,6 +14,7 @@ import pjsua2 as pj
 from signaling.pjsua._base import KEEP_FINISHED_CALLS
 from signaling.pjsua._objects import PjAccount, PjCall
 from signaling.pjsua._timers import Timer, TimerHeap
+from signaling.pjsua._video import VideoCore
 from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig
 from signaling.sip.dtmf import DIGIT_DURATION_MS, DtmfSend, check_digits
 from signaling.sip.errors import CallSlotsSettling, SipConfigError
@@ -113,6 +114,7 @@ class CallCore:
         self._wire: dict[str, CallWire] = {}
         self._key_of: dict[str, str] = {}  # SIP Call-ID -> call key
         self._media_closed: deque[float] = deque()  # when calls ended, within SOCKET_SETTLE_S
+        self.video = VideoCore(self.emit, lambda name: self.endpoint_config(name).video)
 
     def next_seq(self) -> int:
         """The order of a new status (``seq`` of :mod:`signaling.sip.events`): strictly
@@ -138,7 +140,7 @@ class CallCore:
         rec = _CallRec(key, endpoint, Direction.OUTGOING, call, remote_uri=uri)
         self.calls[key] = rec
         op = pj.CallOpParam(True)
-        op.opt.audioCount = 1
+        op.opt.audioCount = self.video.prepare_dial(key, options.video)
         op.opt.videoCount = 0
         rec.invite_at = time.monotonic()
         try:
@@ -234,6 +236,7 @@ class CallCore:
                     timer.cancel()
             rec.call = None
         self.calls.clear()
+        self.video.clear()
         self._plans.clear()
         self._wire.clear()
         self._key_of.clear()
