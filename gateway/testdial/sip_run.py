@@ -24,8 +24,15 @@ from gateway.testdial.capture import (
     redact_capture,
 )
 from gateway.testdial.probes import connect_probe, resolve, route_interface
-from gateway.testdial.report import MediaFigures, media_figures, with_capture_jitter
+from gateway.testdial.report import (
+    MediaFigures,
+    VideoFigures,
+    media_figures,
+    with_capture_jitter,
+)
 from gateway.testdial.stages import StageBoard
+from gateway.testdial.video_run import video_leg, video_result, watch_video
+from gateway.videoleg import VideoLeg
 from signaling.dialstring import DialTarget
 from signaling.dialstring.ivr import IvrStep
 from signaling.h323.dial import masked_user_part
@@ -34,6 +41,7 @@ from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig, TlsS
 from signaling.sip.dtmf import dtmf_plan, hold_s
 from signaling.sip.errors import SipError
 from signaling.sip.events import CallStateChanged, CallStats, EngineEvent
+from signaling.sip.sdpvideo import VideoSettings
 from signaling.sip.types import CallPhase, DtmfMethod, Transport
 
 __all__ = ["MeetingObserver", "SipOutcome", "SipPlan", "local_address", "run_sip"]
@@ -72,6 +80,9 @@ class SipPlan:
     capture: Path | None = None
     extra_sip_ports: tuple[int, ...] = ()
     bye_timeout_s: float = 32.0
+    video: VideoSettings | None = None
+    """Offer video with these settings (``None``: audio only)."""
+    snapshot: Path | None = None
 
 
 @dataclass
@@ -81,6 +92,7 @@ class SipOutcome:
     error: str | None = None
     capture: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    video: VideoFigures | None = None
 
 
 def local_address(address: str, port: int) -> str:
@@ -95,10 +107,11 @@ def local_address(address: str, port: int) -> str:
 
 
 def _free_rtp_range(host: str) -> int:
-    """A base port with RTP_PORT_COUNT free UDP ports above it (even, so RTP/RTCP pair)."""
+    """A base port with RTP_PORT_COUNT free UDP ports above it (even, so RTP/RTCP pair), and
+    two more for video."""
     from gateway.peers.process import free_port_range
 
-    low, _ = free_port_range(RTP_PORT_COUNT, host, 30000, 40000)
+    low, _ = free_port_range(RTP_PORT_COUNT + 2, host, 30000, 40000)
     return low
 
 
@@ -191,7 +204,7 @@ async def _call(
     capture: CallCapture | None = None
     if plan.capture is not None:
         sip_ports = {port or transport.default_port, *plan.extra_sip_ports}
-        bpf = capture_filter(sorted(sip_ports), rtp_low, rtp_low + RTP_PORT_COUNT - 1)
+        bpf = capture_filter(sorted(sip_ports), rtp_low, rtp_low + RTP_PORT_COUNT + 1)
         interface = route_interface(address)
         board.say(f"starting tshark on {interface} ({bpf})")
         capture = CallCapture(plan.capture, interface, bpf,
@@ -270,12 +283,40 @@ async def _in_engine(
 ) -> None:
     name = await _register(engine, plan, board, transport)
     call_box: list[str] = []
-    options = CallOptions(timeout_s=plan.timeout_s, transport=None if name else transport)
+    leg = None
+    if plan.video is not None:
+        host = engine.config.bind_address6 or engine.config.bind_address
+        video_port = engine.config.rtp_port + RTP_PORT_COUNT if engine.config.rtp_port else 0
+        leg = video_leg(engine, plan.video, host, video_port)
+        engine.add_listener(leg.on_event)
+    else:
+        board.set("video", "skipped", detail="video not offered (--no-video)")
+    options = CallOptions(timeout_s=plan.timeout_s, transport=None if name else transport,
+                          video=leg.settings if leg is not None else None)
     board.say(f"dialling {plan.shown}")
     started = time.monotonic()
     engine.add_listener(_progress_listener(board, call_box, started))
-    call = await engine.dial(plan.dial, endpoint=name, options=options)
-    call_box.append(call)
+    try:
+        call = await engine.dial(plan.dial, endpoint=name, options=options)
+        call_box.append(call)
+        if leg is not None:
+            leg.attach(call)
+        await _in_call(engine, call, plan, board, observer, outcome, in_call, leg)
+    finally:
+        if leg is not None:
+            leg.stop()
+
+
+async def _in_call(
+    engine: SipEngine,
+    call: str,
+    plan: SipPlan,
+    board: StageBoard,
+    observer: MeetingObserver | None,
+    outcome: SipOutcome,
+    in_call: InCallHook | None,
+    leg: VideoLeg | None,
+) -> None:
     end = await engine.wait_call(call, timeout=plan.timeout_s + 5)
     stats = await engine.call_stats(call)
     _setup_stages(board, stats, end)
@@ -284,10 +325,19 @@ async def _in_engine(
         board.skip_pending("the call did not connect")
         return
     connected_at = end.at
+    until = connected_at + plan.duration_s
+    watcher = asyncio.ensure_future(watch_video(leg, board, until)) if leg is not None else None
     await _ivr(engine, call, plan, board, observer, connected_at)
     if in_call is not None:
         await in_call()
-    hung_up_by_far_end = await _stay(engine, call, board, connected_at + plan.duration_s)
+    hung_up_by_far_end = await _stay(engine, call, board, until)
+    if watcher is not None:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+    if leg is not None:
+        outcome.video, notes = video_result(leg, board, plan.snapshot)
+        outcome.notes += notes
     before = await engine.call_stats(call)
     if hung_up_by_far_end is not None:
         board.set("bye", "failed", detail=f"the far end hung up first: "

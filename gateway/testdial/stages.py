@@ -20,6 +20,7 @@ SIP_STAGES: tuple[tuple[str, str], ...] = (
     ("invite_200", "INVITE -> 200"),
     ("dtmf", "DTMF accepted"),
     ("media", "media both ways"),
+    ("video", "video both ways"),
     ("bye", "BYE -> 200"),
 )
 

@@ -63,6 +63,8 @@ def test_our_video_offer_is_answered_by_baresip_and_audio_still_flows(
         assert (video.codec, video.direction, video.local_port) == (codec, "sendrecv", 41000)
         assert video.remote_host == "127.0.0.1" and bob.rtp_low <= video.remote_port <= bob.rtp_high
         assert not video.answered
+        await asyncio.sleep(1.0)
+        assert _video_events(engine, call)[-1].direction == "sendrecv"  # no re-offer stopped it
         media = [e for e in engine.events.since(0) if isinstance(e, MediaStateChanged)]
         assert media and media[-1].active  # pjsua's audio is untouched by the video slot
         await asyncio.sleep(1.0)

@@ -16,7 +16,7 @@ from tests.testdial.conftest import MEETING, run_crcgw, stage, verdict
 pytestmark = pytest.mark.slow
 
 STAGES = ["dns", "connect", "crc_port", "register", "invite_100", "invite_180", "invite_200",
-          "dtmf", "media", "bye"]
+          "dtmf", "media", "video", "bye"]
 SECRET = meeting_passcode(MEETING)
 
 
