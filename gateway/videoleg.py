@@ -24,8 +24,9 @@ import logging
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Protocol
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any, Protocol
 
 from media.video import FrameSource, TestPatternSource, VideoCodec, VideoStats, VideoStream
 from signaling.sip.events import (
@@ -37,9 +38,12 @@ from signaling.sip.events import (
 from signaling.sip.sdpvideo import VideoSettings
 from signaling.sip.types import CallPhase
 
-__all__ = ["SourceFactory", "VideoLeg", "VideoLegs", "codec_of"]
+__all__ = ["DEFAULT_VIDEO", "SourceFactory", "VideoLeg", "VideoLegs", "codec_of"]
 
 logger = logging.getLogger("gateway.video")
+
+DEFAULT_VIDEO = VideoSettings(width=640, height=360, framerate=15, bitrate_kbps=512)
+"""What ``crcgw dial`` and ``test-dial`` offer unless told otherwise (a room system's 360p)."""
 
 SourceFactory = Callable[[int, int], FrameSource]
 """Makes the picture to send at the negotiated width and height."""
@@ -200,6 +204,25 @@ class VideoLeg:
 
     def stats(self) -> VideoStats | None:
         return self.stream.stats() if self.stream is not None else None
+
+    def summary(self, snapshot: Path | None = None) -> dict[str, Any]:
+        """What ``crcgw dial --json`` prints: the last negotiation, the stream's figures and
+        the snapshot written (``None`` when nothing was decoded)."""
+        last = self.last
+        stats = self.stats()
+        saved = None
+        if snapshot is not None and self.stream is not None and self.stream.save_snapshot(snapshot):
+            saved = str(snapshot)
+        negotiated = None
+        if last is not None:
+            negotiated = {k: v for k, v in asdict(last).items() if k not in ("at", "call_id")}
+        return {
+            "negotiated": negotiated,
+            "stats": asdict(stats) if stats is not None else None,
+            "keyframe_requests_received": self.keyframe_requests_received,
+            "infos_sent": self.infos_sent,
+            "snapshot": saved,
+        }
 
     def stop(self) -> None:
         for sock in self._held:

@@ -14,13 +14,11 @@ from pathlib import Path
 
 from gateway.testdial.report import VideoFigures
 from gateway.testdial.stages import StageBoard
-from gateway.videoleg import KeyframeAsker, VideoLeg
+from gateway.videoleg import DEFAULT_VIDEO, KeyframeAsker, VideoLeg
 from signaling.sip.sdpvideo import VideoSettings
 
 __all__ = ["DEFAULT_VIDEO", "video_leg", "video_result", "watch_video"]
 
-DEFAULT_VIDEO = VideoSettings(width=640, height=360, framerate=15, bitrate_kbps=512)
-"""What a test dial offers unless told otherwise (a room system's 360p)."""
 _KEYFRAME_PROBE_AFTER_S = 1.0
 
 

@@ -118,3 +118,19 @@ def test_video_thresholds_can_be_overridden_and_fail(
     assert verdict(report, "video_height")["status"] == "fail"
     assert verdict(report, "video_fps")["status"] == "fail"
     assert verdict(report, "video_frames")["status"] == "pass"
+
+
+def test_crcgw_dial_sends_and_receives_video(
+    baresip_video: Callable[[str], Baresip], tmp_path: Path
+) -> None:
+    bob = baresip_video("VP8")
+    picture = tmp_path / "dial.png"
+    run = run_crcgw(["dial", bob.direct_uri, "--duration", "4", "--json",
+                     "--snapshot", str(picture)])  # fmt: skip
+    assert run.code == 0, run.stderr[-2000:]
+    video = run.json()["video"]
+    assert video["negotiated"]["accepted"] and video["negotiated"]["codec"] == "VP8"
+    assert video["stats"]["decoded_frames"] >= 10 and video["stats"]["frames_sent"] >= 10
+    assert video["snapshot"] == str(picture) and picture.exists()
+    bare = run_crcgw(["dial", bob.direct_uri, "--duration", "1", "--json", "--no-video"])
+    assert bare.code == 0 and bare.json()["video"] is None
