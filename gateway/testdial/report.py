@@ -128,6 +128,7 @@ class VideoFigures:
     frames_sent: int
     keyframes_sent: int
     keyframe_requests_received: int
+    keyframe_requests_sent: int = 0
     decode_errors: int = 0
     bad_packets: int = 0
     snapshot: str | None = None
@@ -163,7 +164,8 @@ def video_figures(video: VideoFigures) -> dict[str, float | None]:
         out["video_height"] = float(video.height) if video.decoded_frames else None
         out["video_loss_pct"] = video.loss_pct
         out["video_freezes"] = float(video.freezes)
-        out["video_keyframe_rtt_ms"] = video.keyframe_rtt_ms
+        if video.keyframe_requests_sent:  # judged only when we asked (then it must come)
+            out["video_keyframe_rtt_ms"] = video.keyframe_rtt_ms
         counts.append(video.decoded_frames)
     if video.sends:
         counts.append(video.frames_sent)

@@ -99,6 +99,7 @@ def video_result(
         keyframe_requests_received=stats.plis_received
         + stats.firs_received
         + leg.keyframe_requests_received,
+        keyframe_requests_sent=stats.plis_sent + stats.firs_sent,
         decode_errors=stats.decode_errors,
         bad_packets=stats.bad_packets,
         snapshot=saved,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from media.negotiation import H264_LEVELS, frame_macroblocks, h264_fmtp, h264_level
 
@@ -521,6 +521,12 @@ def answer_offer(
     if section.on_hold_address and section.direction in ("sendrecv", "sendonly"):
         remote_dir = "sendonly"
     direction = answer_direction(remote_dir, settings.direction)
+    # pjmedia's negotiator (no H.264 fmtp matcher in a wheel without video) renames the
+    # answer's payload type to the offer's first of the same encoding name (measured with
+    # baresip: offer 96 mode 0, 97 mode 1; answer 97 left as 96). The answer says so, so
+    # both sides use that number; the parameters stay those of the format we matched.
+    first = next(f.payload_type for f in section.formats if f.codec == fmt.codec)
+    fmt = replace(fmt, payload_type=first)
     fmtp_line = _answer_fmtp(fmt, settings)
     lines = [
         f"m=video {port} {proto} {fmt.payload_type}",

@@ -245,6 +245,24 @@ def test_level_asymmetry_lets_the_answer_state_our_own_receive_level() -> None:
     assert neg.width * neg.height <= 396 * 256 and neg.framerate * 396 <= 6000 * 1.5
 
 
+def test_answer_uses_the_payload_type_pjmedia_will_write() -> None:
+    """baresip's avcodec offers H.264 mode 0 as 96 and mode 1 as 97: we match 97's parameters,
+    and pjmedia's negotiator names the answer's format 96 (the offer's first H264)."""
+    offer = _simple_offer(
+        "a=rtpmap:96 H264/90000",
+        "a=fmtp:96 packetization-mode=0;profile-level-id=42e01f",
+        "a=rtpmap:97 H264/90000",
+        "a=fmtp:97 packetization-mode=1;profile-level-id=42e01f",
+        "a=rtcp-fb:* nack pli",
+        fmts="96 97",
+    )
+    neg, section = _answered(offer)
+    assert (neg.codec, neg.payload_type) == ("H264", 96)
+    assert "packetization-mode=1" in neg.fmtp
+    assert section.startswith("m=video 40000 RTP/AVP 96\r\n")
+    assert "a=fmtp:96 profile-level-id=42e016;packetization-mode=1" in section
+
+
 def test_answer_keeps_the_offerers_codec_order() -> None:
     offer = _simple_offer(
         "a=rtpmap:100 VP8/90000",

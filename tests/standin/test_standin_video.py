@@ -1,0 +1,77 @@
+"""The stand-in meeting answers video: baresip calls it (VP8, H.264), both sides decode, the
+picture is composed in the layout the dial string asks for."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from api_client.emulator import EmulatorServer, meeting_passcode, run_emulator
+from gateway.standin.process import StandinProcess
+from gateway.standin.video import layout_of
+from tests.harness import Baresip, baresip_available
+
+MEETING = "82419374650"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    ("user", "layout"),
+    [
+        (f"{MEETING}.1234.11", "11"),
+        (f"{MEETING}..308", "308"),
+        (f"{MEETING}.1234", ""),
+        (f"{MEETING}.1234.999", ""),  # a layout code we do not know: the gallery
+        ("not a dial string", ""),
+    ],
+)
+def test_layout_of_the_dialled_user(user: str, layout: str) -> None:
+    assert layout_of(user) == layout
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorServer]:
+    with run_emulator() as server:
+        yield server
+
+
+@pytest.fixture
+def standin(emulator: EmulatorServer) -> Iterator[StandinProcess]:
+    with StandinProcess(emulator_url=emulator.zoom_url) as process:
+        yield process
+
+
+@pytest.mark.parametrize(
+    ("codec", "layout", "expected"),
+    [("VP8", "11", "LAYOUT6"), ("H264", "308", "LAYOUT2"), ("VP8", "", "LAYOUT0")],
+)
+def test_baresip_joins_the_standin_with_video_in_the_asked_layout(
+    standin: StandinProcess, tmp_path: Path, codec: str, layout: str, expected: str
+) -> None:
+    if not baresip_available():
+        pytest.skip("baresip-core not installed")
+    user = f"{MEETING}.{meeting_passcode(MEETING)}" + (f".{layout}" if layout else "")
+    picture = tmp_path / "meeting.png"
+    with Baresip("room", registrar=None, video=(codec,)) as bob:
+        bob.dial(f"sip:{user}@{standin.host}:{standin.port}")
+        video = standin.wait_for("video", 20)
+        assert video["accepted"] and video["codec"] == codec, video
+        assert video["direction"] == "sendrecv" and video["layout"] == expected
+        standin.wait_for("joined", 10)
+        deadline = time.monotonic() + 20
+        while not picture.exists() and time.monotonic() < deadline:
+            time.sleep(1.0)
+            bob.command("snapshot_recv", str(picture))  # what baresip decoded from the stand-in
+        assert picture.exists(), bob.log_tail()
+        time.sleep(1.0)
+        bob.hangup()
+        ended = standin.wait_for("video_ended", 15)
+    with Image.open(picture) as image:
+        assert image.size == (640, 360)  # the stand-in's room resolution
+    assert ended["received_frames"] >= 10 and ended["sent_frames"] >= 10, ended
+    assert (ended["width"], ended["height"]) == (352, 288)  # baresip's fakevideo picture
