@@ -4,13 +4,12 @@ picture is composed in the layout the dial string asks for."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from api_client.emulator import EmulatorServer, meeting_passcode, run_emulator
+from api_client.emulator import meeting_passcode
 from gateway.standin.process import StandinProcess
 from gateway.standin.video import layout_of
 from tests.harness import Baresip, baresip_available
@@ -32,18 +31,6 @@ pytestmark = pytest.mark.slow
 )
 def test_layout_of_the_dialled_user(user: str, layout: str) -> None:
     assert layout_of(user) == layout
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with run_emulator() as server:
-        yield server
-
-
-@pytest.fixture
-def standin(emulator: EmulatorServer) -> Iterator[StandinProcess]:
-    with StandinProcess(emulator_url=emulator.zoom_url) as process:
-        yield process
 
 
 @pytest.mark.parametrize(
