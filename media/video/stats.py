@@ -39,6 +39,7 @@ class VideoStats:
     keyframes_received: int
     jitter_ms: float
     rtt_ms: float | None
+    rtcp_received: int
     # sending side
     frames_sent: int
     packets_sent: int
@@ -67,6 +68,7 @@ class ReceiveMeter:
         self.max_gap_ms = 0.0
         self.width = self.height = 0
         self.resolution_changes = 0
+        self.paused = False
         self._frames: deque[float] = deque(maxlen=512)
         self._bytes: deque[tuple[float, int]] = deque(maxlen=8192)
 
@@ -77,9 +79,15 @@ class ReceiveMeter:
     def on_bytes(self, now: float, size: int) -> None:
         self._bytes.append((now, size))
 
+    def pause(self) -> None:
+        """Not receiving on purpose (hold, sendonly, inactive): the gap is no freeze."""
+        self.paused = True
+
     def on_frame(self, now: float, width: int, height: int) -> None:
         if self.last_frame_at is None:
             self.first_frame_at = now
+        elif self.paused:
+            self.paused = False
         else:
             gap_ms = (now - self.last_frame_at) * 1000
             self.max_gap_ms = max(self.max_gap_ms, gap_ms)
@@ -112,7 +120,7 @@ class ReceiveMeter:
 
     def ongoing_freeze_ms(self, now: float) -> float:
         """How long the picture has stood still now, if longer than the freeze threshold."""
-        if self.last_frame_at is None:
+        if self.last_frame_at is None or self.paused:
             return 0.0
         gap = (now - self.last_frame_at) * 1000
         return gap if gap > self.freeze_ms else 0.0

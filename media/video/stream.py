@@ -15,6 +15,7 @@ import random
 import selectors
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -42,8 +43,9 @@ Address = tuple[str, int]
 _UNSET: Any = object()
 HISTORY = 1024  # packets kept for NACK retransmission
 RECV_BATCH = 256  # datagrams read per socket per round (bounds the time spent on a flood)
-DECODE_QUEUE = 8
+DECODE_QUEUE = 48  # frames; a burst of this many waits for the decoder
 KEYFRAME_REQUEST_GAP_S = 0.3
+SO_RCVBUFFORCE = 33  # Linux <asm-generic/socket.h>; Python's socket module lacks it
 
 
 def _check_direction(direction: str) -> None:
@@ -58,7 +60,12 @@ def _bind_pair(host: str, port: int, mux: bool) -> tuple[socket.socket, socket.s
     def bind(p: int) -> socket.socket:
         s = socket.socket(family, socket.SOCK_DGRAM)
         try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            try:  # room for a 1080p keyframe burst; beyond rmem_max only with CAP_NET_ADMIN
+                if not sys.platform.startswith("linux"):
+                    raise OSError("SO_RCVBUFFORCE is Linux only")
+                s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
+            except OSError:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
             s.bind((host, p))
         except OSError:
             s.close()
@@ -158,7 +165,7 @@ class VideoStream:
         self._count = {
             "packets": 0, "bad": 0, "nacks_sent": 0, "nacks_received": 0, "decode_errors": 0,
             "dropped": 0, "keyframes": 0, "plis_received": 0, "firs_received": 0,
-            "plis_sent": 0, "firs_sent": 0,
+            "plis_sent": 0, "firs_sent": 0, "rtcp": 0,
         }  # fmt: skip
 
     # -- public API ------------------------------------------------------------------------
@@ -178,6 +185,8 @@ class VideoStream:
         self._set_remote(remote_rtp, remote_rtcp)
         self._t0 = time.monotonic()
         self._meter.start(self._t0)
+        if not self.receives:
+            self._meter.pause()
         for name, target in (("send", self._send_loop), ("recv", self._recv_loop),
                              ("decode", self._decode_loop)):  # fmt: skip
             t = threading.Thread(target=target, name=f"video-{name}-{self.local_port}", daemon=True)
@@ -209,6 +218,8 @@ class VideoStream:
                 self._remote_ssrc = None
             if direction is not None:
                 self.direction = direction
+            if not self.receives:
+                self._meter.pause()
             self._await_key = True
         self._force_key.set()
         if self.receives and self._threads:
@@ -254,6 +265,7 @@ class VideoStream:
                 keyframes_received=c["keyframes"],
                 jitter_ms=round(self._seqstats.jitter / 90, 2),
                 rtt_ms=self._rtt_ms,
+                rtcp_received=c["rtcp"],
                 frames_sent=s["frames"],
                 packets_sent=s["packets"],
                 bytes_sent=s["bytes"],
@@ -329,38 +341,49 @@ class VideoStream:
         encoder: VideoEncoder | None = None
         period = 1.0 / self.fps
         next_at = time.monotonic()
-        index = 0
+        index = failures = 0
         while not self._stop.is_set():
             delay = next_at - time.monotonic()
             if delay > 0 and self._stop.wait(delay):
                 break
             now = time.monotonic()
-            next_at = max(next_at + period, now - period)  # late: skip, never burst
-            with self._lock:
-                sending = self.sends and self._remote_rtp is not None
-                codec, stale = self.codec, self._encoder_stale
-                self._encoder_stale = False
-            if not sending:
-                continue
-            if encoder is None or stale:
-                encoder = VideoEncoder(
-                    codec, self.width, self.height, self.fps, self.bitrate_kbps,
-                    preset=self.preset, threads=self.threads,
-                    keyframe_interval_s=self.keyframe_interval_s,
-                )  # fmt: skip
-                self._force_key.set()
-            picture = self.source.frame(index, now - self._t0)
+            next_at += period
+            if next_at < now - period:  # more than a frame late: skip, never burst
+                next_at = now
             index += 1
-            forced = self._force_key.is_set()
-            self._force_key.clear()
             try:
-                payloads, key = encoder.encode(picture, keyframe=forced)
-            except (av.FFmpegError, ValueError) as exc:
-                log.warning("video encoder failed: %s", exc)
+                encoder = self._send_tick(encoder, index - 1, now)
+            except Exception:  # a failing source or codec must not end the call's media
+                failures += 1
+                if failures <= 3:
+                    log.exception("video sender: frame %d failed", index)
                 encoder = None
-                continue
-            if payloads:
-                self._send_frame(codec, payloads, key, now)
+                self._stop.wait(0.2)
+
+    def _send_tick(
+        self, encoder: VideoEncoder | None, index: int, now: float
+    ) -> VideoEncoder | None:
+        """Encode and send one frame (if sending); returns the encoder to use next time."""
+        with self._lock:
+            sending = self.sends and self._remote_rtp is not None
+            codec, stale = self.codec, self._encoder_stale
+            self._encoder_stale = False
+        if not sending:
+            return None if stale else encoder
+        if encoder is None or stale:
+            encoder = VideoEncoder(
+                codec, self.width, self.height, self.fps, self.bitrate_kbps,
+                preset=self.preset, threads=self.threads,
+                keyframe_interval_s=self.keyframe_interval_s,
+            )  # fmt: skip
+            self._force_key.set()
+        picture = self.source.frame(index, now - self._t0)
+        forced = self._force_key.is_set()
+        self._force_key.clear()
+        payloads, key = encoder.encode(picture, keyframe=forced)
+        if payloads:
+            self._send_frame(codec, payloads, key, now)
+        return encoder
 
     def _send_frame(self, codec: VideoCodec, payloads: list[bytes], key: bool, now: float) -> None:
         ts = (self._ts_base + int((now - self._t0) * codec.clock_rate)) & 0xFFFFFFFF
@@ -430,11 +453,7 @@ class VideoStream:
                             break
                         except OSError:
                             break  # ICMP errors surface here on Linux
-                        now = time.monotonic()
-                        if key.data == "rtcp" or rtcp.is_rtcp(data):
-                            self._on_rtcp(data, now)
-                        else:
-                            self._on_rtp(data, now)
+                        self._on_datagram(data, key.data == "rtcp")
                 now = time.monotonic()
                 self._deliver(now)
                 if now >= next_nack:
@@ -445,6 +464,17 @@ class VideoStream:
                     self._send_report(now)
         finally:
             sel.close()
+
+    def _on_datagram(self, data: bytes, on_rtcp_port: bool) -> None:
+        now = time.monotonic()
+        try:
+            if on_rtcp_port or rtcp.is_rtcp(data):
+                self._on_rtcp(data, now)
+            else:
+                self._on_rtp(data, now)
+        except Exception:  # whatever arrives, the receiver goes on
+            self._bad()
+            log.debug("video receiver: datagram not handled", exc_info=True)
 
     def _on_rtp(self, data: bytes, now: float) -> None:
         with self._lock:
@@ -581,6 +611,7 @@ class VideoStream:
             return
         force = False
         with self._lock:
+            self._count["rtcp"] += 1
             if fb.sr_ntp is not None:
                 self._lsr, self._lsr_at = (fb.sr_ntp >> 16) & 0xFFFFFFFF, now
             if fb.our_report is not None and fb.our_report.lsr:

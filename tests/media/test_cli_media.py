@@ -54,7 +54,7 @@ def test_params_json_and_remote_negotiation(tmp_path: Path) -> None:
         (("params", "--width", "100"), "width: expected a value in 144..1920, got 100"),
         (("params", "--layout", "LAYOUT7"), "layout: expected one of LAYOUT0"),
         (("params", "--remote-sdp", "/nonexistent/remote.sdp"), "cannot read"),
-        (("bench", "--part", "gpu"), "--part: expected all, video, audio or pipeline, got 'gpu'"),
+        (("bench", "--part", "gpu"), "--part: expected all, video, audio, pipeline or video-rtp, got 'gpu'"),
         (("bench", "--sizes", "1281x720"), "--sizes: expected even WIDTHxHEIGHT values"),
         (("bench", "--layouts", "LAYOUT0"), "--layouts: expected fixed layouts"),
         (("bench", "--sources", "1280x721"), "--sources: source: expected mixed or an even"),

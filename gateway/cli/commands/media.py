@@ -90,7 +90,8 @@ def bench_command(
         ),
     ] = False,
     part: Annotated[
-        str, typer.Option("--part", help="What to measure: all, video, audio or pipeline.")
+        str,
+        typer.Option("--part", help="What to measure: all, video, audio, pipeline or video-rtp."),
     ] = "all",
     sources: Annotated[
         str | None,
@@ -115,8 +116,16 @@ def bench_command(
     One process, one thread, methods interleaved round by round; the best round counts.
     Video sources are I420 test pictures at the sizes rooms receive, one size per run or mixed.
     """
+    if part == "video-rtp":  # one video call leg: PyAV codecs + RTP payload formats
+        from gateway.cli.commands._media_video_rtp import video_rtp_part
+
+        rtp_report: dict[str, Any] = {}
+        video_rtp_part(rtp_report, quick, as_json)
+        if as_json:
+            emit_json(rtp_report)
+        return
     if part not in ("all", "video", "audio", "pipeline"):
-        fail(f"--part: expected all, video, audio or pipeline, got {part!r}")
+        fail(f"--part: expected all, video, audio, pipeline or video-rtp, got {part!r}")
     from media.benchmark_audio import run_mixer, run_resampler
     from media.benchmark_video import (
         MIXED_SOURCES,
