@@ -20,7 +20,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.callerrors import CallFailed, CallNotPlaced, UnknownCall
 from gateway.cdrs import CdrRecorder
@@ -34,6 +34,9 @@ from signaling.sip.config import CallOptions
 from signaling.sip.errors import SipConfigError, SipError
 from signaling.sip.events import CallStateChanged, CallStats
 from signaling.sip.types import CallPhase
+
+if TYPE_CHECKING:
+    from gateway.roomvideo import RoomVideo
 
 __all__ = ["CallEngine", "CallTracker", "TrackedCall", "outcome_of"]
 
@@ -123,8 +126,10 @@ class CallTracker:
         metrics: GatewayMetrics | None = None,
         journal: CdrJournal | None = None,
         cdrs: CdrRecorder | None = None,
+        video: RoomVideo | None = None,
     ) -> None:
         self.engine = engine
+        self.video = video
         self.metrics = metrics
         self.pool = pool
         self.cdrs = cdrs or CdrRecorder(pool.store, pool.owner, write=pool.write,
@@ -193,8 +198,12 @@ class CallTracker:
                 ivr_steps(target, first_delay_s=self.ivr_first_delay_s, gap_s=self.ivr_gap_s)
                 if ivr else ()
             )
-            options = CallOptions(timeout_s=self.call_timeout_s)
+            leg = self.video.prepare(room) if self.video is not None else None
+            options = CallOptions(timeout_s=self.call_timeout_s,
+                                  video=leg.settings if leg is not None else None)
             call.engine_call_id = await self.engine.dial(dial, room, options, steps)
+            if leg is not None and self.video is not None:
+                self.video.attach(leg, call.engine_call_id)
         except CallNotPlaced:
             raise
         except BaseException as exc:

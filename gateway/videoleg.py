@@ -257,7 +257,7 @@ class VideoLegs:
         if call_id is None:
             return
         leg = self.legs.get(call_id)
-        if leg is None and isinstance(event, VideoNegotiated) and event.accepted:
+        if leg is None and isinstance(event, VideoNegotiated) and event.accepted and event.answered:
             leg = VideoLeg(self.engine, self.settings, self.host, self.source_for(call_id), call_id)
             self.legs[call_id] = leg
         if leg is None:
