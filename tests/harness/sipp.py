@@ -51,9 +51,14 @@ class Sipp(Peer):
         calls: int = 1,
         port: int = 0,
         keys: dict[str, str] | None = None,
+        remote: str | None = None,
+        service: str | None = None,
     ) -> None:
-        """``port`` 0 picks a free one; ``keys`` fill the scenario's ``[name]`` keywords."""
+        """``port`` 0 picks a free one; ``keys`` fill the scenario's ``[name]`` keywords;
+        ``remote`` (``HOST:PORT``) makes SIPp a UAC calling there, as ``service`` (the
+        Request-URI's user part)."""
         self.calls = calls
+        self.remote, self.service = remote, service
         self.keys = dict(keys or {})
         self.scenario = SCENARIOS / f"{scenario}.xml"
         if not self.scenario.is_file():
@@ -88,6 +93,10 @@ class Sipp(Peer):
         ]
         for name, value in self.keys.items():
             argv += ["-key", name, value]
+        if self.service is not None:
+            argv += ["-s", self.service]
+        if self.remote is not None:
+            argv.append(self.remote)
         proc = self._proc = spawn(argv, self.log_path, signal.SIGKILL, cwd=self._dir)
         deadline = time.monotonic() + timeout
         while not _udp_taken(self.port):

@@ -62,3 +62,22 @@ def test_baresip_joins_the_standin_with_video_in_the_asked_layout(
         assert image.size == (640, 360)  # the stand-in's room resolution
     assert ended["received_frames"] >= 10 and ended["sent_frames"] >= 10, ended
     assert (ended["width"], ended["height"]) == (352, 288)  # baresip's fakevideo picture
+
+
+def test_a_room_systems_large_offer_gets_video_for_the_main_stream_only(
+    standin: StandinProcess,
+) -> None:
+    """A ~1.7 kB offer (beyond pjsua2's 1024-byte SDP read) from SIPp: the answer carries H.264
+    for the main video, declines the slides video and BFCP (the scenario checks the 200)."""
+    from tests.harness.sipp import Sipp, sipp_available
+
+    if not sipp_available():
+        pytest.skip("sipp (sip-tester) not installed")
+    user = f"{MEETING}.{meeting_passcode(MEETING)}"
+    with Sipp("room_system_offer", remote=f"{standin.host}:{standin.port}", service=user,
+              timeout_s=30) as sipp:  # fmt: skip
+        code = sipp.wait_exit(30)
+        log = sipp.log_tail()
+    assert code == 0, log
+    video = standin.wait_for("video", 10)
+    assert video["accepted"] and video["codec"] == "H264", video
