@@ -127,3 +127,56 @@ def test_endpoint_without_video_leaves_the_offer_declined(
         await engine.wait_call(incoming.call_id, {CallPhase.DISCONNECTED}, 5)
 
     run_engine(engine_config(kamailio), scenario)
+
+
+def test_video_flows_again_after_hold_and_resume(
+    kamailio: Kamailio, baresip_factory: Callable[..., Baresip]
+) -> None:
+    """The media side of hold/resume: our answered leg stops sending while held (recvonly) and
+    pictures flow both ways again after the resume."""
+    from gateway.videoleg import VideoLegs
+
+    bob = baresip_factory("bob", "bobpw", registrar=kamailio.address("udp"), video=("VP8",))
+    assert bob.wait_registered(), bob.log_tail()
+
+    async def frames(legs: VideoLegs, call: str) -> tuple[int, int]:
+        stats = legs.legs[call].stats()
+        assert stats is not None
+        return stats.decoded_frames, stats.frames_sent
+
+    async def grows(legs: VideoLegs, call: str, index: int, timeout: float = 15) -> None:
+        start = (await frames(legs, call))[index]
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (await frames(legs, call))[index] < start + 5:
+            assert asyncio.get_running_loop().time() < deadline, await frames(legs, call)
+            await asyncio.sleep(0.2)
+
+    async def scenario(engine: SipEngine) -> None:
+        config = endpoint(kamailio, "room183", auto_answer=True, video=VIDEO)
+        assert (await engine.register(config)).ok
+        legs = VideoLegs(engine, VIDEO, "127.0.0.1")
+        engine.add_listener(legs.on_event)
+        try:
+            mark = engine.events.mark()
+            bob.dial("sip:room183@127.0.0.1")
+            call = (await engine.wait_incoming("room183-udp", 10, mark)).call_id
+            await _wait_video(engine, call, 1)
+            await grows(legs, call, 0)  # baresip's pictures decoded
+            await grows(legs, call, 1)  # ours sent
+            bob.command("hold")
+            held = await _wait_video(engine, call, 2)
+            assert held.direction in ("recvonly", "inactive")
+            await asyncio.sleep(1.0)
+            sent = (await frames(legs, call))[1]
+            await asyncio.sleep(1.5)
+            assert (await frames(legs, call))[1] == sent  # nothing sent while held
+            bob.command("resume")
+            assert (await _wait_video(engine, call, 3)).direction == "sendrecv"
+            await grows(legs, call, 1)
+            await grows(legs, call, 0)
+            bob.hangup()
+            await engine.wait_call(call, {CallPhase.DISCONNECTED}, 5)
+        finally:
+            legs.stop()
+
+    run_engine(engine_config(kamailio), scenario)
