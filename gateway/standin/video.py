@@ -69,11 +69,15 @@ class StandinVideo:
             self._layouts[event.call_id] = layout_of(self._dialled_user(event.local_uri))
         ended = isinstance(event, CallStateChanged) and event.phase is CallPhase.DISCONNECTED
         if isinstance(event, CallStateChanged) and ended and event.call_id in self.legs.legs:
-            stats = self.legs.legs[event.call_id].stats()
+            leg = self.legs.legs[event.call_id]
+            stats = leg.stats()
             if stats is not None:
                 self._emit("video_ended", event.call_id, received_frames=stats.decoded_frames,
                            width=stats.width, height=stats.height, fps=stats.fps,
-                           sent_frames=stats.frames_sent, lost=stats.lost)
+                           sent_frames=stats.frames_sent, lost=stats.lost,
+                           keyframes_sent=stats.keyframes_sent,
+                           rtcp_keyframe_requests=stats.plis_received + stats.firs_received,
+                           info_keyframe_requests=leg.keyframe_requests_received)
         self.legs.on_event(event)
         if isinstance(event, VideoNegotiated):
             layout = self._layouts.get(event.call_id, "")

@@ -81,3 +81,21 @@ def test_a_room_systems_large_offer_gets_video_for_the_main_stream_only(
     assert code == 0, log
     video = standin.wait_for("video", 10)
     assert video["accepted"] and video["codec"] == "H264", video
+
+
+def test_keyframe_requests_from_test_dial_are_answered_with_keyframes(
+    standin: StandinProcess,
+) -> None:
+    """test-dial asks for a keyframe (RTCP PLI/FIR and SIP INFO picture_fast_update) once the
+    first picture arrived: the stand-in sees both and sends another keyframe."""
+    from tests.testdial.conftest import run_crcgw
+
+    uri = f"sip:{MEETING}.{meeting_passcode(MEETING)}@{standin.host}:{standin.port}"
+    run = run_crcgw(["test-dial", uri, "--duration", "5s", "--json"], timeout=120)
+    report = run.json()
+    assert run.code == 0, (report["error"], report["verdicts"])
+    ended = standin.wait_for("video_ended", 15)
+    assert ended["rtcp_keyframe_requests"] >= 1 and ended["info_keyframe_requests"] >= 1, ended
+    assert ended["keyframes_sent"] >= 2, ended
+    rtt = [v for v in report["verdicts"] if v["metric"] == "video_keyframe_rtt_ms"]
+    assert rtt and rtt[0]["status"] == "pass", report["verdicts"]
