@@ -15,10 +15,8 @@ import random
 import selectors
 import socket
 import struct
-import sys
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,8 +27,10 @@ import numpy.typing as npt
 from aiortc.rtp import RtcpByePacket, RtpPacket
 
 from media.video import rtcp
+from media.video._sockets import DIRECTIONS, bind_pair, check_direction
 from media.video.assembler import FrameAssembler, Packet, SequenceStats
 from media.video.codec import VideoCodec, VideoDecoder, VideoEncoder, depayload, is_keyframe
+from media.video.sender import RtpSender
 from media.video.sources import FrameSource, TestPatternSource
 from media.video.stats import ReceiveMeter, VideoStats
 
@@ -38,55 +38,12 @@ __all__ = ["DIRECTIONS", "VideoStream"]
 
 log = logging.getLogger(__name__)
 
-DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 Address = tuple[str, int]
 _UNSET: Any = object()
-HISTORY = 1024  # packets kept for NACK retransmission
 RECV_BATCH = 256  # datagrams read per socket per round (bounds the time spent on a flood)
 DECODE_QUEUE = 48  # frames; a burst of this many waits for the decoder
 KEYFRAME_REQUEST_GAP_S = 0.3
-SO_RCVBUFFORCE = 33  # Linux <asm-generic/socket.h>; Python's socket module lacks it
-
-
-def _check_direction(direction: str) -> None:
-    if direction not in DIRECTIONS:
-        allowed = ", ".join(DIRECTIONS)
-        raise ValueError(f"direction: expected one of {allowed}, got {direction!r}")
-
-
-def _bind_pair(host: str, port: int, mux: bool) -> tuple[socket.socket, socket.socket | None]:
-    family = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)[0][0]
-
-    def bind(p: int) -> socket.socket:
-        s = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            try:  # room for a 1080p keyframe burst; beyond rmem_max only with CAP_NET_ADMIN
-                if not sys.platform.startswith("linux"):
-                    raise OSError("SO_RCVBUFFORCE is Linux only")
-                s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
-            except OSError:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-            s.bind((host, p))
-        except OSError:
-            s.close()
-            raise
-        return s
-
-    if port:
-        rtp_sock = bind(port)
-        return rtp_sock, None if mux else bind(port + 1)
-    for _ in range(100):
-        rtp_sock = bind(0)
-        got = rtp_sock.getsockname()[1]
-        if mux:
-            return rtp_sock, None
-        if got % 2 == 0 and got < 65535:
-            try:
-                return rtp_sock, bind(got + 1)
-            except OSError:
-                pass
-        rtp_sock.close()
-    raise OSError(f"no free even RTP port with RTCP port on {host}")
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
 
 
 class VideoStream:
@@ -112,11 +69,15 @@ class VideoStream:
         rtcp_interval_s: float = 1.0,
         cname: str | None = None,
     ) -> None:
-        _check_direction(direction)
+        check_direction(direction)
         if not 1 <= fps <= 60:
             raise ValueError(f"fps: expected 1..60, got {fps!r}")
         if not 32 <= bitrate_kbps <= 20000:
             raise ValueError(f"bitrate_kbps: expected 32..20000, got {bitrate_kbps!r}")
+        if preset not in X264_PRESETS:
+            raise ValueError(f"preset: expected one of {', '.join(X264_PRESETS)}, got {preset!r}")
+        if not isinstance(threads, int) or not 1 <= threads <= 16:
+            raise ValueError(f"threads: expected 1..16, got {threads!r}")
         self.codec = codec or VideoCodec.h264(width=width, height=height, fps=fps)
         self.source: FrameSource = source or TestPatternSource(width, height)
         self.width, self.height = self.source.width, self.source.height
@@ -125,7 +86,7 @@ class VideoStream:
         self.preset, self.threads = preset, threads
         self.keyframe_interval_s = keyframe_interval_s
         self.rtcp_interval_s = rtcp_interval_s
-        self._rtp_sock, self._rtcp_sock = _bind_pair(local_host, local_port, rtcp_mux)
+        self._rtp_sock, self._rtcp_sock = bind_pair(local_host, local_port, rtcp_mux)
         self.local_port: int = self._rtp_sock.getsockname()[1]
         self.ssrc = random.getrandbits(32) or 1
         self.cname = cname or f"crcgw-{os.getpid()}-{self.ssrc:08x}"
@@ -138,12 +99,8 @@ class VideoStream:
         self._force_key = threading.Event()
         self._encoder_stale = True
         # sending state
-        self._seq = random.getrandbits(16)
-        self._ts_base = random.getrandbits(32)
         self._t0 = time.monotonic()
-        self._history: OrderedDict[int, bytes] = OrderedDict()
-        self._last_rtp_ts = self._ts_base
-        self._sent = {"frames": 0, "packets": 0, "bytes": 0, "keyframes": 0, "retransmitted": 0}
+        self._sender = RtpSender(self._rtp_sock, self.ssrc, self.codec.clock_rate)
         # receiving state
         self._remote_ssrc: int | None = None
         self._remote_last_seen = 0.0
@@ -180,8 +137,8 @@ class VideoStream:
 
     def start(self, remote_rtp: Address | None, remote_rtcp: Address | None = None) -> None:
         """Start the threads; RTP goes to ``remote_rtp`` (``None``: receive only, for now)."""
-        if self._threads:
-            raise RuntimeError("video stream already started")
+        if self._threads or self._stop.is_set():
+            raise RuntimeError("video stream already started or stopped")
         self._set_remote(remote_rtp, remote_rtcp)
         self._t0 = time.monotonic()
         self._meter.start(self._t0)
@@ -202,7 +159,7 @@ class VideoStream:
     ) -> None:
         """Apply a re-INVITE or hold/resume; then a keyframe is sent and one is asked for."""
         if direction is not None:
-            _check_direction(direction)
+            check_direction(direction)
         with self._lock:
             if remote_rtp is not _UNSET:
                 rtcp_to = None if remote_rtcp is _UNSET else remote_rtcp
@@ -240,7 +197,7 @@ class VideoStream:
     def stats(self) -> VideoStats:
         now = time.monotonic()
         with self._lock:
-            m, c, s = self._meter, self._count, self._sent
+            m, c, s = self._meter, self._count, self._sender
             return VideoStats(
                 codec=self.codec.name,
                 profile=self._profile,
@@ -266,15 +223,15 @@ class VideoStream:
                 jitter_ms=round(self._seqstats.jitter / 90, 2),
                 rtt_ms=self._rtt_ms,
                 rtcp_received=c["rtcp"],
-                frames_sent=s["frames"],
-                packets_sent=s["packets"],
-                bytes_sent=s["bytes"],
-                keyframes_sent=s["keyframes"],
+                frames_sent=s.frames,
+                packets_sent=s.packets,
+                bytes_sent=s.octets,
+                keyframes_sent=s.keyframes,
                 plis_received=c["plis_received"],
                 firs_received=c["firs_received"],
                 plis_sent=c["plis_sent"],
                 firs_sent=c["firs_sent"],
-                retransmitted=s["retransmitted"],
+                retransmitted=s.retransmitted,
                 remb_kbps=self._remb_kbps,
             )
 
@@ -381,55 +338,12 @@ class VideoStream:
         forced = self._force_key.is_set()
         self._force_key.clear()
         payloads, key = encoder.encode(picture, keyframe=forced)
-        if payloads:
-            self._send_frame(codec, payloads, key, now)
-        return encoder
-
-    def _send_frame(self, codec: VideoCodec, payloads: list[bytes], key: bool, now: float) -> None:
-        ts = (self._ts_base + int((now - self._t0) * codec.clock_rate)) & 0xFFFFFFFF
         with self._lock:
             target = self._remote_rtp
-        if target is None:
-            return
-        sent_bytes = 0
-        for i, payload in enumerate(payloads):
-            pkt = RtpPacket(
-                payload_type=codec.payload_type,
-                marker=int(i == len(payloads) - 1),
-                sequence_number=self._seq,
-                timestamp=ts,
-                ssrc=self.ssrc,
-                payload=payload,
-            )
-            data = pkt.serialize()
-            self._history[self._seq] = data
-            if len(self._history) > HISTORY:
-                self._history.popitem(last=False)
-            self._seq = (self._seq + 1) & 0xFFFF
-            try:
-                self._rtp_sock.sendto(data, target)
-            except OSError as exc:  # e.g. ICMP port unreachable reported on a later send
-                log.debug("video RTP send: %s", exc)
-            sent_bytes += len(payload)
-        with self._lock:
-            self._last_rtp_ts = ts
-            s = self._sent
-            s["frames"] += 1
-            s["packets"] += len(payloads)
-            s["bytes"] += sent_bytes
-            s["keyframes"] += int(key)
-
-    def _retransmit(self, seqs: tuple[int, ...]) -> None:
-        target = self._remote_rtp
-        for seq in seqs[:128]:
-            data = self._history.get(seq)
-            if data is not None and target is not None:
-                try:
-                    self._rtp_sock.sendto(data, target)
-                except OSError:
-                    return
-                with self._lock:
-                    self._sent["retransmitted"] += 1
+        if payloads and target is not None:
+            ts = self._sender.rtp_timestamp(now - self._t0)
+            self._sender.send_frame(target, codec.payload_type, payloads, ts, key)
+        return encoder
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -525,6 +439,8 @@ class VideoStream:
         for frame in frames:
             key = is_keyframe(codec_name, frame.data)
             with self._lock:
+                if frame.after_loss:  # it may refer to what was lost
+                    self._await_key = True
                 if self._await_key and not key:
                     self._count["dropped"] += 1
                     need_key = True
@@ -537,9 +453,7 @@ class VideoStream:
                     self._count["dropped"] += 1
                     self._await_key = True
                 need_key = True
-        if need_key:
-            with self._lock:
-                self._await_key = True
+        if need_key:  # the frame after a drop comes with after_loss and waits for a keyframe
             self._request_keyframe(now, automatic=True)
 
     def _send_nacks(self, now: float) -> None:
@@ -586,10 +500,10 @@ class VideoStream:
     def _send_report(self, now: float) -> None:
         with self._lock:
             sender = None
-            if self.sends and self._sent["packets"]:
-                ntp = rtcp.ntp_now()
-                rtp_ts = self._ts_base + int((now - self._t0) * self.codec.clock_rate)
-                sender = (ntp, rtp_ts, self._sent["packets"], self._sent["bytes"])
+            out = self._sender
+            if self.sends and out.packets:
+                rtp_ts = out.rtp_timestamp(now - self._t0)
+                sender = (rtcp.ntp_now(), rtp_ts, out.packets, out.octets)
             block = None
             if self._remote_ssrc is not None and self._seqstats.base is not None:
                 st = self._seqstats
@@ -634,7 +548,7 @@ class VideoStream:
         if force:
             self._force_key.set()
         if fb.nack:
-            self._retransmit(fb.nack)
+            self._sender.retransmit(self._remote_rtp, fb.nack)
 
     # -- decoding --------------------------------------------------------------------------
 

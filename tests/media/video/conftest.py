@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -95,3 +96,38 @@ def raw_rtp() -> Iterator[Callable[[int], RawRtp]]:
     yield make
     for r in made:
         r.close()
+
+
+class LossyRelay:
+    """Forward UDP from one port to a target, dropping chosen RTP sequence numbers once."""
+
+    def __init__(self, target: int, drop_every: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.target, self.drop_every = ("127.0.0.1", target), drop_every
+        self.dropped: set[int] = set()
+        self.seen = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            seq = struct.unpack_from("!H", data, 2)[0]
+            self.seen += 1
+            drop = self.drop_every and self.seen > 30 and self.seen % self.drop_every == 0
+            if drop and seq not in self.dropped:
+                self.dropped.add(seq)
+                continue
+            self.sock.sendto(data, self.target)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()

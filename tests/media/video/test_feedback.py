@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 
 from media.video import VideoCodec, VideoStream
 
-from .conftest import SMALL, codec_named, wait_for
+from .conftest import SMALL, LossyRelay, codec_named, wait_for
 
 
 def _pli(sender: int, media: int) -> bytes:
@@ -62,41 +61,6 @@ def test_keyframe_request_round_trip_and_callback(streams: list[VideoStream]) ->
     assert asked, "on_keyframe_needed was not called"
     assert wait_for(lambda: tx.stats().firs_received >= 1)
     assert wait_for(lambda: rx.stats().rtt_ms is not None and tx.stats().rtt_ms is not None)
-
-
-class LossyRelay:
-    """Forward UDP from one port to a target, dropping chosen RTP sequence numbers once."""
-
-    def __init__(self, target: int, drop_every: int) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.target, self.drop_every = ("127.0.0.1", target), drop_every
-        self.dropped: set[int] = set()
-        self.seen = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                data = self.sock.recv(65536)
-            except TimeoutError:
-                continue
-            seq = struct.unpack_from("!H", data, 2)[0]
-            self.seen += 1
-            drop = self.drop_every and self.seen > 30 and self.seen % self.drop_every == 0
-            if drop and seq not in self.dropped:
-                self.dropped.add(seq)
-                continue
-            self.sock.sendto(data, self.target)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(5)
-        self.sock.close()
 
 
 def test_nack_repairs_loss(streams: list[VideoStream]) -> None:

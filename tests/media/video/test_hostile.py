@@ -38,7 +38,7 @@ def test_bad_packets_counted_and_decoding_goes_on(
     streams: list[VideoStream], raw_rtp: Callable[[int], RawRtp]
 ) -> None:
     rx, peer = _receiver(streams, raw_rtp)
-    frames = _frames(320, 240, 40)
+    frames = _frames(320, 240, 13)
     for payloads in frames[:10]:
         peer.send_frame(payloads)
     assert wait_for(lambda: rx.stats().decoded_frames >= 10)
@@ -52,9 +52,14 @@ def test_bad_packets_counted_and_decoding_goes_on(
     peer.raw(os.urandom(30), port=rx.local_port + 1)  # RTCP port: garbage
     assert wait_for(lambda: rx.stats().bad_packets >= 74), rx.stats()
     decoded = rx.stats().decoded_frames
-    for payloads in frames[10:20]:
+    # the junk took sequence numbers: a gap, so the next frames wait for a keyframe, asked for
+    for payloads in frames[10:13]:
         peer.send_frame(payloads)
-    assert wait_for(lambda: rx.stats().decoded_frames >= decoded + 8), rx.stats()
+    assert wait_for(lambda: rx.stats().plis_sent >= 1), rx.stats()
+    for payloads in _frames(320, 240, 10):  # the answer: a keyframe, then more frames
+        peer.send_frame(payloads)
+    assert wait_for(lambda: rx.stats().decoded_frames >= decoded + 10), rx.stats()
+    assert rx.stats().keyframe_rtt_ms is not None
 
 
 def test_lost_fragment_drops_frame_and_asks_for_keyframe(
@@ -123,3 +128,21 @@ def test_flood_is_bounded_and_survived(
     assert wait_for(lambda: rx.stats().decoded_frames >= before + 15), rx.stats()
     assert len(rx._assembler.packets) <= rx._assembler.max_packets
     assert rx.stats().codec == "VP8"
+
+
+def test_frames_after_a_lost_frame_wait_for_a_keyframe(
+    streams: list[VideoStream], raw_rtp: Callable[[int], RawRtp]
+) -> None:
+    rx, peer = _receiver(streams, raw_rtp)
+    frames = _frames(320, 240, 10)
+    for payloads in frames[:4]:
+        peer.send_frame(payloads)
+    assert wait_for(lambda: rx.stats().decoded_frames == 4)
+    peer.send_frame(frames[4], skip=set(range(len(frames[4]))))  # a whole frame lost
+    for payloads in frames[5:]:
+        peer.send_frame(payloads)
+    assert wait_for(lambda: rx.stats().dropped_frames >= 5 and rx.stats().plis_sent >= 1)
+    assert rx.stats().decoded_frames == 4  # no picture built on a missing reference
+    for payloads in _frames(320, 240, 3):
+        peer.send_frame(payloads)
+    assert wait_for(lambda: rx.stats().decoded_frames == 7), rx.stats()

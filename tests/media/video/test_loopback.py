@@ -66,6 +66,12 @@ def test_snapshot_before_any_frame(streams: list[VideoStream], tmp_path: Path) -
 def test_bad_arguments_say_what_is_wrong() -> None:
     with pytest.raises(ValueError, match="direction"):
         VideoStream(direction="both", **SMALL)
+    with pytest.raises(ValueError, match="preset"):
+        VideoStream(preset="warp", **SMALL)
+    s = VideoStream(**SMALL)
+    s.stop()
+    with pytest.raises(RuntimeError, match="stopped"):
+        s.start(("127.0.0.1", 9))
     with pytest.raises(ValueError, match="codec"):
         codec_named("H264").__class__(name="H263")
 

@@ -14,7 +14,7 @@ import pytest
 from media.video import VideoCodec, VideoStream
 from tests.h323.conftest import live_capture, tshark  # noqa: F401  (fixtures)
 
-from .conftest import SMALL, wait_for
+from .conftest import SMALL, LossyRelay, wait_for
 
 pytestmark = pytest.mark.capture
 
@@ -77,3 +77,38 @@ def test_outgoing_stream_is_well_formed(
     assert "200,202" in kinds, rtcp  # SR + SDES compound
     assert any("203" in k for k in kinds), rtcp  # BYE on stop
     assert all(not line.split("\t")[2] for line in rtcp.splitlines() if line.strip()), rtcp
+
+
+def test_feedback_is_well_formed(
+    streams: list[VideoStream],
+    tshark: str,  # noqa: F811
+    live_capture: Callable[[str], AbstractContextManager[Path]],  # noqa: F811
+) -> None:
+    """PLI, FIR and NACK that crcgw sends, as tshark reads them (NACKs through a lossy relay)."""
+    codec = VideoCodec.h264(96, 320, 240, 15)
+    tx = VideoStream(codec=codec, direction="sendonly", keyframe_interval_s=600, **SMALL)
+    rx = VideoStream(codec=codec, direction="recvonly", **SMALL)
+    streams += [tx, rx]
+    relay = LossyRelay(rx.local_port, drop_every=5)
+    q = tx.local_port + 1
+    try:
+        with live_capture(f"udp dst port {q}") as pcap:
+            tx.start(("127.0.0.1", relay.port), ("127.0.0.1", rx.local_port + 1))
+            rx.start(("127.0.0.1", tx.local_port))
+            assert wait_for(lambda: rx.stats().decoded_frames >= 5 and rx.stats().nacks_sent >= 3)
+            rx.request_keyframe()
+            assert wait_for(lambda: tx.stats().plis_received >= 1 and tx.stats().firs_received >= 1)
+    finally:
+        relay.close()
+    out = subprocess.run(
+        [tshark, "-r", str(pcap), "-d", f"udp.port=={q},rtcp", "-Y", "rtcp", "-T", "fields",
+         "-e", "rtcp.senderssrc", "-e", "rtcp.psfb.fmt", "-e", "rtcp.rtpfb.fmt",
+         "-e", "rtcp.psfb.fir.fci.ssrc", "-e", "rtcp.rtpfb.nack_pid", "-e", "_ws.expert.message"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    rows = [line.split("\t") for line in out.splitlines() if line.strip()]
+    assert rows and all(not r[5] for r in rows), out  # no expert complaints
+    psfb = ",".join(r[1] for r in rows)
+    assert "1" in psfb.split(",") and "4" in psfb.split(","), out  # PLI and FIR
+    assert any(int(s, 16) == tx.ssrc for r in rows for s in r[3].split(",") if s), out
+    assert any(r[2] == "1" and r[4] for r in rows), out  # generic NACK with a packet id
