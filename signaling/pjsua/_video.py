@@ -165,6 +165,8 @@ class VideoCore:
             return None
         vc.index = negotiation.index
         self._publish(key, vc, negotiation, True)
+        if not negotiation.accepted:
+            return None  # pjsua's own answer already declines it (m=video 0)
         return replace_section(local, negotiation.index, section)
 
     def _offer(self, key: str, vc: _VideoCall, local: str, host: str) -> str | None:

@@ -99,3 +99,28 @@ def test_keyframe_requests_from_test_dial_are_answered_with_keyframes(
     assert ended["keyframes_sent"] >= 2, ended
     rtt = [v for v in report["verdicts"] if v["metric"] == "video_keyframe_rtt_ms"]
     assert rtt and rtt[0]["status"] == "pass", report["verdicts"]
+
+
+def test_a_hostile_video_offer_is_declined_and_the_call_goes_on(
+    standin: StandinProcess,
+) -> None:
+    """Unusable video sections (non-hex profile-level-id, absurd max-fs and clock rates, VP8
+    only for slides): audio is answered, video declined with port 0, the stand-in lives. (An
+    SDP pjsip's own parser refuses, e.g. port 99999, never reaches crcgw's code.)"""
+    from tests.harness.sipp import Sipp, sipp_available
+
+    if not sipp_available():
+        pytest.skip("sipp (sip-tester) not installed")
+    user = f"{MEETING}.{meeting_passcode(MEETING)}"
+    with Sipp("hostile_video_offer", remote=f"{standin.host}:{standin.port}", service=user,
+              timeout_s=30) as sipp:  # fmt: skip
+        code = sipp.wait_exit(30)
+        log = sipp.log_tail()
+    assert code == 0, log
+    video = standin.wait_for("video", 10)
+    assert not video["accepted"] and "no common video codec" in video["reason"], video
+    standin.wait_for("ended", 10)
+    # and the next, ordinary offer is served
+    with Sipp("room_system_offer", remote=f"{standin.host}:{standin.port}", service=user,
+              timeout_s=30) as sipp:  # fmt: skip
+        assert sipp.wait_exit(30) == 0, sipp.log_tail()
