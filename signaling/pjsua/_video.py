@@ -128,22 +128,23 @@ class VideoCore:
     def on_sdp_created(self, call: PjCall, prm: Any) -> None:
         """``onCallSdpCreated``: put our video section into pjsua's offer or answer."""
         vc = self._calls.get(call.key)
+        pending = self._incoming.pop(int(call.getId()), None) if vc is None else None
+        if vc is None and pending is None:
+            return
+        local = str(prm.sdp.wholeSdp)
+        host = _local_host(local) if local else "127.0.0.1"
         if vc is None:
-            pending = self._incoming.pop(int(call.getId()), None)
-            if pending is None:
-                return
+            assert pending is not None
             endpoint, invite = pending
             settings = self._endpoint_video(endpoint)
             if settings is None:
                 return
-            port = settings.port or free_port_pair(settings.host or "127.0.0.1")
+            port = settings.port or free_port_pair(settings.host or host)
             vc = self._calls[call.key] = _VideoCall(settings, port, remote_offer=invite)
         vc.call = weakref.ref(call)
-        local = str(prm.sdp.wholeSdp)
         if not local:  # pjsua2's SdpSession reads "" beyond 1024 bytes; never write that back
             self._publish(call.key, vc, VideoNegotiation(False, vc.index or 0, _TOO_LONG))
             return
-        host = _local_host(local)
         if vc.remote_offer is not None:
             new = self._answer(call.key, vc, local, host)
         else:
