@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from media.negotiation import H264_LEVELS, frame_macroblocks, h264_fmtp, h264_level
+from media.params import MediaParams
 from signaling.sip.sdpmedia import (
     DIRECTIONS,
     MediaSection,
@@ -98,6 +100,20 @@ class VideoSettings:
         if self.max_level is not None and self.max_level not in {lv.name for lv in H264_LEVELS}:
             raise ValueError(f"video.max_level: expected an H.264 level, got {self.max_level!r}")
         h264_level(self.width, self.height, self.framerate, self.bitrate_kbps)  # raises if none
+
+    @classmethod
+    def from_media_params(cls, params: MediaParams, **changes: Any) -> VideoSettings:
+        """The settings of a room's media parameters (PortSIP room or Zoom CRC settings:
+        size, framerate, bitrate), so that the offer's level, ``max-fs`` and ``max-mbps``
+        follow the room."""
+        fields: dict[str, Any] = {
+            "width": params.width,
+            "height": params.height,
+            "framerate": params.framerate,
+            "bitrate_kbps": params.bitrate_kbps,
+        }
+        fields.update(changes)
+        return cls(**fields)
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,20 @@ def test_offer_with_a_capped_level_signals_max_fs_and_max_mbps() -> None:
     assert "c=IN IP6 ::1" in offer_section(hd, "::1")
 
 
+def test_settings_follow_the_rooms_media_parameters() -> None:
+    from media.params import MediaParams
+
+    zoom = MediaParams.from_zoom_crc({"enable_1080p": True, "call_rate": 3072})
+    settings = VideoSettings.from_media_params(zoom, port=5000)
+    assert (settings.width, settings.height, settings.framerate) == (1920, 1080, 30)
+    assert settings.bitrate_kbps == 3072 and settings.port == 5000
+    fmtp = next(x for x in offer_section(settings, "10.0.0.1").split("\r\n") if "fmtp:96" in x)
+    assert "profile-level-id=42e028" in fmtp  # level 4 carries 1080p30 at 3 Mbit/s
+    capped = VideoSettings.from_media_params(zoom, max_level="3.1")
+    fmtp = next(x for x in offer_section(capped, "10.0.0.1").split("\r\n") if "fmtp:96" in x)
+    assert "profile-level-id=42e01f" in fmtp and "max-fs=8160" in fmtp and "max-mbps=244800" in fmtp
+
+
 def test_offer_direction_and_codec_choice() -> None:
     vp8_only = VideoSettings(codecs=("VP8",), direction="recvonly", port=5000)
     section = offer_section(vp8_only, "10.0.0.1")
