@@ -26,7 +26,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.callcontrol import (
     CallControl,
@@ -48,6 +48,10 @@ from signaling.callevents import CallEvent, EventKind
 from signaling.dialstring import DialTarget
 from signaling.sip.config import CallOptions
 from signaling.sip.events import CallStats
+
+if TYPE_CHECKING:
+    from gateway.roomvideo import RoomVideo
+    from gateway.videoleg import VideoLeg
 
 __all__ = ["CallTracker", "TrackedCall"]
 
@@ -88,8 +92,10 @@ class CallTracker:
         journal: CdrJournal | None = None,
         cdrs: CdrRecorder | None = None,
         bye_timeout_s: float = 32.0,
+        video: RoomVideo | None = None,
     ) -> None:
         self.engine = engine
+        self.video = video
         self.metrics = metrics
         self.pool = pool
         self.cdrs = cdrs or CdrRecorder(pool.store, pool.owner, write=pool.write,
@@ -151,6 +157,7 @@ class CallTracker:
                                     protocol=target.protocol),
                            started_mono=time.monotonic())
         self.calls[call_id] = call
+        room_video: VideoLeg | None = None
         try:
             try:
                 async with asyncio.timeout_at(deadline):
@@ -167,15 +174,22 @@ class CallTracker:
                 raise CallNotPlaced("the request expired before the call was dialled")
             leg: CallLeg = self.h323 if target.protocol == "h323" else self.sip
             endpoint = (h323_alias or room) if target.protocol == "h323" else room
+            if self.video is not None and target.protocol == "sip":
+                room_video = self.video.prepare(room)  # the room offers video (its port held)
+            options = CallOptions(timeout_s=self.call_timeout_s,
+                                  video=room_video.settings if room_video is not None else None)
             call.controlled = await self.control.place(
-                leg, plan.dial, endpoint=endpoint,
-                options=CallOptions(timeout_s=self.call_timeout_s), ivr=plan.steps,
+                leg, plan.dial, endpoint=endpoint, options=options, ivr=plan.steps,
                 policy=self.policy, listener=lambda event: self._saw(call, event),
             )
             call.engine_call_id = call.controlled.call_id
-        except CallNotPlaced:
-            raise
+            if room_video is not None and self.video is not None:
+                self.video.attach(room_video, call.engine_call_id)
         except BaseException as exc:
+            if room_video is not None and call.engine_call_id is None:
+                room_video.stop()  # never attached: its port goes back
+            if isinstance(exc, CallNotPlaced):
+                raise
             await self._finish(call, None, str(exc))
             if isinstance(exc, Exception):
                 raise CallFailed(f"the call could not be placed: {exc}") from exc

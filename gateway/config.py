@@ -193,6 +193,8 @@ class RoomConfig(_Section):
     )
     #: Answer calls to the room (a meeting's room-system call-out) instead of ringing out.
     answer_calls: bool = True
+    #: Offer video on the room's calls and answer video offers (H.264/VP8, a test pattern).
+    video: bool = False
 
     @field_validator("registrar", "outbound_proxy")
     @classmethod

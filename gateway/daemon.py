@@ -24,9 +24,10 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from pydantic import SecretStr
 
@@ -62,6 +63,9 @@ from signaling.pjsua import SipEnginePool
 from signaling.sip.config import EndpointConfig, EngineConfig, TlsSettings
 from signaling.sip.types import RegState, Transport
 
+if TYPE_CHECKING:
+    from gateway.roomvideo import RoomVideo
+
 __all__ = ["Gateway", "GatewayError"]
 
 log = logging.getLogger(__name__)
@@ -85,6 +89,20 @@ def endpoint_for(room: RoomConfig, password: str) -> EndpointConfig:
         outbound_proxy=room.outbound_proxy,
         auto_answer=room.answer_calls,
     )
+
+
+def _room_video(
+    engine: SipEnginePool, rooms: Sequence[RoomConfig], host: str
+) -> RoomVideo | None:
+    """Video for the rooms with ``video: true`` (``None`` when no room has it)."""
+    names = [room.name for room in rooms if room.video]
+    if not names:
+        return None
+    from gateway.roomvideo import RoomVideo  # PyAV and aiortc only when a room has video
+
+    video = RoomVideo(engine, names, host)
+    engine.add_listener(video.on_event)
+    return video
 
 
 #: In the data directory while the embedded emulator runs: its Zoom base URL.
@@ -126,6 +144,7 @@ class Gateway:
         self.engine: SipEnginePool | None = None
         self.pool: PortPool | None = None
         self.tracker: CallTracker | None = None
+        self.video: RoomVideo | None = None
         self.redirect: RedirectService | None = None
         self.http: HttpServer | None = None
         self.listening: list[str] = []
@@ -184,7 +203,7 @@ class Gateway:
         self.tracker = CallTracker(
             self._engine(), self.pool, call_timeout_s=self.call_timeout_s,
             ivr_first_delay_s=self.ivr_first_delay_s, ivr_gap_s=self.ivr_gap_s,
-            metrics=self.metrics, cdrs=self.cdr_recorder,
+            metrics=self.metrics, cdrs=self.cdr_recorder, video=self.video,
         )
         pool_size = config.ports.pool_size
         try:  # know the pool's size before accepting calls; the loop keeps it in sync after
@@ -299,9 +318,12 @@ class Gateway:
         # the daemon); each holds as many rooms as it holds calls, so all can be in calls at once
         self.engine = SipEnginePool(engine_config)
         await self.engine.start()
+        self.video = _room_video(self.engine, self.config.rooms, engine_config.bind_address)
         for room in self.config.rooms:
             secret = room.secret("password", self.environ)
             endpoint = endpoint_for(room, secret.get_secret_value() if secret else "")
+            if self.video is not None:
+                endpoint = replace(endpoint, video=self.video.endpoint_video(room.name))
             await self.engine.add_endpoint(endpoint)
 
     async def _refresh_metrics(self, interval: float = 2.0) -> None:
@@ -350,6 +372,8 @@ class Gateway:
         if self.engine is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.engine.close(), timeout + 5)
+        if self.video is not None:
+            self.video.stop()
         if self.standin is not None:
             self.standin.stop()
         if self.zoom is not None:

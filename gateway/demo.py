@@ -53,8 +53,11 @@ async def _wait_ports(gateway: Gateway, in_use: int, timeout: float) -> dict[str
         await asyncio.sleep(0.1)
 
 
-async def run_demo(progress: Progress, *, hold_s: float = 3.0) -> dict[str, Any]:
-    """Run the demo; ``progress`` receives one line per step. Returns the report."""
+async def run_demo(
+    progress: Progress, *, hold_s: float = 3.0, snapshot: Path | None = None
+) -> dict[str, Any]:
+    """Run the demo; ``progress`` receives one line per step. Returns the report. The room's
+    call carries video both ways; ``snapshot`` saves the meeting's picture the room received."""
     workdir = Path(tempfile.mkdtemp(prefix="crcgw-demo."))
     password = secrets.token_hex(8)
     progress("starting Kamailio as the room's registrar")
@@ -70,20 +73,22 @@ async def run_demo(progress: Progress, *, hold_s: float = 3.0) -> dict[str, Any]
         config = GatewayConfig(
             data_dir=workdir / "data",
             rooms=[RoomConfig(name=DEMO_ROOM, registrar=registrar.address("udp"),
-                              user=DEMO_ROOM, password_env=_PASSWORD_ENV)],
+                              user=DEMO_ROOM, password_env=_PASSWORD_ENV, video=True)],
             sip=SipConfig(listen=["udp://127.0.0.1:0"]),
             http=HttpConfig(bind="127.0.0.1:0"),
         )
         progress("starting the gateway (API emulator, stand-in connector, SIP core)")
         async with Gateway(config, environ={_PASSWORD_ENV: password},
                            ivr_first_delay_s=1.0, ivr_gap_s=0.8) as gateway:
-            return await _exercise(gateway, progress, hold_s)
+            return await _exercise(gateway, progress, hold_s, snapshot)
     finally:
         registrar.stop()
         shutil.rmtree(workdir, ignore_errors=True)  # the demo's state is throw-away
 
 
-async def _exercise(gateway: Gateway, progress: Progress, hold_s: float) -> dict[str, Any]:
+async def _exercise(
+    gateway: Gateway, progress: Progress, hold_s: float, snapshot: Path | None
+) -> dict[str, Any]:
     assert gateway.engine is not None and gateway.zoom is not None
     assert gateway.standin is not None and gateway.tracker is not None
     progress(f"gateway up: SIP {', '.join(gateway.listening)}, HTTP {gateway.http_address}")
@@ -111,7 +116,8 @@ async def _exercise(gateway: Gateway, progress: Progress, hold_s: float) -> dict
     call = await gateway.dial(DEMO_ROOM, target)
     tracker = gateway.tracker
     deadline = time.monotonic() + 15
-    while tracker.calls[call.call_id].info.state == "dialling" and time.monotonic() < deadline:
+    while (tracker.calls[call.call_id].info.state in ("dialling", "ringing")
+           and time.monotonic() < deadline):
         await asyncio.sleep(0.05)
     connected = tracker.calls[call.call_id].info.state == "connected"
     progress("connected" if connected else "the call did not connect")
@@ -128,6 +134,7 @@ async def _exercise(gateway: Gateway, progress: Progress, hold_s: float) -> dict
     if connected:
         await asyncio.sleep(hold_s)
     tracked = tracker.calls[call.call_id]
+    video = _video(gateway, tracked.engine_call_id, snapshot, progress)
     progress("hanging up")
     await gateway.hangup(call.call_id)
     after = await _wait_ports(gateway, before["in_use"], 5)
@@ -149,11 +156,13 @@ async def _exercise(gateway: Gateway, progress: Progress, hold_s: float) -> dict
         "dtmf_ok": dtmf_ok,
         "sip_code": tracked.info.sip_code,
         "rtp": rtp,
+        "video": video,
     }
     ok = (
         registration["state"] == "registered"
         and connected and dtmf_ok
         and rtp["rx_packets"] > 0 and rtp["tx_packets"] > 0
+        and video["received_frames"] > 0 and video["sent_frames"] > 0
         and during["in_use"] == before["in_use"] + 1
         and after["in_use"] == before["in_use"]
         and callout["answered"]
@@ -166,6 +175,26 @@ async def _exercise(gateway: Gateway, progress: Progress, hold_s: float) -> dict
         "callout": callout,
         "meeting_id": DEMO_MEETING,
     }
+
+
+def _video(
+    gateway: Gateway, call_id: str | None, snapshot: Path | None, progress: Progress
+) -> dict[str, Any]:
+    """What the room's video leg saw of the meeting's picture (and sent), before hang-up."""
+    leg = gateway.video.outgoing.get(call_id) if gateway.video and call_id else None
+    stats = leg.stats() if leg is not None else None
+    if leg is None or stats is None or leg.last is None:
+        progress("no video on the call")
+        return {"codec": None, "received_frames": 0, "sent_frames": 0, "snapshot": None}
+    saved = None
+    if snapshot is not None and leg.stream is not None and leg.stream.save_snapshot(snapshot):
+        saved = str(snapshot)
+    progress(f"video {leg.last.codec}: received {stats.decoded_frames} frames "
+             f"{stats.width}x{stats.height}, sent {stats.frames_sent}"
+             + (f"; the meeting's picture saved to {saved}" if saved else ""))
+    return {"codec": leg.last.codec, "received_frames": stats.decoded_frames,
+            "width": stats.width, "height": stats.height, "fps": stats.fps,
+            "sent_frames": stats.frames_sent, "snapshot": saved}
 
 
 async def _callout(gateway: Gateway, progress: Progress) -> dict[str, Any]:

@@ -208,6 +208,13 @@ DEFAULT_THRESHOLDS: Mapping[str, Threshold] = {
         _t("packets", 1, "min", "", "RTP packets received in each direction"),
         _t("rtt_ms", 300.0, "max", "ms", "RTCP round trip (RFC 3550 LSR/DLSR), when reported"),
         _t("far_loss_pct", 1.0, "max", "%", "loss the far end reports by RTCP, when it does"),
+        _t("video_first_frame_ms", 5000, "max", "ms", "answer to the first decoded picture"),
+        _t("video_fps", 5.0, "min", "fps", "decoded frames per second from the far end"),
+        _t("video_height", 144, "min", "px", "height of the far end's picture"),
+        _t("video_loss_pct", 2.0, "max", "%", "video RTP packets lost (after NACK)"),
+        _t("video_freezes", 2, "max", "", "gaps of 500 ms or more without a decoded picture"),
+        _t("video_keyframe_rtt_ms", 1500, "max", "ms", "keyframe request to the keyframe"),
+        _t("video_frames", 1, "min", "", "video frames decoded and sent, each way negotiated"),
     )
 }
 

@@ -13,9 +13,10 @@ PYTHON="${CRCGW_PYTHON:-python3}"
 
 # Debian packages: the SIP registrar and answering UA used by the tests and the demo peers, packet
 # capture, PostgreSQL for the shared-pool tests, iproute2 for netns/netem tests, openssl for test certs, SIPp,
+# Linphone, baresip's FFmpeg module (H.264),
 # Chromium and its WebDriver for the status page's browser tests, prometheus for promtool.
-DEBS=(kamailio kamailio-tls-modules baresip-core tshark postgresql iproute2 openssl ca-certificates
-      chromium chromium-driver prometheus sip-tester linphone-cli)
+DEBS=(kamailio kamailio-tls-modules baresip-core baresip-ffmpeg tshark postgresql iproute2 openssl
+      ca-certificates chromium chromium-driver prometheus sip-tester linphone-cli)
 
 missing=()
 for pkg in "${DEBS[@]}"; do

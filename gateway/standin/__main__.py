@@ -10,6 +10,7 @@ import signal
 from api_client.clients import AsyncZoomClient, ZoomCredentials
 from api_client.emulator import meeting_passcode
 from gateway.standin.connector import EmulatorMeetings, StandinConnector, print_event
+from gateway.standin.video import STANDIN_VIDEO
 
 
 def _sip_uri(device: str) -> str:
@@ -56,6 +57,7 @@ async def _main(args: argparse.Namespace) -> None:
         emit=print_event,
         callouts=callouts if client is not None else None,
         callout_report=callout_report if client is not None else None,
+        video=None if args.no_video else STANDIN_VIDEO,
     )
     try:
         await connector.run(stop)
@@ -70,6 +72,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--emulator", help="the emulator's Zoom base URL (…/v2) to report calls to")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--no-video", action="store_true", help="answer audio only")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     asyncio.run(_main(args))

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.standin.session import Action, ConnectorSession, Meeting, Phase
+from gateway.standin.video import STANDIN_VIDEO, StandinVideo
 from signaling.pjsua import SipEngine
 from signaling.sip.config import EndpointConfig, EngineConfig
 from signaling.sip.errors import SipError
 from signaling.sip.events import CallStateChanged, DtmfReceived, EngineEvent, IncomingCall
 from signaling.sip.grammar import uri_of, uri_user
+from signaling.sip.sdpvideo import VideoSettings
 from signaling.sip.types import CallPhase, Transport
 
 __all__ = ["EmulatorMeetings", "StandinConnector", "standin_host_key"]
@@ -99,6 +101,7 @@ class StandinConnector:
         clock: Callable[[], float] = time.monotonic,
         callouts: CalloutSource | None = None,
         callout_report: CalloutReport | None = None,
+        video: VideoSettings | None = STANDIN_VIDEO,
     ) -> None:
         self.meetings = meetings
         self.host = host
@@ -113,6 +116,7 @@ class StandinConnector:
         self._dialled: dict[str, tuple[str, bool]] = {}  # call id -> (call-out id, answered)
         self._next_poll = 0.0
         self._queue: asyncio.Queue[EngineEvent] = asyncio.Queue()
+        self._video_settings = video
         self.engine = SipEngine(
             EngineConfig(
                 bind_address=host,
@@ -130,23 +134,36 @@ class StandinConnector:
     async def run(self, stop: asyncio.Event) -> None:
         async with self.engine:
             self.engine.add_listener(self._queue.put_nowait)
-            await self.engine.add_endpoint(
-                EndpointConfig(name="crc", user="crc", domain=self.host, register=False)
-            )
-            if self._callouts_source is not None:
-                await self.engine.add_endpoint(CALLOUT_ENDPOINT)
-            self._emit({"event": "listening", "sip": [f"udp://{self.host}:{self.port}",
-                                                      f"tcp://{self.host}:{self.port}"]})
-            while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    first = await asyncio.wait_for(self._queue.get(), 0.5)
-                    await self._handle_safely(first)
-                    while not self._queue.empty():  # everything that arrived meanwhile
-                        await self._handle_safely(self._queue.get_nowait())
-                await self._tick()
-                await self._dial_callouts()
-            for call_id in list(self._calls):
-                await self._finish(call_id, "connector stopped")
+            video = None
+            if self._video_settings is not None:  # answers video with a composed picture
+                video = StandinVideo(self.engine, self.host, self._event, dialled_user,
+                                     self._video_settings)
+                self.engine.add_listener(video.on_event)
+            try:
+                await self._serve(stop, video is not None)
+            finally:
+                if video is not None:
+                    video.stop()
+
+    async def _serve(self, stop: asyncio.Event, video: bool) -> None:
+        await self.engine.add_endpoint(
+            EndpointConfig(name="crc", user="crc", domain=self.host, register=False,
+                           video=self._video_settings if video else None)
+        )
+        if self._callouts_source is not None:
+            await self.engine.add_endpoint(CALLOUT_ENDPOINT)
+        self._emit({"event": "listening", "sip": [f"udp://{self.host}:{self.port}",
+                                                  f"tcp://{self.host}:{self.port}"]})
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                first = await asyncio.wait_for(self._queue.get(), 0.5)
+                await self._handle_safely(first)
+                while not self._queue.empty():  # everything that arrived meanwhile
+                    await self._handle_safely(self._queue.get_nowait())
+            await self._tick()
+            await self._dial_callouts()
+        for call_id in list(self._calls):
+            await self._finish(call_id, "connector stopped")
 
     async def _dial_callouts(self) -> None:
         """Place the meetings' pending SIP call-outs (polled at most every 0.5 s)."""

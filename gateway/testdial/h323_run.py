@@ -20,7 +20,7 @@ from gateway.calllegs import dial_h323
 from gateway.peers.process import free_port
 from gateway.testdial.capture import CallCapture, analyse_call_capture, redact_capture
 from gateway.testdial.probes import resolve, route_interface
-from gateway.testdial.report import MediaFigures, media_figures
+from gateway.testdial.report import MediaFigures, VideoFigures, media_figures
 from gateway.testdial.stages import StageBoard
 from signaling.dialstring import DialTarget
 from signaling.h323 import DEFAULT_PORT, DialEvent, DialResult
@@ -37,6 +37,7 @@ class H323Outcome:
     notes: list[str] = field(default_factory=list)
     capture: dict[str, Any] | None = None
     media: MediaFigures | None = None
+    video: VideoFigures | None = None
 
 
 def _first(events: list[DialEvent], message: str, direction: str) -> DialEvent | None:
@@ -117,6 +118,37 @@ def _media(board: StageBoard, result: DialResult) -> MediaFigures | None:
                    far_loss_pct=far.get("max_fraction_lost_pct"))
 
 
+def _video(board: StageBoard, v: dict[str, Any] | None) -> VideoFigures | None:
+    """The ``video`` stage and figures of an H.323 call: we send when our H.264 channel was
+    acknowledged, we receive when we accepted the far end's; neither is no video (skipped)."""
+    if v is None:
+        board.set("video", "skipped", detail="H.264 not offered by this side")
+        return None
+    sends, receives = v.get("remote_rtp") is not None, v.get("receive_payload_type") is not None
+    if not sends and not receives:
+        board.set("video", "skipped", detail="the far end opened no H.264 channel")
+        return None
+    direction = "sendrecv" if sends and receives else "sendonly" if sends else "recvonly"
+    figures = VideoFigures(
+        codec="H264", direction=direction, profile=v["profile"], width=v["width"],
+        height=v["height"], fps=v["fps"], bitrate_kbps=v["bitrate_kbps"], packets=v["packets"],
+        lost=v["lost"], freezes=v["freezes"], max_gap_ms=v["max_gap_ms"],
+        first_frame_ms=v["first_frame_ms"], keyframe_rtt_ms=v["keyframe_rtt_ms"],
+        decoded_frames=v["decoded_frames"], frames_sent=v["frames_sent"],
+        keyframes_sent=v["keyframes_sent"],
+        keyframe_requests_received=v["plis_received"] + v["firs_received"],
+        keyframe_requests_sent=v["plis_sent"] + v["firs_sent"],
+        decode_errors=v["decode_errors"], bad_packets=v["bad_packets"],
+    )
+    received_ok = not receives or figures.decoded_frames > 0
+    sent_ok = not sends or figures.frames_sent > 0
+    board.set("video", "ok" if received_ok and sent_ok else "failed", figures.first_frame_ms,
+              f"H264 {direction}: received {figures.decoded_frames} frames "
+              f"{figures.width}x{figures.height} at {figures.fps:g} fps, "
+              f"sent {figures.frames_sent}")
+    return figures
+
+
 def _stages(board: StageBoard, result: DialResult, outcome: H323Outcome) -> None:
     events = result.events
     connected = _first(events, "TCP connected", "info")
@@ -150,9 +182,6 @@ def _stages(board: StageBoard, result: DialResult, outcome: H323Outcome) -> None
         board.set("bye", "failed", detail=f"the far end released first: "
                   f"{far.detail if far else result.outcome}")
     outcome.notes.append(f"H.323 outcome: {result.outcome}")
-    v = result.video
-    if v is not None and v.get("remote_rtp"):
-        outcome.notes.append(f"H.323 video: H.264 sent {v['frames_sent']}, decoded "
-                             f"{v['decoded_frames']} frames ({v['width']}x{v['height']})")
-    elif v is not None:
+    outcome.video = _video(board, result.video)
+    if result.video is not None and outcome.video is None:
         outcome.notes.append("H.323 video: the far end opened no H.264 channel")

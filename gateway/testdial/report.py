@@ -10,7 +10,7 @@ only arranges and judges what they measured.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from media.quality import DEFAULT_THRESHOLDS, Threshold, Verdict, all_passed, estimate_mos, judge
@@ -22,6 +22,7 @@ __all__ = [
     "Stage",
     "StageStatus",
     "TestDialReport",
+    "VideoFigures",
     "build_report",
     "figures",
     "media_figures",
@@ -111,6 +112,74 @@ class MediaFigures:
         }
 
 
+@dataclass(frozen=True)
+class VideoFigures:
+    """The call's video as this side measured it: what was negotiated, what arrived and was
+    decoded (``media.video`` stream statistics), what was sent."""
+
+    codec: str | None
+    direction: str
+    profile: str
+    width: int
+    height: int
+    fps: float
+    bitrate_kbps: float
+    packets: int
+    lost: int
+    freezes: int
+    max_gap_ms: float
+    first_frame_ms: float | None
+    keyframe_rtt_ms: float | None
+    decoded_frames: int
+    frames_sent: int
+    keyframes_sent: int
+    keyframe_requests_received: int
+    keyframe_requests_sent: int = 0
+    decode_errors: int = 0
+    bad_packets: int = 0
+    snapshot: str | None = None
+
+    @property
+    def loss_pct(self) -> float | None:
+        expected = self.packets + max(0, self.lost)
+        return None if expected == 0 else 100.0 * max(0, self.lost) / expected
+
+    @property
+    def receives(self) -> bool:
+        return self.direction in ("sendrecv", "recvonly")
+
+    @property
+    def sends(self) -> bool:
+        return self.direction in ("sendrecv", "sendonly")
+
+    def as_dict(self) -> dict[str, Any]:
+        loss = self.loss_pct
+        out = asdict(self)
+        out["loss_pct"] = None if loss is None else round(loss, 3)
+        return out
+
+
+def video_figures(video: VideoFigures) -> dict[str, float | None]:
+    """The video numbers with thresholds (``video_*`` in :mod:`media.quality`), for the
+    directions that were negotiated."""
+    out: dict[str, float | None] = {}
+    counts: list[int] = []
+    if video.receives:
+        out["video_first_frame_ms"] = video.first_frame_ms
+        out["video_fps"] = video.fps if video.decoded_frames else None
+        out["video_height"] = float(video.height) if video.decoded_frames else None
+        out["video_loss_pct"] = video.loss_pct
+        out["video_freezes"] = float(video.freezes)
+        if video.keyframe_requests_sent:  # judged only when we asked (then it must come)
+            out["video_keyframe_rtt_ms"] = video.keyframe_rtt_ms
+        counts.append(video.decoded_frames)
+    if video.sends:
+        counts.append(video.frames_sent)
+    if counts:
+        out["video_frames"] = float(min(counts))
+    return out
+
+
 def media_figures(
     codec: str | None,
     rx_packets: int,
@@ -165,7 +234,9 @@ def _port_of(endpoint: str) -> int:
     return -1 if port is None else port
 
 
-def figures(stages: Sequence[Stage], media: MediaFigures | None) -> dict[str, float | None]:
+def figures(
+    stages: Sequence[Stage], media: MediaFigures | None, video: VideoFigures | None = None
+) -> dict[str, float | None]:
     """The numbers to judge: each timed stage, then the media figures when media was expected.
 
     A stage that failed counts as missing (its verdict fails); an optional stage the far end
@@ -189,6 +260,8 @@ def figures(stages: Sequence[Stage], media: MediaFigures | None) -> dict[str, fl
             out["rtt_ms"] = media.rtt_ms
         if media.far_loss_pct is not None:
             out["far_loss_pct"] = media.far_loss_pct
+    if video is not None:
+        out.update(video_figures(video))
     return out
 
 
@@ -207,6 +280,7 @@ class TestDialReport:
     ports: dict[str, Any] | None = None
     capture: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    video: VideoFigures | None = None
 
 
 def build_report(
@@ -221,15 +295,17 @@ def build_report(
     ports: dict[str, Any] | None = None,
     capture: dict[str, Any] | None = None,
     notes: Sequence[str] = (),
+    video: VideoFigures | None = None,
 ) -> TestDialReport:
     """Judge the figures; the report is ``ok`` only when no stage failed, nothing went wrong
     and every verdict passes (a missing figure fails)."""
-    measured = {k: None if v is None else round(v, 3) for k, v in figures(stages, media).items()}
+    found = figures(stages, media, video)
+    measured = {k: None if v is None else round(v, 3) for k, v in found.items()}
     verdicts = judge(measured, thresholds)
     failed = any(stage.status == "failed" for stage in stages)
     ok = not failed and error is None and bool(verdicts) and all_passed(verdicts)
     return TestDialReport(target, protocol, transport, list(stages), media, verdicts, ok,
-                          error, ports, capture, list(notes))
+                          error, ports, capture, list(notes), video)
 
 
 def report_json(report: TestDialReport) -> dict[str, Any]:
@@ -241,6 +317,7 @@ def report_json(report: TestDialReport) -> dict[str, Any]:
         "error": report.error,
         "stages": [stage.as_dict() for stage in report.stages],
         "media": report.media.as_dict() if report.media is not None else None,
+        "video": report.video.as_dict() if report.video is not None else None,
         "verdicts": [
             {**v.as_dict(), "unit": v.threshold.unit, "description": v.threshold.description}
             for v in report.verdicts

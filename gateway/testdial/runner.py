@@ -29,6 +29,7 @@ from gateway.testdial.target import (
     api_dial_info,
     parse_meeting,
 )
+from gateway.testdial.video_run import DEFAULT_VIDEO
 from media.quality import DEFAULT_THRESHOLDS, Threshold
 from signaling.dialstring import DialTarget
 from signaling.dialstring.ivr import DEFAULT_FIRST_DELAY_S, DEFAULT_GAP_S, IvrStep
@@ -36,6 +37,7 @@ from signaling.h323.dial import masked_user_part
 from signaling.sip.address import parse_host_port
 from signaling.sip.config import EndpointConfig, TlsSettings
 from signaling.sip.grammar import uri_host_port
+from signaling.sip.sdpvideo import VideoSettings
 from signaling.sip.types import Transport
 
 __all__ = ["TestDialOptions", "run_test_dial"]
@@ -61,6 +63,9 @@ class TestDialOptions:
     embedded: bool = False
     tls: TlsSettings = field(default_factory=TlsSettings)
     zoom: ZoomCredentials | None = None
+    video: VideoSettings | None = DEFAULT_VIDEO
+    """Offer video (SIP) with these settings; ``None``: audio only."""
+    snapshot: Path | None = None
 
 
 @dataclass
@@ -178,7 +183,8 @@ async def _run(
                                   outcome.media,
                                   options.thresholds, error=outcome.error,
                                   capture=outcome.capture,
-                                  notes=[*resolved.notes, *outcome.notes])
+                                  notes=[*resolved.notes, *outcome.notes],
+                                  video=outcome.video)
         else:
             dial, steps = _ivr_plan(resolved.target, options)
             report = await _sip(options, board, meeting, resolved, dial, steps, client)
@@ -229,6 +235,7 @@ async def _sip(
         transport=options.transport, ivr=steps, endpoint=endpoint,
         duration_s=options.duration_s, timeout_s=options.timeout_s, tls=options.tls,
         capture=options.capture, extra_sip_ports=extra, bye_timeout_s=options.bye_timeout_s,
+        video=options.video, snapshot=options.snapshot,
     )
     observer: MeetingObserver | None = None
     if meeting is not None:
@@ -236,7 +243,7 @@ async def _sip(
     outcome = await run_sip(plan, board, observer, in_call)
     return build_report(plan.shown, "sip", outcome.transport.value, board.stages, outcome.media,
                         options.thresholds, error=outcome.error, capture=outcome.capture,
-                        notes=[*resolved.notes, *outcome.notes])
+                        notes=[*resolved.notes, *outcome.notes], video=outcome.video)
 
 
 @contextlib.contextmanager

@@ -26,8 +26,15 @@ from gateway.testdial.capture import (
     redact_capture,
 )
 from gateway.testdial.probes import connect_probe, resolve, route_interface
-from gateway.testdial.report import MediaFigures, media_figures, with_capture_jitter
+from gateway.testdial.report import (
+    MediaFigures,
+    VideoFigures,
+    media_figures,
+    with_capture_jitter,
+)
 from gateway.testdial.stages import StageBoard
+from gateway.testdial.video_run import video_leg, video_result, watch_video
+from gateway.videoleg import VideoLeg
 from signaling.callevents import EventKind
 from signaling.dialstring import DialTarget
 from signaling.dialstring.ivr import IvrStep
@@ -37,6 +44,7 @@ from signaling.sip.config import CallOptions, EndpointConfig, EngineConfig, TlsS
 from signaling.sip.dtmf import dtmf_plan, hold_s
 from signaling.sip.errors import SipError
 from signaling.sip.events import CallStateChanged, CallStats, EngineEvent
+from signaling.sip.sdpvideo import VideoSettings
 from signaling.sip.types import CallPhase, CauseOrigin, DtmfMethod, Transport
 
 __all__ = ["MeetingObserver", "SipOutcome", "SipPlan", "local_address", "run_sip"]
@@ -75,6 +83,9 @@ class SipPlan:
     capture: Path | None = None
     extra_sip_ports: tuple[int, ...] = ()
     bye_timeout_s: float = 32.0
+    video: VideoSettings | None = None
+    """Offer video with these settings (``None``: audio only)."""
+    snapshot: Path | None = None
 
 
 @dataclass
@@ -84,6 +95,7 @@ class SipOutcome:
     error: str | None = None
     capture: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    video: VideoFigures | None = None
 
 
 def local_address(address: str, port: int) -> str:
@@ -98,10 +110,11 @@ def local_address(address: str, port: int) -> str:
 
 
 def _free_rtp_range(host: str) -> int:
-    """A base port with RTP_PORT_COUNT free UDP ports above it (even, so RTP/RTCP pair)."""
+    """A base port with RTP_PORT_COUNT free UDP ports above it (even, so RTP/RTCP pair), and
+    two more for video."""
     from gateway.peers.process import free_port_range
 
-    low, _ = free_port_range(RTP_PORT_COUNT, host, 30000, 40000)
+    low, _ = free_port_range(RTP_PORT_COUNT + 2, host, 30000, 40000)
     return low
 
 
@@ -194,7 +207,7 @@ async def _call(
     capture: CallCapture | None = None
     if plan.capture is not None:
         sip_ports = {port or transport.default_port, *plan.extra_sip_ports}
-        bpf = capture_filter(sorted(sip_ports), rtp_low, rtp_low + RTP_PORT_COUNT - 1)
+        bpf = capture_filter(sorted(sip_ports), rtp_low, rtp_low + RTP_PORT_COUNT + 1)
         interface = route_interface(address)
         board.say(f"starting tshark on {interface} ({bpf})")
         capture = CallCapture(plan.capture, interface, bpf,
@@ -273,7 +286,16 @@ async def _in_engine(
 ) -> None:
     name = await _register(engine, plan, board, transport)
     call_box: list[str] = []
-    options = CallOptions(timeout_s=plan.timeout_s, transport=None if name else transport)
+    leg = None
+    if plan.video is not None:
+        host = engine.config.bind_address6 or engine.config.bind_address
+        video_port = engine.config.rtp_port + RTP_PORT_COUNT if engine.config.rtp_port else 0
+        leg = video_leg(engine, plan.video, host, video_port)
+        engine.add_listener(leg.on_event)
+    else:
+        board.set("video", "skipped", detail="video not offered (--no-video)")
+    options = CallOptions(timeout_s=plan.timeout_s, transport=None if name else transport,
+                          video=leg.settings if leg is not None else None)
     board.say(f"dialling {plan.shown}")
     started = time.monotonic()
     engine.add_listener(_progress_listener(board, call_box, started))
@@ -282,12 +304,40 @@ async def _in_engine(
     policy = CallPolicy(answer_timeout_s=plan.timeout_s + 5,
                         end_timeout_s=plan.bye_timeout_s + 5)
     answered = asyncio.Event()
-    controlled = await control.place(
-        SipLeg(engine), plan.dial, endpoint=name, options=options, policy=policy,
-        listener=lambda e: answered.set() if e.kind is EventKind.ANSWERED else None,
-    )
+    try:
+        controlled = await control.place(
+            SipLeg(engine), plan.dial, endpoint=name, options=options, policy=policy,
+            listener=lambda e: answered.set() if e.kind is EventKind.ANSWERED else None,
+        )
+        call_box.append(controlled.call_id)
+        if leg is not None:
+            leg.attach(controlled.call_id)
+        await _in_call(engine, control, controlled, answered,
+                       _CallPlan(plan, board, observer, outcome, in_call, leg))
+    finally:
+        if leg is not None:
+            leg.stop()
+
+
+@dataclass
+class _CallPlan:
+    plan: SipPlan
+    board: StageBoard
+    observer: MeetingObserver | None
+    outcome: SipOutcome
+    in_call: InCallHook | None
+    leg: VideoLeg | None
+
+
+async def _in_call(
+    engine: SipEngine,
+    control: CallControl,
+    controlled: ControlledCall,
+    answered: asyncio.Event,
+    run: _CallPlan,
+) -> None:
+    plan, board, outcome, leg = run.plan, run.board, run.outcome, run.leg
     call = controlled.call_id
-    call_box.append(call)
     answer = asyncio.ensure_future(answered.wait())
     either: list[asyncio.Future[Any]] = [answer, controlled.done]
     await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
@@ -303,10 +353,19 @@ async def _in_engine(
         board.skip_pending("the call did not connect")
         return
     connected_at = end.at
-    await _ivr(engine, call, plan, board, observer, connected_at)
-    if in_call is not None:
-        await in_call()
-    hung_up_by_far_end = await _stay(engine, controlled, board, connected_at + plan.duration_s)
+    until = connected_at + plan.duration_s
+    watcher = asyncio.ensure_future(watch_video(leg, board, until)) if leg is not None else None
+    await _ivr(engine, call, plan, board, run.observer, connected_at)
+    if run.in_call is not None:
+        await run.in_call()
+    hung_up_by_far_end = await _stay(engine, controlled, board, until)
+    if watcher is not None:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+    if leg is not None:
+        outcome.video, notes = video_result(leg, board, plan.snapshot)
+        outcome.notes += notes
     before = await engine.call_stats(call)
     if hung_up_by_far_end is not None:
         cause = hung_up_by_far_end.cause

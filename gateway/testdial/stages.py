@@ -20,6 +20,7 @@ SIP_STAGES: tuple[tuple[str, str], ...] = (
     ("invite_200", "INVITE -> 200"),
     ("dtmf", "DTMF accepted"),
     ("media", "media both ways"),
+    ("video", "video both ways"),
     ("bye", "BYE -> 200"),
 )
 
@@ -32,6 +33,7 @@ H323_STAGES: tuple[tuple[str, str], ...] = (
     ("invite_200", "Setup -> Connect"),
     ("dtmf", "DTMF accepted"),
     ("media", "media both ways"),
+    ("video", "H.264 video both ways"),
     ("bye", "Release Complete"),
 )
 

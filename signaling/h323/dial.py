@@ -14,19 +14,20 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from signaling.callevents import CallEvent as Happened
 from signaling.callevents import EventKind, Sequencer, from_h323, h323_end
 from signaling.dialstring import DialTarget, parse
 from signaling.h323.call import CallEvent, CallState, OutgoingCall
-from signaling.h323.cause import INVALID_MESSAGE, NORMAL_CLEARING, TIMER_EXPIRY, explain
+from signaling.h323.cause import INVALID_MESSAGE, NORMAL_CLEARING, TIMER_EXPIRY
 from signaling.h323.channels import LogicalChannels
+from signaling.h323.dialresult import DialEvent, DialResult, apply_event, describe, h245_name
 from signaling.h323.errors import H323ConnectionError, H323DecodeError, H323Timeout, RasRejected
 from signaling.h323.faststart import fast_start_proposals
 from signaling.h323.h225 import Alias, CallMessage, transport_from_value
-from signaling.h323.h245 import G711_CODECS, H245Session, summarize
+from signaling.h323.h245 import G711_CODECS, H245Session
 from signaling.h323.ras import RAS_PORT
 from signaling.h323.ras_client import RasClient
 from signaling.h323.rtp import RTCP_INTERVAL, RtpAudio, split_address
@@ -68,103 +69,6 @@ def meeting_aliases(target: DialTarget, forms: tuple[AliasForm, ...]) -> list[Al
     if not aliases:
         aliases.append(Alias.h323_id(user))
     return aliases
-
-
-@dataclass(frozen=True, slots=True)
-class DialEvent:
-    """One line of the call's story: seconds since the dial started, direction and message."""
-
-    at: float
-    direction: Literal["sent", "received", "info"]
-    message: str
-    detail: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "at": round(self.at, 4),
-            "direction": self.direction,
-            "message": self.message,
-            "detail": self.detail,
-        }
-
-
-@dataclass(slots=True)
-class DialResult:
-    """What happened: ``connected`` is true only when the far end sent Connect."""
-
-    target: str
-    remote: str
-    connected: bool = False
-    h245_ready: bool = False
-    h245_separate: bool = False  # H.245 ran on its own TCP connection (no tunnelling)
-    call_reference: int | None = None
-    # fastStart accepted: codec, where RTP went, and what was sent/received (rtp.RtpAudio.report)
-    media: dict[str, Any] | None = None
-    video: dict[str, Any] | None = None  # H.264 both ways (media.video.VideoStats fields)
-    cause: int | None = None
-    reason: str | None = None
-    error: str | None = None
-    events: list[DialEvent] = field(default_factory=list)
-    duration: float = 0.0
-
-    @property
-    def cause_text(self) -> str | None:
-        return None if self.cause is None else explain(self.cause)
-
-    @property
-    def outcome(self) -> str:
-        """One line for people: ``connected``, ``released: 17 user busy``, or the error."""
-        if self.connected:
-            text = "connected" + (" (H.245 complete)" if self.h245_ready else "")
-            if self.cause is not None:  # set only when the far end released
-                text += f"; cleared by the far end: cause {self.cause} {self.cause_text}"
-            return text
-        if self.cause is not None:
-            reason = f", reason {self.reason}" if self.reason else ""
-            return f"released by the far end: cause {self.cause} {self.cause_text}{reason}"
-        if self.reason is not None:
-            return f"released by the far end: reason {self.reason}"
-        return self.error or "not connected"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "remote": self.remote,
-            "connected": self.connected,
-            "h245_ready": self.h245_ready,
-            "h245_separate": self.h245_separate,
-            "call_reference": self.call_reference,
-            "media": self.media,
-            "video": self.video,
-            "cause": self.cause,
-            "cause_text": self.cause_text,
-            "reason": self.reason,
-            "error": self.error,
-            "outcome": self.outcome,
-            "duration": round(self.duration, 4),
-            "events": [event.as_dict() for event in self.events],
-        }
-
-
-def _describe(message: CallMessage) -> str:
-    parts: list[str] = []
-    if message.q931.cause is not None:
-        value = message.q931.cause.value
-        parts.append(f"cause {value} {explain(value)}")
-    uu = message.uu
-    if uu is not None:
-        if uu.release_reason:
-            parts.append(f"reason {uu.release_reason}")
-        if uu.h245_control:
-            parts.append("H.245 " + ", ".join(_h245_name(data) for data in uu.h245_control))
-    return ", ".join(parts)
-
-
-def _h245_name(data: bytes) -> str:
-    try:
-        return summarize(data).name
-    except ValueError:
-        return "undecodable"
 
 
 async def dial(
@@ -540,12 +444,12 @@ class _DialRun:
                 self.result.error = None if self.result.connected else str(exc)
                 self.note("info", "closed", str(exc))
                 return
-            self.note("received", message.name, _describe(message))
+            self.note("received", message.name, describe(message))
             replies, events = call.receive(message)
             await self._events(call, events, inbox)
             for reply in replies:
                 await channel.send(reply)
-                self.note("sent", reply.name, _describe(reply))
+                self.note("sent", reply.name, describe(reply))
             await self._flush_h245(call)
             if self.result.connected and hold_until is None:
                 hold_until = loop.time() + hold
@@ -554,7 +458,7 @@ class _DialRun:
         self, call: OutgoingCall, events: list[CallEvent], inbox: Inbox | None
     ) -> None:
         for event in events:
-            _apply(event, self.result)
+            apply_event(event, self.result)
             self.story.h323(event)
             started = event.kind in ("fast-start", "h245-channel")
             rtp = split_address(event.detail) if started else None
@@ -584,7 +488,7 @@ class _DialRun:
         if isinstance(item, Exception):
             await self._h245_lost(str(item))
             return
-        self.note("received", f"H.245 {_h245_name(item)}")
+        self.note("received", f"H.245 {h245_name(item)}")
         await self._events(call, call.h245_receive(item), None)
         await self._flush_h245(call)
 
@@ -598,7 +502,7 @@ class _DialRun:
             except H323ConnectionError as exc:
                 await self._h245_lost(str(exc))
                 return
-            self.note("sent", f"H.245 {_h245_name(data)}")
+            self.note("sent", f"H.245 {h245_name(data)}")
 
     async def _h245_lost(self, why: str) -> None:
         """The separate H.245 connection ended or broke: said once, the call goes on."""
@@ -636,21 +540,4 @@ class _DialRun:
             await channel.send(release)
         except H323ConnectionError:
             return
-        self.note("sent", "Release Complete", _describe(release))
-
-
-def _apply(event: CallEvent, result: DialResult) -> None:
-    if event.kind == "connected":
-        result.connected = True
-    elif event.kind == "h245-ready":
-        result.h245_ready = True
-    elif event.kind == "released":
-        result.cause = event.cause
-        result.reason = event.reason
-    elif event.kind in ("fast-start", "h245-channel"):
-        opened_by = "fastStart" if event.kind == "fast-start" else "OpenLogicalChannel"
-        result.media = {
-            "codec": event.reason or "",
-            "remote_rtp": event.detail,
-            "opened_by": opened_by,
-        }
+        self.note("sent", "Release Complete", describe(release))

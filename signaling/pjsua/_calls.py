@@ -21,6 +21,7 @@ import pjsua2 as pj
 from signaling.pjsua._base import KEEP_FINISHED_CALLS
 from signaling.pjsua._objects import PjAccount, PjCall
 from signaling.pjsua._timers import Timer, TimerHeap
+from signaling.pjsua._video import VideoCore
 from signaling.sip.callio import (
     AnswerCall,
     CallInput,
@@ -118,6 +119,7 @@ class CallCore:
         self._wire: dict[str, CallWire] = {}
         self._key_of: dict[str, str] = {}  # SIP Call-ID -> call key
         self._media_closed: deque[float] = deque()  # when calls ended, within SOCKET_SETTLE_S
+        self.video = VideoCore(self.emit, lambda name: self.endpoint_config(name).video)
 
     def _timers(self, setup_timeout_s: float | None) -> CallTimers:
         config = self.config
@@ -216,7 +218,7 @@ class CallCore:
         rec = _CallRec(machine, call)
         self.calls[key] = rec
         op = pj.CallOpParam(True)
-        op.opt.audioCount = 1
+        op.opt.audioCount = self.video.prepare_dial(key, options.video)
         op.opt.videoCount = 0
         step = machine.dial(now)
         try:
@@ -295,6 +297,7 @@ class CallCore:
                 rec.timer.cancel()
             rec.call = None
         self.calls.clear()
+        self.video.clear()
         self._wire.clear()
         self._key_of.clear()
 

@@ -246,4 +246,8 @@ def account_config(
     media.transportConfig.portRange = engine.rtp_port_range
     media.srtpUse = _SRTP[endpoint.srtp]
     media.srtpSecureSignaling = 0  # SDES keys also over UDP/TCP (room systems do this)
+    # pjsua's codec-locking re-INVITE (after an answer with several codecs) is built from the
+    # active SDP without onCallSdpCreated: it offered crcgw's video section as inactive and
+    # the far end stopped its video (measured with baresip). RFC 3264 does not need it.
+    media.lockCodecEnabled = False
     return acfg

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 import traceback
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pjsua2 as pj
+
+if TYPE_CHECKING:
+    from signaling.pjsua._video import VideoCore
 
 __all__ = ["CallSink", "EndpointSink", "PjAccount", "PjCall", "PjEndpoint"]
 
@@ -24,6 +27,8 @@ def _log_failure(callback: str) -> None:
 
 
 class EndpointSink(Protocol):
+    video: VideoCore
+
     def on_reg_started(self, name: str, renew: bool) -> None: ...
     def on_reg_state(self, name: str, code: int, reason: str, expiration: int) -> None: ...
     def on_incoming_call(self, name: str, pj_call_id: int) -> None: ...
@@ -33,6 +38,8 @@ class EndpointSink(Protocol):
 
 
 class CallSink(Protocol):
+    video: VideoCore
+
     def on_call_state(self, key: str) -> None: ...
     def on_invite_response(self, key: str, code: int) -> None: ...
     def on_call_media(self, key: str) -> None: ...
@@ -82,6 +89,7 @@ class PjAccount(pj.Account):  # type: ignore[misc]
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
         try:
+            self._sink.video.on_incoming_invite(self.name, int(prm.callId), str(prm.rdata.wholeMsg))
             self._sink.on_incoming_call(self.name, int(prm.callId))
         except Exception:
             _log_failure("onIncomingCall")
@@ -98,14 +106,28 @@ class PjCall(pj.Call):  # type: ignore[misc]
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
         try:
             self._sink.on_call_state(self.key)
+            self._sink.video.on_call_state(self)
         except Exception:
             _log_failure("onCallState")
+
+    def onCallSdpCreated(self, prm: pj.OnCallSdpCreatedParam) -> None:  # noqa: N802
+        try:
+            self._sink.video.on_sdp_created(self, prm)
+        except Exception:
+            _log_failure("onCallSdpCreated")
+
+    def onCallRxReinvite(self, prm: pj.OnCallRxReinviteParam) -> None:  # noqa: N802
+        try:
+            self._sink.video.on_reoffer(self.key, str(prm.rdata.wholeMsg))
+        except Exception:
+            _log_failure("onCallRxReinvite")
 
     def onCallTsxState(self, prm: pj.OnCallTsxStateParam) -> None:  # noqa: N802
         try:
             event = prm.e
             if event.type != pj.PJSIP_EVENT_TSX_STATE:
                 return
+            self._sink.video.on_tsx(self.key, event.body.tsxState)
             tsx = event.body.tsxState.tsx
             if tsx.method == "INVITE" and tsx.role == pj.PJSIP_ROLE_UAC and tsx.statusCode:
                 self._sink.on_invite_response(self.key, int(tsx.statusCode))

@@ -42,6 +42,7 @@ REMOTE_METHODS = frozenset(
         "hangup",
         "send_dtmf",
         "call_stats",
+        "request_keyframe",
     }
 )
 

@@ -349,3 +349,8 @@ class SipEngine(EngineBase):
 
     async def call_stats(self, call_id: str) -> CallStats:
         return await self._run(self._require().call_stats, call_id)
+
+    async def request_keyframe(self, call_id: str) -> None:
+        """Ask the far end for a keyframe by SIP INFO ``picture_fast_update`` (video calls)."""
+        worker = self._require()
+        await self._run(worker.video.request_keyframe, call_id)

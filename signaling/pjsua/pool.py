@@ -435,6 +435,10 @@ class SipEnginePool(EngineBase):
         shard, local = self._call(call_id)
         await shard.call("send_dtmf", local, digits, method)
 
+    async def request_keyframe(self, call_id: str) -> None:
+        shard, local = self._call(call_id)
+        await shard.call("request_keyframe", local)
+
     async def call_stats(self, call_id: str) -> CallStats:
         shard, local = self._call(call_id)
         stats: CallStats = await shard.call("call_stats", local)

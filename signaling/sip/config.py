@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from signaling.sip.address import HostPort, parse_host_port
 from signaling.sip.errors import SipConfigError
 from signaling.sip.expiry import expires_from_zoom_minutes
 from signaling.sip.sessiontimer import SessionTimerPolicy
 from signaling.sip.types import DtmfMethod, SrtpMode, Transport
+
+if TYPE_CHECKING:  # not at run time: sdpvideo pulls numpy, and the CLI starts fast
+    from signaling.sip.sdpvideo import VideoSettings
 
 __all__ = [
     "CallOptions",
@@ -168,6 +171,8 @@ class EndpointConfig:
     register: bool = True
     auto_answer: bool = False
     srtp: SrtpMode = SrtpMode.OFF
+    video: VideoSettings | None = None
+    """Answer video offers of incoming calls with these settings (``None``: decline video)."""
 
     def __post_init__(self) -> None:
         if not self.name or not self.user:
@@ -215,6 +220,8 @@ class CallOptions:
     dtmf_delay_s: float = 1.0
     timeout_s: float = 60.0
     transport: Transport | None = None
+    video: VideoSettings | None = None
+    """Offer video beside the audio (``signaling/sip/sdpvideo.py``); ``None``: audio only."""
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0 or self.dtmf_delay_s < 0:

@@ -31,7 +31,9 @@ __all__ = [
     "MediaStateChanged",
     "RegistrationChanged",
     "RegistrationStatus",
+    "KeyframeRequested",
     "TransportDisconnected",
+    "VideoNegotiated",
     "newer",
 ]
 
@@ -157,6 +159,48 @@ class CallStats:
     srtp: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class VideoNegotiated:
+    """One offer/answer settled the call's video (pjsua2 has none: crcgw's own section).
+
+    ``direction`` is what this side does (``sendonly``: we send, the far end does not);
+    ``accepted=False`` (with ``reason``) means no video now: declined, no common codec, or the
+    offer had none. ``local_port`` is where our RTP must be received (RTCP on the next port);
+    ``answered`` says we answered the far end's offer (else it answered ours).
+    """
+
+    at: float
+    call_id: str
+    accepted: bool
+    local_port: int
+    remote_host: str | None = None
+    remote_port: int = 0
+    remote_rtcp_port: int = 0
+    codec: str | None = None
+    payload_type: int | None = None
+    fmtp: str = ""
+    direction: str = "inactive"
+    width: int = 0
+    height: int = 0
+    framerate: int = 0
+    bitrate_kbps: int = 0
+    rtcp_fb: tuple[str, ...] = ()
+    reason: str = ""
+    answered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KeyframeRequested:
+    """The far end asked for a keyframe over SIP (INFO ``picture_fast_update``, RFC 5168).
+
+    pjsua answers such an INFO 400 whatever we do (the wheel gives no way to answer it);
+    the request is still honoured by forcing a keyframe."""
+
+    at: float
+    call_id: str
+    method: str = "sip-info"
+
+
 def newer(current: RegistrationStatus | CallStateChanged | None, seq: int) -> bool:
     """Whether a status made by event ``seq`` may replace ``current`` (none, or not newer)."""
     return current is None or seq >= current.seq
@@ -170,4 +214,6 @@ EngineEvent = (
     | DtmfReceived
     | MediaStateChanged
     | TransportDisconnected
+    | VideoNegotiated
+    | KeyframeRequested
 )

@@ -111,10 +111,14 @@ class Baresip(Peer):
         codecs: Sequence[str] = ("PCMU", "PCMA", "G722"),
         media_encryption: str | None = None,
         workdir: Path | None = None,
+        video: Sequence[str] = (),
+        video_size: tuple[int, int] = (352, 288),
+        video_fps: int = 10,
     ) -> None:
         self.user, self.password, self.registrar = user, password, registrar
         self.transport, self.answer_mode = transport, answer
         self.codecs, self.media_encryption = tuple(codecs), media_encryption
+        self.video, self.video_size, self.video_fps = tuple(video), video_size, video_fps
         self.dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="crcgw-baresip."))
         self.sip_port = _free_sip_port()
         self.ctrl_port = free_port(udp=False)
@@ -160,6 +164,25 @@ class Baresip(Peer):
             uri = f"<sip:{self.user}@127.0.0.1>"
         return uri + "".join(f";{p}" for p in params) + "\n"
 
+    def _video_config(self) -> str:
+        """Video with ``fakevideo`` (a moving test source and a display that only counts
+        frames), the codec modules of :attr:`video` (``VP8``, ``H264``: avcodec, Debian
+        ``baresip-ffmpeg``) and ``snapshot`` (``snapshot_recv FILE.png`` saves a decoded
+        frame)."""
+        modules = {"VP8": "vp8.so", "H264": "avcodec.so"}
+        lines = [f"module\t\t\t{modules[c]}" for c in self.video]
+        width, height = self.video_size
+        lines += [
+            "module\t\t\tfakevideo.so",
+            "module_app\t\tsnapshot.so",
+            "video_source\t\tfakevideo,nil",
+            "video_display\t\tfakevideo,nil",
+            f"video_size\t\t{width}x{height}",
+            f"video_fps\t\t{self.video_fps}",
+            "video_bitrate\t\t300000",
+        ]
+        return "\n".join(lines) + "\n"
+
     def start(self, timeout: float = 10.0) -> Self:
         module_path = _module_path()
         if module_path is None:
@@ -174,6 +197,9 @@ class Baresip(Peer):
                 module_path=module_path,
             )
         )
+        if self.video:
+            with (self.dir / "config").open("a") as config:
+                config.write(self._video_config())
         (self.dir / "accounts").write_text(self._account_line())
         (self.dir / "contacts").write_text("")
         # SIGKILL on our death: on SIGTERM baresip waits for un-REGISTER (up to 32 s).

@@ -52,16 +52,18 @@ class Sipp(Peer):
         port: int = 0,
         keys: dict[str, str] | None = None,
         remote: str | None = None,
+        service: str | None = None,
     ) -> None:
         """``port`` 0 picks a free one; ``keys`` fill the scenario's ``[name]`` keywords;
-        ``remote`` (``host:port``) makes SIPp the caller (a UAC scenario, user ``room``)."""
+        ``remote`` (``HOST:PORT``) makes SIPp a UAC calling there, as ``service`` (the
+        Request-URI's user part, ``room`` unless given)."""
         self.calls = calls
+        self.remote, self.service = remote, service
         self.keys = dict(keys or {})
         self.scenario = SCENARIOS / f"{scenario}.xml"
         if not self.scenario.is_file():
             raise PeerError(f"no SIPp scenario {self.scenario}")
         self.timeout_s = timeout_s
-        self.remote = remote
         self.port = port
         self.media_port = 0
         self._dir = Path(tempfile.mkdtemp(prefix="crcgw-sipp-"))
@@ -92,7 +94,9 @@ class Sipp(Peer):
         for name, value in self.keys.items():
             argv += ["-key", name, value]
         if self.remote is not None:
-            argv += ["-s", "room", self.remote]
+            argv += ["-s", self.service or "room", self.remote]
+        elif self.service is not None:
+            argv += ["-s", self.service]
         proc = self._proc = spawn(argv, self.log_path, signal.SIGKILL, cwd=self._dir)
         deadline = time.monotonic() + timeout
         while not _udp_taken(self.port):

@@ -1,10 +1,10 @@
 """Calls from crcgw to Linphone (Debian ``linphone-cli``) through the project's Kamailio.
 
 Linphone registers with a GRUU (RFC 5627) and answers with its public GRUU as Contact, so every
-in-dialog request travels Kamailio's ``GRUU`` route: the ACK, pjsua's UPDATE (it locks the
-codec when Linphone answers with several) and the BYE must all reach Linphone and be answered,
-whichever side hangs up. Linphone's own log (belle-sip at level 6) is the judge of what
-reached it.
+in-dialog request travels Kamailio's ``GRUU`` route: the ACK and the BYE must reach Linphone and
+be answered, whichever side hangs up. (pjsua's codec-locking UPDATE, which this test also saw
+before, is off since calls carry video: ``lockCodecEnabled`` in ``signaling/pjsua/_configs.py``.)
+Linphone's own log (belle-sip at level 6) is the judge of what reached it.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _requests_answered(peer: Linphone, method: str) -> list[str]:
                     for ln in text.splitlines())]
 
 
-def test_crcgw_hangs_up_and_linphone_gets_ack_update_and_bye(
+def test_crcgw_hangs_up_and_linphone_gets_ack_and_bye(
     linphone: tuple[Kamailio, Linphone],
 ) -> None:
     kamailio, peer = linphone
@@ -85,10 +85,9 @@ def test_crcgw_hangs_up_and_linphone_gets_ack_update_and_bye(
     assert (report["bye"]["code"], report["bye"]["origin"]) == (200, "received")
     assert _answered_with_gruu(peer)  # the in-dialog requests below went by the GRUU
     received = peer.first_lines("received")
-    for method in ("INVITE", "ACK", "UPDATE", "BYE"):
+    for method in ("INVITE", "ACK", "BYE"):
         assert any(line.startswith(f"{method} sip:linph@") for line in received), (method,
                                                                                     received)
-    assert _requests_answered(peer, "UPDATE") == ["SIP/2.0 200 Ok"]
     assert _requests_answered(peer, "BYE") == ["SIP/2.0 200 Ok"]
 
 
@@ -97,14 +96,13 @@ def test_linphone_hangs_up_and_crcgw_answers_its_bye(linphone: tuple[Kamailio, L
     dial = _dial(kamailio, "60")
     try:
         _wait_for(peer, "ACK sip:linph@", "received")
-        _wait_for(peer, "UPDATE sip:linph@", "received")
         started = time.monotonic()
         peer.command("terminate")
         out, err = dial.communicate(timeout=60)
     finally:
         if dial.poll() is None:
             dial.kill()
-            dial.wait(10)
+            dial.communicate(timeout=10)  # reaps it and closes its pipes
     report = json.loads(out)
     assert dial.returncode == 0, err
     assert time.monotonic() - started < 30  # ended by Linphone's BYE, not by --duration 60

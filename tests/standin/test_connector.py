@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
-
-from api_client.emulator import EmulatorServer, meeting_passcode, run_emulator
+from api_client.emulator import EmulatorServer, meeting_passcode
 from gateway.standin.connector import standin_host_key
 from gateway.standin.process import StandinProcess
 from signaling.dialstring import DialTarget, ivr_steps
@@ -21,18 +18,6 @@ MEETING = "82419374650"
 def calls_in_progress(emulator: EmulatorServer) -> int:
     with emulator.zoom_client() as client:
         return len(client.emulator.calls())
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with run_emulator() as server:
-        yield server
-
-
-@pytest.fixture
-def standin(emulator: EmulatorServer) -> Iterator[StandinProcess]:
-    with StandinProcess(emulator_url=emulator.zoom_url) as process:
-        yield process
 
 
 async def _call(standin: StandinProcess, target: DialTarget, ivr_passcode: str | None,

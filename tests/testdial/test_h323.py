@@ -4,7 +4,6 @@ h323-peer``, a child process) dialled with per-message times."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,20 +105,30 @@ def test_h323_busy_fails_with_the_cause() -> None:
     assert "cause 17" in run.stdout and "result: FAIL" in run.stdout
 
 
-def test_h323_video_opens_when_the_far_end_offers_h264() -> None:
+def test_h323_video_is_judged_like_sips() -> None:
+    """A far end that offers H.264 (``h323-peer --video``): the video stage and the video
+    verdicts come from what was decoded and sent over the H.245-opened channels."""
     with h323_peer("--video") as port:
-        run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746", "--duration", "2s",
+        run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746", "--duration", "3s",
                          "--json"])
     assert run.code == 0, run.stderr + run.stdout
-    notes = " ".join(run.json()["notes"])
-    found = re.search(r"H\.323 video: H\.264 sent (\d+), decoded (\d+) frames \(320x240\)", notes)
-    assert found is not None, notes
-    assert int(found[1]) >= 5 and int(found[2]) >= 5
+    report = run.json()
+    video = stage(report, "video")
+    assert video["status"] == "ok", video
+    assert report["video"]["codec"] == "H264" and report["video"]["direction"] == "sendrecv"
+    assert report["video"]["decoded_frames"] >= 5 and report["video"]["frames_sent"] >= 5
+    assert (report["video"]["width"], report["video"]["height"]) == (320, 240)
+    verdicts = {v["metric"]: v for v in report["verdicts"]}
+    assert verdicts["video_frames"]["status"] == "pass"
+    assert verdicts["video_height"]["value"] == report["video"]["height"] > 0
 
 
-def test_h323_without_video_at_the_far_end_says_so() -> None:
+def test_h323_without_video_skips_the_video_stage() -> None:
     with h323_peer() as port:
         run = run_crcgw(["test-dial", f"127.0.0.1:{port}##824193746", "--duration", "1s",
                          "--json"])
     assert run.code == 0, run.stderr + run.stdout
-    assert "H.323 video: the far end opened no H.264 channel" in run.json()["notes"]
+    report = run.json()
+    assert stage(report, "video")["status"] == "skipped"
+    assert "H.323 video: the far end opened no H.264 channel" in report["notes"]
+    assert not any(v["metric"].startswith("video_") for v in report["verdicts"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -36,6 +37,10 @@ def _show(report: dict[str, Any]) -> None:
             ("DTMF (IVR passcode)", "accepted" if call["dtmf_ok"] else "not accepted"),
             ("RTP", f"{rtp['codec'] or '-'}: {rtp['tx_packets']} sent, {rtp['rx_packets']} "
                     f"received, {_fmt(rtp['lost'])} lost, jitter {_fmt(rtp['jitter_ms'], ' ms')}"),
+            ("video", f"{call['video']['codec'] or '-'}: {call['video']['sent_frames']} frames "
+                      f"sent, {call['video']['received_frames']} received"
+                      + (f" (saved {call['video']['snapshot']})" if call["video"]["snapshot"]
+                         else "")),
             *(
                 (f"CRC ports {when}", f"{ports[when]['in_use']} of {ports[when]['allocated']} "
                                       "in use")
@@ -52,6 +57,9 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     hold: Annotated[float, typer.Option("--hold", min=0.5, max=60,
                                         help="Seconds to stay in the call.")] = 3.0,
+    snapshot: Annotated[Path | None, typer.Option(
+        "--snapshot", help="Save the meeting's picture the room received to FILE.png.",
+        dir_okay=False)] = None,
 ) -> None:
     """Run the gateway on embedded defaults: register a room, dial a meeting, report, exit."""
     from gateway.demo import DemoError, run_demo
@@ -63,7 +71,7 @@ def demo(
             console.print(f"[dim]·[/] {line}", highlight=False)
 
     try:
-        report = asyncio.run(run_demo(progress, hold_s=hold))
+        report = asyncio.run(run_demo(progress, hold_s=hold, snapshot=snapshot))
     except DemoError as exc:
         fail(str(exc), 1)
     if as_json:

@@ -13,7 +13,8 @@ import os
 import socket
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,6 +35,10 @@ from signaling.sip.events import (
 )
 from signaling.sip.grammar import uri_host_port
 from signaling.sip.types import CallPhase, DtmfMethod, RegState, Transport
+
+if TYPE_CHECKING:
+    from gateway.videoleg import VideoLeg
+    from signaling.sip.sdpvideo import VideoSettings
 
 __all__ = ["register"]
 
@@ -256,6 +261,7 @@ class _DialResult:
     call_events: list[dict[str, Any]]
     verdict: str | None = None
     """Why the controller failed a call the engine took as fine (answered, no media)."""
+    video: dict[str, Any] | None = None
 
     def cause(self) -> dict[str, Any] | None:
         """How the call ended: code, reason, received or local, and why."""
@@ -278,6 +284,37 @@ async def _dial(
     steps: tuple[IvrStep, ...],
     duration: float,
     as_json: bool,
+    video: VideoSettings | None = None,
+    snapshot: Path | None = None,
+) -> _DialResult:
+    from gateway.videoleg import VideoLeg  # PyAV and aiortc: only when dialling
+
+    async with SipEngine(config) as engine:
+        leg = None
+        if video is not None:  # the test pattern, on a port held until the answer
+            leg = VideoLeg(engine, video, config.bind_address6 or config.bind_address)
+            options = replace(options, video=leg.reserve())
+            engine.add_listener(leg.on_event)
+        try:
+            result = await _call(engine, endpoint, target, options, steps, duration, as_json,
+                                 leg)
+            if leg is not None:
+                result.video = leg.summary(snapshot)
+            return result
+        finally:
+            if leg is not None:
+                leg.stop()
+
+
+async def _call(
+    engine: SipEngine,
+    endpoint: EndpointConfig | None,
+    target: str | DialTarget,
+    options: CallOptions,
+    steps: tuple[IvrStep, ...],
+    duration: float,
+    as_json: bool,
+    video_leg: VideoLeg | None,
 ) -> _DialResult:
     """The call's life is the call controller's (:mod:`gateway.callcontrol`), as in the
     daemon: answer timeout, no media is a failure, hang-up after the duration. The engine's
@@ -287,61 +324,62 @@ async def _dial(
 
     rows: list[dict[str, Any]] = []
     call_events: list[dict[str, Any]] = []
-    async with SipEngine(config) as engine:
-        if endpoint is not None:
-            await engine.add_endpoint(endpoint)
-        started = time.monotonic()
-        box: list[str] = []
+    if endpoint is not None:
+        await engine.add_endpoint(endpoint)
+    started = time.monotonic()
+    box: list[str] = []
 
-        def show(event: object) -> None:
-            if not box:
-                return
-            if isinstance(event, CallStateChanged) and event.call_id == box[0]:
-                row = _event_row(event, started)
-                rows.append(row)
-                if not as_json:
-                    code = f" {event.code} {event.reason}" if event.code else ""
-                    if event.origin is not None:
-                        code += f" ({event.origin.value})"
-                    console.print(
-                        f"{row['t_ms']:>9.1f} ms  {event.phase.value}{code}",
-                        markup=False,
-                        highlight=False,
-                    )
-            elif isinstance(event, DtmfReceived) and event.call_id == box[0] and not as_json:
-                console.print(f"{'':>12}  DTMF received ({event.method.value})", markup=False)
-
-        leg, control = SipLeg(engine), CallControl()
-        hold = hold_s(duration, dtmf_plan(options.dtmf, steps, options.dtmf_delay_s))
-        policy = CallPolicy(answer_timeout_s=options.timeout_s + 5, hold_s=hold,
-                            end_timeout_s=config.bye_timeout_s + 5)
-        call = await control.place(
-            leg, target, endpoint=endpoint.name if endpoint else None, options=options,
-            ivr=steps, policy=policy,
-            listener=lambda event: call_events.append(event.as_dict(since=started)),
-        )
-        box.append(call.call_id)
-        for event in engine.events.since(0):
-            show(event)
-        engine.add_listener(show)
-        finished = await call.wait()
-        bye: ByeOutcome | None = None
-        if finished.answered and call.machine.hung_up_here:
-            try:
-                bye = await engine.wait_bye(call.call_id)
-            except TimeoutError:
-                bye = None
-            if bye is not None and not as_json:
-                said = f"{bye.code} {bye.reason}" if bye.code else bye.reason
+    def show(event: object) -> None:
+        if not box:
+            return
+        if isinstance(event, CallStateChanged) and event.call_id == box[0]:
+            row = _event_row(event, started)
+            rows.append(row)
+            if not as_json:
+                code = f" {event.code} {event.reason}" if event.code else ""
+                if event.origin is not None:
+                    code += f" ({event.origin.value})"
                 console.print(
-                    f"{'':>12}  BYE: {said} ({bye.origin.value}, {bye.ms:.1f} ms)",
+                    f"{row['t_ms']:>9.1f} ms  {event.phase.value}{code}",
                     markup=False,
                     highlight=False,
                 )
-        stats = leg.last_stats.pop(call.call_id, None) or await engine.call_stats(call.call_id)
-        verdict = finished.cause.reason if finished.answered and not finished.connected else None
-        return _DialResult(rows, stats, finished.connected, engine.call_phases.get(call.call_id),
-                           bye, call_events, verdict)
+        elif isinstance(event, DtmfReceived) and event.call_id == box[0] and not as_json:
+            console.print(f"{'':>12}  DTMF received ({event.method.value})", markup=False)
+
+    leg, control = SipLeg(engine), CallControl()
+    hold = hold_s(duration, dtmf_plan(options.dtmf, steps, options.dtmf_delay_s))
+    policy = CallPolicy(answer_timeout_s=options.timeout_s + 5, hold_s=hold,
+                        end_timeout_s=engine.config.bye_timeout_s + 5)
+    call = await control.place(
+        leg, target, endpoint=endpoint.name if endpoint else None, options=options,
+        ivr=steps, policy=policy,
+        listener=lambda event: call_events.append(event.as_dict(since=started)),
+    )
+    box.append(call.call_id)
+    if video_leg is not None:
+        video_leg.attach(call.call_id)
+    for event in engine.events.since(0):
+        show(event)
+    engine.add_listener(show)
+    finished = await call.wait()
+    bye: ByeOutcome | None = None
+    if finished.answered and call.machine.hung_up_here:
+        try:
+            bye = await engine.wait_bye(call.call_id)
+        except TimeoutError:
+            bye = None
+        if bye is not None and not as_json:
+            said = f"{bye.code} {bye.reason}" if bye.code else bye.reason
+            console.print(
+                f"{'':>12}  BYE: {said} ({bye.origin.value}, {bye.ms:.1f} ms)",
+                markup=False,
+                highlight=False,
+            )
+    stats = leg.last_stats.pop(call.call_id, None) or await engine.call_stats(call.call_id)
+    verdict = finished.cause.reason if finished.answered and not finished.connected else None
+    return _DialResult(rows, stats, finished.connected, engine.call_phases.get(call.call_id),
+                       bye, call_events, verdict)
 
 
 def dial_command(
@@ -390,6 +428,20 @@ def dial_command(
             "--rtp-timeout", help="Hang up when no RTP arrives for this many seconds (0: never)."
         ),
     ] = 30.0,
+    video: Annotated[
+        bool,
+        typer.Option(
+            "--video/--no-video",
+            help="Offer video (H.264, VP8) and send a test pattern with a moving clock.",
+        ),
+    ] = True,
+    snapshot: Annotated[
+        Path | None,
+        typer.Option(
+            "--snapshot", help="Save the far end's last decoded picture to FILE.png.",
+            dir_okay=False,
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Place one SIP call and print its events and statistics; exit 0 only if it connected
@@ -453,7 +505,8 @@ def dial_command(
         fail("--bye-timeout must be > 0 and --rtp-timeout >= 0")
     config = replace(config, bye_timeout_s=bye_timeout, rtp_timeout_s=rtp_timeout or None)
     try:
-        result = asyncio.run(_dial(config, endpoint, dial_as, options, steps, duration, as_json))
+        result = asyncio.run(_dial(config, endpoint, dial_as, options, steps, duration, as_json,
+                                   _default_video() if video else None, snapshot))
     except (SipError, TimeoutError) as exc:
         fail(str(exc) or "no answer in time", 1)
     stats, connected = result.stats, result.connected
@@ -471,6 +524,7 @@ def dial_command(
                 "bye": _bye_dict(result.bye),
                 "explanation": explanation or None,
                 "call_events": result.call_events,
+                "video": result.video,
             }
         )
     elif stats is not None:
@@ -479,10 +533,36 @@ def dial_command(
             ("statistic", "value"),
             [(k, "-" if v is None else v) for k, v in stats_dict.items() if k != "call_id"],
         )
+        if result.video is not None:
+            _show_video(result.video)
     if not connected:
         fail(f"call to {shown} did not connect: {explanation or 'no answer'}", 1)
     if explanation:  # connected, then ended abnormally (the far end vanished, an error)
         fail(f"call to {shown} connected, then failed: {explanation}", 1)
+
+
+def _default_video() -> VideoSettings:
+    from gateway.videoleg import DEFAULT_VIDEO
+
+    return DEFAULT_VIDEO
+
+
+def _show_video(video: dict[str, Any]) -> None:
+    negotiated, stats = video["negotiated"], video["stats"]
+    if negotiated is None or not negotiated["accepted"] or stats is None:
+        reason = (negotiated or {}).get("reason") or "the answer had no video"
+        console.print(f"video: none ({reason})", markup=False, highlight=False)
+        return
+    rows = [
+        ("codec / direction", f"{negotiated['codec']} / {negotiated['direction']}"),
+        ("received", f"{stats['decoded_frames']} frames {stats['width']}x{stats['height']} "
+         f"at {stats['fps']} fps, {stats['packets']} packets, {stats['lost']} lost"),
+        ("sent", f"{stats['frames_sent']} frames, {stats['packets_sent']} packets"),
+        ("first picture", f"{stats['first_frame_ms']} ms"),
+        ("freezes", stats["freezes"]),
+        ("snapshot", video["snapshot"] or "-"),
+    ]  # fmt: skip
+    print_table("Video", ("figure", "value"), rows)
 
 
 def register(app: typer.Typer) -> None:

@@ -74,6 +74,18 @@ def _show(report: object) -> None:
             ("one-way delay (estimate)", f"{m['network_delay_ms']} ms"),
             ("MOS (ITU-T G.107)", m["mos"] if m["mos"] is not None else "-"),
         ])
+    if report.video is not None:
+        v = report.video
+        print_table("video (receive side, decoded)", ("figure", "value"), [
+            ("codec / direction", f"{v.codec} {v.profile} / {v.direction}".replace("  ", " ")),
+            ("picture", f"{v.width}x{v.height} at {v.fps:g} fps, {v.bitrate_kbps:g} kbit/s"),
+            ("frames decoded / sent", f"{v.decoded_frames} / {v.frames_sent}"),
+            ("packets / lost", f"{v.packets} / {v.lost}"),
+            ("first picture", _ms_text(v.first_frame_ms)),
+            ("freezes (longest gap)", f"{v.freezes} ({v.max_gap_ms:g} ms)"),
+            ("keyframe request round trip", _ms_text(v.keyframe_rtt_ms)),
+            ("snapshot", v.snapshot or "-"),
+        ])
     if report.capture is not None:
         streams = report.capture.get("rtp_streams", [])
         print_table(f"capture {report.capture.get('file')}: RTP streams",
@@ -96,6 +108,10 @@ def _show(report: object) -> None:
         console.print(f"[red]{report.error}[/red]", highlight=False)
     verdict = "[bold green]PASS[/]" if report.ok else "[bold red]FAIL[/]"
     console.print(f"result: {verdict}")
+
+
+def _ms_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
 
 
 def test_dial(
@@ -144,6 +160,12 @@ def test_dial(
     ca: Annotated[str | None, typer.Option("--ca", help="CA file for TLS.")] = None,
     insecure: Annotated[bool, typer.Option(
         "--insecure", help="Accept any TLS certificate.")] = False,
+    video: Annotated[bool, typer.Option(
+        "--video/--no-video", help="Offer video (SIP: H.264 and VP8, a test pattern) and judge "
+        "the far end's picture.")] = True,
+    snapshot: Annotated[Path | None, typer.Option(
+        "--snapshot", help="Save a decoded frame of the far end's video to FILE.png.",
+        dir_okay=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Dial a meeting like a room system, time each stage, measure the media, judge the call.
@@ -196,6 +218,8 @@ def test_dial(
         fail("--capture: the file name must end in .pcap or .pcapng")
     if not (0 <= ivr_first <= 60 and 0 <= ivr_gap <= 60):
         fail("--ivr-first and --ivr-gap must be 0-60 s")
+    if snapshot is not None and (snapshot.suffix.lower() != ".png" or not video):
+        fail("--snapshot: the file name must end in .png, and video must be on")
     if embedded and (registrar or user):
         fail("--embedded dials the stand-in directly: leave out --registrar and --user")
     options = TestDialOptions(
@@ -206,6 +230,7 @@ def test_dial(
         ivr=ivr, ivr_first_s=ivr_first, ivr_gap_s=ivr_gap, embedded=embedded,
         tls=TlsSettings(verify=not insecure, ca_file=ca),
         zoom=None if embedded else zoom_credentials(os.environ, None),
+        **({} if video else {"video": None}), snapshot=snapshot,
     )
     if logging.getLogger().getEffectiveLevel() >= logging.WARNING:
         logging.getLogger("signaling").setLevel(logging.CRITICAL)
