@@ -336,7 +336,8 @@ class VideoStream:
             self._force_key.set()
         picture = self.source.frame(index, now - self._t0)
         forced = self._force_key.is_set()
-        self._force_key.clear()
+        if forced:  # reset only what was seen: a request arriving meanwhile keeps for the next
+            self._force_key.clear()
         payloads, key = encoder.encode(picture, keyframe=forced)
         with self._lock:
             target = self._remote_rtp

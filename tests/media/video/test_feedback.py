@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import threading
 
 from media.video import VideoCodec, VideoStream
 
@@ -41,6 +42,38 @@ def test_pli_and_fir_from_outside_get_a_keyframe(streams: list[VideoStream]) -> 
         sock.sendto(_fir(0xCAFE, tx.ssrc ^ 1, 8), ("127.0.0.1", tx.local_port + 1))
     assert wait_for(lambda: rx.stats().keyframes_received >= 3)
     assert tx.stats().firs_received == 1
+
+
+class _RequestAfterTheLook(threading.Event):
+    """A stream's keyframe flag that, once armed, is set just after the sender looked at it
+    and saw it clear: a PLI handled on the receiver thread at that moment (a thread switch
+    between the sender's look and its reset), made certain."""
+
+    armed = False
+
+    def is_set(self) -> bool:
+        seen = super().is_set()
+        if self.armed and not seen:
+            self.armed = False
+            self.set()
+        return seen
+
+
+def test_a_request_arriving_while_a_frame_is_encoded_is_not_lost(
+    streams: list[VideoStream],
+) -> None:
+    tx = VideoStream(codec=codec_named("VP8"), keyframe_interval_s=600, **SMALL)
+    rx = VideoStream(codec=tx.codec, direction="recvonly", **SMALL)
+    streams += [tx, rx]
+    flag = _RequestAfterTheLook()
+    tx._force_key = flag  # before start: the sender thread reads it from then on
+    tx.start(("127.0.0.1", rx.local_port))
+    rx.start(("127.0.0.1", tx.local_port))
+    assert wait_for(lambda: rx.stats().decoded_frames >= 5)
+    assert tx.stats().keyframes_sent == 1
+    flag.armed = True
+    assert wait_for(lambda: not flag.armed)
+    assert wait_for(lambda: tx.stats().keyframes_sent == 2), tx.stats()
 
 
 def test_keyframe_request_round_trip_and_callback(streams: list[VideoStream]) -> None:
