@@ -91,6 +91,9 @@ class _CallRec:
     """The stream's last figures, read when pjsua destroyed it."""
     timer: Timer | None = None
     sip_call_id: str | None = None
+    media_closed: bool = False
+    """Its end was counted in the socket budget (once: a hang-up ends the call inside
+    pjsua2's ``hangup``, so the end is seen by two nested steps)."""
 
     @property
     def key(self) -> str:
@@ -133,9 +136,9 @@ class CallCore:
     # -- the machine's steps -----------------------------------------------------------------
 
     def _feed(self, rec: _CallRec, event: CallInput, now: float, strict: bool = False) -> None:
-        was_ended = rec.machine.ended
         self._apply(rec, rec.machine.handle(event, now), now, strict)
-        if rec.machine.ended and not was_ended:
+        if rec.machine.ended and not rec.media_closed:
+            rec.media_closed = True
             self._media_closed.append(now)
 
     def _tick(self, key: str) -> None:

@@ -44,6 +44,23 @@ def test_one_engine_holds_its_capacity_and_refuses_the_next_call_clearly() -> No
         asyncio.run(run(peer.uri))
 
 
+def test_a_call_hung_up_here_counts_once_in_the_socket_budget() -> None:
+    """A hang-up from here ends the call inside pjsua2's own ``hangup`` (a nested step): it
+    was counted twice, which halved the call rate the budget allows (the soak's 15 calls/s)."""
+
+    async def run(uri: str) -> int:
+        async with SipEngine(CONFIG) as engine:
+            call = await engine.dial(uri, options=CallOptions(timeout_s=10))
+            assert (await engine.wait_call(call, timeout=20)).phase is CallPhase.CONNECTED
+            await engine.hangup(call)
+            await engine.wait_call(call, {CallPhase.DISCONNECTED}, timeout=20)
+            # only the next dial forgets ends older than SOCKET_SETTLE_S: none came
+            return len(engine._require()._media_closed)
+
+    with Sipp("answer", calls=1) as peer:
+        assert asyncio.run(run(peer.uri)) == 1
+
+
 def test_the_real_pjsua_limit_is_what_the_engine_says() -> None:
     """Without our check pjsua itself refuses the call beyond with PJ_ETOOMANY: if a new
     pjsua2 wheel raises the limit, this fails and CALLS_PER_ENGINE must follow."""
