@@ -129,17 +129,7 @@ def _video(board: StageBoard, v: dict[str, Any] | None) -> VideoFigures | None:
         board.set("video", "skipped", detail="the far end opened no H.264 channel")
         return None
     direction = "sendrecv" if sends and receives else "sendonly" if sends else "recvonly"
-    figures = VideoFigures(
-        codec="H264", direction=direction, profile=v["profile"], width=v["width"],
-        height=v["height"], fps=v["fps"], bitrate_kbps=v["bitrate_kbps"], packets=v["packets"],
-        lost=v["lost"], freezes=v["freezes"], max_gap_ms=v["max_gap_ms"],
-        first_frame_ms=v["first_frame_ms"], keyframe_rtt_ms=v["keyframe_rtt_ms"],
-        decoded_frames=v["decoded_frames"], frames_sent=v["frames_sent"],
-        keyframes_sent=v["keyframes_sent"],
-        keyframe_requests_received=v["plis_received"] + v["firs_received"],
-        keyframe_requests_sent=v["plis_sent"] + v["firs_sent"],
-        decode_errors=v["decode_errors"], bad_packets=v["bad_packets"],
-    )
+    figures = VideoFigures.from_stats("H264", direction, v)
     received_ok = not receives or figures.decoded_frames > 0
     sent_ok = not sends or figures.frames_sent > 0
     board.set("video", "ok" if received_ok and sent_ok else "failed", figures.first_frame_ms,

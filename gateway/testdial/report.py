@@ -139,6 +139,27 @@ class VideoFigures:
     bad_packets: int = 0
     snapshot: str | None = None
 
+    @classmethod
+    def from_stats(
+        cls, codec: str | None, direction: str, stats: Mapping[str, Any], *,
+        info_requests: int = 0, snapshot: str | None = None,
+    ) -> VideoFigures:
+        """From a stream's figures (``media.video.VideoStats.as_dict()``); ``info_requests``:
+        keyframe requests received by SIP INFO, beside the RTCP PLIs and FIRs."""
+        return cls(
+            codec=codec, direction=direction, profile=stats["profile"], width=stats["width"],
+            height=stats["height"], fps=stats["fps"], bitrate_kbps=stats["bitrate_kbps"],
+            packets=stats["packets"], lost=stats["lost"], freezes=stats["freezes"],
+            max_gap_ms=stats["max_gap_ms"], first_frame_ms=stats["first_frame_ms"],
+            keyframe_rtt_ms=stats["keyframe_rtt_ms"], decoded_frames=stats["decoded_frames"],
+            frames_sent=stats["frames_sent"], keyframes_sent=stats["keyframes_sent"],
+            keyframe_requests_received=stats["plis_received"] + stats["firs_received"]
+            + info_requests,
+            keyframe_requests_sent=stats["plis_sent"] + stats["firs_sent"],
+            decode_errors=stats["decode_errors"], bad_packets=stats["bad_packets"],
+            snapshot=snapshot,
+        )
+
     @property
     def loss_pct(self) -> float | None:
         expected = self.packets + max(0, self.lost)

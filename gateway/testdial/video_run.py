@@ -79,30 +79,9 @@ def video_result(
             saved = str(snapshot)
         else:
             notes.append(f"--snapshot: no picture decoded, {snapshot} not written")
-    figures = VideoFigures(
-        codec=last.codec,
-        direction=last.direction,
-        profile=stats.profile,
-        width=stats.width,
-        height=stats.height,
-        fps=stats.fps,
-        bitrate_kbps=stats.bitrate_kbps,
-        packets=stats.packets,
-        lost=stats.lost,
-        freezes=stats.freezes,
-        max_gap_ms=stats.max_gap_ms,
-        first_frame_ms=stats.first_frame_ms,
-        keyframe_rtt_ms=stats.keyframe_rtt_ms,
-        decoded_frames=stats.decoded_frames,
-        frames_sent=stats.frames_sent,
-        keyframes_sent=stats.keyframes_sent,
-        keyframe_requests_received=stats.plis_received
-        + stats.firs_received
-        + leg.keyframe_requests_received,
-        keyframe_requests_sent=stats.plis_sent + stats.firs_sent,
-        decode_errors=stats.decode_errors,
-        bad_packets=stats.bad_packets,
-        snapshot=saved,
+    figures = VideoFigures.from_stats(
+        last.codec, last.direction, stats.as_dict(),
+        info_requests=leg.keyframe_requests_received, snapshot=saved,
     )
     received_ok = not figures.receives or figures.decoded_frames > 0
     sent_ok = not figures.sends or figures.frames_sent > 0

@@ -27,6 +27,9 @@ from signaling.hostport import HostPortError, parse_host_port
 __all__ = ["register", "render_dial_result", "run_h323_dial"]
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+RtcpInterval = Annotated[
+    float, typer.Option("--rtcp-interval", help="Seconds between RTCP reports (RFC 3550: 5).")
+]
 
 
 def render_dial_result(result: DialResult, json_output: bool) -> None:
@@ -247,10 +250,7 @@ def register(root: typer.Typer) -> None:
                 help="H.245 in the H.225.0 tunnel, or on its own TCP connection (h245Address).",
             ),
         ] = True,
-        rtcp_interval: Annotated[
-            float,
-            typer.Option("--rtcp-interval", help="Seconds between RTCP reports (RFC 3550: 5)."),
-        ] = RTCP_INTERVAL,
+        rtcp_interval: RtcpInterval = RTCP_INTERVAL,
         video: Annotated[
             bool,
             typer.Option(
@@ -319,10 +319,7 @@ def register(root: typer.Typer) -> None:
                 help="Accept tunnelled H.245, or refuse it: H.245 on a connection to us.",
             ),
         ] = True,
-        rtcp_interval: Annotated[
-            float,
-            typer.Option("--rtcp-interval", help="Seconds between RTCP reports (RFC 3550: 5)."),
-        ] = RTCP_INTERVAL,
+        rtcp_interval: RtcpInterval = RTCP_INTERVAL,
         video: Annotated[
             bool,
             typer.Option("--video", help="Offer H.264; accept and return the caller's video."),
