@@ -158,17 +158,20 @@ async def _exercise(
         "rtp": rtp,
         "video": video,
     }
-    ok = (
-        registration["state"] == "registered"
-        and connected and dtmf_ok
-        and rtp["rx_packets"] > 0 and rtp["tx_packets"] > 0
-        and video["received_frames"] > 0 and video["sent_frames"] > 0
-        and during["in_use"] == before["in_use"] + 1
-        and after["in_use"] == before["in_use"]
-        and callout["answered"]
-    )
+    checks = {
+        "registered": registration["state"] == "registered",
+        "connected": connected,
+        "dtmf": dtmf_ok,
+        "rtp_both_ways": rtp["rx_packets"] > 0 and rtp["tx_packets"] > 0,
+        "video_both_ways": video["received_frames"] > 0 and video["sent_frames"] > 0,
+        "port_taken": during["in_use"] == before["in_use"] + 1,
+        "port_released": after["in_use"] == before["in_use"],
+        "callout_answered": bool(callout["answered"]),
+    }
+    failed = [name for name, passed in checks.items() if not passed]
     return {
-        "ok": ok,
+        "ok": not failed,
+        "failed": failed,
         "registration": registration,
         "call": call_report,
         "ports": {"before": before, "during": during, "after": after},

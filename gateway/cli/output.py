@@ -10,10 +10,13 @@ from typing import Any, NoReturn
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["CliError", "console", "emit_json", "fail", "print_error", "print_table"]
+__all__ = [
+    "CliError", "console", "emit_json", "err_console", "fail", "print_error", "print_table",
+]
 
 console = Console()
-_err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False)  # progress beside --json output
+_err_console = err_console
 
 
 class CliError(Exception):

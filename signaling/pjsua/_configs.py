@@ -75,6 +75,9 @@ _TLS_FLAGS = (
 )
 
 
+_EXPECTED_MEDIA_ERROR = "Invalid media type (PJMEDIA_EINVALIMEDIATYPE)"
+
+
 class PjLogWriter(pj.LogWriter):  # type: ignore[misc]
     """PJSIP's log lines into Python ``logging`` (logger ``signaling.pjsua.pjsip``), up to
     ``level``; every SIP message line also goes to ``tap`` as a :class:`WireMessage`, stamped
@@ -99,6 +102,11 @@ class PjLogWriter(pj.LogWriter):  # type: ignore[misc]
             if pj_level > self._level:
                 return
             level = _PJ_TO_LOGGING.get(pj_level, logging.DEBUG)
+            if _EXPECTED_MEDIA_ERROR in text:
+                # The wheel has no video: pjsua cannot build a stream for the video m-line
+                # that crcgw itself carries beside it (docs/sip-core.md), and says so at
+                # ERROR on every call with video. Expected, so kept out of the user's way.
+                level = logging.DEBUG
             if logger.isEnabledFor(level):
                 logger.log(level, "%s", text.rstrip())
         except Exception:  # noqa: BLE001 - never let a log line raise into C++

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.output import console, emit_json, fail, print_table
+from gateway.cli.output import console, emit_json, err_console, fail, print_table
 
 __all__ = ["register"]
 
@@ -25,7 +25,8 @@ def _fmt(value: Any, unit: str = "") -> str:
 def _show(report: dict[str, Any]) -> None:
     reg, call, ports = report["registration"], report["call"], report["ports"]
     rtp, callout = call["rtp"], report["callout"]
-    verdict = "[bold green]OK[/]" if report["ok"] else "[bold red]FAILED[/]"
+    verdict = ("[bold green]OK[/]" if report["ok"]
+               else f"[bold red]FAILED[/] ({', '.join(report['failed'])})")
     print_table(
         f"crcgw demo: meeting {report['meeting_id']}",
         ("stage", "result"),
@@ -67,8 +68,9 @@ def demo(
     logging.getLogger("signaling").setLevel(logging.ERROR)
 
     def progress(line: str) -> None:
-        if not as_json:
-            console.print(f"[dim]·[/] {line}", highlight=False)
+        # With --json, stdout holds only the report; the progress goes to stderr.
+        (err_console if as_json else console).print(f"[dim]·[/] {line}", highlight=False,
+                                                   soft_wrap=as_json)
 
     try:
         report = asyncio.run(run_demo(progress, hold_s=hold, snapshot=snapshot))
