@@ -61,3 +61,8 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]] || ! .venv/bin/python -c 
   .venv/bin/python -m pip install -q -e ".[dev]" 2> >(grep -v "is ignored: it is neither" >&2)
   echo "$want" >"$stamp"
 fi
+
+# The media kernels compile on first use (seconds, holding the interpreter's lock) and are cached
+# on disk; compile them now, once per machine, rather than in a first call (milliseconds if done).
+echo "setup: compiling the media kernels (cached after the first time)" >&2
+.venv/bin/python -m media.warmup

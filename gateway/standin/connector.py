@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.standin.session import Action, ConnectorSession, Meeting, Phase
-from gateway.standin.video import STANDIN_VIDEO, StandinVideo
+from gateway.standin.video import STANDIN_VIDEO, StandinVideo, warm_pictures
 from signaling.pjsua import SipEngine
 from signaling.sip.config import EndpointConfig, EngineConfig
 from signaling.sip.errors import SipError
@@ -136,6 +136,8 @@ class StandinConnector:
             self.engine.add_listener(self._queue.put_nowait)
             video = None
             if self._video_settings is not None:  # answers video with a composed picture
+                # before it listens: a first call must not wait for kernels to compile
+                await asyncio.to_thread(warm_pictures, self._video_settings)
                 video = StandinVideo(self.engine, self.host, self._event, dialled_user,
                                      self._video_settings)
                 self.engine.add_listener(video.on_event)

@@ -20,7 +20,7 @@ from signaling.sip.events import CallStateChanged, EngineEvent, IncomingCall, Vi
 from signaling.sip.sdpvideo import VideoSettings
 from signaling.sip.types import CallPhase
 
-__all__ = ["PARTICIPANTS", "STANDIN_VIDEO", "StandinVideo", "layout_of"]
+__all__ = ["PARTICIPANTS", "STANDIN_VIDEO", "StandinVideo", "layout_of", "warm_pictures"]
 
 STANDIN_VIDEO = VideoSettings(width=640, height=360, framerate=15, bitrate_kbps=512)
 PARTICIPANTS = 6
@@ -37,6 +37,20 @@ def layout_of(dialled_user: str) -> str:
     except (DialStringError, ValueError):
         return ""
     return layout
+
+
+# the sizes rooms ask for, beside the stand-in's own (what a negotiated leg may compose at)
+_ROOM_SIZES = ((640, 360), (1280, 720), (1920, 1080))
+
+
+def warm_pictures(settings: VideoSettings = STANDIN_VIDEO) -> None:
+    """Compose one picture of every layout at every size a call may ask for, so that the
+    compositor's compiled kernels are compiled (on a fresh machine, seconds with the
+    interpreter's lock held) or loaded from their cache before the first call, not in it."""
+    sizes = {(settings.width, settings.height), *_ROOM_SIZES}
+    for layout in ("", "11", "308"):
+        for width, height in sorted(sizes):
+            ComposedSource(layout, PARTICIPANTS, width, height).frame(0, 0.0)
 
 
 class StandinVideo:

@@ -124,3 +124,36 @@ def test_a_hostile_video_offer_is_declined_and_the_call_goes_on(
     with Sipp("room_system_offer", remote=f"{standin.host}:{standin.port}", service=user,
               timeout_s=30) as sipp:  # fmt: skip
         assert sipp.wait_exit(30) == 0, sipp.log_tail()
+
+
+_WARMED_THEN_COMPOSED = """
+import json
+from gateway.standin.video import PARTICIPANTS, warm_pictures
+from media.video import ComposedSource
+from media.warmup import compiled_signatures
+warm_pictures()
+warmed = compiled_signatures()
+for layout in ("", "11", "308", "505", "608"):
+    for width, height in ((848, 480), (1024, 576), (352, 288), (1280, 720), (1920, 1080)):
+        ComposedSource(layout, PARTICIPANTS, width, height).frame(3, 1.5)
+print(json.dumps({"warmed": warmed, "after": compiled_signatures()}))
+"""
+
+
+def test_the_standins_warm_up_compiles_every_kernel_its_calls_use() -> None:
+    """What a call's picture needs is compiled before the stand-in listens: composing every
+    layout at other room sizes afterwards adds no compiled signature (a fresh process, so the
+    count starts from nothing; from the disk cache it takes milliseconds)."""
+    import json
+    import subprocess
+    import sys
+
+    from media._numba import HAVE_NUMBA
+
+    if not HAVE_NUMBA:
+        pytest.skip("Numba is not installed: nothing is compiled")
+    result = subprocess.run([sys.executable, "-c", _WARMED_THEN_COMPOSED], capture_output=True,
+                            text=True, timeout=300, check=True)
+    counts = json.loads(result.stdout)
+    assert sum(counts["warmed"].values()) > 0
+    assert counts["after"] == counts["warmed"]
