@@ -22,7 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from signaling.sip.grammar import COMPACT_FORMS
+from signaling.sip.grammar import (
+    COMPACT_FORMS,
+    LENIENT_REQUEST_LINE,
+    STATUS_LINE,
+    cseq_parts,
+)
 from signaling.sipmsg import SipMessage
 
 if TYPE_CHECKING:
@@ -73,7 +78,23 @@ def scan_message(
         for name, value in _LINE.findall(block):
             key = name.lower()
             scanned.setdefault(compact.get(key, key), value.strip())
-        msg.__dict__["_scanned"] = scanned
+        cached = msg.__dict__
+        cached["_scanned"] = scanned
+        # what every message is asked for (the call's grouping, the ladder), stored as the
+        # SipMessage properties compute it, without their descriptor calls and repeated matches
+        cached["call_id"] = scanned.get("call-id") or ""
+        number, method = cseq_parts(scanned.get("cseq") or "")
+        cached["cseq"] = number, method.upper()
+        ctype = (scanned.get("content-type") or "").split(";", 1)[0].strip().lower()
+        cached["content_type"] = ctype
+        cached["has_sdp"] = ctype == "application/sdp" and bool(body.strip())
+    start_line = msg.start_line
+    if (status := STATUS_LINE.match(start_line)) is not None:
+        msg.__dict__.update(kind="response", method=None, status_code=int(status.group(2)),
+                            reason=(status.group(3) or "").strip())
+    elif (request := LENIENT_REQUEST_LINE.match(start_line)) is not None:
+        msg.__dict__.update(kind="request", method=request.group(1).upper(), status_code=None,
+                            reason="")
     return msg
 
 
