@@ -57,6 +57,7 @@ def test_ctrl_c_during_a_call_hangs_up_and_exits_cleanly(kamailio: Kamailio, bob
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.communicate(timeout=10)  # reaped and its pipes closed, whatever happened
     assert proc.returncode == 130, err  # interrupted, not aborted (134) or killed
     assert "Fatal Python error" not in err
     assert bob.wait_event("CALL_CLOSED", 5, since)  # the call was hung up on the way out
