@@ -275,29 +275,38 @@ def analyse_streams(
         if key in rate_of and pt not in CN_PAYLOAD_TYPES and count > best[k][0]:
             best[k] = (count, pt)
     wrong = segs.total(~in_time)
+    # every figure as a Python list at once: a numpy scalar per figure and stream costs more
+    # than the statistics themselves on thousands of short streams
+    firsts = segs.starts.tolist()
+    lasts = (segs.ends - 1).tolist()
+    arrival = cols.arrival_s
+    durations = (arrival[segs.ends - 1] - arrival[segs.starts]).tolist()
     out = []
-    for k in range(segs.count):
-        first, last_row = int(segs.starts[k]), int(segs.ends[k]) - 1
+    for k, (first, last_row, exp, err, dup, n_audio, mj, pj, lj, md, mnd, dur, bad) in enumerate(
+        zip(firsts, lasts, expected.tolist(), errors.tolist(), duplicates.tolist(),
+            audio_count.tolist(), mean_j.tolist(), max_j.tolist(), last_j.tolist(),
+            max_delta.tolist(), mean_delta.tolist(), durations, wrong.tolist(), strict=True)
+    ):
         main = best[k][1] if best[k][1] >= 0 else None
         clock = int(rate_of[k * 128 + main]) if main is not None else None
         out.append(
             RtpStreamStats(
                 packets=last_row - first + 1,
-                expected=int(expected[k]),
-                lost=int(expected[k]) - (last_row - first + 1),
-                sequence_errors=int(errors[k]),
-                duplicates=int(duplicates[k]),
+                expected=int(exp),
+                lost=int(exp) - (last_row - first + 1),
+                sequence_errors=int(err),
+                duplicates=int(dup),
                 payload_types=tuple(pts[k]),
                 audio_payload_type=main,
                 clock_rate=clock,
-                audio_packets=int(audio_count[k]),
-                mean_jitter_ms=float(mean_j[k]),
-                max_jitter_ms=float(max_j[k]),
-                last_jitter_ms=float(last_j[k]),
-                max_delta_ms=float(max_delta[k]),
-                mean_delta_ms=float(mean_delta[k]),
-                duration_s=float(cols.arrival_s[last_row] - cols.arrival_s[first]),
-                wrong_timestamps=int(wrong[k]),
+                audio_packets=int(n_audio),
+                mean_jitter_ms=float(mj),
+                max_jitter_ms=float(pj),
+                last_jitter_ms=float(lj),
+                max_delta_ms=float(md),
+                mean_delta_ms=float(mnd),
+                duration_s=float(dur),
+                wrong_timestamps=int(bad),
             )
         )
     return out

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from gateway.analysis.containers import readable_capture
 from gateway.analysis.errors import CaptureError
+from gateway.analysis.quickcheck import may_need_printing
 from gateway.analysis.tshark_streams import (
     SIGNALING_NOT_READ_DIRECTLY,
     TsharkPass,
@@ -42,7 +43,8 @@ __all__ = ["WhileTsharkRuns", "analyse_capture"]
 WhileTsharkRuns = Callable[[Sequence["CallSummary"], Sequence["StreamReport"]], object]
 
 # tshark starts on the whole file at once up to this size (its run then costs about its start-up),
-# printing the signalling the scan does not read (a protocol tree for every packet)
+# printing the signalling the scan does not read (a protocol tree for every packet) unless a
+# quick look in Python finds nothing to print (:mod:`gateway.analysis.quickcheck`)
 _EARLY_BYTES = 6_000_000
 # ... and up to this size without printing: started again, printing, if the scan finds such
 # signalling (SIP over TCP...); above it, the scan comes first and tshark may read a sub-capture
@@ -104,7 +106,8 @@ def analyse_capture(
         early = None
         size = source.stat().st_size
         judged = source if readable.exact else capture
-        if full_dissection or not readable.exact or size <= _EARLY_BYTES:
+        if full_dissection or not readable.exact or (
+                size <= _EARLY_BYTES and may_need_printing(judged)):
             early = TsharkPass(judged, options, SIGNALING_NOT_READ_DIRECTLY, full_dissection)
         elif size <= _EARLY_QUIET_BYTES:  # printing nothing until the scan says it must
             early = TsharkPass(judged, options, None, full_dissection)

@@ -1,0 +1,65 @@
+"""The quick look before tshark starts (gateway/analysis/quickcheck.py) against the header
+scan's own verdict: whenever the scan hands frames to tshark to print (or cannot decode some),
+the quick look has said so already, so tshark never has to start again on a small capture; on
+a plain SIP/RTP call over UDP it says nothing needs printing, and tshark starts quiet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.analysis.pcapscan import scan_capture
+from gateway.analysis.quickcheck import QUICK_CHECK_BYTES, may_need_printing
+from gateway.analysis.select import signaling_frames
+from tests.analysis.encapsulate import ENCAPSULATIONS
+from tests.analysis.synthetic import write_synthetic_call
+
+
+def _scan_prints(path: Path) -> bool:
+    where = signaling_frames(scan_capture(path))
+    return bool(where.reassembly) or not where.fast_path
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp", "sctp", "websocket"])
+@pytest.mark.parametrize("name", sorted(ENCAPSULATIONS))
+def test_the_quick_look_never_misses_what_the_scan_prints(
+    tmp_path: Path, name: str, transport: str
+) -> None:
+    linktype, wrap, ipv6 = ENCAPSULATIONS[name]
+    path = tmp_path / f"{name}-{transport}.pcap"
+    write_synthetic_call(path, linktype=linktype, transport=transport, ipv6=ipv6,
+                         encapsulate=wrap, background=True)
+    if _scan_prints(path):
+        assert may_need_printing(path)
+
+
+@pytest.mark.parametrize("ipv6", [False, True])
+def test_a_plain_udp_call_starts_tshark_quiet(tmp_path: Path, ipv6: bool) -> None:
+    path = tmp_path / "udp.pcap"
+    write_synthetic_call(path, transport="udp", ipv6=ipv6, background=True)
+    assert not _scan_prints(path)
+    assert not may_need_printing(path)
+
+
+def test_doubt_means_printing(tmp_path: Path) -> None:
+    plain = tmp_path / "udp.pcap"
+    write_synthetic_call(plain, transport="udp")
+    data = plain.read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(data[:-7])  # the last record cut short
+    assert may_need_printing(cut)
+    big = tmp_path / "big.pcap"
+    big.write_bytes(data + b"\0" * QUICK_CHECK_BYTES)
+    assert may_need_printing(big)
+    assert may_need_printing(tmp_path / "missing.pcap")
+    (tmp_path / "empty.pcap").write_bytes(b"")
+    assert may_need_printing(tmp_path / "empty.pcap")
+
+
+@pytest.mark.parametrize("transport", ["tcp", "websocket"])
+def test_sip_over_tcp_on_another_port_is_seen(tmp_path: Path, transport: str) -> None:
+    path = tmp_path / "tcp-5080.pcap"
+    write_synthetic_call(path, transport=transport, sip_port=5080)
+    assert _scan_prints(path)
+    assert may_need_printing(path)
