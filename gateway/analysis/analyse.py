@@ -107,7 +107,7 @@ def analyse_capture(
         size = source.stat().st_size
         judged = source if readable.exact else capture
         if full_dissection or not readable.exact or (
-                size <= _EARLY_BYTES and may_need_printing(judged)):
+                size <= _EARLY_BYTES and may_need_printing(judged, sip_ports)):
             early = TsharkPass(judged, options, SIGNALING_NOT_READ_DIRECTLY, full_dissection)
         elif size <= _EARLY_QUIET_BYTES:  # printing nothing until the scan says it must
             early = TsharkPass(judged, options, None, full_dissection)
@@ -144,10 +144,17 @@ def _analyse(
     table = rtp_candidates(cols)
     # printing makes tshark build every packet's tree (twice its CPU time): only when needed
     print_filter: str | None = None
+    tcp_sip: list[SipMessage] = []  # SIP over plain TCP reassembled here, tshark not printing
     if not where.fast_path:
         print_filter = "sip || q931"
     elif where.reassembly:
-        print_filter = SIGNALING_NOT_READ_DIRECTLY
+        from gateway.analysis.sip_tcp import read_sip_tcp
+
+        read = read_sip_tcp(cols, where.reassembly, sip_ports)
+        if read is None:
+            print_filter = SIGNALING_NOT_READ_DIRECTLY
+        else:
+            tcp_sip = read
     frame_map: list[int] | None = None
     whole_flows: set[int] = set(range(len(table.flows)))
     tpass = early
@@ -176,6 +183,8 @@ def _analyse(
     try:
         datagrams = read_sip_datagrams(cols, where.datagrams)
         sip = datagrams.sip
+        if tcp_sip:
+            sip = sorted(sip + tcp_sip, key=lambda m: (m.time_s, m.frame))
         calls = sip_calls(sip)
         other = _other_dialogs(sip, calls)
         analyser = StreamAnalyser(table, calls)
@@ -185,8 +194,10 @@ def _analyse(
         result = tpass.result()
     finally:
         tpass.stop()
-    printed = read_tshark_signaling(result.packets, cols, frame_map,
-                                    frozenset(where.datagrams))
+    read_here = set(where.datagrams)
+    if print_filter is None:  # a printing run started early prints what was read here
+        read_here.update(where.reassembly)
+    printed = read_tshark_signaling(result.packets, cols, frame_map, frozenset(read_here))
     if printed.sip or printed.h225:
         sip = sorted(sip + printed.sip, key=lambda m: (m.time_s, m.frame))
         calls = sip_calls(sip) + h225_calls(printed.h225)

@@ -66,6 +66,10 @@ class PacketColumns:
     ts_ns: I64
     link: I64
     truncated_file: bool
+    l4: I64 | None = None
+    """Offset of the transport header in :attr:`data` (-1 without one)."""
+    ip_cut: Bool | None = None
+    """Frames captured shorter than their IP packet (a snapshot length): payloads cut short."""
 
     @property
     def frames(self) -> int:
@@ -231,14 +235,17 @@ def scan_capture(path: Path) -> PacketColumns:
             raise CaptureError(f"{path} is not a capture file (pcap or pcapng)") from None
     data = np.frombuffer(raw, dtype=np.uint8)
     time_s = (ts_arr - (ts_arr[0] if len(ts_arr) else 0)).astype(np.float64) / 1e9
-    cols = _decode(data, start, length, link)
-    return PacketColumns(data, time_s, *cols, frame_start=start, frame_len=length, ts_ns=ts_arr,
-                         link=link, truncated_file=truncated)
+    decoded = _decode(data, start, length, link)
+    return PacketColumns(data, time_s, *decoded[:13], frame_start=start, frame_len=length,
+                         ts_ns=ts_arr, link=link, truncated_file=truncated, l4=decoded[13],
+                         ip_cut=decoded[14])
 
 
 def _decode(
     data: U8, start: I64, length: I64, link: I64
-) -> tuple[I64, I64, I64, I64, I64, I64, I64, I64, I64, Bool, I64, Bool, list[str]]:
+) -> tuple[
+    I64, I64, I64, I64, I64, I64, I64, I64, I64, Bool, I64, Bool, list[str], I64, Bool
+]:
     n = len(start)
     end = start + length
     where = locate_ip(data, start, length, link)
@@ -313,8 +320,9 @@ def _decode(
     plen = np.where(udp | tcp, ip_end - payload, -1)
     plen = np.where((udp | tcp) & (plen < 0), 0, plen)
     proto = np.where(udp, 17, np.where(tcp, 6, np.where(v4 | v6, proto, -1)))
+    ip_cut = (v4 | v6) & (ip_total > 0) & (l3 + ip_total > safe_end)
     return (version, proto, src_id, dst_id, sport, dport, payload, plen, flags, fragment,
-            where.depth, where.undecoded, addresses)
+            where.depth, where.undecoded, addresses, np.where(ported, l4, -1), ip_cut)
 
 
 def _be32_at(data: U8, offset: I64) -> I64:

@@ -10,18 +10,21 @@ costs its whole start-up (0.15 s).
 This check reads a small classic pcap file in plain Python before anything else is imported,
 and answers False only when it finds nothing tshark would print: frames of Ethernet, raw IP or
 Linux cooked captures whose IP packets are whole (not fragments) and carry UDP not on a port
-tshark decodes as a tunnel (VXLAN, GTP, L2TP...), or TCP whose segments do not look like SIP,
-Q.931 or a WebSocket upgrade and do not use the SIP or H.225.0 ports, beside ARP and 802.3
-(STP, CDP) frames. Anything else (SCTP, ICMP, IP-in-IP, GRE, VLAN, PPPoE, other link types and
-containers) answers True, and tshark prints, as before. The TCP test is the header scan's own
-(:func:`gateway.analysis.select.signaling_frames`), so a wrong False costs only time: when the
-scan finds signalling to print after all, the analysis starts tshark again, printing
-(:mod:`gateway.analysis.analyse`).
+tshark decodes as a tunnel (VXLAN, GTP, L2TP...), or TCP that is on a SIP port (5060 and the
+``--sip-port`` ones: reassembled by the analysis itself, :mod:`gateway.analysis.sip_tcp`) or
+whose segments do not look like SIP, Q.931 or a WebSocket upgrade and do not use the H.225.0
+or SIP-over-TLS ports, beside ARP and 802.3 (STP, CDP) frames. Anything else (SCTP, ICMP,
+IP-in-IP, GRE, VLAN, PPPoE, other link types and containers) answers True, and tshark prints,
+as before. The TCP test is the header scan's own (:func:`gateway.analysis.select.
+signaling_frames`), so a wrong False costs only time: when the scan finds signalling for
+tshark to print after all (or SIP over TCP the analysis cannot reassemble exactly), the
+analysis starts tshark again, printing (:mod:`gateway.analysis.analyse`).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["QUICK_CHECK_BYTES", "may_need_printing"]
@@ -33,7 +36,7 @@ _ETHERNET, _RAW, _RAW_IP, _SLL, _SLL2 = 1, 101, 12, 113, 276
 _IPV4, _IPV6 = 0x0800, 0x86DD
 _UDP, _TCP = 17, 6
 _ARP = 0x0806
-_SIGNALLING_TCP_PORTS = frozenset((5060, 5061, 1720))
+_SIGNALLING_TCP_PORTS = frozenset((5061, 1720))
 #: UDP ports tshark decodes as tunnels by default (VXLAN, Geneve, GTP, L2TP, TZSP, Teredo,
 #: CAPWAP, LISP, MPLS in UDP): SIP inside is printed by tshark, never read by the scan
 _TUNNEL_UDP_PORTS = frozenset((4789, 6081, 2152, 2123, 1701, 37008, 3544, 5246, 5247, 4341,
@@ -60,8 +63,11 @@ def _ip_offset(linktype: int, frame: bytes) -> int | None:
     return None
 
 
-def _tcp_signalling(segment: bytes, ports: tuple[int, int]) -> bool:
-    """A TCP segment the header scan would hand to tshark's reassembly."""
+def _tcp_signalling(segment: bytes, ports: tuple[int, int], sip_ports: frozenset[int]) -> bool:
+    """A TCP segment whose signalling tshark prints: H.225.0, WebSocket, and SIP on a port that
+    :func:`gateway.analysis.sip_tcp.read_sip_tcp` does not read itself."""
+    if ports[0] in sip_ports or ports[1] in sip_ports:
+        return False  # SIP over TCP on a SIP port: reassembled by the analysis
     if ports[0] in _SIGNALLING_TCP_PORTS or ports[1] in _SIGNALLING_TCP_PORTS:
         return True
     payload = segment[(segment[12] >> 4) * 4 :] if len(segment) >= 20 else b""
@@ -75,7 +81,7 @@ def _tcp_signalling(segment: bytes, ports: tuple[int, int]) -> bool:
     return line.endswith(b" SIP/2.0") and b" " in line[:-8]
 
 
-def _needs_tshark(frame: bytes, at: int) -> bool:
+def _needs_tshark(frame: bytes, at: int, sip_ports: frozenset[int]) -> bool:
     """The IP packet at ``at`` holds something only tshark's printing run reads."""
     if len(frame) < at + 20:
         return True
@@ -95,11 +101,12 @@ def _needs_tshark(frame: bytes, at: int) -> bool:
              int.from_bytes(frame[l4 + 2 : l4 + 4], "big"))
     if proto == _UDP:
         return ports[0] in _TUNNEL_UDP_PORTS or ports[1] in _TUNNEL_UDP_PORTS
-    return _tcp_signalling(frame[l4:], ports)
+    return _tcp_signalling(frame[l4:], ports, sip_ports)
 
 
-def may_need_printing(path: Path) -> bool:
-    """False only when the capture surely holds nothing but plain UDP over IP (see module)."""
+def may_need_printing(path: Path, sip_ports: Sequence[int] = ()) -> bool:
+    """False only when the capture surely holds nothing tshark would print (see module)."""
+    tcp_sip_ports = frozenset((5060, *sip_ports))
     try:
         with path.open("rb") as fh:
             data = fh.read(QUICK_CHECK_BYTES + 1)
@@ -130,6 +137,6 @@ def may_need_printing(path: Path) -> bool:
                     or int.from_bytes(frame[12:14], "big") < 0x0600):
                 continue  # ARP, or 802.3 with LLC (STP, CDP): no IP at all
             return True
-        if _needs_tshark(frame, at):
+        if _needs_tshark(frame, at, tcp_sip_ports):
             return True
     return pos != size
