@@ -45,7 +45,7 @@ def _split(buffer: bytearray) -> tuple[list[bytes], bool]:
     while True:
         if not buffer:
             return out, True
-        if buffer[:1] in (b"\r", b"\n"):
+        if buffer[0] in (0x0D, 0x0A):  # CR or LF
             # a keep-alive between messages (RFC 5626): tshark 4.0 loses the start of the next
             # message after one when that message is split over segments, so it reads these
             return out, False

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import os
 import re
 import subprocess
@@ -39,7 +38,14 @@ __all__ = [
     "tshark_options",
 ]
 
-log = logging.getLogger(__name__)
+
+def _debug(message: str, *args: object) -> None:
+    """Debug logging, its module imported only when a line is written (``crcgw analyze``
+    starts tshark before anything it does not need is imported)."""
+    import logging
+
+    logging.getLogger(__name__).debug(message, *args)
+
 
 # one row of the table; ``[^\S\n]`` (whitespace but the line end) keeps each match on one line,
 # so that the whole table is read by one ``finditer``
@@ -174,7 +180,6 @@ class TsharkPass:
         else:
             argv += ["-Y", print_filter, "-T", "json", "-x", "--no-duplicate-keys",
                      "-j", _PRINTED_LAYERS]
-        log.debug("tshark pass: %s", " ".join(argv))
         self.capture = capture
         self.printing = print_filter is not None
         self.counted = None if all_protocols else CALL_PROTOCOLS
@@ -185,6 +190,7 @@ class TsharkPass:
             argv, stdin=subprocess.PIPE if capture is None else subprocess.DEVNULL,
             stdout=self._out, stderr=self._err,
         )
+        _debug("tshark pass: %s", " ".join(argv))  # after the start: logging imports slowly
 
     @property
     def waiting_for_input(self) -> bool:
@@ -203,7 +209,7 @@ class TsharkPass:
                 with open(capture, "rb") as f:
                     shutil.copyfileobj(f, stdin, 1 << 20)
             except OSError as exc:  # tshark gone: result() reports how it ended
-                log.debug("feeding tshark: %s", exc)
+                _debug("feeding tshark: %s", exc)
             finally:
                 with contextlib.suppress(OSError):
                     stdin.close()

@@ -10,7 +10,6 @@ anything it does not handle.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -55,6 +54,8 @@ def build_app() -> typer.Typer:
             0, "--verbose", "-v", count=True, help="More log output (-v info, -vv debug)."
         ),
     ) -> None:
+        import logging  # here: `crcgw analyze` starts tshark before logging is imported
+
         level = logging.WARNING - 10 * min(verbose, 2)
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
