@@ -96,8 +96,9 @@ def read_sip_tcp(
             seq = int.from_bytes(data[l4 + 4 : l4 + 8].tobytes(), "big")
             size = max(int(cols.payload_len[row]), 0)
             if cols.tcp_flags[row] & _SYN:
-                if size:
-                    return None
+                if size or buffer.strip():
+                    return None  # data on a SYN, or a new connection on the same ports
+                buffer.clear()
                 expected = (seq + 1) & 0xFFFFFFFF
                 continue
             if not size:
