@@ -28,6 +28,7 @@ from gateway.analysis.quickcheck import may_need_printing
 from gateway.analysis.tshark_streams import (
     SIGNALING_NOT_READ_DIRECTLY,
     TsharkPass,
+    TsharkResult,
     TsharkStream,
     tshark_options,
 )
@@ -107,7 +108,7 @@ def analyse_capture(
         size = source.stat().st_size
         judged = source if readable.exact else capture
         if full_dissection or not readable.exact or (
-                size <= _EARLY_BYTES and may_need_printing(judged, sip_ports)):
+                size <= _EARLY_BYTES and may_need_printing(judged)):
             early = TsharkPass(judged, options, SIGNALING_NOT_READ_DIRECTLY, full_dissection)
         elif size <= _EARLY_QUIET_BYTES:  # printing nothing until the scan says it must
             early = TsharkPass(judged, options, None, full_dissection)
@@ -145,16 +146,21 @@ def _analyse(
     # printing makes tshark build every packet's tree (twice its CPU time): only when needed
     print_filter: str | None = None
     tcp_sip: list[SipMessage] = []  # SIP over plain TCP reassembled here, tshark not printing
+    to_confirm: list[SipMessage] | None = None  # ... on other ports, if tshark calls it SIP
     if not where.fast_path:
         print_filter = "sip || q931"
     elif where.reassembly:
         from gateway.analysis.sip_tcp import read_sip_tcp
 
         read = read_sip_tcp(cols, where.reassembly, sip_ports)
-        if read is None:
-            print_filter = SIGNALING_NOT_READ_DIRECTLY
-        else:
+        if read is not None:
             tcp_sip = read
+        else:
+            # SIP-looking TCP on another port: tshark's port table and heuristics decide
+            # whether it is SIP; its count of SIP messages will say (see below)
+            to_confirm = read_sip_tcp(cols, where.reassembly, sip_ports, any_port=True)
+            if to_confirm is None:
+                print_filter = SIGNALING_NOT_READ_DIRECTLY
     frame_map: list[int] | None = None
     whole_flows: set[int] = set(range(len(table.flows)))
     tpass = early
@@ -195,11 +201,18 @@ def _analyse(
     finally:
         tpass.stop()
     read_here = set(where.datagrams)
-    if print_filter is None:  # a printing run started early prints what was read here
-        read_here.update(where.reassembly)
+    confirmed: list[SipMessage] = []
+    if to_confirm is not None and not tpass.printing:
+        confirmed, result = _confirm_tcp_sip(
+            to_confirm, len(datagrams.sip), result,
+            lambda: TsharkPass(tpass.capture, options, SIGNALING_NOT_READ_DIRECTLY,
+                               full_dissection),
+        )
+    elif print_filter is None and to_confirm is None:
+        read_here.update(where.reassembly)  # a printing run started early prints them again
     printed = read_tshark_signaling(result.packets, cols, frame_map, frozenset(read_here))
-    if printed.sip or printed.h225:
-        sip = sorted(sip + printed.sip, key=lambda m: (m.time_s, m.frame))
+    if printed.sip or printed.h225 or confirmed:
+        sip = sorted(sip + printed.sip + confirmed, key=lambda m: (m.time_s, m.frame))
         calls = sip_calls(sip) + h225_calls(printed.h225)
         calls.sort(key=lambda c: c.start_s)
         analyser.set_calls(calls)
@@ -229,6 +242,26 @@ def _analyse(
         report = build_report(str(capture), analyser, [], calls, report.other_dialogs,
                               malformed, report.unreadable_signaling, notes, streams)
     return report
+
+
+def _confirm_tcp_sip(
+    ours: list[SipMessage], datagrams: int, result: TsharkResult,
+    printing_pass: Callable[[], TsharkPass],
+) -> tuple[list[SipMessage], TsharkResult]:
+    """SIP over TCP on a port tshark may not call SIP, reassembled here: kept when tshark's count
+    of SIP messages is the datagrams' and these (tshark decoded them: 5080 by its heuristics),
+    dropped when it is the datagrams' alone (6060 is X11 for tshark); otherwise tshark prints
+    the signalling after all, and its printed frames replace the quiet run's (none)."""
+    if result.sip_messages == datagrams + len(ours):
+        return ours, result
+    if result.sip_messages == datagrams:
+        return [], result
+    again = printing_pass()
+    try:
+        printed = again.result()
+    finally:
+        again.stop()
+    return [], result._replace(packets=printed.packets)
 
 
 def _other_dialogs(sip: Sequence[SipMessage], calls: Sequence[CallSummary]) -> list[OtherDialog]:

@@ -10,21 +10,19 @@ costs its whole start-up (0.15 s).
 This check reads a small classic pcap file in plain Python before anything else is imported,
 and answers False only when it finds nothing tshark would print: frames of Ethernet, raw IP or
 Linux cooked captures whose IP packets are whole (not fragments) and carry UDP not on a port
-tshark decodes as a tunnel (VXLAN, GTP, L2TP...), or TCP that is on a SIP port (5060 and the
-``--sip-port`` ones: reassembled by the analysis itself, :mod:`gateway.analysis.sip_tcp`) or
-whose segments do not look like SIP, Q.931 or a WebSocket upgrade and do not use the H.225.0
-or SIP-over-TLS ports, beside ARP and 802.3 (STP, CDP) frames. Anything else (SCTP, ICMP,
-IP-in-IP, GRE, VLAN, PPPoE, other link types and containers) answers True, and tshark prints,
-as before. The TCP test is the header scan's own (:func:`gateway.analysis.select.
-signaling_frames`), so a wrong False costs only time: when the scan finds signalling for
-tshark to print after all (or SIP over TCP the analysis cannot reassemble exactly), the
-analysis starts tshark again, printing (:mod:`gateway.analysis.analyse`).
+tshark decodes as a tunnel (VXLAN, GTP, L2TP...), or TCP that is not H.225.0 (port 1720 or
+TPKT with Q.931), SIP over TLS (5061) or a WebSocket upgrade, beside ARP and 802.3 (STP, CDP)
+frames. SIP over plain TCP is reassembled by the analysis itself (:mod:`gateway.analysis.
+sip_tcp`; on other ports than the SIP ones, checked against the number of SIP messages tshark
+decoded). Anything else (SCTP, ICMP, IP-in-IP, GRE, VLAN, PPPoE, other link types and
+containers) answers True, and tshark prints, as before. A wrong False costs only time: when the
+header scan finds signalling for tshark to print after all, the analysis starts tshark again,
+printing (:mod:`gateway.analysis.analyse`).
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["QUICK_CHECK_BYTES", "may_need_printing"]
@@ -41,10 +39,6 @@ _SIGNALLING_TCP_PORTS = frozenset((5061, 1720))
 #: CAPWAP, LISP, MPLS in UDP): SIP inside is printed by tshark, never read by the scan
 _TUNNEL_UDP_PORTS = frozenset((4789, 6081, 2152, 2123, 1701, 37008, 3544, 5246, 5247, 4341,
                                6635))
-_SIP_STARTS = frozenset((
-    b"INVI", b"ACK ", b"BYE ", b"CANC", b"OPTI", b"REGI", b"PRAC", b"SUBS", b"NOTI", b"PUBL",
-    b"INFO", b"REFE", b"MESS", b"UPDA", b"SIP/",
-))
 
 
 def _ip_offset(linktype: int, frame: bytes) -> int | None:
@@ -63,25 +57,22 @@ def _ip_offset(linktype: int, frame: bytes) -> int | None:
     return None
 
 
-def _tcp_signalling(segment: bytes, ports: tuple[int, int], sip_ports: frozenset[int]) -> bool:
-    """A TCP segment whose signalling tshark prints: H.225.0, WebSocket, and SIP on a port that
-    :func:`gateway.analysis.sip_tcp.read_sip_tcp` does not read itself."""
-    if ports[0] in sip_ports or ports[1] in sip_ports:
-        return False  # SIP over TCP on a SIP port: reassembled by the analysis
+def _tcp_signalling(segment: bytes, ports: tuple[int, int]) -> bool:
+    """A TCP segment whose signalling tshark prints: H.225.0 and WebSocket (SIP over plain TCP
+    is reassembled by the analysis, :mod:`gateway.analysis.sip_tcp`)."""
     if ports[0] in _SIGNALLING_TCP_PORTS or ports[1] in _SIGNALLING_TCP_PORTS:
         return True
     payload = segment[(segment[12] >> 4) * 4 :] if len(segment) >= 20 else b""
     if len(payload) < 4:
         return False
-    if payload[:4] in _SIP_STARTS or (payload[:2] == b"\x03\x00" and payload[4:5] == b"\x08"):
-        return True
-    if payload[:4] in (b"GET ", b"HTTP") and b"websocket" in payload[:2048].lower():
-        return True
-    line = payload[:512].split(b"\r\n", 1)[0]
-    return line.endswith(b" SIP/2.0") and b" " in line[:-8]
+    if payload[:2] == b"\x03\x00" and payload[4:5] == b"\x08":
+        return True  # TPKT carrying Q.931: H.225.0
+    # SIP on another port is reassembled by the analysis too, and checked against the number
+    # of SIP messages tshark decoded (printing only when they differ)
+    return payload[:4] in (b"GET ", b"HTTP") and b"websocket" in payload[:2048].lower()
 
 
-def _needs_tshark(frame: bytes, at: int, sip_ports: frozenset[int]) -> bool:
+def _needs_tshark(frame: bytes, at: int) -> bool:
     """The IP packet at ``at`` holds something only tshark's printing run reads."""
     if len(frame) < at + 20:
         return True
@@ -101,12 +92,11 @@ def _needs_tshark(frame: bytes, at: int, sip_ports: frozenset[int]) -> bool:
              int.from_bytes(frame[l4 + 2 : l4 + 4], "big"))
     if proto == _UDP:
         return ports[0] in _TUNNEL_UDP_PORTS or ports[1] in _TUNNEL_UDP_PORTS
-    return _tcp_signalling(frame[l4:], ports, sip_ports)
+    return _tcp_signalling(frame[l4:], ports)
 
 
-def may_need_printing(path: Path, sip_ports: Sequence[int] = ()) -> bool:
+def may_need_printing(path: Path) -> bool:
     """False only when the capture surely holds nothing tshark would print (see module)."""
-    tcp_sip_ports = frozenset((5060, *sip_ports))
     try:
         with path.open("rb") as fh:
             data = fh.read(QUICK_CHECK_BYTES + 1)
@@ -137,6 +127,6 @@ def may_need_printing(path: Path, sip_ports: Sequence[int] = ()) -> bool:
                     or int.from_bytes(frame[12:14], "big") < 0x0600):
                 continue  # ARP, or 802.3 with LLC (STP, CDP): no IP at all
             return True
-        if _needs_tshark(frame, at, tcp_sip_ports):
+        if _needs_tshark(frame, at):
             return True
     return pos != size

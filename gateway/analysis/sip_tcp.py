@@ -66,12 +66,14 @@ def _split(buffer: bytearray) -> tuple[list[bytes], bool]:
 
 
 def read_sip_tcp(
-    cols: PacketColumns, frames: Sequence[int], sip_ports: Sequence[int] = ()
+    cols: PacketColumns, frames: Sequence[int], sip_ports: Sequence[int] = (),
+    any_port: bool = False,
 ) -> list[SipMessage] | None:
     """The SIP messages of the listed TCP frames (1-based), or None (see the module). Only
     connections on a port tshark decodes as SIP are read (5060, and ``sip_ports``, given to
-    tshark as ``-d tcp.port==N,sip``): elsewhere tshark's own port table and heuristics decide
-    what it calls SIP (6060, in X11's range, is not SIP for tshark unless it is told)."""
+    tshark as ``-d tcp.port==N,sip``), unless ``any_port``: elsewhere tshark's own port table
+    and heuristics decide what it calls SIP (6060, in X11's range, is not SIP for tshark unless
+    it is told; 5080 is, by its heuristics), and the caller must check with tshark."""
     if cols.l4 is None or cols.ip_cut is None or not frames:
         return None
     ports = {5060, *sip_ports}
@@ -80,7 +82,8 @@ def read_sip_tcp(
         row = frame - 1
         if (cols.proto[row] != 6 or cols.depth[row] != 1 or cols.fragment[row]
                 or cols.ip_cut[row] or cols.l4[row] < 0
-                or (int(cols.sport[row]) not in ports and int(cols.dport[row]) not in ports)):
+                or (not any_port and int(cols.sport[row]) not in ports
+                    and int(cols.dport[row]) not in ports)):
             return None
         key = (int(cols.src[row]), int(cols.sport[row]), int(cols.dst[row]),
                int(cols.dport[row]))

@@ -57,6 +57,7 @@ _ROW = (
     r"([-\d.]+)[^\S\n]+([-\d.]+)[^\S\n]*(X?)[^\S\n]*$"
 )
 _EXPERT = r"^\s*(\d+)\s+Malformed\s+(\S+)"
+_SIP_COUNT = r"^Number of SIP messages: (\d+)"
 
 
 @functools.cache
@@ -161,6 +162,8 @@ class TsharkResult(NamedTuple):
     packets: list[dict[str, object]]
     """The printed frames: each the ``layers`` object of tshark's JSON (``-x``, no duplicate
     keys: a layer seen twice is a list)."""
+    sip_messages: int = -1
+    """The SIP messages tshark decoded, over every transport (``-z sip,stat``; -1: not said)."""
 
 
 class TsharkPass:
@@ -174,7 +177,7 @@ class TsharkPass:
     def __init__(self, capture: Path | None, options: Sequence[str], print_filter: str | None,
                  all_protocols: bool = False) -> None:
         argv = [tshark_binary(), "-n", "-r", "-" if capture is None else str(capture), *options,
-                "-z", "rtp,streams", "-z", "expert,error"]
+                "-z", "rtp,streams", "-z", "expert,error", "-z", "sip,stat"]
         if print_filter is None:
             argv.append("-q")
         else:
@@ -245,8 +248,9 @@ class TsharkPass:
                 layers = item.get("_source", {}).get("layers") if isinstance(item, dict) else None
                 if isinstance(layers, dict):
                     packets.append(layers)
+        counted = _compiled(_SIP_COUNT).search(stats)
         return TsharkResult(parse_rtp_streams(stats), parse_expert_malformed(stats, self.counted),
-                            packets)
+                            packets, int(counted.group(1)) if counted else -1)
 
     def stop(self) -> None:
         if self._proc.poll() is None:

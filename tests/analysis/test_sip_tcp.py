@@ -20,6 +20,7 @@ from signaling.sipmsg import SipMessage
 from tests.analysis.conftest import need_tshark
 from tests.analysis.encapsulate import ENCAPSULATIONS, ethernet
 from tests.analysis.synthetic import write_frames, write_synthetic_call
+from tests.analysis.test_encapsulations import tshark_invite_call_ids
 
 pytestmark = [need_tshark, pytest.mark.capture]
 
@@ -127,3 +128,18 @@ def test_only_ports_tshark_decodes_as_sip(tmp_path: Path) -> None:
     assert where.reassembly and read_sip_tcp(cols, where.reassembly) is None
     mine, theirs = _both(path, (5080,))
     assert mine is not None and [_key(m) for m in mine] == [_key(m) for m in theirs]
+
+
+@pytest.mark.parametrize("port", [5080, 6060])
+def test_other_ports_follow_tshark_s_count(tmp_path: Path, port: int) -> None:
+    """SIP over TCP on a port only tshark's own table decides: 5080 is SIP for its heuristics,
+    6060 is X11. The analysis reassembles it, keeps it only when tshark's count of SIP messages
+    says tshark decoded it, and finds the INVITEs tshark finds."""
+    path = tmp_path / f"tcp-{port}.pcap"
+    write_synthetic_call(path, transport="tcp", sip_port=port, background=True)
+    cols = scan_capture(path)
+    assert read_sip_tcp(cols, signaling_frames(cols).reassembly, any_port=True)
+    report = analyse_capture(path)
+    expected = tshark_invite_call_ids(path)
+    assert {c.call_id for c in report.calls} == expected
+    assert bool(expected) is (port == 5080)
