@@ -150,17 +150,17 @@ def _analyse(
     if not where.fast_path:
         print_filter = "sip || q931"
     elif where.reassembly:
-        from gateway.analysis.sip_tcp import read_sip_tcp
+        from gateway.analysis.sip_tcp import on_sip_ports, read_sip_tcp
 
-        read = read_sip_tcp(cols, where.reassembly, sip_ports)
-        if read is not None:
+        read = read_sip_tcp(cols, where.reassembly)
+        if read is None:
+            print_filter = SIGNALING_NOT_READ_DIRECTLY
+        elif on_sip_ports(cols, where.reassembly, sip_ports):
             tcp_sip = read
         else:
             # SIP-looking TCP on another port: tshark's port table and heuristics decide
             # whether it is SIP; its count of SIP messages will say (see below)
-            to_confirm = read_sip_tcp(cols, where.reassembly, sip_ports, any_port=True)
-            if to_confirm is None:
-                print_filter = SIGNALING_NOT_READ_DIRECTLY
+            to_confirm = read
     frame_map: list[int] | None = None
     whole_flows: set[int] = set(range(len(table.flows)))
     tpass = early

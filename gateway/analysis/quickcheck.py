@@ -1,4 +1,4 @@
-"""Before tshark starts on a small capture: does it hold only plain UDP over IP?
+"""Before tshark starts on a small capture: does it hold anything tshark must print?
 
 tshark prints the signalling the header scan cannot read itself (SIP over TCP, fragments,
 tunnels, Q.931: :data:`gateway.analysis.tshark_streams.SIGNALING_NOT_READ_DIRECTLY`), and a
@@ -122,9 +122,8 @@ def may_need_printing(path: Path) -> bool:
             return True  # cut short: let the full scan and tshark judge
         at = _ip_offset(linktype, frame)
         if at is None:
-            if linktype == _ETHERNET and len(frame) >= 14 and (
-                    int.from_bytes(frame[12:14], "big") in (_ARP,)
-                    or int.from_bytes(frame[12:14], "big") < 0x0600):
+            kind = int.from_bytes(frame[12:14], "big") if linktype == _ETHERNET else -1
+            if kind == _ARP or 0 <= kind < 0x0600:
                 continue  # ARP, or 802.3 with LLC (STP, CDP): no IP at all
             return True
         if _needs_tshark(frame, at):

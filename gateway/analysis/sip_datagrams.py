@@ -71,6 +71,7 @@ def scan_message(
     text = head.decode("utf-8", "replace")
     start, _, block = text.partition("\n")
     msg = DatagramMessage(time_s, src, dst, transport, start.strip(), block, body, frame)
+    cached = msg.__dict__  # the SipMessage properties' values, stored as they compute them
     if block.isascii() and "\n " not in block and "\n\t" not in block and block[:1] not in (
             " ", "\t"):
         scanned: dict[str, str] = {}
@@ -78,10 +79,9 @@ def scan_message(
         for name, value in _LINE.findall(block):
             key = name.lower()
             scanned.setdefault(compact.get(key, key), value.strip())
-        cached = msg.__dict__
         cached["_scanned"] = scanned
-        # what every message is asked for (the call's grouping, the ladder), stored as the
-        # SipMessage properties compute it, without their descriptor calls and repeated matches
+        # what every message is asked for (the call's grouping, the ladder), without the
+        # properties' descriptor calls and repeated matches
         cached["call_id"] = scanned.get("call-id") or ""
         number, method = cseq_parts(scanned.get("cseq") or "")
         cached["cseq"] = number, method.upper()
@@ -90,11 +90,11 @@ def scan_message(
         cached["has_sdp"] = ctype == "application/sdp" and bool(body.strip())
     start_line = msg.start_line
     if (status := STATUS_LINE.match(start_line)) is not None:
-        msg.__dict__.update(kind="response", method=None, status_code=int(status.group(2)),
-                            reason=(status.group(3) or "").strip())
+        cached.update(kind="response", method=None, status_code=int(status.group(2)),
+                      reason=(status.group(3) or "").strip())
     elif (request := LENIENT_REQUEST_LINE.match(start_line)) is not None:
-        msg.__dict__.update(kind="request", method=request.group(1).upper(), status_code=None,
-                            reason="")
+        cached.update(kind="request", method=request.group(1).upper(), status_code=None,
+                      reason="")
     return msg
 
 

@@ -24,7 +24,7 @@ def _scan_prints(path: Path) -> bool:
     where = signaling_frames(cols)
     if not where.fast_path:
         return True
-    return bool(where.reassembly) and read_sip_tcp(cols, where.reassembly, any_port=True) is None
+    return bool(where.reassembly) and read_sip_tcp(cols, where.reassembly) is None
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp", "sctp", "ws"])

@@ -14,7 +14,7 @@ from gateway.analysis.pcapscan import scan_capture
 from gateway.analysis.report import analyse_capture
 from gateway.analysis.select import signaling_frames
 from gateway.analysis.signaling_capture import read_tshark_signaling
-from gateway.analysis.sip_tcp import read_sip_tcp
+from gateway.analysis.sip_tcp import on_sip_ports, read_sip_tcp
 from gateway.analysis.tshark_streams import SIGNALING_NOT_READ_DIRECTLY, TsharkPass, tshark_options
 from signaling.sipmsg import SipMessage
 from tests.analysis.conftest import need_tshark
@@ -35,7 +35,7 @@ def _both(path: Path, sip_ports: tuple[int, ...] = ()) -> tuple[list[SipMessage]
                                                                 list[SipMessage]]:
     cols = scan_capture(path)
     where = signaling_frames(cols, sip_ports)
-    mine = read_sip_tcp(cols, where.reassembly, sip_ports)
+    mine = read_sip_tcp(cols, where.reassembly)
     tpass = TsharkPass(path, tshark_options(sip_ports), SIGNALING_NOT_READ_DIRECTLY)
     try:
         result = tpass.result()
@@ -116,8 +116,8 @@ def test_what_is_not_exactly_tshark_s_is_left_to_tshark(tmp_path: Path, case: st
     path = _capture(tmp_path, segments, "odd.pcap")
     cols = scan_capture(path)
     assert read_sip_tcp(cols, signaling_frames(cols).reassembly) is None
-    report = analyse_capture(path)  # tshark prints instead: the analysis still ends well
-    assert report.calls is not None
+    report = analyse_capture(path)  # tshark prints instead: its INVITEs are the analysis'
+    assert {c.call_id for c in report.calls} == tshark_invite_call_ids(path)
 
 
 def test_only_ports_tshark_decodes_as_sip(tmp_path: Path) -> None:
@@ -125,7 +125,8 @@ def test_only_ports_tshark_decodes_as_sip(tmp_path: Path) -> None:
     write_synthetic_call(path, transport="tcp", sip_port=5080)
     cols = scan_capture(path)
     where = signaling_frames(cols)
-    assert where.reassembly and read_sip_tcp(cols, where.reassembly) is None
+    assert where.reassembly and not on_sip_ports(cols, where.reassembly, ())
+    assert on_sip_ports(cols, where.reassembly, (5080,))
     mine, theirs = _both(path, (5080,))
     assert mine is not None and [_key(m) for m in mine] == [_key(m) for m in theirs]
 
@@ -138,7 +139,8 @@ def test_other_ports_follow_tshark_s_count(tmp_path: Path, port: int) -> None:
     path = tmp_path / f"tcp-{port}.pcap"
     write_synthetic_call(path, transport="tcp", sip_port=port, background=True)
     cols = scan_capture(path)
-    assert read_sip_tcp(cols, signaling_frames(cols).reassembly, any_port=True)
+    where = signaling_frames(cols)
+    assert read_sip_tcp(cols, where.reassembly) and not on_sip_ports(cols, where.reassembly, ())
     report = analyse_capture(path)
     expected = tshark_invite_call_ids(path)
     assert {c.call_id for c in report.calls} == expected
