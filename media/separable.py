@@ -49,6 +49,7 @@ import numpy as np
 import numpy.typing as npt
 
 from media._numba import HAVE_NUMBA, JIT_OPTIONS, njit, prefetch_row
+from media.shuffle_rows import HAVE_SHUFFLE, enlarge_rows, row_tables
 
 cv2: Any
 try:
@@ -469,6 +470,8 @@ def prepare(
     acc = buffer("acc", (max(sw, sh, dw, dh) * (int(np.prod(tail)) if tail else 1),))
     transpose = cv2.transpose
     flat = not tail  # 2-D planes need no row view
+    if flat and HAVE_SHUFFLE and dw >= sw >= 2:
+        return _shuffled(src_shape, dst_shape, ty, buffer, acc)
     if dh * sw + dw * dh <= sw * sh + dw * sh:
         mid = buffer("mid", (dh, sw, *tail))
         turned = buffer("turned", (sw, dh, *tail))
@@ -495,3 +498,34 @@ def prepare(
         vertical(back_rows, *ty, dst if flat else _as_rows(dst), acc, False)
 
     return enlarge
+
+
+def _shuffled(
+    src_shape: tuple[int, ...],
+    dst_shape: tuple[int, ...],
+    ty: tuple[npt.NDArray[Any], ...],
+    buffer: Callable[[str, tuple[int, ...]], npt.NDArray[Any]],
+    acc: npt.NDArray[Any],
+) -> Runner:
+    """Planes widened (2-D): the columns pass by byte shuffles on the rows themselves
+    (:mod:`media.shuffle_rows`), no transposes; on the fewer rows, before the rows pass when
+    the plane grows taller, after it when it gets shorter. Same arithmetic, same order as the
+    transposing passes, so the same bits."""
+    (sh, sw), (dh, dw) = src_shape[:2], dst_shape[:2]
+    tables = row_tables(sw, dw)
+    if dh > sh:
+        wide = buffer("wide", (sh, dw))
+
+        def taller(src: npt.NDArray[np.uint8], dst: npt.NDArray[np.uint8]) -> None:
+            enlarge_rows(src, *tables, wide)
+            vertical(wide, *ty, dst, acc, False)
+
+        return taller
+    mid = buffer("mid", (dh, sw))
+    prefetch = sh >= PREFETCH_STEP * dh and sh * sw >= PREFETCH_BYTES
+
+    def shorter(src: npt.NDArray[np.uint8], dst: npt.NDArray[np.uint8]) -> None:
+        vertical(src, *ty, mid, acc, prefetch)
+        enlarge_rows(mid, *tables, dst)
+
+    return shorter

@@ -9,6 +9,7 @@ import pytest
 
 from media import kernels
 from media.scaling import ScalePlan, resample_float
+from media.shuffle_rows import HAVE_SHUFFLE
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="Numba is not installed")
 
@@ -61,10 +62,12 @@ def test_fixed_kernels_are_exactly_rounded(
         dst = out[8 : 8 + dh * dw].reshape(dh, dw)
         assert dst.flags.c_contiguous
     plan = ScalePlan(sw, sh, dw, dh, use_opencv=use_opencv)
-    assert plan._fixed == kernel
+    # where the CPU widens rows by byte shuffles, the separable pair takes 3/2 (faster)
+    widened = kernel == "up32" and plan.separable and HAVE_SHUFFLE
+    assert plan._fixed == (None if widened else kernel)
     plan.apply(src, dst)
     want = _exact(src, dw, dh)
-    if destination == "tile" and plan.separable and kernel != "box3":
+    if widened or destination == "tile" and plan.separable and kernel != "box3":
         # phase kernels leave tiles to the separable pair (faster there): within one level
         err = np.abs(dst.astype(np.int16) - want)
         assert err.max() <= 2 and np.count_nonzero(err > 1) <= max(1, err.size // 1000)
