@@ -49,6 +49,7 @@ import numpy as np
 import numpy.typing as npt
 
 from media._numba import HAVE_NUMBA, JIT_OPTIONS, njit, prefetch_row
+from media.madd_rows import HAVE_MADD, LANES, madd_rows1, madd_rows2
 from media.shuffle_rows import HAVE_SHUFFLE, enlarge_rows, row_tables
 
 cv2: Any
@@ -414,6 +415,53 @@ def _general(
                 t += 2
 
 
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
+def _pair(r0: Any, r1: Any, w0: Any, w1: Any) -> Any:  # pragma: no cover - compiled
+    """Rows and packed byte weights of a pair of taps for :mod:`media.madd_rows` (a weight of
+    256 is the same row twice at 128 + 128)."""
+    if w0 == 256:
+        return r0, r0, 128 | 128 << 8
+    if w1 == 256:
+        return r1, r1, 128 | 128 << 8
+    return r0, r1, int(w0) | int(w1) << 8
+
+
+@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
+def _uniform_madd(
+    src: Any, first: Any, weights: Any, out: Any, acc: Any, prefetch: Any
+) -> None:  # pragma: no cover - compiled
+    """:func:`_uniform` by byte-pair multiply-adds, :data:`media.madd_rows.LANES` outputs a
+    step (the last step overlaps the one before it); rows narrower than that by
+    :func:`_uniform`."""
+    h, n = out.shape
+    if n < LANES:
+        _uniform(src, first, weights, out, acc, prefetch)
+        return
+    last_row = src.shape[0] - 1
+    width = weights.shape[1]
+    ahead = first[0] - 1
+    for i in range(h):
+        r = first[i]
+        if prefetch:
+            target = min(r + width - 1 + LOOKAHEAD, last_row)
+            while ahead < target:
+                ahead += 1
+                prefetch_row(src, ahead)
+        w3 = weights[i, 3] if width == 4 else U16(0)
+        w1 = weights[i, 1] if width >= 2 else U16(0)
+        w2 = weights[i, 2] if width >= 3 else U16(0)
+        r0, r1, w01 = _pair(r, min(r + 1, last_row), weights[i, 0], w1)
+        if width <= 2:
+            for x in range(0, n - LANES, LANES):
+                madd_rows1(src, r0, r1, r0, r1, w01, 0, out, i, x)
+            madd_rows1(src, r0, r1, r0, r1, w01, 0, out, i, n - LANES)
+            continue
+        r2, r3, w23 = _pair(min(r + 2, last_row), min(r + 3, last_row), w2, w3)
+        for x in range(0, n - LANES, LANES):
+            madd_rows2(src, r0, r1, r2, r3, w01, w23, out, i, x)
+        madd_rows2(src, r0, r1, r2, r3, w01, w23, out, i, n - LANES)
+
+
 @njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
 def vertical(
     src: Any, first: Any, weights: Any, count: Any, flat: Any, out: Any, acc: Any, prefetch: Any
@@ -423,7 +471,10 @@ def vertical(
     :data:`LOOKAHEAD` rows ahead (for a source that may be cold: each prefetched row costs
     about 25 ns, the whole row's worth on a small cached plane)."""
     if weights.shape[1] <= 4:
-        _uniform(src, first, weights, out, acc, prefetch)
+        if HAVE_MADD:
+            _uniform_madd(src, first, weights, out, acc, prefetch)
+        else:
+            _uniform(src, first, weights, out, acc, prefetch)
     else:
         _general(src, first, weights, count, flat, out, acc, prefetch)
 

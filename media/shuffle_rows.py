@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from media._numba import HAVE_NUMBA, JIT_OPTIONS, njit
 
-__all__ = ["BLOCK", "HAVE_SHUFFLE", "RowTables", "enlarge_rows", "row_tables"]
+__all__ = ["BLOCK", "HAVE_SHUFFLE", "STEP", "RowTables", "enlarge_rows", "row_tables"]
 
 BLOCK = 16
 """Outputs per shuffle (one 16-byte window)."""
@@ -56,15 +56,31 @@ def _host_has_ssse3() -> bool:
 HAVE_SHUFFLE = _host_has_ssse3()
 """Whether :func:`enlarge_rows` runs here (Numba on an x86-64 CPU with SSSE3)."""
 
-shuffle_block: Any
-if HAVE_SHUFFLE:
+def host_features() -> dict[str, bool]:
+    """The host CPU's features as LLVM names them (empty without the shuffle)."""
+    import llvmlite.binding as llvm
+
+    return dict(llvm.get_host_cpu_features()) if HAVE_SHUFFLE else {}
+
+
+_SHUFFLES = (("avx512bw", 4, "llvm.x86.avx512.pshuf.b.512"), ("avx2", 2, "llvm.x86.avx2.pshuf.b"))
+STEP = next((k for feature, k, _ in _SHUFFLES if host_features().get(feature)), 1)
+"""Blocks per shuffle instruction here: 4 with AVX-512BW (one 512-bit shuffle of four
+16-byte windows, each in its own 128-bit lane), 2 with AVX2, 1 otherwise."""
+
+
+def _shuffle_intrinsic(blocks: int, instruction: str) -> Any:
+    """An intrinsic computing ``blocks`` consecutive blocks of one output row with one
+    ``instruction`` (a ``pshufb`` of ``16 blocks`` bytes: each 128-bit lane shuffles its own
+    window)."""
     from llvmlite import ir
     from numba import types
     from numba.core import cgutils
     from numba.extending import intrinsic
 
-    @intrinsic
-    def shuffle_block(  # pragma: no cover - compiled
+    lanes = BLOCK * blocks
+
+    def shuffle(  # pragma: no cover - compiled
         typingctx: Any,
         src: Any,
         row: Any,
@@ -76,9 +92,10 @@ if HAVE_SHUFFLE:
         out_row: Any,
         block: Any,
     ) -> Any:
-        """Compiled code only: outputs ``16 block .. 16 block + 15`` of row ``out_row`` of
-        ``out`` from row ``row`` of ``src``, window at ``base`` (see the module's text).
-        ``local`` (uint8), ``w0`` and ``w1`` (uint16) are contiguous 1-D tables."""
+        """Compiled code only: outputs ``16 block ..`` (``16 blocks`` of them) of row
+        ``out_row`` of ``out`` from row ``row`` of ``src``, block ``b``'s window at
+        ``base[b]`` (see the module's text). ``base`` (int64), ``local`` (uint8), ``w0`` and
+        ``w1`` (uint16) are contiguous 1-D tables."""
         del typingctx
         sig = types.void(src, row, base, local, w0, w1, out, out_row, block)
 
@@ -86,7 +103,8 @@ if HAVE_SHUFFLE:
             a_src, a_row, a_base, a_local, a_w0, a_w1, a_out, a_out_row, a_block = args
             t = signature.args
             i8, i16, i64 = ir.IntType(8), ir.IntType(16), ir.IntType(64)
-            v8, v16 = ir.VectorType(i8, BLOCK), ir.VectorType(i16, BLOCK)
+            v8, v16 = ir.VectorType(i8, lanes), ir.VectorType(i16, lanes)
+            window_t = ir.VectorType(i8, BLOCK)
 
             def to64(value: Any, ty: Any) -> Any:
                 return context.cast(builder, value, ty, types.int64)
@@ -100,42 +118,69 @@ if HAVE_SHUFFLE:
                 return builder.add(start, offset)
 
             def load(addr: Any, vty: Any) -> Any:
-                ptr = builder.inttoptr(addr, vty.as_pointer())
-                value = builder.load(ptr)
+                value = builder.load(builder.inttoptr(addr, vty.as_pointer()))
                 value.align = 1
                 return value
 
+            def joined(parts: list[Any]) -> Any:
+                """Windows side by side: one vector of ``16 len(parts)`` bytes."""
+                while len(parts) > 1:
+                    n = parts[0].type.count
+                    mask = ir.Constant(ir.VectorType(ir.IntType(32), 2 * n), list(range(2 * n)))
+                    parts = [
+                        builder.shuffle_vector(parts[i], parts[i + 1], mask)
+                        for i in range(0, len(parts), 2)
+                    ]
+                return parts[0]
+
             block64 = to64(a_block, t[8])
             first = builder.mul(block64, ir.Constant(i64, BLOCK))
-            window = address(t[0], a_src, a_row, t[1], to64(a_base, t[2]))
-            left_bytes = load(window, v8)
-            right_bytes = load(builder.add(window, ir.Constant(i64, 1)), v8)
+            lefts, rights = [], []
+            for j in range(blocks):
+                index = builder.add(block64, ir.Constant(i64, j))
+                offset = builder.shl(index, ir.Constant(i64, 3))  # int64 entries
+                start = load(address(t[2], a_base, None, None, offset), i64)
+                window = address(t[0], a_src, a_row, t[1], start)
+                lefts.append(load(window, window_t))
+                rights.append(load(builder.add(window, ir.Constant(i64, 1)), window_t))
             control = load(address(t[3], a_local, None, None, first), v8)
             two = ir.Constant(i64, 2)
             weight0 = load(address(t[4], a_w0, None, None, builder.mul(first, two)), v16)
             weight1 = load(address(t[5], a_w1, None, None, builder.mul(first, two)), v16)
-            fnty = ir.FunctionType(v8, [v8, v8])
             pshufb = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
-                builder.module, fnty, "llvm.x86.ssse3.pshuf.b.128"
+                builder.module, ir.FunctionType(v8, [v8, v8]), instruction
             )
-            left = builder.zext(builder.call(pshufb, [left_bytes, control]), v16)
-            right = builder.zext(builder.call(pshufb, [right_bytes, control]), v16)
+            left = builder.zext(builder.call(pshufb, [joined(lefts), control]), v16)
+            right = builder.zext(builder.call(pshufb, [joined(rights), control]), v16)
             total = builder.add(builder.mul(left, weight0), builder.mul(right, weight1))
-            total = builder.add(total, ir.Constant(v16, [128] * BLOCK))
-            total = builder.lshr(total, ir.Constant(v16, [8] * BLOCK))
+            total = builder.add(total, ir.Constant(v16, [128] * lanes))
+            total = builder.lshr(total, ir.Constant(v16, [8] * lanes))
             dest = address(t[6], a_out, a_out_row, t[7], first)
-            store = builder.store(
-                builder.trunc(total, v8), builder.inttoptr(dest, v8.as_pointer())
-            )
+            narrow = builder.trunc(total, v8)
+            store = builder.store(narrow, builder.inttoptr(dest, v8.as_pointer()))
             store.align = 1
             return context.get_dummy_value()
 
         return sig, codegen
 
+    return intrinsic(shuffle)
+
+
+shuffle_block: Any
+shuffle_blocks: Any
+if HAVE_SHUFFLE:
+    shuffle_block = _shuffle_intrinsic(1, "llvm.x86.ssse3.pshuf.b.128")
+    shuffle_blocks = (
+        shuffle_block
+        if STEP == 1
+        else _shuffle_intrinsic(STEP, next(n for _, k, n in _SHUFFLES if k == STEP))
+    )
 else:  # pragma: no cover - exercised only without Numba or off x86
 
     def shuffle_block(*_args: Any) -> None:
         raise RuntimeError("shuffle_block: needs Numba on an x86-64 CPU with SSSE3")
+
+    shuffle_blocks = shuffle_block
 
 
 @njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
@@ -147,9 +192,12 @@ def enlarge_rows(
     clamped to the row: its weight is zero there)."""
     h, n = out.shape
     last = src.shape[1] - 1
+    wide = blocks - blocks % STEP
     for r in range(h):
-        for b in range(blocks):
-            shuffle_block(src, r, base[b], local, w0, w1, out, r, b)
+        for b in range(0, wide, STEP):
+            shuffle_blocks(src, r, base, local, w0, w1, out, r, b)
+        for b in range(wide, blocks):
+            shuffle_block(src, r, base, local, w0, w1, out, r, b)
         for o in range(blocks * BLOCK, n):
             i = first[o]
             v = U16(w0[o] * U16(src[r, i])) + U16(w1[o] * U16(src[r, min(i + 1, last)]))
