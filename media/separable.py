@@ -50,6 +50,7 @@ import numpy.typing as npt
 
 from media._numba import HAVE_NUMBA, JIT_OPTIONS, njit, prefetch_row
 from media.madd_rows import HAVE_MADD, LANES, madd_rows1, madd_rows2
+from media.permute_rows import HAVE_PERMUTE, narrow_rows, narrow_tables
 from media.shuffle_rows import HAVE_SHUFFLE, enlarge_rows, row_tables
 
 cv2: Any
@@ -522,7 +523,15 @@ def prepare(
     transpose = cv2.transpose
     flat = not tail  # 2-D planes need no row view
     if flat and HAVE_SHUFFLE and dw >= sw >= 2:
-        return _shuffled(src_shape, dst_shape, ty, buffer, acc)
+        widening = row_tables(sw, dw)
+        return _direct(
+            src_shape, dst_shape, ty, lambda a, b: enlarge_rows(a, *widening, b), buffer, acc
+        )
+    narrowing = narrow_tables(sw, dw) if flat and HAVE_PERMUTE and dw < sw else None
+    if narrowing is not None:
+        return _direct(
+            src_shape, dst_shape, ty, lambda a, b: narrow_rows(a, *narrowing, b), buffer, acc
+        )
     if dh * sw + dw * dh <= sw * sh + dw * sh:
         mid = buffer("mid", (dh, sw, *tail))
         turned = buffer("turned", (sw, dh, *tail))
@@ -551,24 +560,26 @@ def prepare(
     return enlarge
 
 
-def _shuffled(
+
+def _direct(
     src_shape: tuple[int, ...],
     dst_shape: tuple[int, ...],
     ty: tuple[npt.NDArray[Any], ...],
+    columns: Runner,
     buffer: Callable[[str, tuple[int, ...]], npt.NDArray[Any]],
     acc: npt.NDArray[Any],
 ) -> Runner:
-    """Planes widened (2-D): the columns pass by byte shuffles on the rows themselves
-    (:mod:`media.shuffle_rows`), no transposes; on the fewer rows, before the rows pass when
-    the plane grows taller, after it when it gets shorter. Same arithmetic, same order as the
+    """2-D planes whose columns pass runs on the rows themselves (``columns(rows, out)``: byte
+    shuffles widening, :mod:`media.shuffle_rows`, or byte permutes narrowing,
+    :mod:`media.permute_rows`), no transposes; on the fewer rows, before the rows pass when the
+    plane grows taller, after it when it gets shorter. Same arithmetic, same order as the
     transposing passes, so the same bits."""
     (sh, sw), (dh, dw) = src_shape[:2], dst_shape[:2]
-    tables = row_tables(sw, dw)
     if dh > sh:
-        wide = buffer("wide", (sh, dw))
+        wide = buffer("direct", (sh, dw))
 
         def taller(src: npt.NDArray[np.uint8], dst: npt.NDArray[np.uint8]) -> None:
-            enlarge_rows(src, *tables, wide)
+            columns(src, wide)
             vertical(wide, *ty, dst, acc, False)
 
         return taller
@@ -577,6 +588,6 @@ def _shuffled(
 
     def shorter(src: npt.NDArray[np.uint8], dst: npt.NDArray[np.uint8]) -> None:
         vertical(src, *ty, mid, acc, prefetch)
-        enlarge_rows(mid, *tables, dst)
+        columns(mid, dst)
 
     return shorter

@@ -1,0 +1,82 @@
+"""Rows narrowed by byte permutes (media.permute_rows): the same bits as the transposing path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from media import permute_rows, separable
+from media.scaling import HAVE_OPENCV, ScalePlan
+
+pytestmark = pytest.mark.skipif(
+    not (permute_rows.HAVE_PERMUTE and HAVE_OPENCV),
+    reason="needs Numba on x86-64 with AVX-512 VBMI, and OpenCV",
+)
+
+# (input, output) row lengths of room tiles: 2/3 (1920->1280), 0.62 (1024->636), 0.44
+# (960->424), 0.82 (352->290), 0.41 (1024->424), 0.99 (a footprint of mostly one input);
+# and the shortest rows a step takes
+WIDTHS = [
+    (1920, 1280),
+    (1024, 636),
+    (960, 424),
+    (352, 290),
+    (1024, 424),
+    (130, 129),
+    (128, 32),
+    (1280, 636),
+]
+
+
+def _by_transposes(src: np.ndarray, n_out: int) -> np.ndarray:
+    out_t = np.empty((n_out, src.shape[0]), np.uint8)
+    acc = np.empty(4 * max(n_out, src.shape[1], src.shape[0]), np.uint16)
+    first, weights, _, _ = separable.axis_taps(src.shape[1], n_out)
+    separable._uniform(np.ascontiguousarray(src.T), first, weights, out_t, acc, False)
+    return np.ascontiguousarray(out_t.T)
+
+
+@pytest.mark.parametrize(("n_in", "n_out"), WIDTHS)
+def test_rows_equal_the_transposing_columns_pass(n_in: int, n_out: int) -> None:
+    tables = permute_rows.narrow_tables(n_in, n_out)
+    assert tables is not None
+    rng = np.random.default_rng(n_in * 3 + n_out)
+    frame = rng.integers(0, 256, (21, n_in + 7), np.uint8)
+    src = frame[1:20, 3 : 3 + n_in]  # strided rows, like a crop of a decoded frame
+    canvas = np.full((23, n_out + 5), 77, np.uint8)
+    out = canvas[2:21, 2 : 2 + n_out]
+    permute_rows.narrow_rows(src, *tables, out)
+    assert np.array_equal(out, _by_transposes(np.ascontiguousarray(src), n_out))
+    for value in (0, 255):  # the ends of the signed offset
+        permute_rows.narrow_rows(np.full_like(src, value), *tables, out)
+        assert (out == value).all()
+    out[...] = 77
+    assert (canvas == 77).all(), "the kernel wrote outside its rows"
+
+
+@pytest.mark.parametrize(
+    ("n_in", "n_out", "why"),
+    [
+        (1920, 424, "footprints of five inputs"),
+        (100, 60, "a row shorter than the window"),
+        (640, 20, "fewer outputs than a step"),
+        (640, 800, "widening"),
+    ],
+)
+def test_rows_it_cannot_narrow_are_left_to_the_transposes(n_in: int, n_out: int, why: str) -> None:
+    assert permute_rows.narrow_tables(n_in, n_out) is None, why
+
+
+def test_a_shrinking_plan_narrows_tiles_without_transposing() -> None:
+    """1024x576 into a 636x358 tile: the plan's only scratch plane is the rows pass's."""
+    rng = np.random.default_rng(5)
+    src = rng.integers(0, 256, (576, 1024), np.uint8)
+    canvas = np.zeros((362, 640), np.uint8)
+    dst = canvas[2:360, 2:638]
+    plan = ScalePlan(1024, 576, 636, 358)
+    plan.apply(src, dst)
+    assert [key[0] for key in plan.scratch if key[0] != "sep-acc"] == ["sep-mid"]
+    first, weights, count, flat = separable.axis_taps(576, 358)
+    mid = np.empty((358, 1024), np.uint8)
+    separable.vertical(src, first, weights, count, flat, mid, np.empty(4096, np.uint16), False)
+    assert np.array_equal(dst, _by_transposes(mid, 636))
