@@ -1,4 +1,4 @@
-"""Narrowing 8-bit rows in place by byte permutes (AVX-512 VBMI ``vpermt2b``), no transposes.
+"""Resampling 8-bit rows in place by byte permutes (AVX-512 VBMI ``vpermt2b``), no transposes.
 
 The columns pass of a shrink (:mod:`media.separable`) runs as a rows pass between two
 transposes, which cost 40-50 % of a mild shrink (1024x576 -> 636x358: 37 of 89 us per luma
@@ -22,36 +22,47 @@ import numpy.typing as npt
 from media._numba import JIT_OPTIONS, njit
 from media.shuffle_rows import HAVE_SHUFFLE, host_features
 
-__all__ = ["GROUP", "HAVE_PERMUTE", "narrow_rows", "narrow_tables"]
+__all__ = [
+    "HAVE_PERMUTE",
+    "PAIRS1",
+    "PAIRS2",
+    "QUADS2",
+    "StepTables",
+    "resample_rows",
+    "step_tables",
+]
 
 _FEATURES = host_features()
 HAVE_PERMUTE = bool(HAVE_SHUFFLE and _FEATURES.get("avx512vbmi") and _FEATURES.get("avx512bw"))
-"""Whether :func:`narrow_rows` runs here (Numba on x86-64 with AVX-512 VBMI and BW)."""
-GROUP = 32
-"""Outputs per step."""
+"""Whether :func:`resample_rows` runs here (Numba on x86-64 with AVX-512 VBMI and BW)."""
 WINDOW = 128
 """Input bytes a step can reach."""
 
 
-def _permute_intrinsic() -> Any:
+def _permute_intrinsic(gathers: int, quads: bool) -> Any:
+    """A step of ``gathers`` 64-byte gathers: byte pairs of 32 outputs (``quads`` false), or
+    byte quads of 16 outputs (true, summed by ``pmaddwd`` after ``pmaddubsw``)."""
     from llvmlite import ir  # type: ignore[import-untyped]
     from numba import types
     from numba.core import cgutils
     from numba.extending import intrinsic
 
+    group = 16 if quads else 32
+
     def step(  # pragma: no cover - compiled
         typingctx: Any, src: Any, row: Any, tables: Any, s: Any, base: Any, out: Any, o: Any
     ) -> Any:
-        """Compiled code only: ``out[row, o : o + 32]`` from ``src[row, base : base + 128]``
-        with step ``s``'s 256 bytes of ``tables`` (pair indices A, B, byte weights A, B)."""
+        """Compiled code only: ``out[row, o : o + group]`` from ``src[row, base : base +
+        128]`` with step ``s``'s 256 bytes of ``tables`` (indices of gathers 0 and 1, then
+        their byte weights)."""
         del typingctx
         sig = types.void(src, row, tables, s, base, out, o)
 
         def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
             a_src, a_row, a_tables, a_s, a_base, a_out, a_o = args
             t = signature.args
-            i8, i16, i64 = ir.IntType(8), ir.IntType(16), ir.IntType(64)
-            v64, w32 = ir.VectorType(i8, 64), ir.VectorType(i16, GROUP)
+            i8, i16, i32, i64 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
+            v64, w32, d16 = ir.VectorType(i8, 64), ir.VectorType(i16, 32), ir.VectorType(i32, 16)
 
             def to64(value: Any, ty: Any) -> Any:
                 return context.cast(builder, value, ty, types.int64)
@@ -67,33 +78,39 @@ def _permute_intrinsic() -> Any:
                 value.align = 1
                 return value
 
+            def function(name: Any, result: Any, *operands: Any) -> Any:
+                fnty = ir.FunctionType(result, list(operands))
+                return cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+                    builder.module, fnty, name
+                )
+
             window = builder.add(row_start(t[0], a_src, a_row, t[1]), to64(a_base, t[4]))
-            offset = ir.Constant(v64, [0x80] * 64)
-            lo = builder.xor(load(window, v64), offset)
-            hi = builder.xor(load(builder.add(window, ir.Constant(i64, 64)), v64), offset)
+            lo = load(window, v64)
+            hi = load(builder.add(window, ir.Constant(i64, 64)), v64)
             tables = context.make_array(t[2])(context, builder, a_tables)
             table = builder.add(
                 builder.ptrtoint(tables.data, i64),
                 builder.mul(to64(a_s, t[3]), ir.Constant(i64, 256)),
             )
-            permute = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
-                builder.module,
-                ir.FunctionType(v64, [v64, v64, v64]),
-                "llvm.x86.avx512.vpermi2var.qi.512",
-            )
-            madd = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
-                builder.module, ir.FunctionType(w32, [v64, v64]), "llvm.x86.avx512.pmaddubs.w.512"
-            )
+            permute = function("llvm.x86.avx512.vpermi2var.qi.512", v64, v64, v64, v64)
+            madd = function("llvm.x86.avx512.pmaddubs.w.512", w32, v64, v64)
             total = None
-            for k in range(2):
+            for k in range(gathers):
                 index = load(builder.add(table, ir.Constant(i64, 64 * k)), v64)
                 weights = load(builder.add(table, ir.Constant(i64, 128 + 64 * k)), v64)
-                pairs = builder.call(permute, [lo, index, hi])
-                term = builder.call(madd, [weights, pairs])
+                gathered = builder.call(permute, [lo, index, hi])
+                signed = builder.xor(gathered, ir.Constant(v64, [0x80] * 64))
+                term = builder.call(madd, [weights, signed])
                 total = term if total is None else builder.add(total, term)
-            total = builder.add(total, ir.Constant(w32, [32896 - 65536] * GROUP))
-            total = builder.lshr(total, ir.Constant(w32, [8] * GROUP))
-            narrow_t = ir.VectorType(i8, GROUP)
+            if quads:  # the two pair sums of each output, in 32 bits
+                pairs = function("llvm.x86.avx512.pmaddw.d.512", d16, w32, w32)
+                total = builder.call(pairs, [total, ir.Constant(w32, [1] * 32)])
+                vty, lanes = d16, 16
+            else:
+                vty, lanes = w32, 32
+            total = builder.add(total, ir.Constant(vty, [32896 - 65536 * (not quads)] * lanes))
+            total = builder.lshr(total, ir.Constant(vty, [8] * lanes))
+            narrow_t = ir.VectorType(i8, group)
             dest = builder.add(row_start(t[5], a_out, a_row, t[1]), to64(a_o, t[6]))
             store = builder.store(
                 builder.trunc(total, narrow_t), builder.inttoptr(dest, narrow_t.as_pointer())
@@ -106,59 +123,76 @@ def _permute_intrinsic() -> Any:
     return intrinsic(step)
 
 
-permute_step: Any = _permute_intrinsic() if HAVE_PERMUTE else None
+permute_pairs1: Any = _permute_intrinsic(1, False) if HAVE_PERMUTE else None
+permute_pairs2: Any = _permute_intrinsic(2, False) if HAVE_PERMUTE else None
+permute_quads2: Any = _permute_intrinsic(2, True) if HAVE_PERMUTE else None
+
+PAIRS1, PAIRS2, QUADS2 = 1, 2, 4
+"""Step kinds: taps per output at most 2 or 4 (32 outputs a step), or 8 (16 outputs)."""
 
 
 @njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
-def narrow_rows(
-    src: Any, tables: Any, bases: Any, starts: Any, out: Any
+def resample_rows(
+    src: Any, tables: Any, bases: Any, starts: Any, kind: Any, out: Any
 ) -> None:  # pragma: no cover - compiled
-    """Every row of ``src`` narrowed into the same row of ``out`` (the tables of
-    :func:`narrow_tables`)."""
+    """Every row of ``src`` resampled into the same row of ``out`` (the tables of
+    :func:`step_tables`, ``kind`` one of :data:`PAIRS1`, :data:`PAIRS2`, :data:`QUADS2`)."""
     for r in range(out.shape[0]):
-        for s in range(bases.shape[0]):
-            permute_step(src, r, tables, s, bases[s], out, starts[s])
+        if kind == PAIRS1:
+            for s in range(bases.shape[0]):
+                permute_pairs1(src, r, tables, s, bases[s], out, starts[s])
+        elif kind == PAIRS2:
+            for s in range(bases.shape[0]):
+                permute_pairs2(src, r, tables, s, bases[s], out, starts[s])
+        else:
+            for s in range(bases.shape[0]):
+                permute_quads2(src, r, tables, s, bases[s], out, starts[s])
 
 
-NarrowTables = tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+StepTables = tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64], int]
+
+
+def _taps(first: int, weights: Any, count: int) -> list[tuple[int, int]]:
+    """An output's inputs with their weights, none of 256 (one input is given twice at half
+    its weight each: a byte holds at most 255)."""
+    taps = [(first + k, int(weights[k])) for k in range(count) if weights[k]]
+    if len(taps) == 1:
+        (i, w) = taps[0]
+        taps = [(i, w // 2), (i, w - w // 2)]
+    return taps
 
 
 @lru_cache(maxsize=128)
-def narrow_tables(n_in: int, n_out: int) -> NarrowTables | None:
-    """``(tables, bases, starts)`` for :func:`narrow_rows`, or None where a step's inputs do
-    not fit its window, a footprint is wider than four inputs, or the row is shorter than a
-    window or a step. Read-only."""
+def step_tables(n_in: int, n_out: int) -> StepTables | None:
+    """``(tables, bases, starts, kind)`` for :func:`resample_rows`, or None where a step's
+    inputs do not fit its window, a footprint is wider than eight inputs, or the row is shorter
+    than a window or a step. Read-only."""
     from media.separable import axis_taps
 
-    if n_in < WINDOW or n_out < GROUP or n_out > n_in:
+    if n_in < WINDOW:
         return None
     first, weights, count, _ = axis_taps(n_in, n_out)
-    if weights.shape[1] > 4:
+    rows = [_taps(int(first[o]), weights[o], int(count[o])) for o in range(n_out)]
+    widest = max(len(taps) for taps in rows)
+    kind = PAIRS1 if widest <= 2 else PAIRS2 if widest <= 4 else QUADS2 if widest <= 8 else 0
+    group = 16 if kind == QUADS2 else 32
+    if not kind or n_out < group:
         return None
-    starts = list(range(0, n_out - GROUP, GROUP)) + [n_out - GROUP]
+    per = 4 if kind == QUADS2 else 2  # bytes of one output in a gather
+    starts = list(range(0, n_out - group, group)) + [n_out - group]
     tables = np.zeros((len(starts), 256), np.uint8)
     bases = np.zeros(len(starts), np.int64)
     for s, o0 in enumerate(starts):
-        outs = np.arange(o0, o0 + GROUP)
-        last = int(max(first[o] + count[o] - 1 for o in outs))
         base = min(int(first[o0]), n_in - WINDOW)
-        if last - base >= WINDOW:
+        if max(i for o in range(o0, o0 + group) for i, _ in rows[o]) - base >= WINDOW:
             return None
         bases[s] = base
-        for j, o in enumerate(outs):
-            taps = [(int(first[o]) + k, int(weights[o, k])) for k in range(int(count[o]))]
-            for p in range(2):
-                pair = [(i, w) for i, w in taps[2 * p : 2 * p + 2] if w]
-                if not pair:
-                    continue
-                if len(pair) == 1:  # one input (its weight may be 256): given twice
-                    (i, w) = pair[0]
-                    pair = [(i, w // 2), (i, w - w // 2)]
-                tables[s, 64 * p + 2 * j] = pair[0][0] - base
-                tables[s, 64 * p + 2 * j + 1] = pair[1][0] - base
-                tables[s, 128 + 64 * p + 2 * j] = pair[0][1]
-                tables[s, 128 + 64 * p + 2 * j + 1] = pair[1][1]
+        for j, o in enumerate(range(o0, o0 + group)):
+            for t, (i, w) in enumerate(rows[o]):
+                at = 64 * (t // per) + per * j + t % per
+                tables[s, at] = i - base
+                tables[s, 128 + at] = w
     starts_a = np.array(starts, np.int64)
     for a in (tables, bases, starts_a):
         a.setflags(write=False)
-    return tables, bases, starts_a
+    return tables, bases, starts_a, kind

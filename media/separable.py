@@ -50,7 +50,7 @@ import numpy.typing as npt
 
 from media._numba import HAVE_NUMBA, JIT_OPTIONS, njit, prefetch_row
 from media.madd_rows import HAVE_MADD, LANES, madd_rows1, madd_rows2
-from media.permute_rows import HAVE_PERMUTE, narrow_rows, narrow_tables
+from media.permute_rows import HAVE_PERMUTE, resample_rows, step_tables
 from media.shuffle_rows import HAVE_SHUFFLE, enlarge_rows, row_tables
 
 cv2: Any
@@ -522,15 +522,15 @@ def prepare(
     acc = buffer("acc", (max(sw, sh, dw, dh) * (int(np.prod(tail)) if tail else 1),))
     transpose = cv2.transpose
     flat = not tail  # 2-D planes need no row view
+    steps = step_tables(sw, dw) if flat and HAVE_PERMUTE else None
+    if steps is not None:
+        return _direct(
+            src_shape, dst_shape, ty, lambda a, b: resample_rows(a, *steps, b), buffer, acc
+        )
     if flat and HAVE_SHUFFLE and dw >= sw >= 2:
         widening = row_tables(sw, dw)
         return _direct(
             src_shape, dst_shape, ty, lambda a, b: enlarge_rows(a, *widening, b), buffer, acc
-        )
-    narrowing = narrow_tables(sw, dw) if flat and HAVE_PERMUTE and dw < sw else None
-    if narrowing is not None:
-        return _direct(
-            src_shape, dst_shape, ty, lambda a, b: narrow_rows(a, *narrowing, b), buffer, acc
         )
     if dh * sw + dw * dh <= sw * sh + dw * sh:
         mid = buffer("mid", (dh, sw, *tail))

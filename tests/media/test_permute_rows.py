@@ -1,4 +1,4 @@
-"""Rows narrowed by byte permutes (media.permute_rows): the same bits as the transposing path."""
+"""Rows resampled by byte permutes (media.permute_rows): the same bits as the transposing path."""
 
 from __future__ import annotations
 
@@ -13,42 +13,51 @@ pytestmark = pytest.mark.skipif(
     reason="needs Numba on x86-64 with AVX-512 VBMI, and OpenCV",
 )
 
-# (input, output) row lengths of room tiles: 2/3 (1920->1280), 0.62 (1024->636), 0.44
-# (960->424), 0.82 (352->290), 0.41 (1024->424), 0.99 (a footprint of mostly one input);
-# and the shortest rows a step takes
+# (input, output) row lengths of room tiles, by step kind: two taps (2/3: 1920->1280,
+# widening 1.5x, 3x, 352->638), up to four (0.62: 1024->636, 0.44: 960->424, 0.82, 0.99) and
+# up to eight (1920->424, 720->134, 1080->202); and the shortest rows a step takes
 WIDTHS = [
-    (1920, 1280),
-    (1024, 636),
-    (960, 424),
-    (352, 290),
-    (1024, 424),
-    (130, 129),
-    (128, 32),
-    (1280, 636),
+    (1920, 1280, permute_rows.PAIRS1),
+    (1280, 1920, permute_rows.PAIRS1),
+    (640, 1920, permute_rows.PAIRS1),
+    (352, 638, permute_rows.PAIRS1),
+    (1024, 636, permute_rows.PAIRS2),
+    (960, 424, permute_rows.PAIRS2),
+    (352, 290, permute_rows.PAIRS2),
+    (130, 129, permute_rows.PAIRS1),
+    (128, 32, permute_rows.PAIRS2),
+    (1920, 424, permute_rows.QUADS2),
+    (720, 134, permute_rows.QUADS2),
+    (1080, 202, permute_rows.QUADS2),
+    (128, 16, permute_rows.QUADS2),
 ]
 
 
 def _by_transposes(src: np.ndarray, n_out: int) -> np.ndarray:
     out_t = np.empty((n_out, src.shape[0]), np.uint8)
     acc = np.empty(4 * max(n_out, src.shape[1], src.shape[0]), np.uint16)
-    first, weights, _, _ = separable.axis_taps(src.shape[1], n_out)
-    separable._uniform(np.ascontiguousarray(src.T), first, weights, out_t, acc, False)
+    first, weights, count, flat = separable.axis_taps(src.shape[1], n_out)
+    transposed = np.ascontiguousarray(src.T)
+    if weights.shape[1] <= 4:  # the 16-bit paths, not the multiply-adds
+        separable._uniform(transposed, first, weights, out_t, acc, False)
+    else:
+        separable._general(transposed, first, weights, count, flat, out_t, acc, False)
     return np.ascontiguousarray(out_t.T)
 
 
-@pytest.mark.parametrize(("n_in", "n_out"), WIDTHS)
-def test_rows_equal_the_transposing_columns_pass(n_in: int, n_out: int) -> None:
-    tables = permute_rows.narrow_tables(n_in, n_out)
-    assert tables is not None
+@pytest.mark.parametrize(("n_in", "n_out", "kind"), WIDTHS)
+def test_rows_equal_the_transposing_columns_pass(n_in: int, n_out: int, kind: int) -> None:
+    tables = permute_rows.step_tables(n_in, n_out)
+    assert tables is not None and tables[3] == kind
     rng = np.random.default_rng(n_in * 3 + n_out)
     frame = rng.integers(0, 256, (21, n_in + 7), np.uint8)
     src = frame[1:20, 3 : 3 + n_in]  # strided rows, like a crop of a decoded frame
     canvas = np.full((23, n_out + 5), 77, np.uint8)
     out = canvas[2:21, 2 : 2 + n_out]
-    permute_rows.narrow_rows(src, *tables, out)
+    permute_rows.resample_rows(src, *tables, out)
     assert np.array_equal(out, _by_transposes(np.ascontiguousarray(src), n_out))
     for value in (0, 255):  # the ends of the signed offset
-        permute_rows.narrow_rows(np.full_like(src, value), *tables, out)
+        permute_rows.resample_rows(np.full_like(src, value), *tables, out)
         assert (out == value).all()
     out[...] = 77
     assert (canvas == 77).all(), "the kernel wrote outside its rows"
@@ -57,14 +66,14 @@ def test_rows_equal_the_transposing_columns_pass(n_in: int, n_out: int) -> None:
 @pytest.mark.parametrize(
     ("n_in", "n_out", "why"),
     [
-        (1920, 424, "footprints of five inputs"),
+        (1080, 134, "footprints of nine inputs"),
         (100, 60, "a row shorter than the window"),
-        (640, 20, "fewer outputs than a step"),
-        (640, 800, "widening"),
+        (640, 20, "fewer outputs than a step of pairs"),
+        (1920, 15, "fewer outputs than a step of quads"),
     ],
 )
-def test_rows_it_cannot_narrow_are_left_to_the_transposes(n_in: int, n_out: int, why: str) -> None:
-    assert permute_rows.narrow_tables(n_in, n_out) is None, why
+def test_rows_it_cannot_take_are_left_to_the_transposes(n_in: int, n_out: int, why: str) -> None:
+    assert permute_rows.step_tables(n_in, n_out) is None, why
 
 
 def test_a_shrinking_plan_narrows_tiles_without_transposing() -> None:
