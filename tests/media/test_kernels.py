@@ -9,7 +9,6 @@ import pytest
 
 from media import kernels
 from media.scaling import ScalePlan, resample_float
-from media.shuffle_rows import HAVE_SHUFFLE
 
 pytestmark = pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="Numba is not installed")
 
@@ -62,8 +61,9 @@ def test_fixed_kernels_are_exactly_rounded(
         dst = out[8 : 8 + dh * dw].reshape(dh, dw)
         assert dst.flags.c_contiguous
     plan = ScalePlan(sw, sh, dw, dh, use_opencv=use_opencv)
-    # where the CPU widens rows by byte shuffles, the separable pair takes 3/2 (faster)
-    widened = kernel == "up32" and plan.separable and HAVE_SHUFFLE
+    # where the CPU resamples rows in place (byte shuffles or permutes), the separable pair
+    # takes the phase kernels' ratios (faster)
+    widened = plan.separable and ScalePlan._direct_beats(kernel)
     assert plan._fixed == (None if widened else kernel)
     plan.apply(src, dst)
     want = _exact(src, dw, dh)
@@ -110,7 +110,9 @@ def test_up32_known_values() -> None:
 def test_planes_that_do_not_fit_the_period_fall_back() -> None:
     # the plan's scale is 3/4 and has a compiled kernel, but an RGB24 tile is not a 2-D plane:
     # it must go through the OpenCV/numpy kernel and still be right
-    plan = ScalePlan(1272, 712, 954, 534)
+    # (without OpenCV, so that no separable kernel takes the ratio over where rows are
+    # resampled in place)
+    plan = ScalePlan(1272, 712, 954, 534, use_opencv=False)
     assert plan.scale == Fraction(3, 4) and plan._fixed == "area34"
     rgb = np.random.default_rng(1).integers(0, 256, (712, 1272, 3), np.uint8)
     out = np.zeros((534, 954, 3), np.uint8)
@@ -128,8 +130,13 @@ def test_phase_kernels_leave_tiles_and_their_prefetch_to_the_separable_kernels()
     plan = ScalePlan(1278, 714, 852, 476)
     whole = np.zeros((476, 852), np.uint8)
     tile = np.zeros((480, 860), np.uint8)[2:478, 4:856]
-    assert plan._fixed == "area23" and plan.prefetch
-    if plan.separable:
-        assert plan.prefetch_into(whole) and not plan.prefetch_into(tile)
+    if plan.separable and ScalePlan._direct_beats("area23"):
+        # rows resampled in place: the separable kernels take whole planes too, and stream
+        # the source themselves
+        assert plan._fixed is None and not plan.prefetch_into(whole)
+    else:
+        assert plan._fixed == "area23" and plan.prefetch
+        if plan.separable:
+            assert plan.prefetch_into(whole) and not plan.prefetch_into(tile)
     box = ScalePlan(1272, 708, 424, 236)  # 1/3 has no phases: it keeps tiles and prefetch
     assert box.prefetch_into(np.zeros((240, 430), np.uint8)[2:238, 3:427])
