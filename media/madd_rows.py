@@ -1,6 +1,6 @@
 """Rows pass of up to four taps by multiply-add of byte pairs (x86 ``pmaddubsw``).
 
-:func:`media.separable.vertical` for footprints of at most four rows computes
+:func:`media.vertical_pass.vertical` for footprints of at most four rows computes
 ``round(sum_t w_t src[r_t] / 256)`` in 16-bit lanes: each byte zero-extended, multiplied,
 added, then narrowed, and on x86 the widening and narrowing all queue for one execution port.
 Here two rows are interleaved byte by byte (``punpcklbw`` / ``punpckhbw``), and one

@@ -11,7 +11,7 @@ from one 16-byte window of the row (an enlargement moves less than one input per
 - ``out = (w0 * left + w1 * right + 128) >> 8`` in 16-bit lanes, the weights of
   :func:`media.separable.axis_taps` (bilinear, half-pixel centres, clamped, summing to 256).
 
-The arithmetic is :func:`media.separable.vertical`'s, so a plane enlarged here then blended
+The arithmetic is :func:`media.vertical_pass.vertical`'s, so a plane enlarged here then blended
 vertically equals, bit for bit, what the transposing path computes
 (``tests/media/test_shuffle_rows.py``). Blocks whose windows would read past the row, and the
 last outputs, are computed one by one.

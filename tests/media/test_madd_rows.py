@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from media import madd_rows, separable
+from media import madd_rows, separable, vertical_pass
 
 pytestmark = pytest.mark.skipif(
     not madd_rows.HAVE_MADD, reason="needs Numba on x86-64 with SSSE3"
@@ -33,10 +33,10 @@ def test_multiply_adds_give_the_16_bit_path_s_bits(n_in: int, n_out: int, width:
     _, src = _planes(n_in, width, n_in * 13 + width)
     acc = np.empty(4 * width, np.uint16)
     want = np.empty((n_out, width), np.uint8)
-    separable._uniform(src, first, weights, want, acc, False)
+    vertical_pass._uniform(src, first, weights, want, acc, False)
     canvas = np.full((n_out + 2, width + 6), 77, np.uint8)
     got = canvas[1 : 1 + n_out, 3 : 3 + width]
-    separable._uniform_madd(src, first, weights, got, acc, False)
+    vertical_pass._uniform_madd(src, first, weights, got, acc, False)
     assert np.array_equal(got, want)
     got[...] = 77
     assert (canvas == 77).all(), "the kernel wrote outside its rows"
@@ -50,7 +50,7 @@ def test_extremes_and_whole_weights() -> None:
     for value in (0, 255):
         src = np.full((360, 200), value, np.uint8)
         got = np.empty((1080, 200), np.uint8)
-        separable._uniform_madd(src, first, weights, got, acc, False)
+        vertical_pass._uniform_madd(src, first, weights, got, acc, False)
         assert (got == value).all()
 
 
@@ -61,6 +61,6 @@ def test_vertical_gives_the_16_bit_path_s_bits() -> None:
     got = np.empty((150, 2 * LANES), np.uint8)
     want = np.empty_like(got)
     acc = np.empty(4096, np.uint16)
-    separable.vertical(src, first, weights, count, flat, got, acc, False)
-    separable._uniform(src, first, weights, want, acc, False)
+    vertical_pass.vertical(src, first, weights, count, flat, got, acc, False)
+    vertical_pass._uniform(src, first, weights, want, acc, False)
     assert np.array_equal(got, want)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from media import permute_rows, separable
+from media import permute_rows, separable, vertical_pass
 from media.scaling import HAVE_OPENCV, ScalePlan
 
 pytestmark = pytest.mark.skipif(
@@ -39,9 +39,9 @@ def _by_transposes(src: np.ndarray, n_out: int) -> np.ndarray:
     first, weights, count, flat = separable.axis_taps(src.shape[1], n_out)
     transposed = np.ascontiguousarray(src.T)
     if weights.shape[1] <= 4:  # the 16-bit paths, not the multiply-adds
-        separable._uniform(transposed, first, weights, out_t, acc, False)
+        vertical_pass._uniform(transposed, first, weights, out_t, acc, False)
     else:
-        separable._general(transposed, first, weights, count, flat, out_t, acc, False)
+        vertical_pass._general(transposed, first, weights, count, flat, out_t, acc, False)
     return np.ascontiguousarray(out_t.T)
 
 
@@ -87,5 +87,5 @@ def test_a_shrinking_plan_narrows_tiles_without_transposing() -> None:
     assert [key[0] for key in plan.scratch if key[0] != "sep-acc"] == ["sep-mid"]
     first, weights, count, flat = separable.axis_taps(576, 358)
     mid = np.empty((358, 1024), np.uint8)
-    separable.vertical(src, first, weights, count, flat, mid, np.empty(4096, np.uint16), False)
+    vertical_pass.vertical(src, first, weights, count, flat, mid, np.empty(4096, np.uint16), False)
     assert np.array_equal(dst, _by_transposes(mid, 636))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from media import separable
+from media import separable, vertical_pass
 from media.scaling import HAVE_OPENCV, ScalePlan, resample_float
 
 pytestmark = pytest.mark.skipif(
@@ -128,8 +128,8 @@ def test_uniform_path_gives_the_general_path_s_bits(n_in: int, n_out: int) -> No
     acc = np.empty(256, np.uint16)
     got = np.zeros((n_out, 70), np.uint8)
     want = np.zeros((n_out, 70), np.uint8)
-    separable.vertical(src, first, weights, count, flat, got, acc, True)
-    separable._general(src, first, weights, count, flat, want, acc, False)
+    vertical_pass.vertical(src, first, weights, count, flat, got, acc, True)
+    vertical_pass._general(src, first, weights, count, flat, want, acc, False)
     np.testing.assert_array_equal(got, want)
     _check(got, src)
 

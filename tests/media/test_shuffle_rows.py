@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from media import separable, shuffle_rows
+from media import separable, shuffle_rows, vertical_pass
 from media.scaling import HAVE_OPENCV, resample_float
 
 pytestmark = pytest.mark.skipif(
@@ -37,7 +37,7 @@ def _by_transposes(src: np.ndarray, n_out: int) -> np.ndarray:
     out_t = np.empty((n_out, src.shape[0]), np.uint8)
     acc = np.empty(4 * max(n_out, src.shape[1], src.shape[0]), np.uint16)
     first, weights, count, flat = separable.axis_taps(src.shape[1], n_out)
-    separable.vertical(np.ascontiguousarray(src.T), first, weights, count, flat, out_t, acc, False)
+    vertical_pass.vertical(np.ascontiguousarray(src.T), first, weights, count, flat, out_t, acc, False)
     return np.ascontiguousarray(out_t.T)
 
 
