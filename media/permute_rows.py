@@ -28,6 +28,7 @@ __all__ = [
     "PAIRS2",
     "QUADS2",
     "StepTables",
+    "resample_row",
     "resample_rows",
     "step_tables",
 ]
@@ -50,16 +51,24 @@ def _permute_intrinsic(gathers: int, quads: bool) -> Any:
     group = 16 if quads else 32
 
     def step(  # pragma: no cover - compiled
-        typingctx: Any, src: Any, row: Any, tables: Any, s: Any, base: Any, out: Any, o: Any
+        typingctx: Any,
+        src: Any,
+        row: Any,
+        tables: Any,
+        s: Any,
+        base: Any,
+        out: Any,
+        out_row: Any,
+        o: Any,
     ) -> Any:
-        """Compiled code only: ``out[row, o : o + group]`` from ``src[row, base : base +
+        """Compiled code only: ``out[out_row, o : o + group]`` from ``src[row, base : base +
         128]`` with step ``s``'s 256 bytes of ``tables`` (indices of gathers 0 and 1, then
         their byte weights)."""
         del typingctx
-        sig = types.void(src, row, tables, s, base, out, o)
+        sig = types.void(src, row, tables, s, base, out, out_row, o)
 
         def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-            a_src, a_row, a_tables, a_s, a_base, a_out, a_o = args
+            a_src, a_row, a_tables, a_s, a_base, a_out, a_out_row, a_o = args
             t = signature.args
             i8, i16, i32, i64 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
             v64, w32, d16 = ir.VectorType(i8, 64), ir.VectorType(i16, 32), ir.VectorType(i32, 16)
@@ -111,7 +120,7 @@ def _permute_intrinsic(gathers: int, quads: bool) -> Any:
             total = builder.add(total, ir.Constant(vty, [32896 - 65536 * (not quads)] * lanes))
             total = builder.lshr(total, ir.Constant(vty, [8] * lanes))
             narrow_t = ir.VectorType(i8, group)
-            dest = builder.add(row_start(t[5], a_out, a_row, t[1]), to64(a_o, t[6]))
+            dest = builder.add(row_start(t[5], a_out, a_out_row, t[6]), to64(a_o, t[7]))
             store = builder.store(
                 builder.trunc(total, narrow_t), builder.inttoptr(dest, narrow_t.as_pointer())
             )
@@ -131,22 +140,30 @@ PAIRS1, PAIRS2, QUADS2 = 1, 2, 4
 """Step kinds: taps per output at most 2 or 4 (32 outputs a step), or 8 (16 outputs)."""
 
 
+@njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
+def resample_row(
+    src: Any, r: Any, tables: Any, bases: Any, starts: Any, kind: Any, out: Any, k: Any
+) -> None:  # pragma: no cover - compiled
+    """Row ``r`` of ``src`` resampled into row ``k`` of ``out`` (the tables of
+    :func:`step_tables`, ``kind`` one of :data:`PAIRS1`, :data:`PAIRS2`, :data:`QUADS2`)."""
+    if kind == PAIRS1:
+        for s in range(bases.shape[0]):
+            permute_pairs1(src, r, tables, s, bases[s], out, k, starts[s])
+    elif kind == PAIRS2:
+        for s in range(bases.shape[0]):
+            permute_pairs2(src, r, tables, s, bases[s], out, k, starts[s])
+    else:
+        for s in range(bases.shape[0]):
+            permute_quads2(src, r, tables, s, bases[s], out, k, starts[s])
+
+
 @njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
 def resample_rows(
     src: Any, tables: Any, bases: Any, starts: Any, kind: Any, out: Any
 ) -> None:  # pragma: no cover - compiled
-    """Every row of ``src`` resampled into the same row of ``out`` (the tables of
-    :func:`step_tables`, ``kind`` one of :data:`PAIRS1`, :data:`PAIRS2`, :data:`QUADS2`)."""
+    """Every row of ``src`` resampled into the same row of ``out``."""
     for r in range(out.shape[0]):
-        if kind == PAIRS1:
-            for s in range(bases.shape[0]):
-                permute_pairs1(src, r, tables, s, bases[s], out, starts[s])
-        elif kind == PAIRS2:
-            for s in range(bases.shape[0]):
-                permute_pairs2(src, r, tables, s, bases[s], out, starts[s])
-        else:
-            for s in range(bases.shape[0]):
-                permute_quads2(src, r, tables, s, bases[s], out, starts[s])
+        resample_row(src, r, tables, bases, starts, kind, out, r)
 
 
 StepTables = tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64], int]

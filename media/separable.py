@@ -53,7 +53,9 @@ import numpy as np
 import numpy.typing as npt
 
 from media._numba import HAVE_NUMBA
-from media.permute_rows import HAVE_PERMUTE, resample_rows, step_tables
+from media.fused_rows import reduce_then_resample, widen_then_blend
+from media.madd_rows import LANES
+from media.permute_rows import HAVE_PERMUTE, StepTables, resample_rows, step_tables
 from media.shuffle_rows import HAVE_SHUFFLE, enlarge_rows, row_tables
 from media.vertical_pass import vertical
 
@@ -70,6 +72,9 @@ UNIT = 256
 PREFETCH_STEP = 3
 """The pass that reads the source prefetches its rows when it shrinks by at least this much..."""
 PREFETCH_BYTES = 1 << 18
+CHUNK_ROWS = 16
+"""Output rows the rows pass makes at a time before their columns pass, when both passes run
+row by row (:mod:`media.fused_rows`): 16 rows of 1920 bytes stay in the first-level cache."""
 """... and the source plane holds at least this many bytes (smaller planes are cached)."""
 
 U8 = np.uint8
@@ -196,9 +201,7 @@ def prepare(
     flat = not tail  # 2-D planes need no row view
     steps = step_tables(sw, dw) if flat and HAVE_PERMUTE else None
     if steps is not None:
-        return _direct(
-            src_shape, dst_shape, ty, lambda a, b: resample_rows(a, *steps, b), buffer, acc
-        )
+        return _fused(src_shape, dst_shape, ty, steps, buffer, acc)
     if flat and HAVE_SHUFFLE and dw >= sw >= 2:
         widening = row_tables(sw, dw)
         return _direct(
@@ -242,10 +245,9 @@ def _direct(
     acc: npt.NDArray[Any],
 ) -> Runner:
     """2-D planes whose columns pass runs on the rows themselves (``columns(rows, out)``: byte
-    shuffles widening, :mod:`media.shuffle_rows`, or byte permutes narrowing,
-    :mod:`media.permute_rows`), no transposes; on the fewer rows, before the rows pass when the
-    plane grows taller, after it when it gets shorter. Same arithmetic, same order as the
-    transposing passes, so the same bits."""
+    shuffles widening, :mod:`media.shuffle_rows`), no transposes; on the fewer rows, before the
+    rows pass when the plane grows taller, after it when it gets shorter. Same arithmetic, same
+    order as the transposing passes, so the same bits."""
     (sh, sw), (dh, dw) = src_shape[:2], dst_shape[:2]
     if dh > sh:
         wide = buffer("direct", (sh, dw))
@@ -263,3 +265,35 @@ def _direct(
         columns(mid, dst)
 
     return shorter
+
+
+def _fused(
+    src_shape: tuple[int, ...],
+    dst_shape: tuple[int, ...],
+    ty: tuple[npt.NDArray[Any], ...],
+    steps: StepTables,
+    buffer: Callable[[str, tuple[int, ...]], npt.NDArray[Any]],
+    acc: npt.NDArray[Any],
+) -> Runner:
+    """2-D planes whose columns pass runs by byte permutes (:mod:`media.permute_rows`), both
+    passes row by row (:mod:`media.fused_rows`); the whole-plane passes of :func:`_direct` where
+    the output rows are narrower than a multiply-add step or the rows need more than two taps
+    while growing taller."""
+    (sh, sw), (dh, dw) = src_shape[:2], dst_shape[:2]
+    first, weights, count, flat = ty
+    if dh > sh and weights.shape[1] <= 2 and dw >= LANES:
+        ring = buffer("ring", (2, dw))
+
+        def taller(src: npt.NDArray[np.uint8], dst: npt.NDArray[np.uint8]) -> None:
+            widen_then_blend(src, *steps, first, weights, ring, dst)
+
+        return taller
+    if dh <= sh:
+        chunk = buffer("chunk", (min(dh, CHUNK_ROWS), sw))
+        prefetch = sh >= PREFETCH_STEP * dh and sh * sw >= PREFETCH_BYTES
+
+        def shorter(src: npt.NDArray[np.uint8], dst: npt.NDArray[np.uint8]) -> None:
+            reduce_then_resample(src, *ty, *steps, chunk, acc, prefetch, dst)
+
+        return shorter
+    return _direct(src_shape, dst_shape, ty, lambda a, b: resample_rows(a, *steps, b), buffer, acc)

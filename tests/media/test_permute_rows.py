@@ -77,14 +77,14 @@ def test_rows_it_cannot_take_are_left_to_the_transposes(n_in: int, n_out: int, w
 
 
 def test_a_shrinking_plan_narrows_tiles_without_transposing() -> None:
-    """1024x576 into a 636x358 tile: the plan's only scratch plane is the rows pass's."""
+    """1024x576 into a 636x358 tile: the plan's only scratch is the rows pass's few rows."""
     rng = np.random.default_rng(5)
     src = rng.integers(0, 256, (576, 1024), np.uint8)
     canvas = np.zeros((362, 640), np.uint8)
     dst = canvas[2:360, 2:638]
     plan = ScalePlan(1024, 576, 636, 358)
     plan.apply(src, dst)
-    assert [key[0] for key in plan.scratch if key[0] != "sep-acc"] == ["sep-mid"]
+    assert [key[0] for key in plan.scratch if key[0] != "sep-acc"] == ["sep-chunk"]
     first, weights, count, flat = separable.axis_taps(576, 358)
     mid = np.empty((358, 1024), np.uint8)
     vertical_pass.vertical(src, first, weights, count, flat, mid, np.empty(4096, np.uint16), False)
