@@ -6,9 +6,12 @@ modules still import; callers then take their numpy or OpenCV path instead.
 
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
 from typing import Any
 
-__all__ = ["HAVE_NUMBA", "JIT_OPTIONS", "njit", "prefetch_row"]
+__all__ = ["HAVE_NUMBA", "JIT_OPTIONS", "kernel_digest", "njit", "prefetch_row"]
 
 njit: Any
 try:
@@ -20,6 +23,45 @@ except ImportError:  # pragma: no cover - exercised only where Numba is missing
 
     def njit(*_args: Any, **_kwargs: Any) -> Any:
         return lambda fn: fn
+
+
+def kernel_digest() -> str:
+    """A digest of every source file of the media package: the compiled kernels' cache is kept
+    per digest. Numba checks only the file of the function it loads, and a kernel inlines code
+    from other files (``media.permute_rows`` into ``media.fused_rows``): after a change there,
+    a cache checked by file alone returned the old code's wrong pixels."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _cache_per_digest() -> None:
+    """Numba caches the media package's compiled functions in ``__pycache__/kernels-DIGEST``
+    beside this file (under ``NUMBA_CACHE_DIR`` when that is set), not by file."""
+    from numba.core import caching, config
+
+    root = os.path.dirname(os.path.abspath(__file__))
+    folder = "kernels-" + kernel_digest()
+
+    class MediaCacheLocator(caching.InTreeCacheLocator):
+        def __init__(self, py_func: Any, py_file: str) -> None:
+            super().__init__(py_func, py_file)  # type: ignore[no-untyped-call]
+            base = getattr(config, "CACHE_DIR", "") or os.path.join(root, "__pycache__")
+            self._cache_path = os.path.join(base, folder)
+
+        @classmethod
+        def from_function(cls, py_func: Any, py_file: str) -> Any:
+            inside = os.path.abspath(py_file).startswith(root + os.sep)
+            if not inside:
+                return None
+            return super().from_function(py_func, py_file)  # type: ignore[no-untyped-call]
+
+    locators = getattr(getattr(caching, "CacheImpl", None), "_locator_classes", None)
+    if isinstance(locators, list) and not any(c.__name__ == "MediaCacheLocator" for c in locators):
+        locators.insert(0, MediaCacheLocator)
 
 
 JIT_OPTIONS: dict[str, Any] = {
@@ -34,6 +76,7 @@ JIT_OPTIONS: dict[str, Any] = {
 
 prefetch_row: Any
 if HAVE_NUMBA:
+    _cache_per_digest()
     from llvmlite import ir  # type: ignore[import-untyped]
     from numba import types
     from numba.core import cgutils

@@ -1,14 +1,22 @@
 """Resampling 8-bit rows in place by byte permutes (AVX-512 VBMI ``vpermt2b``), no transposes.
 
-The columns pass of a shrink (:mod:`media.separable`) runs as a rows pass between two
+The columns pass of :mod:`media.separable` otherwise runs as a rows pass between two
 transposes, which cost 40-50 % of a mild shrink (1024x576 -> 636x358: 37 of 89 us per luma
-plane). Where the CPU has AVX-512 VBMI, rows of footprints of up to four inputs are narrowed
-where they lie: 32 outputs a step, whose inputs lie within 128 consecutive bytes of the row
-(two 64-byte vectors), are gathered as byte pairs by ``vpermt2b`` (any byte of the 128 into any
-of 64 places: taps 0 and 1 of each output side by side, then taps 2 and 3) and summed by
-``pmaddubsw``, as in :mod:`media.madd_rows` (bytes offset by 128, weights summing to 256, a
-weight of 256 given as one input twice at 128 + 128), so the bits are the transposing path's
-(``tests/media/test_permute_rows.py``). The last step overlaps the one before it.
+plane). Where the CPU has AVX-512 VBMI, rows are resampled where they lie: a step's outputs,
+whose inputs lie within 128 consecutive bytes of the row (two 64-byte vectors), get their
+inputs gathered by ``vpermt2b`` (any byte of the 128 into any of 64 places), side by side, and
+summed by ``pmaddubsw`` (byte pairs), then ``pmaddwd`` (quads) and one add of the two halves
+of each 64-bit lane (octets):
+
+- footprints of up to 2 inputs (widening, 2/3): 32 outputs a step, one gather;
+- up to 4 (shrinking by up to about 3x): 32 outputs, two gathers (taps 0-1, then 2-3);
+- up to 8 (up to about 7x): 16 outputs, two gathers of quads;
+- up to 16 (up to about 14x): 8 outputs, two gathers of octets.
+
+As in :mod:`media.madd_rows`, bytes are offset by 128 and the weights, summing to 256, are
+bytes (a weight of 256 given as one input twice at 128 + 128), so the result is the exact
+integer of the transposing path (``tests/media/test_permute_rows.py``). The last step of a row
+overlaps the one before it.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ __all__ = [
     "PAIRS1",
     "PAIRS2",
     "QUADS2",
+    "OCTETS2",
     "StepTables",
     "resample_row",
     "resample_rows",
@@ -40,15 +49,16 @@ WINDOW = 128
 """Input bytes a step can reach."""
 
 
-def _permute_intrinsic(gathers: int, quads: bool) -> Any:
-    """A step of ``gathers`` 64-byte gathers: byte pairs of 32 outputs (``quads`` false), or
-    byte quads of 16 outputs (true, summed by ``pmaddwd`` after ``pmaddubsw``)."""
+def _permute_intrinsic(gathers: int, unit: int) -> Any:
+    """A step of ``gathers`` 64-byte gathers holding ``unit`` bytes of each output: byte pairs
+    of 32 outputs (``unit`` 2, summed by ``pmaddubsw``), quads of 16 (4, then by ``pmaddwd``)
+    or octets of 8 (8, then the two halves of each 64-bit lane added)."""
     from llvmlite import ir  # type: ignore[import-untyped]
     from numba import types
     from numba.core import cgutils
     from numba.extending import intrinsic
 
-    group = 16 if quads else 32
+    group = 64 // unit
 
     def step(  # pragma: no cover - compiled
         typingctx: Any,
@@ -111,14 +121,20 @@ def _permute_intrinsic(gathers: int, quads: bool) -> Any:
                 signed = builder.xor(gathered, ir.Constant(v64, [0x80] * 64))
                 term = builder.call(madd, [weights, signed])
                 total = term if total is None else builder.add(total, term)
-            if quads:  # the two pair sums of each output, in 32 bits
+            if unit >= 4:  # the two pair sums of each quad, in 32 bits
                 pairs = function("llvm.x86.avx512.pmaddw.d.512", d16, w32, w32)
                 total = builder.call(pairs, [total, ir.Constant(w32, [1] * 32)])
                 vty, lanes = d16, 16
             else:
                 vty, lanes = w32, 32
-            total = builder.add(total, ir.Constant(vty, [32896 - 65536 * (not quads)] * lanes))
+            if unit == 8:  # the two quad sums of each octet: the high half onto the low
+                q8 = ir.VectorType(i64, 8)
+                high = builder.lshr(builder.bitcast(total, q8), ir.Constant(q8, [32] * 8))
+                total = builder.add(total, builder.bitcast(high, d16))
+            total = builder.add(total, ir.Constant(vty, [32896 - 65536 * (unit == 2)] * lanes))
             total = builder.lshr(total, ir.Constant(vty, [8] * lanes))
+            if unit == 8:  # each output in the low byte of a 64-bit lane
+                total = builder.bitcast(total, ir.VectorType(i64, 8))
             narrow_t = ir.VectorType(i8, group)
             dest = builder.add(row_start(t[5], a_out, a_out_row, t[6]), to64(a_o, t[7]))
             store = builder.store(
@@ -132,12 +148,14 @@ def _permute_intrinsic(gathers: int, quads: bool) -> Any:
     return intrinsic(step)
 
 
-permute_pairs1: Any = _permute_intrinsic(1, False) if HAVE_PERMUTE else None
-permute_pairs2: Any = _permute_intrinsic(2, False) if HAVE_PERMUTE else None
-permute_quads2: Any = _permute_intrinsic(2, True) if HAVE_PERMUTE else None
+permute_pairs1: Any = _permute_intrinsic(1, 2) if HAVE_PERMUTE else None
+permute_pairs2: Any = _permute_intrinsic(2, 2) if HAVE_PERMUTE else None
+permute_quads2: Any = _permute_intrinsic(2, 4) if HAVE_PERMUTE else None
+permute_octets2: Any = _permute_intrinsic(2, 8) if HAVE_PERMUTE else None
 
-PAIRS1, PAIRS2, QUADS2 = 1, 2, 4
-"""Step kinds: taps per output at most 2 or 4 (32 outputs a step), or 8 (16 outputs)."""
+PAIRS1, PAIRS2, QUADS2, OCTETS2 = 1, 2, 4, 8
+"""Step kinds: taps per output at most 2 or 4 (32 outputs a step), 8 (16 outputs) or 16 (8
+outputs)."""
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
@@ -145,16 +163,20 @@ def resample_row(
     src: Any, r: Any, tables: Any, bases: Any, starts: Any, kind: Any, out: Any, k: Any
 ) -> None:  # pragma: no cover - compiled
     """Row ``r`` of ``src`` resampled into row ``k`` of ``out`` (the tables of
-    :func:`step_tables`, ``kind`` one of :data:`PAIRS1`, :data:`PAIRS2`, :data:`QUADS2`)."""
+    :func:`step_tables`, ``kind`` one of :data:`PAIRS1`, :data:`PAIRS2`, :data:`QUADS2`,
+    :data:`OCTETS2`)."""
     if kind == PAIRS1:
         for s in range(bases.shape[0]):
             permute_pairs1(src, r, tables, s, bases[s], out, k, starts[s])
     elif kind == PAIRS2:
         for s in range(bases.shape[0]):
             permute_pairs2(src, r, tables, s, bases[s], out, k, starts[s])
-    else:
+    elif kind == QUADS2:
         for s in range(bases.shape[0]):
             permute_quads2(src, r, tables, s, bases[s], out, k, starts[s])
+    else:
+        for s in range(bases.shape[0]):
+            permute_octets2(src, r, tables, s, bases[s], out, k, starts[s])
 
 
 @njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
@@ -182,7 +204,7 @@ def _taps(first: int, weights: Any, count: int) -> list[tuple[int, int]]:
 @lru_cache(maxsize=128)
 def step_tables(n_in: int, n_out: int) -> StepTables | None:
     """``(tables, bases, starts, kind)`` for :func:`resample_rows`, or None where a step's
-    inputs do not fit its window, a footprint is wider than eight inputs, or the row is shorter
+    inputs do not fit its window, a footprint is wider than 16 inputs, or the row is shorter
     than a window or a step. Read-only."""
     from media.separable import axis_taps
 
@@ -191,11 +213,12 @@ def step_tables(n_in: int, n_out: int) -> StepTables | None:
     first, weights, count, _ = axis_taps(n_in, n_out)
     rows = [_taps(int(first[o]), weights[o], int(count[o])) for o in range(n_out)]
     widest = max(len(taps) for taps in rows)
-    kind = PAIRS1 if widest <= 2 else PAIRS2 if widest <= 4 else QUADS2 if widest <= 8 else 0
-    group = 16 if kind == QUADS2 else 32
+    kinds = ((2, PAIRS1), (4, PAIRS2), (8, QUADS2), (16, OCTETS2))
+    kind = next((k for taps, k in kinds if widest <= taps), 0)
+    per = {PAIRS1: 2, PAIRS2: 2, QUADS2: 4, OCTETS2: 8}.get(kind, 2)  # an output's bytes
+    group = 64 // per
     if not kind or n_out < group:
         return None
-    per = 4 if kind == QUADS2 else 2  # bytes of one output in a gather
     starts = list(range(0, n_out - group, group)) + [n_out - group]
     tables = np.zeros((len(starts), 256), np.uint8)
     bases = np.zeros(len(starts), np.int64)

@@ -17,7 +17,7 @@ pair multiply-adds or 16-bit lanes (255 x 256 < 2**16). The columns pass takes o
 ways, the first that applies:
 
 1. byte permutes on the rows themselves (:mod:`media.permute_rows`, AVX-512 VBMI): footprints
-   of up to eight inputs, rows of at least 128 bytes, any ratio;
+   of up to 16 inputs, rows of at least 128 bytes, any ratio;
 2. byte shuffles on the rows themselves (:mod:`media.shuffle_rows`, SSSE3): widening;
 3. as a rows pass between two ``cv2.transpose`` calls (SIMD for 8-bit elements): rows pass,
    transpose, the same kernel with the column taps, transpose back into the destination view

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.skipif(
 
 # (input, output) row lengths of room tiles, by step kind: two taps (2/3: 1920->1280,
 # widening 1.5x, 3x, 352->638), up to four (0.62: 1024->636, 0.44: 960->424, 0.82, 0.99) and
-# up to eight (1920->424, 720->134, 1080->202); and the shortest rows a step takes
+# up to eight (1920->424, 720->134, 1080->202), up to 16 (1080->134, 540->67, 1920->140);
+# and the shortest rows a step takes
 WIDTHS = [
     (1920, 1280, permute_rows.PAIRS1),
     (1280, 1920, permute_rows.PAIRS1),
@@ -30,6 +31,10 @@ WIDTHS = [
     (720, 134, permute_rows.QUADS2),
     (1080, 202, permute_rows.QUADS2),
     (128, 16, permute_rows.QUADS2),
+    (1080, 134, permute_rows.OCTETS2),
+    (540, 67, permute_rows.OCTETS2),
+    (1920, 140, permute_rows.OCTETS2),
+    (128, 8, permute_rows.OCTETS2),
 ]
 
 
@@ -66,7 +71,7 @@ def test_rows_equal_the_transposing_columns_pass(n_in: int, n_out: int, kind: in
 @pytest.mark.parametrize(
     ("n_in", "n_out", "why"),
     [
-        (1080, 134, "footprints of nine inputs"),
+        (1920, 100, "footprints of 20 inputs"),
         (100, 60, "a row shorter than the window"),
         (640, 20, "fewer outputs than a step of pairs"),
         (1920, 15, "fewer outputs than a step of quads"),
