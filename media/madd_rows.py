@@ -23,7 +23,7 @@ from typing import Any
 
 from media.shuffle_rows import HAVE_SHUFFLE, host_features
 
-__all__ = ["HAVE_MADD", "LANES", "madd_rows1", "madd_rows2"]
+__all__ = ["HAVE_MADD", "LANES", "madd_rows1", "madd_rows2", "madd_rows_many"]
 
 HAVE_MADD = HAVE_SHUFFLE
 """Whether the intrinsics below compile here (Numba on x86-64 with SSSE3)."""
@@ -133,8 +133,103 @@ def _madd_intrinsic(pairs: int) -> Any:
     return intrinsic(madd)
 
 
+def _many_intrinsic() -> Any:
+    """Any number of pairs of rows -> ``LANES`` outputs of one output row, the pairs' row
+    numbers and packed weights read from two small arrays, the sums kept in registers."""
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    _, lanes, madd_name, pack_name = _CHOSEN
+
+    def many(  # pragma: no cover - compiled
+        typingctx: Any, src: Any, rows: Any, words: Any, pairs: Any, out: Any, i: Any, x: Any
+    ) -> Any:
+        """Compiled code only: ``out[i, x : x + LANES]`` from rows ``rows[2 k]`` and
+        ``rows[2 k + 1]`` of ``src`` weighted by ``words[k]`` (``w0 | w1 << 8``), ``k <
+        pairs``; ``rows`` (int64) and ``words`` (uint16) contiguous."""
+        del typingctx
+        sig = types.void(src, rows, words, pairs, out, i, x)
+
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            a_src, a_rows, a_words, a_pairs, a_out, a_i, a_x = args
+            t = signature.args
+            i8, i16, i32, i64 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
+            v8, v16 = ir.VectorType(i8, lanes), ir.VectorType(i16, lanes // 2)
+            x64 = context.cast(builder, a_x, t[6], types.int64)
+
+            def data(ary_t: Any, ary_v: Any) -> tuple[Any, Any]:
+                ary = context.make_array(ary_t)(context, builder, ary_v)
+                start = builder.ptrtoint(ary.data, i64)
+                return start, builder.extract_value(ary.strides, 0)
+
+            src_start, src_stride = data(t[0], a_src)
+            rows_start, _ = data(t[1], a_rows)
+            words_start, _ = data(t[2], a_words)
+
+            def at(start: Any, offset: Any, ty: Any) -> Any:
+                value = builder.load(builder.inttoptr(builder.add(start, offset), ty.as_pointer()))
+                value.align = 1
+                return value
+
+            def pixels(row: Any) -> Any:
+                offset = builder.add(builder.mul(row, src_stride), x64)
+                return builder.xor(at(src_start, offset, v8), ir.Constant(v8, [0x80] * lanes))
+
+            def unpack(a: Any, b: Any, high: int) -> Any:
+                mask = []
+                for lane in range(lanes // 16):
+                    for k in range(8):
+                        j = lane * 16 + 8 * high + k
+                        mask += [j, lanes + j]
+                return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(i32, lanes), mask))
+
+            madd_fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+                builder.module, ir.FunctionType(v16, [v8, v8]), madd_name
+            )
+            pack_fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+                builder.module, ir.FunctionType(v8, [v16, v16]), pack_name
+            )
+            zero = ir.Constant(v16, [0] * (lanes // 2))
+            sums = [
+                cgutils.alloca_once_value(builder, zero)  # type: ignore[no-untyped-call]
+                for _ in range(2)
+            ]
+            count = context.cast(builder, a_pairs, t[3], types.int64)
+            with cgutils.for_range(builder, count) as loop:
+                k = loop.index
+                two_k = builder.shl(k, ir.Constant(i64, 4))  # 2 k int64 entries: 16 k bytes
+                a = pixels(at(rows_start, two_k, i64))
+                b = pixels(at(rows_start, builder.add(two_k, ir.Constant(i64, 8)), i64))
+                word = at(words_start, builder.shl(k, ir.Constant(i64, 1)), i16)
+                vec = builder.insert_element(ir.Constant(v16, None), word, ir.Constant(i32, 0))
+                zeros = ir.Constant(ir.VectorType(i32, lanes // 2), [0] * (lanes // 2))
+                wts = builder.bitcast(builder.shuffle_vector(vec, vec, zeros), v8)
+                for high in (0, 1):
+                    term = builder.call(madd_fn, [wts, unpack(a, b, high)])
+                    builder.store(builder.add(builder.load(sums[high]), term), sums[high])
+            halves = []
+            for high in (0, 1):
+                total = builder.load(sums[high])
+                total = builder.add(total, ir.Constant(v16, [32896 - 65536] * (lanes // 2)))
+                halves.append(builder.lshr(total, ir.Constant(v16, [8] * (lanes // 2))))
+            out_start, out_stride = data(t[4], a_out)
+            i64v = context.cast(builder, a_i, t[5], types.int64)
+            dest = builder.add(out_start, builder.add(builder.mul(i64v, out_stride), x64))
+            packed = builder.call(pack_fn, halves)
+            store = builder.store(packed, builder.inttoptr(dest, v8.as_pointer()))
+            store.align = 1
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return intrinsic(many)
+
+
 madd_rows1: Any
 madd_rows2: Any
+madd_rows_many: Any = _many_intrinsic() if HAVE_MADD else None
 if HAVE_MADD:
     madd_rows1 = _madd_intrinsic(1)
     madd_rows2 = _madd_intrinsic(2)

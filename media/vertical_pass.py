@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from media._numba import JIT_OPTIONS, njit, prefetch_row
-from media.madd_rows import HAVE_MADD, LANES, madd_rows1, madd_rows2
+from media.madd_rows import HAVE_MADD, LANES, madd_rows1, madd_rows2, madd_rows_many
 
 __all__ = ["LOOKAHEAD", "vertical"]
 
@@ -340,6 +340,36 @@ def _uniform_madd(
 
 
 @njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
+def _general_madd(
+    src: Any, first: Any, weights: Any, count: Any, out: Any, prefetch: Any
+) -> None:  # pragma: no cover - compiled
+    """:func:`_general` by byte-pair multiply-adds, the sums of all of a footprint's pairs kept
+    in registers (no round trips through a scratch row); ``out`` at least ``LANES`` wide."""
+    h, n = out.shape
+    last_row = src.shape[0] - 1
+    width = weights.shape[1]
+    rows = np.empty(width + 2, np.int64)
+    words = np.empty(width // 2 + 1, np.uint16)
+    ahead = first[0] - 1
+    for i in range(h):
+        r, taps = first[i], count[i]
+        if prefetch:
+            target = min(r + taps - 1 + LOOKAHEAD, last_row)
+            while ahead < target:
+                ahead += 1
+                prefetch_row(src, ahead)
+        pairs = (taps + 1) // 2
+        for k in range(pairs):
+            r1 = min(r + 2 * k + 1, last_row)
+            w1 = weights[i, 2 * k + 1] if 2 * k + 1 < taps else U16(0)
+            a, b, word = _pair(r + 2 * k, r1, weights[i, 2 * k], w1)
+            rows[2 * k], rows[2 * k + 1], words[k] = a, b, word
+        for x in range(0, n - LANES, LANES):
+            madd_rows_many(src, rows, words, pairs, out, i, x)
+        madd_rows_many(src, rows, words, pairs, out, i, n - LANES)
+
+
+@njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]
 def vertical(
     src: Any, first: Any, weights: Any, count: Any, flat: Any, out: Any, acc: Any, prefetch: Any
 ) -> None:  # pragma: no cover - compiled
@@ -352,5 +382,7 @@ def vertical(
             _uniform_madd(src, first, weights, out, acc, prefetch)
         else:
             _uniform(src, first, weights, out, acc, prefetch)
+    elif HAVE_MADD and out.shape[1] >= LANES:
+        _general_madd(src, first, weights, count, out, prefetch)
     else:
         _general(src, first, weights, count, flat, out, acc, prefetch)

@@ -64,3 +64,27 @@ def test_vertical_gives_the_16_bit_path_s_bits() -> None:
     vertical_pass.vertical(src, first, weights, count, flat, got, acc, False)
     vertical_pass._uniform(src, first, weights, want, acc, False)
     assert np.array_equal(got, want)
+
+
+# wide footprints: 5 to 16 rows (shrinking 4x to 15x), odd and even tap counts
+WIDE_ROWS = [(1920, 238), (1080, 238), (1280, 238), (1920, 132), (720, 100), (640, 43)]
+
+
+@pytest.mark.parametrize(("n_in", "n_out"), WIDE_ROWS)
+@pytest.mark.parametrize("width", [LANES, LANES + 3, 1080])
+def test_wide_footprints_give_the_16_bit_path_s_bits(n_in: int, n_out: int, width: int) -> None:
+    first, weights, count, flat = separable.axis_taps(n_in, n_out)
+    assert weights.shape[1] > 4
+    _, src = _planes(n_in, width, n_in + width)
+    acc = np.empty(4 * width, np.uint16)
+    want = np.empty((n_out, width), np.uint8)
+    vertical_pass._general(src, first, weights, count, flat, want, acc, False)
+    canvas = np.full((n_out + 2, width + 6), 77, np.uint8)
+    got = canvas[1 : 1 + n_out, 3 : 3 + width]
+    vertical_pass._general_madd(src, first, weights, count, got, True)
+    assert np.array_equal(got, want)
+    for value in (0, 255):
+        vertical_pass._general_madd(np.full_like(src, value), first, weights, count, got, False)
+        assert (got == value).all()
+    got[...] = 77
+    assert (canvas == 77).all(), "the kernel wrote outside its rows"
