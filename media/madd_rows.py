@@ -38,11 +38,37 @@ LANES = _CHOSEN[1]
 """Outputs per step here."""
 
 
+def _interleave_mask(lanes: int, high: int) -> list[int]:
+    """Shuffle mask interleaving the bytes of two ``lanes``-byte vectors, per 128-bit lane its
+    low (``high`` 0) or high half, as ``punpcklbw`` / ``punpckhbw``."""
+    mask = []
+    for lane in range(lanes // 16):
+        for k in range(8):
+            j = lane * 16 + 8 * high + k
+            mask += [j, lanes + j]
+    return mask
+
+
+def _madd_and_pack(builder: Any, v8: Any, v16: Any) -> tuple[Any, Any]:
+    """The multiply-add and pack intrinsics of the width chosen here, declared in the module
+    being built."""
+    from llvmlite import ir  # type: ignore[import-untyped]
+    from numba.core import cgutils
+
+    _, _, madd_name, pack_name = _CHOSEN
+    madd_fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+        builder.module, ir.FunctionType(v16, [v8, v8]), madd_name
+    )
+    pack_fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+        builder.module, ir.FunctionType(v8, [v16, v16]), pack_name
+    )
+    return madd_fn, pack_fn
+
+
 def _madd_intrinsic(pairs: int) -> Any:
     """``pairs`` (1 or 2) pairs of rows -> ``LANES`` outputs of one output row."""
-    from llvmlite import ir  # type: ignore[import-untyped]
+    from llvmlite import ir
     from numba import types
-    from numba.core import cgutils
     from numba.extending import intrinsic
 
     _, lanes, madd_name, pack_name = _CHOSEN
@@ -97,19 +123,10 @@ def _madd_intrinsic(pairs: int) -> Any:
                 return builder.bitcast(builder.shuffle_vector(vec, vec, zeros), v8)
 
             def unpack(a: Any, b: Any, high: int) -> Any:
-                mask = []
-                for lane in range(lanes // 16):
-                    for k in range(8):
-                        j = lane * 16 + 8 * high + k
-                        mask += [j, lanes + j]
-                return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(i32, lanes), mask))
+                mask = ir.Constant(ir.VectorType(i32, lanes), _interleave_mask(lanes, high))
+                return builder.shuffle_vector(a, b, mask)
 
-            madd_fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
-                builder.module, ir.FunctionType(v16, [v8, v8]), madd_name
-            )
-            pack_fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
-                builder.module, ir.FunctionType(v8, [v16, v16]), pack_name
-            )
+            madd_fn, pack_fn = _madd_and_pack(builder, v8, v16)
             rows = [(a_r0, t[1]), (a_r1, t[2]), (a_r2, t[3]), (a_r3, t[4])]
             wts = [weights(a_w01, t[5]), weights(a_w23, t[6])]
             halves = []
@@ -178,19 +195,10 @@ def _many_intrinsic() -> Any:
                 return builder.xor(at(src_start, offset, v8), ir.Constant(v8, [0x80] * lanes))
 
             def unpack(a: Any, b: Any, high: int) -> Any:
-                mask = []
-                for lane in range(lanes // 16):
-                    for k in range(8):
-                        j = lane * 16 + 8 * high + k
-                        mask += [j, lanes + j]
-                return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(i32, lanes), mask))
+                mask = ir.Constant(ir.VectorType(i32, lanes), _interleave_mask(lanes, high))
+                return builder.shuffle_vector(a, b, mask)
 
-            madd_fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
-                builder.module, ir.FunctionType(v16, [v8, v8]), madd_name
-            )
-            pack_fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
-                builder.module, ir.FunctionType(v8, [v16, v16]), pack_name
-            )
+            madd_fn, pack_fn = _madd_and_pack(builder, v8, v16)
             zero = ir.Constant(v16, [0] * (lanes // 2))
             sums = [
                 cgutils.alloca_once_value(builder, zero)  # type: ignore[no-untyped-call]
@@ -227,15 +235,6 @@ def _many_intrinsic() -> Any:
     return intrinsic(many)
 
 
-madd_rows1: Any
-madd_rows2: Any
+madd_rows1: Any = _madd_intrinsic(1) if HAVE_MADD else None
+madd_rows2: Any = _madd_intrinsic(2) if HAVE_MADD else None
 madd_rows_many: Any = _many_intrinsic() if HAVE_MADD else None
-if HAVE_MADD:
-    madd_rows1 = _madd_intrinsic(1)
-    madd_rows2 = _madd_intrinsic(2)
-else:  # pragma: no cover - exercised only without Numba or off x86
-
-    def madd_rows1(*_args: Any) -> None:
-        raise RuntimeError("madd_rows1: needs Numba on an x86-64 CPU with SSSE3")
-
-    madd_rows2 = madd_rows1
