@@ -57,7 +57,13 @@ def widen_then_blend(
             elif held0 != rr:
                 resample_row(src, rr, tables, bases, starts, kind, ring, 0)
                 held0 = rr
-        a, b, w01 = _pair(r & 1, r1 & 1, weights[i, 0], weights[i, 1] if two else 0)
+        w1 = weights[i, 1] if two else 0
+        if weights[i, 0] == 256 or w1 == 256:  # a whole source row (3x: one row in three)
+            whole = r & 1 if weights[i, 0] == 256 else r1 & 1
+            for x in range(n):
+                out[i, x] = ring[whole, x]
+            continue
+        a, b, w01 = _pair(r & 1, r1 & 1, weights[i, 0], w1)
         for x in range(0, n - LANES, LANES):
             madd_rows1(ring, a, b, a, b, w01, 0, out, i, x)
         madd_rows1(ring, a, b, a, b, w01, 0, out, i, n - LANES)

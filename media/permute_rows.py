@@ -33,6 +33,7 @@ from media.shuffle_rows import HAVE_SHUFFLE, host_features
 __all__ = [
     "HAVE_PERMUTE",
     "PAIRS1",
+    "PAIRS1_WIDE",
     "PAIRS2",
     "QUADS2",
     "OCTETS2",
@@ -49,16 +50,19 @@ WINDOW = 128
 """Input bytes a step can reach."""
 
 
-def _permute_intrinsic(gathers: int, unit: int) -> Any:
+def _permute_intrinsic(gathers: int, unit: int, wide: bool = False) -> Any:
     """A step of ``gathers`` 64-byte gathers holding ``unit`` bytes of each output: byte pairs
     of 32 outputs (``unit`` 2, summed by ``pmaddubsw``), quads of 16 (4, then by ``pmaddwd``)
-    or octets of 8 (8, then the two halves of each 64-bit lane added)."""
+    or octets of 8 (8, then the two halves of each 64-bit lane added); ``wide``: two gathers
+    of byte pairs, each for 32 of 64 outputs, rounded apart and packed together (``packuswb``
+    puts, in each 128-bit lane, the first gather's 8 outputs before the second's: the tables
+    place the outputs so)."""
     from llvmlite import ir  # type: ignore[import-untyped]
     from numba import types
     from numba.core import cgutils
     from numba.extending import intrinsic
 
-    group = 64 // unit
+    group = 64 if wide else 64 // unit
 
     def step(  # pragma: no cover - compiled
         typingctx: Any,
@@ -113,14 +117,31 @@ def _permute_intrinsic(gathers: int, unit: int) -> Any:
             )
             permute = function("llvm.x86.avx512.vpermi2var.qi.512", v64, v64, v64, v64)
             madd = function("llvm.x86.avx512.pmaddubs.w.512", w32, v64, v64)
-            total = None
+            terms = []
             for k in range(gathers):
                 index = load(builder.add(table, ir.Constant(i64, 64 * k)), v64)
                 weights = load(builder.add(table, ir.Constant(i64, 128 + 64 * k)), v64)
                 gathered = builder.call(permute, [lo, index, hi])
                 signed = builder.xor(gathered, ir.Constant(v64, [0x80] * 64))
-                term = builder.call(madd, [weights, signed])
-                total = term if total is None else builder.add(total, term)
+                terms.append(builder.call(madd, [weights, signed]))
+            if wide:
+                halves = [
+                    builder.lshr(
+                        builder.add(term, ir.Constant(w32, [32896 - 65536] * 32)),
+                        ir.Constant(w32, [8] * 32),
+                    )
+                    for term in terms
+                ]
+                pack = function("llvm.x86.avx512.packuswb.512", v64, w32, w32)
+                dest = builder.add(row_start(t[5], a_out, a_out_row, t[6]), to64(a_o, t[7]))
+                store = builder.store(
+                    builder.call(pack, halves), builder.inttoptr(dest, v64.as_pointer())
+                )
+                store.align = 1
+                return context.get_dummy_value()
+            total = terms[0]
+            for term in terms[1:]:
+                total = builder.add(total, term)
             if unit >= 4:  # the two pair sums of each quad, in 32 bits
                 pairs = function("llvm.x86.avx512.pmaddw.d.512", d16, w32, w32)
                 total = builder.call(pairs, [total, ir.Constant(w32, [1] * 32)])
@@ -152,10 +173,11 @@ permute_pairs1: Any = _permute_intrinsic(1, 2) if HAVE_PERMUTE else None
 permute_pairs2: Any = _permute_intrinsic(2, 2) if HAVE_PERMUTE else None
 permute_quads2: Any = _permute_intrinsic(2, 4) if HAVE_PERMUTE else None
 permute_octets2: Any = _permute_intrinsic(2, 8) if HAVE_PERMUTE else None
+permute_pairs1_wide: Any = _permute_intrinsic(2, 2, wide=True) if HAVE_PERMUTE else None
 
-PAIRS1, PAIRS2, QUADS2, OCTETS2 = 1, 2, 4, 8
-"""Step kinds: taps per output at most 2 or 4 (32 outputs a step), 8 (16 outputs) or 16 (8
-outputs)."""
+PAIRS1, PAIRS2, QUADS2, OCTETS2, PAIRS1_WIDE = 1, 2, 4, 8, 3
+"""Step kinds: taps per output at most 2 or 4 (32 outputs a step), 8 (16 outputs), 16 (8
+outputs), or 2 with 64 outputs a step (where their inputs fit one window: widening, 2/3)."""
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
@@ -165,7 +187,10 @@ def resample_row(
     """Row ``r`` of ``src`` resampled into row ``k`` of ``out`` (the tables of
     :func:`step_tables`, ``kind`` one of :data:`PAIRS1`, :data:`PAIRS2`, :data:`QUADS2`,
     :data:`OCTETS2`)."""
-    if kind == PAIRS1:
+    if kind == PAIRS1_WIDE:
+        for s in range(bases.shape[0]):
+            permute_pairs1_wide(src, r, tables, s, bases[s], out, k, starts[s])
+    elif kind == PAIRS1:
         for s in range(bases.shape[0]):
             permute_pairs1(src, r, tables, s, bases[s], out, k, starts[s])
     elif kind == PAIRS2:
@@ -215,9 +240,26 @@ def step_tables(n_in: int, n_out: int) -> StepTables | None:
     widest = max(len(taps) for taps in rows)
     kinds = ((2, PAIRS1), (4, PAIRS2), (8, QUADS2), (16, OCTETS2))
     kind = next((k for taps, k in kinds if widest <= taps), 0)
-    per = {PAIRS1: 2, PAIRS2: 2, QUADS2: 4, OCTETS2: 8}.get(kind, 2)  # an output's bytes
-    group = 64 // per
-    if not kind or n_out < group:
+    if kind == PAIRS1:
+        wide = _tables(rows, first, n_in, n_out, PAIRS1_WIDE)
+        if wide is not None:
+            return wide
+    return _tables(rows, first, n_in, n_out, kind) if kind else None
+
+
+def _slot(kind: int, j: int, t: int) -> int:
+    """Where tap ``t`` of a step's output ``j`` goes in its 128 index (and weight) bytes."""
+    if kind == PAIRS1_WIDE:  # gather j // 8 % 2; in it, word (j // 16) * 8 + j % 8
+        return 64 * (j // 8 % 2) + 2 * ((j // 16) * 8 + j % 8) + t
+    per = {PAIRS1: 2, PAIRS2: 2, QUADS2: 4, OCTETS2: 8}[kind]  # an output's bytes
+    return 64 * (t // per) + per * j + t % per
+
+
+def _tables(
+    rows: list[list[tuple[int, int]]], first: Any, n_in: int, n_out: int, kind: int
+) -> StepTables | None:
+    group = {PAIRS1: 32, PAIRS2: 32, QUADS2: 16, OCTETS2: 8, PAIRS1_WIDE: 64}[kind]
+    if n_out < group:
         return None
     starts = list(range(0, n_out - group, group)) + [n_out - group]
     tables = np.zeros((len(starts), 256), np.uint8)
@@ -229,7 +271,7 @@ def step_tables(n_in: int, n_out: int) -> StepTables | None:
         bases[s] = base
         for j, o in enumerate(range(o0, o0 + group)):
             for t, (i, w) in enumerate(rows[o]):
-                at = 64 * (t // per) + per * j + t % per
+                at = _slot(kind, j, t)
                 tables[s, at] = i - base
                 tables[s, 128 + at] = w
     starts_a = np.array(starts, np.int64)

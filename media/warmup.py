@@ -1,7 +1,9 @@
 """Compile the Numba media kernels before they are needed: ``python -m media.warmup``.
 
-The compiled kernels (:mod:`media.kernels`, :mod:`media.separable`, :mod:`media.mixing_kernels`)
-are cached on disk (``__pycache__``) the first time each is called with a given type of array.
+The compiled kernels (:mod:`media.kernels`, :mod:`media.vertical_pass`, :mod:`media.fused_rows`,
+:mod:`media.permute_rows`, :mod:`media.shuffle_rows`, :mod:`media.mixing_kernels`) are cached on
+disk (``media/__pycache__/kernels-DIGEST``, one folder per version of the media package's
+sources) the first time each is called with a given type of array.
 That first call compiles: about 5 s on an idle 2-core machine for the compositor's kernels alone,
 during which the interpreter holds its lock. A process that composes video in a call (the
 stand-in meeting) would stop answering for that long on a fresh machine, so ``scripts/setup.sh``
@@ -78,10 +80,19 @@ def compiled_signatures() -> dict[str, int]:
         return {}
     from numba.core.registry import CPUDispatcher
 
-    from media import kernels, mixing_kernels, separable
+    from media import (
+        fused_rows,
+        kernels,
+        mixing_kernels,
+        permute_rows,
+        separable,
+        shuffle_rows,
+        vertical_pass,
+    )
 
     found: dict[str, int] = {}
-    for module in (kernels, mixing_kernels, separable):
+    modules = (kernels, mixing_kernels, separable, vertical_pass, fused_rows, permute_rows)
+    for module in (*modules, shuffle_rows):
         for name, value in vars(module).items():
             if isinstance(value, CPUDispatcher):
                 found[f"{module.__name__}.{name}"] = len(value.signatures)

@@ -13,19 +13,19 @@ pytestmark = pytest.mark.skipif(
     reason="needs Numba on x86-64 with AVX-512 VBMI, and OpenCV",
 )
 
-# (input, output) row lengths of room tiles, by step kind: two taps (2/3: 1920->1280,
-# widening 1.5x, 3x, 352->638), up to four (0.62: 1024->636, 0.44: 960->424, 0.82, 0.99) and
+# (input, output) row lengths of room tiles, by step kind: two taps, 64 outputs a step (2/3:
+# 1920->1280, widening 1.5x, 3x, 352->638), up to four (0.62: 1024->636, 0.44: 960->424, 0.82, 0.99) and
 # up to eight (1920->424, 720->134, 1080->202), up to 16 (1080->134, 540->67, 1920->140);
 # and the shortest rows a step takes
 WIDTHS = [
-    (1920, 1280, permute_rows.PAIRS1),
-    (1280, 1920, permute_rows.PAIRS1),
-    (640, 1920, permute_rows.PAIRS1),
-    (352, 638, permute_rows.PAIRS1),
+    (1920, 1280, permute_rows.PAIRS1_WIDE),
+    (1280, 1920, permute_rows.PAIRS1_WIDE),
+    (640, 1920, permute_rows.PAIRS1_WIDE),
+    (352, 638, permute_rows.PAIRS1_WIDE),
     (1024, 636, permute_rows.PAIRS2),
     (960, 424, permute_rows.PAIRS2),
     (352, 290, permute_rows.PAIRS2),
-    (130, 129, permute_rows.PAIRS1),
+    (130, 129, permute_rows.PAIRS1_WIDE),
     (128, 32, permute_rows.PAIRS2),
     (1920, 424, permute_rows.QUADS2),
     (720, 134, permute_rows.QUADS2),
@@ -94,3 +94,16 @@ def test_a_shrinking_plan_narrows_tiles_without_transposing() -> None:
     mid = np.empty((358, 1024), np.uint8)
     vertical_pass.vertical(src, first, weights, count, flat, mid, np.empty(4096, np.uint16), False)
     assert np.array_equal(dst, _by_transposes(mid, 636))
+
+
+@pytest.mark.parametrize(("n_in", "n_out"), [(1920, 1280), (640, 1920), (130, 129)])
+def test_two_taps_also_run_32_outputs_a_step(n_in: int, n_out: int) -> None:
+    """The step of 32 outputs, which two-tap rows take where 64 outputs do not fit a window."""
+    first, weights, count, _ = separable.axis_taps(n_in, n_out)
+    rows = [permute_rows._taps(int(first[o]), weights[o], int(count[o])) for o in range(n_out)]
+    tables = permute_rows._tables(rows, first, n_in, n_out, permute_rows.PAIRS1)
+    assert tables is not None and tables[3] == permute_rows.PAIRS1
+    src = np.random.default_rng(n_out).integers(0, 256, (5, n_in), np.uint8)
+    out = np.empty((5, n_out), np.uint8)
+    permute_rows.resample_rows(src, *tables, out)
+    assert np.array_equal(out, _by_transposes(src, n_out))
