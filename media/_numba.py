@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HAVE_NUMBA", "JIT_OPTIONS", "kernel_digest", "njit", "prefetch_row"]
+__all__ = ["HAVE_NUMBA", "JIT_OPTIONS", "SIMD_CAP", "kernel_digest", "njit", "prefetch_row"]
 
 njit: Any
 try:
@@ -23,6 +24,15 @@ except ImportError:  # pragma: no cover - exercised only where Numba is missing
 
     def njit(*_args: Any, **_kwargs: Any) -> Any:
         return lambda fn: fn
+
+
+SIMD_CAP = os.environ.get("CRCGW_MEDIA_SIMD", "").strip().lower()
+"""``CRCGW_MEDIA_SIMD``: the widest x86 vector instructions the media kernels may use: unset
+(all the CPU has), ``avx2``, ``ssse3`` or ``none`` (no intrinsics: the portable paths). For
+tests and benchmarks of the narrower paths on a wider CPU; kept in the cache's folder name."""
+if SIMD_CAP not in ("", "avx2", "ssse3", "none"):
+    sys.stderr.write(f"CRCGW_MEDIA_SIMD: expected avx2, ssse3 or none, got {SIMD_CAP!r}; ignored\n")
+    SIMD_CAP = ""
 
 
 def kernel_digest() -> str:
@@ -44,7 +54,7 @@ def _cache_per_digest() -> None:
     from numba.core import caching, config
 
     root = os.path.dirname(os.path.abspath(__file__))
-    folder = "kernels-" + kernel_digest()
+    folder = "kernels-" + kernel_digest() + (f"-{SIMD_CAP}" if SIMD_CAP else "")
 
     class MediaCacheLocator(caching.InTreeCacheLocator):
         def __init__(self, py_func: Any, py_file: str) -> None:

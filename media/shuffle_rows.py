@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from media._numba import HAVE_NUMBA, JIT_OPTIONS, njit
+from media._numba import HAVE_NUMBA, JIT_OPTIONS, SIMD_CAP, njit
 
 __all__ = ["BLOCK", "HAVE_SHUFFLE", "STEP", "RowTables", "enlarge_rows", "row_tables"]
 
@@ -53,14 +53,23 @@ def _host_has_ssse3() -> bool:
     return bool(features.get("ssse3", False))
 
 
-HAVE_SHUFFLE = _host_has_ssse3()
+HAVE_SHUFFLE = _host_has_ssse3() and SIMD_CAP != "none"
 """Whether :func:`enlarge_rows` runs here (Numba on an x86-64 CPU with SSSE3)."""
 
+
 def host_features() -> dict[str, bool]:
-    """The host CPU's features as LLVM names them (empty without the shuffle)."""
+    """The host CPU's features as LLVM names them (empty without the shuffle), less those
+    above :data:`media._numba.SIMD_CAP`."""
     import llvmlite.binding as llvm
 
-    return dict(llvm.get_host_cpu_features()) if HAVE_SHUFFLE else {}
+    if not HAVE_SHUFFLE:
+        return {}
+    features = dict(llvm.get_host_cpu_features())
+    if SIMD_CAP in ("avx2", "ssse3"):
+        features = {k: v for k, v in features.items() if not k.startswith("avx512")}
+    if SIMD_CAP == "ssse3":
+        features["avx2"] = False
+    return features
 
 
 _SHUFFLES = (("avx512bw", 4, "llvm.x86.avx512.pshuf.b.512"), ("avx2", 2, "llvm.x86.avx2.pshuf.b"))
