@@ -248,9 +248,10 @@ def _direct(
     acc: npt.NDArray[Any],
 ) -> Runner:
     """2-D planes whose columns pass runs on the rows themselves (``columns(rows, out)``: byte
-    shuffles widening, :mod:`media.shuffle_rows`), no transposes; on the fewer rows, before the
-    rows pass when the plane grows taller, after it when it gets shorter. Same arithmetic, same
-    order as the transposing passes, so the same bits."""
+    shuffles widening, :mod:`media.shuffle_rows`, or byte permutes where the row-by-row passes
+    of :func:`_fused` do not apply), no transposes; on the fewer rows, before the rows pass
+    when the plane grows taller, after it when it gets shorter, through a whole intermediate
+    plane. Same arithmetic, same order as the transposing passes, so the same bits."""
     (sh, sw), (dh, dw) = src_shape[:2], dst_shape[:2]
     if dh > sh:
         wide = buffer("direct", (sh, dw))
