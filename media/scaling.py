@@ -10,7 +10,10 @@ Kernel choice (``src`` and ``dst``: crop and content sizes of a :class:`~media.l
   :mod:`media.kernels` on every 2-D plane that is a whole number of their periods, 2/3, 3/4
   and 3/2 only into a whole (contiguous) plane: into a tile their phases need a scratch plane
   and a copy, and the separable kernels below are faster (the choices below then apply to
-  RGB24 frames, to planes that do not fit and to those tiles);
+  RGB24 frames, to planes that do not fit and to those tiles). Where the CPU resamples rows
+  in place (:meth:`ScalePlan._direct_beats`: byte shuffles for 3/2, byte permutes for all
+  three), the separable kernels take 2/3, 3/4 and 3/2 everywhere, being faster even into whole
+  planes; 1/3 keeps ``box3``;
 - with Numba and OpenCV, every other ratio (``linear``, ``area``, ``box`` for 1/k with k >= 4
   and ``rational`` planes that do not fit a fixed kernel, RGB24 included) runs the separable
   fixed-point kernels of :mod:`media.separable`: exact area weights when shrinking, bilinear
