@@ -1,18 +1,30 @@
 """Optional Numba: ``njit`` and the compile options shared by the compiled media kernels.
 
 Without Numba, ``HAVE_NUMBA`` is false and ``njit`` leaves functions as plain Python, so the
-modules still import; callers then take their numpy or OpenCV path instead.
+modules still import; callers then take their numpy or OpenCV path instead. Also here: the x86
+features the vector kernels may use (:func:`simd_features`, capped by ``CRCGW_MEDIA_SIMD``) and
+the cache of compiled code per digest of the media sources (:func:`kernel_digest`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HAVE_NUMBA", "JIT_OPTIONS", "SIMD_CAP", "kernel_digest", "njit", "prefetch_row"]
+__all__ = [
+    "HAVE_NUMBA",
+    "JIT_OPTIONS",
+    "SIMD_CAP",
+    "kernel_digest",
+    "njit",
+    "prefetch_row",
+    "simd_features",
+]
 
 njit: Any
 try:
@@ -33,6 +45,25 @@ tests and benchmarks of the narrower paths on a wider CPU; kept in the cache's f
 if SIMD_CAP not in ("", "avx2", "ssse3", "none"):
     sys.stderr.write(f"CRCGW_MEDIA_SIMD: expected avx2, ssse3 or none, got {SIMD_CAP!r}; ignored\n")
     SIMD_CAP = ""
+
+
+@lru_cache(maxsize=1)
+def simd_features() -> dict[str, bool]:
+    """The host CPU's x86 features as LLVM names them, less those above :data:`SIMD_CAP`;
+    empty without Numba, off x86-64, or with ``CRCGW_MEDIA_SIMD=none`` (the portable paths).
+    Asked once per process; the kernel modules choose their instructions from it."""
+    if not HAVE_NUMBA or SIMD_CAP == "none":
+        return {}
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return {}
+    import llvmlite.binding as llvm  # type: ignore[import-untyped]
+
+    features = dict(llvm.get_host_cpu_features())
+    if SIMD_CAP in ("avx2", "ssse3"):
+        features = {k: v for k, v in features.items() if not k.startswith("avx512")}
+    if SIMD_CAP == "ssse3":
+        features["avx2"] = False
+    return features
 
 
 def kernel_digest() -> str:
@@ -87,7 +118,7 @@ JIT_OPTIONS: dict[str, Any] = {
 prefetch_row: Any
 if HAVE_NUMBA:
     _cache_per_digest()
-    from llvmlite import ir  # type: ignore[import-untyped]
+    from llvmlite import ir
     from numba import types
     from numba.core import cgutils
     from numba.extending import intrinsic

@@ -23,7 +23,7 @@ from typing import Any
 from media._numba import JIT_OPTIONS, njit
 from media.madd_rows import LANES, madd_rows1
 from media.permute_rows import resample_row
-from media.vertical_pass import _pair, vertical
+from media.vertical_pass import pair_taps, vertical
 
 __all__ = ["reduce_then_resample", "widen_then_blend"]
 
@@ -63,7 +63,7 @@ def widen_then_blend(
             for x in range(n):
                 out[i, x] = ring[whole, x]
             continue
-        a, b, w01 = _pair(r & 1, r1 & 1, weights[i, 0], w1)
+        a, b, w01 = pair_taps(r & 1, r1 & 1, weights[i, 0], w1)
         for x in range(0, n - LANES, LANES):
             madd_rows1(ring, a, b, a, b, w01, 0, out, i, x)
         madd_rows1(ring, a, b, a, b, w01, 0, out, i, n - LANES)

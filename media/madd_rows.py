@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from media.shuffle_rows import HAVE_SHUFFLE, host_features
+from media._numba import simd_features
+from media.shuffle_rows import HAVE_SHUFFLE
 
 __all__ = ["HAVE_MADD", "LANES", "madd_rows1", "madd_rows2", "madd_rows_many"]
 
@@ -33,7 +34,7 @@ _WIDTHS = (
     ("avx2", 32, "llvm.x86.avx2.pmadd.ub.sw", "llvm.x86.avx2.packuswb"),
     ("ssse3", 16, "llvm.x86.ssse3.pmadd.ub.sw.128", "llvm.x86.sse2.packuswb.128"),
 )
-_CHOSEN = next((w for w in _WIDTHS if host_features().get(w[0])), _WIDTHS[-1])
+_CHOSEN = next((w for w in _WIDTHS if simd_features().get(w[0])), _WIDTHS[-1])
 LANES = _CHOSEN[1]
 """Outputs per step here."""
 
@@ -49,10 +50,29 @@ def _interleave_mask(lanes: int, high: int) -> list[int]:
     return mask
 
 
+def _interleave(builder: Any, a: Any, b: Any, high: int, lanes: int) -> Any:
+    """``a`` and ``b``'s bytes interleaved (``punpcklbw`` / ``punpckhbw``)."""
+    from llvmlite import ir  # type: ignore[import-untyped]
+
+    mask = ir.Constant(ir.VectorType(ir.IntType(32), lanes), _interleave_mask(lanes, high))
+    return builder.shuffle_vector(a, b, mask)
+
+
+def _broadcast(builder: Any, word: Any, lanes: int) -> Any:
+    """The 16-bit ``word`` (two byte weights) in every word of a ``lanes``-byte vector."""
+    from llvmlite import ir
+
+    i32, v16 = ir.IntType(32), ir.VectorType(ir.IntType(16), lanes // 2)
+    vec = builder.insert_element(ir.Constant(v16, None), word, ir.Constant(i32, 0))
+    zeros = ir.Constant(ir.VectorType(i32, lanes // 2), [0] * (lanes // 2))
+    spread = builder.shuffle_vector(vec, vec, zeros)
+    return builder.bitcast(spread, ir.VectorType(ir.IntType(8), lanes))
+
+
 def _madd_and_pack(builder: Any, v8: Any, v16: Any) -> tuple[Any, Any]:
     """The multiply-add and pack intrinsics of the width chosen here, declared in the module
     being built."""
-    from llvmlite import ir  # type: ignore[import-untyped]
+    from llvmlite import ir
     from numba.core import cgutils
 
     _, _, madd_name, pack_name = _CHOSEN
@@ -94,7 +114,7 @@ def _madd_intrinsic(pairs: int) -> Any:
         def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
             a_src, a_r0, a_r1, a_r2, a_r3, a_w01, a_w23, a_out, a_i, a_x = args
             t = signature.args
-            i8, i16, i32, i64 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
+            i8, i16, i64 = ir.IntType(8), ir.IntType(16), ir.IntType(64)
             v8, v16 = ir.VectorType(i8, lanes), ir.VectorType(i16, lanes // 2)
 
             def to64(value: Any, ty: Any) -> Any:
@@ -116,15 +136,10 @@ def _madd_intrinsic(pairs: int) -> Any:
 
             def weights(value: Any, ty: Any) -> Any:
                 word = context.cast(builder, value, ty, types.uint16)
-                vec = builder.insert_element(
-                    ir.Constant(v16, None), builder.trunc(word, i16), ir.Constant(i32, 0)
-                )
-                zeros = ir.Constant(ir.VectorType(i32, lanes // 2), [0] * (lanes // 2))
-                return builder.bitcast(builder.shuffle_vector(vec, vec, zeros), v8)
+                return _broadcast(builder, builder.trunc(word, i16), lanes)
 
             def unpack(a: Any, b: Any, high: int) -> Any:
-                mask = ir.Constant(ir.VectorType(i32, lanes), _interleave_mask(lanes, high))
-                return builder.shuffle_vector(a, b, mask)
+                return _interleave(builder, a, b, high, lanes)
 
             madd_fn, pack_fn = _madd_and_pack(builder, v8, v16)
             rows = [(a_r0, t[1]), (a_r1, t[2]), (a_r2, t[3]), (a_r3, t[4])]
@@ -172,7 +187,7 @@ def _many_intrinsic() -> Any:
         def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
             a_src, a_rows, a_words, a_pairs, a_out, a_i, a_x = args
             t = signature.args
-            i8, i16, i32, i64 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.IntType(64)
+            i8, i16, i64 = ir.IntType(8), ir.IntType(16), ir.IntType(64)
             v8, v16 = ir.VectorType(i8, lanes), ir.VectorType(i16, lanes // 2)
             x64 = context.cast(builder, a_x, t[6], types.int64)
 
@@ -194,10 +209,6 @@ def _many_intrinsic() -> Any:
                 offset = builder.add(builder.mul(row, src_stride), x64)
                 return builder.xor(at(src_start, offset, v8), ir.Constant(v8, [0x80] * lanes))
 
-            def unpack(a: Any, b: Any, high: int) -> Any:
-                mask = ir.Constant(ir.VectorType(i32, lanes), _interleave_mask(lanes, high))
-                return builder.shuffle_vector(a, b, mask)
-
             madd_fn, pack_fn = _madd_and_pack(builder, v8, v16)
             zero = ir.Constant(v16, [0] * (lanes // 2))
             sums = [
@@ -211,11 +222,9 @@ def _many_intrinsic() -> Any:
                 a = pixels(at(rows_start, two_k, i64))
                 b = pixels(at(rows_start, builder.add(two_k, ir.Constant(i64, 8)), i64))
                 word = at(words_start, builder.shl(k, ir.Constant(i64, 1)), i16)
-                vec = builder.insert_element(ir.Constant(v16, None), word, ir.Constant(i32, 0))
-                zeros = ir.Constant(ir.VectorType(i32, lanes // 2), [0] * (lanes // 2))
-                wts = builder.bitcast(builder.shuffle_vector(vec, vec, zeros), v8)
+                wts = _broadcast(builder, word, lanes)
                 for high in (0, 1):
-                    term = builder.call(madd_fn, [wts, unpack(a, b, high)])
+                    term = builder.call(madd_fn, [wts, _interleave(builder, a, b, high, lanes)])
                     builder.store(builder.add(builder.load(sums[high]), term), sums[high])
             halves = []
             for high in (0, 1):

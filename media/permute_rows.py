@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from media._numba import JIT_OPTIONS, njit
-from media.shuffle_rows import HAVE_SHUFFLE, host_features
+from media._numba import JIT_OPTIONS, njit, simd_features
+from media.shuffle_rows import HAVE_SHUFFLE
 
 __all__ = [
     "HAVE_PERMUTE",
@@ -43,7 +43,7 @@ __all__ = [
     "step_tables",
 ]
 
-_FEATURES = host_features()
+_FEATURES = simd_features()
 HAVE_PERMUTE = bool(HAVE_SHUFFLE and _FEATURES.get("avx512vbmi") and _FEATURES.get("avx512bw"))
 """Whether :func:`resample_rows` runs here (Numba on x86-64 with AVX-512 VBMI and BW)."""
 WINDOW = 128

@@ -191,9 +191,12 @@ def prepare(
     ``dst_shape``, with its taps and scratch buffers looked up once (keep it per plane: the
     look-ups cost 5-10 us a call, as much as the kernels on a small chroma plane).
 
-    Two orders, the one that transposes fewer bytes wins: rows, transpose, columns, transpose
-    back into ``dst`` (shrinking), or transpose the source, columns, transpose, rows straight
-    into ``dst`` (enlarging: the transposed pictures are the smaller ones)."""
+    The columns pass takes the first way that applies (the module's text): byte permutes with
+    both passes row by row (:func:`_fused`), byte shuffles widening (:func:`_direct`), else
+    transposes in one of two orders, the one that transposes fewer bytes: rows, transpose,
+    columns, transpose back into ``dst`` (shrinking), or transpose the source, columns,
+    transpose, rows straight into ``dst`` (enlarging: the transposed pictures are the smaller
+    ones)."""
     sh, sw = src_shape[:2]
     dh, dw = dst_shape[:2]
     tail = src_shape[2:]

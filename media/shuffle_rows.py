@@ -18,19 +18,19 @@ last outputs, are computed one by one.
 
 The shuffle is an x86 instruction (SSSE3, on every x86-64 CPU since 2006); elsewhere
 ``HAVE_SHUFFLE`` is false and the callers keep the transposing path. The LLVM intrinsic is
-emitted with :func:`numba.extending.intrinsic`, the one place a machine instruction is named.
+emitted with :func:`numba.extending.intrinsic`; which instructions the CPU has comes from
+:func:`media._numba.simd_features`.
 """
 
 from __future__ import annotations
 
-import platform
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from media._numba import HAVE_NUMBA, JIT_OPTIONS, SIMD_CAP, njit
+from media._numba import JIT_OPTIONS, njit, simd_features
 
 __all__ = ["BLOCK", "HAVE_SHUFFLE", "STEP", "RowTables", "enlarge_rows", "row_tables"]
 
@@ -41,39 +41,12 @@ U8 = np.uint8
 U16 = np.uint16
 
 
-def _host_has_ssse3() -> bool:
-    if not HAVE_NUMBA or platform.machine().lower() not in ("x86_64", "amd64"):
-        return False
-    try:
-        import llvmlite.binding as llvm  # type: ignore[import-untyped]
-
-        features = llvm.get_host_cpu_features()
-    except (ImportError, RuntimeError):  # pragma: no cover - llvmlite comes with Numba
-        return False
-    return bool(features.get("ssse3", False))
-
-
-HAVE_SHUFFLE = _host_has_ssse3() and SIMD_CAP != "none"
+HAVE_SHUFFLE = bool(simd_features().get("ssse3"))
 """Whether :func:`enlarge_rows` runs here (Numba on an x86-64 CPU with SSSE3)."""
 
 
-def host_features() -> dict[str, bool]:
-    """The host CPU's features as LLVM names them (empty without the shuffle), less those
-    above :data:`media._numba.SIMD_CAP`."""
-    import llvmlite.binding as llvm
-
-    if not HAVE_SHUFFLE:
-        return {}
-    features = dict(llvm.get_host_cpu_features())
-    if SIMD_CAP in ("avx2", "ssse3"):
-        features = {k: v for k, v in features.items() if not k.startswith("avx512")}
-    if SIMD_CAP == "ssse3":
-        features["avx2"] = False
-    return features
-
-
 _SHUFFLES = (("avx512bw", 4, "llvm.x86.avx512.pshuf.b.512"), ("avx2", 2, "llvm.x86.avx2.pshuf.b"))
-STEP = next((k for feature, k, _ in _SHUFFLES if host_features().get(feature)), 1)
+STEP = next((k for feature, k, _ in _SHUFFLES if simd_features().get(feature)), 1)
 """Blocks per shuffle instruction here: 4 with AVX-512BW (one 512-bit shuffle of four
 16-byte windows, each in its own 128-bit lane), 2 with AVX2, 1 otherwise."""
 
@@ -82,7 +55,7 @@ def _shuffle_intrinsic(blocks: int, instruction: str) -> Any:
     """An intrinsic computing ``blocks`` consecutive blocks of one output row with one
     ``instruction`` (a ``pshufb`` of ``16 blocks`` bytes: each 128-bit lane shuffles its own
     window)."""
-    from llvmlite import ir
+    from llvmlite import ir  # type: ignore[import-untyped]
     from numba import types
     from numba.core import cgutils
     from numba.extending import intrinsic
@@ -175,21 +148,14 @@ def _shuffle_intrinsic(blocks: int, instruction: str) -> Any:
     return intrinsic(shuffle)
 
 
-shuffle_block: Any
-shuffle_blocks: Any
-if HAVE_SHUFFLE:
-    shuffle_block = _shuffle_intrinsic(1, "llvm.x86.ssse3.pshuf.b.128")
-    shuffle_blocks = (
-        shuffle_block
-        if STEP == 1
-        else _shuffle_intrinsic(STEP, next(n for _, k, n in _SHUFFLES if k == STEP))
-    )
-else:  # pragma: no cover - exercised only without Numba or off x86
-
-    def shuffle_block(*_args: Any) -> None:
-        raise RuntimeError("shuffle_block: needs Numba on an x86-64 CPU with SSSE3")
-
-    shuffle_blocks = shuffle_block
+shuffle_block: Any = (
+    _shuffle_intrinsic(1, "llvm.x86.ssse3.pshuf.b.128") if HAVE_SHUFFLE else None
+)
+shuffle_blocks: Any = (
+    _shuffle_intrinsic(STEP, next(n for _, k, n in _SHUFFLES if k == STEP))
+    if HAVE_SHUFFLE and STEP > 1
+    else shuffle_block
+)
 
 
 @njit(**JIT_OPTIONS)  # type: ignore[untyped-decorator]

@@ -17,7 +17,7 @@ import numpy as np
 from media._numba import JIT_OPTIONS, njit, prefetch_row
 from media.madd_rows import HAVE_MADD, LANES, madd_rows1, madd_rows2, madd_rows_many
 
-__all__ = ["LOOKAHEAD", "vertical"]
+__all__ = ["LOOKAHEAD", "pair_taps", "vertical"]
 
 LOOKAHEAD = 8
 """Source rows prefetched ahead of the footprint being computed."""
@@ -293,7 +293,7 @@ def _general(
 
 
 @njit(**JIT_OPTIONS, inline="always")  # type: ignore[untyped-decorator]
-def _pair(r0: Any, r1: Any, w0: Any, w1: Any) -> Any:  # pragma: no cover - compiled
+def pair_taps(r0: Any, r1: Any, w0: Any, w1: Any) -> Any:  # pragma: no cover - compiled
     """Rows and packed byte weights of a pair of taps for :mod:`media.madd_rows` (a weight of
     256 is the same row twice at 128 + 128)."""
     if w0 == 256:
@@ -327,13 +327,13 @@ def _uniform_madd(
         w3 = weights[i, 3] if width == 4 else U16(0)
         w1 = weights[i, 1] if width >= 2 else U16(0)
         w2 = weights[i, 2] if width >= 3 else U16(0)
-        r0, r1, w01 = _pair(r, min(r + 1, last_row), weights[i, 0], w1)
+        r0, r1, w01 = pair_taps(r, min(r + 1, last_row), weights[i, 0], w1)
         if width <= 2:
             for x in range(0, n - LANES, LANES):
                 madd_rows1(src, r0, r1, r0, r1, w01, 0, out, i, x)
             madd_rows1(src, r0, r1, r0, r1, w01, 0, out, i, n - LANES)
             continue
-        r2, r3, w23 = _pair(min(r + 2, last_row), min(r + 3, last_row), w2, w3)
+        r2, r3, w23 = pair_taps(min(r + 2, last_row), min(r + 3, last_row), w2, w3)
         for x in range(0, n - LANES, LANES):
             madd_rows2(src, r0, r1, r2, r3, w01, w23, out, i, x)
         madd_rows2(src, r0, r1, r2, r3, w01, w23, out, i, n - LANES)
@@ -362,7 +362,7 @@ def _general_madd(
         for k in range(pairs):
             r1 = min(r + 2 * k + 1, last_row)
             w1 = weights[i, 2 * k + 1] if 2 * k + 1 < taps else U16(0)
-            a, b, word = _pair(r + 2 * k, r1, weights[i, 2 * k], w1)
+            a, b, word = pair_taps(r + 2 * k, r1, weights[i, 2 * k], w1)
             rows[2 * k], rows[2 * k + 1], words[k] = a, b, word
         for x in range(0, n - LANES, LANES):
             madd_rows_many(src, rows, words, pairs, out, i, x)

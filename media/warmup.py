@@ -91,8 +91,15 @@ def compiled_signatures() -> dict[str, int]:
     )
 
     found: dict[str, int] = {}
-    modules = (kernels, mixing_kernels, separable, vertical_pass, fused_rows, permute_rows)
-    for module in (*modules, shuffle_rows):
+    for module in (
+        kernels,
+        mixing_kernels,
+        separable,
+        vertical_pass,
+        fused_rows,
+        permute_rows,
+        shuffle_rows,
+    ):
         for name, value in vars(module).items():
             if isinstance(value, CPUDispatcher):
                 found[f"{module.__name__}.{name}"] = len(value.signatures)
